@@ -1,0 +1,58 @@
+# Two commands: `make run` (install, migrate, load the demo clinic, serve) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint install install-dev migrate demo serve schema bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The stamps are rebuilt whenever pyproject.toml changes, so a pulled dependency bump installs itself.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(BIN)/tessera migrate
+
+demo: install
+	$(BIN)/tessera demo
+
+run: install
+	$(BIN)/tessera demo
+	$(BIN)/tessera serve --host $(HOST) --port $(PORT)
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+test: install-dev
+	$(BIN)/ruff check .
+	@echo "== tests on SQLite =="
+	TESSERA_TEST_DATABASE=sqlite $(BIN)/python -m pytest -q
+	@if [ -n "$$TESSERA_TEST_POSTGRES_URL" ]; then \
+		echo "== tests on PostgreSQL ($$TESSERA_TEST_POSTGRES_URL) =="; \
+		TESSERA_TEST_DATABASE=postgres $(BIN)/python -m pytest -q || exit $$?; \
+		echo "== backends run: SQLite, PostgreSQL =="; \
+	else \
+		echo "== backends run: SQLite only (set TESSERA_TEST_POSTGRES_URL to run PostgreSQL too) =="; \
+	fi
+
+schema: install
+	$(BIN)/tessera export-schema > schema/schema.graphql
+
+bench: install-dev
+	$(BIN)/python benchmarks/clients_page.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,159 @@
+"""The `tessera` command line: serve, migrate, create-organization, demo, run-jobs, export-schema.
+
+Bad input exits non-zero with one line saying what is wrong (no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from tortoise import Tortoise
+
+from app.db import migrate, tortoise_config
+from app.settings import Settings, SettingsError, get_settings
+from resolvers.errors import InputError
+
+
+async def _with_orm(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.logging import configure_logging
+
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        "app.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        proxy_headers=False,
+        server_header=False,
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(migrate(settings.database_url))
+    print(f"database is up to date: {_safe_url(settings.database_url)}")
+    return 0
+
+
+def cmd_create_organization(args: argparse.Namespace, settings: Settings) -> int:
+    from resolvers.organizations import create_organization
+
+    async def work() -> dict[str, Any]:
+        created = await create_organization(
+            name=args.name,
+            slug=args.slug,
+            admin_username=args.admin_username,
+            admin_password=args.admin_password,
+            admin_email=args.admin_email,
+            admin_first_name=args.admin_first_name,
+            admin_last_name=args.admin_last_name,
+            seat_limit=args.seat_limit,
+        )
+        return {
+            "organizationId": str(created.organization.id),
+            "slug": created.organization.slug,
+            "adminUserId": str(created.admin.id),
+        }
+
+    asyncio.run(migrate(settings.database_url))
+    print(json.dumps(asyncio.run(_with_orm(settings, work))))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from app.demo import load_demo
+
+    asyncio.run(migrate(settings.database_url))
+    print(asyncio.run(_with_orm(settings, load_demo)))
+    return 0
+
+
+def cmd_run_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from app.jobs import run_forever, run_once
+    from app.logging import configure_logging
+
+    configure_logging(settings.log_level)
+    if args.once:
+        done = asyncio.run(_with_orm(settings, lambda: run_once(settings)))
+        print(json.dumps(done))
+        return 1 if any(v < 0 for v in done.values()) else 0
+    asyncio.run(_with_orm(settings, lambda: run_forever(settings)))
+    return 0
+
+
+def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from schema.api import build_schema
+
+    sys.stdout.write(build_schema(True).as_str() + "\n")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
+    return url
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tessera", description="Tessera access-administration API")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the API with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=cmd_serve)
+    sub.add_parser("migrate", help="bring the database to the current schema").set_defaults(run=cmd_migrate)
+    org = sub.add_parser("create-organization", help="create an organization and its admin")
+    org.add_argument("--name", required=True)
+    org.add_argument("--slug", required=True)
+    org.add_argument("--admin-username", required=True)
+    org.add_argument("--admin-password", required=True)
+    org.add_argument("--admin-email")
+    org.add_argument("--admin-first-name", default="Admin")
+    org.add_argument("--admin-last-name", default="User")
+    org.add_argument("--seat-limit", type=int)
+    org.set_defaults(run=cmd_create_organization)
+    sub.add_parser("demo", help="migrate and load the demo clinic; print its logins").set_defaults(run=cmd_demo)
+    jobs = sub.add_parser("run-jobs", help="run the scheduled jobs")
+    jobs.add_argument("--once", action="store_true", help="one pass, then exit")
+    jobs.set_defaults(run=cmd_run_jobs)
+    sub.add_parser("export-schema", help="print the GraphQL schema (SDL)").set_defaults(run=cmd_export_schema)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        return int(args.run(args, settings) or 0)
+    except SettingsError as error:
+        print(f"tessera: {error}", file=sys.stderr)
+        return 2
+    except InputError as error:
+        print(f"tessera: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

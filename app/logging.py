@@ -1,0 +1,44 @@
+"""JSON logs, one object a line: time, level, logger, message, and the request's fields."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+class _DropStrawberryExecution(logging.Filter):
+    """Strawberry logs every resolver error (permission denials included) with a traceback;
+    `schema.extensions.log_unexpected` logs the ones that matter, without the query text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("strawberry.execution").addFilter(_DropStrawberryExecution())
+    logging.getLogger("uvicorn.access").disabled = True  # our access log carries the request id

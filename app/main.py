@@ -1,0 +1,85 @@
+"""The Starlette application: /graphql, /healthz, /readyz, middleware, and the ORM's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from tortoise import connections
+from tortoise.contrib.starlette import RegisterTortoise
+
+from app.db import tortoise_config
+from app.graphql import TesseraGraphQL
+from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.settings import Settings, get_settings
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """The process is up (no dependency checked)."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when the database answers; 503 otherwise, so a load balancer stops sending traffic."""
+    try:
+        await asyncio.wait_for(connections.get("default").execute_query("SELECT 1"), timeout=2)
+    except Exception:
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+def create_app(settings: Settings | None = None, *, manage_database: bool = True, run_jobs: bool = True) -> Starlette:
+    """The ASGI app. Tests pass `manage_database=False` and own the ORM (and its transaction)."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not manage_database:
+            yield
+            return
+        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            jobs = None
+            if run_jobs:
+                from app.jobs import run_forever
+
+                jobs = asyncio.create_task(run_forever(settings))
+            try:
+                yield
+            finally:
+                if jobs is not None:
+                    jobs.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await jobs
+
+    middleware = [
+        Middleware(RequestContextMiddleware, settings=settings),
+        Middleware(BodyLimitMiddleware),
+    ]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["POST"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+                expose_headers=["x-request-id"],
+                max_age=600,
+            )
+        )
+    graphql = TesseraGraphQL(settings)
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,12 @@
+"""Tortoise models, one module per aggregate. No GraphQL, no HTTP."""
+
+MODEL_MODULES = [
+    "models.organization",
+    "models.users",
+    "models.sessions",
+    "models.groups",
+    "models.providers",
+    "models.clients",
+    "models.audit",
+    "models.outbox",
+]

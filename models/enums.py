@@ -1,0 +1,87 @@
+"""Enumerations stored in the database. The API exposes the same enums (schema/ wraps them)."""
+
+from enum import Enum
+
+
+class UserType(str, Enum):
+    PROVIDER = "PROVIDER"
+    FRONT_DESK = "FRONT_DESK"
+    BILLING = "BILLING"
+    MANAGER = "MANAGER"
+    OTHER = "OTHER"
+
+
+class AccountStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+    INACTIVE = "INACTIVE"
+    EXPIRED = "EXPIRED"
+    LOCKED = "LOCKED"
+
+
+class AccessStatus(str, Enum):
+    NO_ACCESS = "NO_ACCESS"
+    INVITED = "INVITED"
+    ENABLED = "ENABLED"
+
+
+class BillingRole(str, Enum):
+    BILLING_PROVIDER = "BILLING_PROVIDER"
+    SUPERVISED = "SUPERVISED"
+    NON_BILLING = "NON_BILLING"
+
+
+class ProviderStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+    DEACTIVATION_SCHEDULED = "DEACTIVATION_SCHEDULED"
+    INACTIVE = "INACTIVE"
+
+
+class ClientStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+    ARCHIVED = "ARCHIVED"
+    PENDING_REVIEW = "PENDING_REVIEW"
+    MERGED = "MERGED"
+
+
+class ClientSource(str, Enum):
+    STAFF = "STAFF"
+    ONLINE_REGISTRATION = "ONLINE_REGISTRATION"
+    IMPORT = "IMPORT"
+
+
+class HealthCardCheck(str, Enum):
+    NOT_CHECKED = "NOT_CHECKED"
+    VALID = "VALID"
+    INVALID_FORMAT = "INVALID_FORMAT"
+    INVALID_CHECK_DIGIT = "INVALID_CHECK_DIGIT"
+
+
+class ActorKind(str, Enum):
+    USER = "USER"
+    PORTAL_ACCOUNT = "PORTAL_ACCOUNT"
+    INTEGRATION = "INTEGRATION"
+    SYSTEM = "SYSTEM"
+    ANONYMOUS = "ANONYMOUS"
+
+
+class LoginOutcome(str, Enum):
+    FAILED = "FAILED"
+    THROTTLED = "THROTTLED"
+
+
+class StaffTokenPurpose(str, Enum):
+    REGISTRATION = "REGISTRATION"
+    PASSWORD_RESET = "PASSWORD_RESET"
+
+
+class OutboxStatus(str, Enum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+
+
+class EmailDelivery(str, Enum):
+    """When a registration email goes out (Onvio: now, or later from the access tab)."""
+
+    SEND_NOW = "SEND_NOW"
+    SEND_LATER = "SEND_LATER"

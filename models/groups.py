@@ -1,0 +1,51 @@
+"""Permission groups: a set of permissions, optionally restricted to some locations, and members."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class PermissionGroup(Model):
+    id = fields.UUIDField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="permission_groups", on_delete=fields.RESTRICT
+    )
+    name = fields.CharField(max_length=100)
+    name_key = fields.CharField(max_length=100)
+    description = fields.CharField(max_length=500, null=True)
+    # Permission codes, comma-separated: read in the one grants statement without JSON functions.
+    permission_codes = fields.TextField(default="")
+    all_locations = fields.BooleanField(default=True)
+    version = fields.IntField(default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "permission_groups"
+        unique_together = (("organization_id", "name_key"),)
+
+    @property
+    def codes(self) -> list[str]:
+        return [c for c in self.permission_codes.split(",") if c]
+
+
+class GroupLocation(Model):
+    id = fields.UUIDField(primary_key=True)
+    organization = fields.ForeignKeyField("models.Organization", related_name=False, on_delete=fields.RESTRICT)
+    group = fields.ForeignKeyField("models.PermissionGroup", related_name="location_links", on_delete=fields.CASCADE)
+    location = fields.ForeignKeyField("models.Location", related_name="group_links", on_delete=fields.RESTRICT)
+
+    class Meta:
+        table = "group_locations"
+        unique_together = (("group_id", "location_id"),)
+
+
+class GroupMembership(Model):
+    id = fields.UUIDField(primary_key=True)
+    organization = fields.ForeignKeyField("models.Organization", related_name=False, on_delete=fields.RESTRICT)
+    group = fields.ForeignKeyField("models.PermissionGroup", related_name="memberships", on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField("models.User", related_name="memberships", on_delete=fields.CASCADE)
+
+    class Meta:
+        table = "group_memberships"
+        unique_together = (("group_id", "user_id"),)
+        indexes = (("organization_id", "user_id"),)

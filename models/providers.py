@@ -1,0 +1,36 @@
+"""Provider (clinician) profiles: one per staff user who bills or treats (Avaros step 4, article 003)."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.enums import BillingRole, ProviderStatus
+
+
+class Provider(Model):
+    id = fields.UUIDField(primary_key=True)
+    organization = fields.ForeignKeyField("models.Organization", related_name="providers", on_delete=fields.RESTRICT)
+    user = fields.OneToOneField("models.User", related_name="provider", on_delete=fields.RESTRICT)
+    display_name = fields.CharField(max_length=200)
+    display_name_key = fields.CharField(max_length=200)
+    specialty = fields.CharField(max_length=100, null=True)
+    billing_role = fields.CharEnumField(BillingRole, max_length=20, default=BillingRole.BILLING_PROVIDER)
+    provincial_billing_number = fields.CharField(max_length=32, null=True)
+    group_billing_number = fields.CharField(max_length=32, null=True)
+    profile_image_url = fields.CharField(max_length=500, null=True)
+    messaging_enabled = fields.BooleanField(default=True)
+    default_rtm_status = fields.BooleanField(default=False)
+    status = fields.CharEnumField(ProviderStatus, max_length=24, default=ProviderStatus.ACTIVE)
+    deactivate_at = fields.DatetimeField(null=True)
+    deactivated_at = fields.DatetimeField(null=True)
+    reassign_to_id = fields.UUIDField(null=True)
+    version = fields.IntField(default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "providers"
+        indexes = (
+            ("organization_id", "display_name_key", "id"),
+            ("organization_id", "provincial_billing_number"),
+            ("status", "deactivate_at"),
+        )

@@ -1,0 +1,49 @@
+"""Staff sessions and failed login attempts (the login throttle's memory)."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.enums import LoginOutcome
+
+
+class Session(Model):
+    """A staff session. The bearer token is never stored, only its SHA-256 hash."""
+
+    id = fields.UUIDField(primary_key=True)
+    organization = fields.ForeignKeyField("models.Organization", related_name=False, on_delete=fields.RESTRICT)
+    user = fields.ForeignKeyField("models.User", related_name="sessions", on_delete=fields.CASCADE)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_seen_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    ip_address = fields.CharField(max_length=45, null=True)
+    user_agent = fields.CharField(max_length=300, null=True)
+    pin_failures = fields.IntField(default=0)
+    revoked_at = fields.DatetimeField(null=True)
+    revoked_reason = fields.CharField(max_length=32, null=True)
+
+    class Meta:
+        table = "sessions"
+        indexes = (("organization_id", "user_id", "created_at"),)
+
+
+class LoginAttempt(Model):
+    """A failed or throttled login, keyed on the username typed (whether or not it exists).
+
+    `ip_locked_until` / `user_locked_until` are set on the failure that reaches a threshold, so the
+    throttle lasts its full duration from that moment. Times are Unix seconds: the login's single
+    lookup statement compares them as plain numbers on SQLite and PostgreSQL alike.
+    """
+
+    id = fields.UUIDField(primary_key=True)
+    organization_id = fields.UUIDField()
+    username_key = fields.CharField(max_length=150)
+    ip_address = fields.CharField(max_length=45)
+    outcome = fields.CharEnumField(LoginOutcome, max_length=16)
+    ip_locked_until = fields.BigIntField(null=True)
+    user_locked_until = fields.BigIntField(null=True)
+    created_at = fields.BigIntField()
+
+    class Meta:
+        table = "login_attempts"
+        indexes = (("organization_id", "username_key", "created_at"),)

@@ -1,0 +1,1 @@
+"""The policy: the permission catalogue, grants, scoping rules, no-escalation, permission classes."""

@@ -1,0 +1,141 @@
+"""What a principal holds, and where: computed once per request from plain data.
+
+A `Grants` maps each held permission to ALL locations or a frozen set of location ids. It is a
+pure value, so the policy is tested without a database, and the no-escalation rule is a subset test
+between two of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from permissions.catalog import ORG_WIDE, Permission
+
+
+class _All:
+    """Every location of the organization, present and future."""
+
+    _instance: _All | None = None
+
+    def __new__(cls) -> _All:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ALL"
+
+
+ALL = _All()
+Scope = _All | frozenset[str]
+
+
+@dataclass(frozen=True)
+class GroupGrant:
+    """One permission group as the grants computation needs it."""
+
+    permissions: frozenset[Permission]
+    all_locations: bool
+    location_ids: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Grants:
+    held: Mapping[Permission, Scope] = field(default_factory=dict)
+
+    def scope(self, permission: Permission) -> Scope:
+        """Where `permission` is held: ALL, or a (possibly empty) set of location ids."""
+        return self.held.get(permission, frozenset())
+
+    def has(self, permission: Permission, location_id: str | None = None) -> bool:
+        """Held at `location_id`; without one: held org-wide (ALL)."""
+        scope = self.scope(permission)
+        if scope is ALL:
+            return True
+        return location_id is not None and str(location_id) in scope  # type: ignore[operator]
+
+    def has_anywhere(self, permission: Permission) -> bool:
+        scope = self.scope(permission)
+        return scope is ALL or bool(scope)
+
+    def has_everywhere(self, permission: Permission, location_ids: Iterable[str]) -> bool:
+        """Held at each of `location_ids` (used for "every one of the target's sites")."""
+        scope = self.scope(permission)
+        if scope is ALL:
+            return True
+        return all(str(loc) in scope for loc in location_ids)  # type: ignore[operator]
+
+    def locations(self, permission: Permission) -> frozenset[str] | None:
+        """The location ids where held, or None for ALL: ready to use as a row filter."""
+        scope = self.scope(permission)
+        return None if scope is ALL else scope  # type: ignore[return-value]
+
+    def excess_over(self, other: Grants) -> dict[Permission, Scope]:
+        """What self holds that `other` does not: the grants an actor lacking them may not give."""
+        excess: dict[Permission, Scope] = {}
+        for permission, scope in self.held.items():
+            theirs = other.scope(permission)
+            if theirs is ALL:
+                continue
+            if scope is ALL:
+                excess[permission] = ALL
+                continue
+            missing = scope - theirs  # type: ignore[operator]
+            if missing:
+                excess[permission] = frozenset(missing)
+        return excess
+
+    def added_since(self, before: Grants) -> Grants:
+        """The grants self holds that `before` did not."""
+        return Grants(self.excess_over(before))
+
+
+NO_GRANTS = Grants()
+
+
+def admin_grants() -> Grants:
+    """An organization admin holds every permission at ALL locations."""
+    return Grants({p: ALL for p in Permission})
+
+
+def compute_grants(
+    *,
+    is_admin: bool,
+    all_locations: bool,
+    site_ids: Iterable[str],
+    groups: Iterable[GroupGrant],
+) -> Grants:
+    """DESIGN §3: sites ∩ group scope per location permission; org-wide only via unrestricted groups.
+
+    `site_ids` must already be limited to active locations, and a principal who may not act
+    (inactive, expired, no access) must not get here: the caller returns NO_GRANTS for them.
+    """
+    if is_admin:
+        return admin_grants()
+    sites: Scope = ALL if all_locations else frozenset(str(s) for s in site_ids)
+    held: dict[Permission, Scope] = {}
+    for group in groups:
+        group_scope: Scope = ALL if group.all_locations else frozenset(str(s) for s in group.location_ids)
+        where = _intersect(sites, group_scope)
+        for permission in group.permissions:
+            if permission in ORG_WIDE:
+                if group.all_locations:
+                    held[permission] = ALL
+                continue
+            held[permission] = _union(held.get(permission, frozenset()), where)
+    return Grants({p: s for p, s in held.items() if s is ALL or s})
+
+
+def _intersect(a: Scope, b: Scope) -> Scope:
+    if a is ALL:
+        return b
+    if b is ALL:
+        return a
+    return a & b  # type: ignore[operator]
+
+
+def _union(a: Scope, b: Scope) -> Scope:
+    if a is ALL or b is ALL:
+        return ALL
+    return a | b  # type: ignore[operator]

@@ -1,0 +1,1 @@
+"""The operations: plain async functions `(ctx, input) -> result`, one module per domain."""

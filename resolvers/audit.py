@@ -1,0 +1,96 @@
+"""Writing the audit trail (DESIGN §7). Secrets are never recorded; PHI is redacted here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from models.audit import AuditEvent
+from models.enums import ActorKind
+from resolvers.context import RequestContext
+
+# Never written to the trail, whatever a caller passes.
+SECRET_FIELDS = frozenset({"password", "password_hash", "pin", "pin_hash", "token", "token_hash", "verification_code"})
+# Shown by their last 4 characters only.
+LAST4_FIELDS = frozenset({"health_card_number"})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _redact(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in LAST4_FIELDS:
+        text = str(value)
+        return "…" + text[-4:] if len(text) > 4 else "…"
+    return _plain(value)
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """{field: [before, after]} for every field whose value changed, secrets left out."""
+    changes: dict[str, list[Any]] = {}
+    for name in after:
+        if name in SECRET_FIELDS:
+            continue
+        old, new = before.get(name), after[name]
+        if _plain(old) != _plain(new):
+            changes[name] = [_redact(name, old), _redact(name, new)]
+    return changes
+
+
+def snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
+    return {f: getattr(obj, f) for f in fields}
+
+
+async def record(
+    ctx: RequestContext,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: Any = None,
+    location_id: Any = None,
+    changes: Mapping[str, Any] | None = None,
+    organization_id: Any = None,
+    actor_kind: ActorKind | None = None,
+    actor_id: Any = None,
+    actor_name: str | None = None,
+) -> AuditEvent:
+    """Append one event. The actor defaults to the request's principal (or ANONYMOUS)."""
+    principal = ctx._principal if ctx._resolved else None
+    if principal is not None:
+        organization_id = organization_id or principal.organization_id
+        if actor_kind is None:
+            actor_kind = ActorKind(principal.kind.value)
+            actor_id = actor_id or principal.actor_id
+            actor_name = actor_name or principal.actor_name
+    safe = {k: v for k, v in (changes or {}).items() if k not in SECRET_FIELDS}
+    return await AuditEvent.create(
+        id=uuid.uuid4(),
+        organization_id=organization_id,
+        occurred_at=ctx.now(),
+        actor_kind=actor_kind or ActorKind.ANONYMOUS,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        location_id=location_id,
+        changes=_plain(safe) if safe else None,
+        ip_address=ctx.ip_address,
+        request_id=ctx.request_id,
+    )

@@ -1,0 +1,309 @@
+"""Staff authentication: login, logout, password change, PIN unlock, sessions (DESIGN §4).
+
+No enumeration: until the password is proven right, every failure answers INVALID_CREDENTIALS with
+one message, and an unknown username is still verified against a dummy hash so timing tells
+nothing either. A login costs one argon2 verify and at most three statements: the lookup (user,
+organization, provider state and throttle counters in one), the session or attempt, the audit event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from app.db import fetch_all
+from models.enums import ActorKind, LoginOutcome
+from models.organization import Organization
+from models.sessions import LoginAttempt, Session
+from models.users import User
+from resolvers import audit
+from resolvers.context import RequestContext
+from resolvers.credentials import (
+    STAFF_SESSION_PREFIX,
+    hash_secret,
+    new_token,
+    password_problem,
+    token_hash,
+    verify_secret,
+)
+from resolvers.errors import ErrorCode, fail
+from resolvers.sessions import UserAccessData, denial_reason, end_sessions
+from resolvers.throttle import IP_FAILURE_LIMIT, USER_FAILURE_LIMIT, USER_FAILURE_WINDOW, ThrottleState
+
+INVALID_CREDENTIALS_MESSAGE = "The organization, username or password is not right."
+PIN_FAILURE_LIMIT = 5
+
+_DENIAL_MESSAGES = {
+    "ACCOUNT_INACTIVE": "This account has been deactivated. Ask your administrator.",
+    "ACCOUNT_EXPIRED": "This account has expired. Ask your administrator.",
+    "ACCESS_NOT_ENABLED": "Login access is not enabled for this account. Ask your administrator.",
+}
+
+_LOOKUP_SQL = """
+SELECT o.id AS org_id, o.name AS org_name, o.slug AS org_slug, o.seat_limit AS org_seat_limit,
+       o.created_at AS org_created_at, o.updated_at AS org_updated_at,
+       p.status AS provider_status, CAST(p.deactivate_at AS TEXT) AS provider_deactivate_at,
+       (SELECT COUNT(*) FROM login_attempts a
+         WHERE a.organization_id = o.id AND a.username_key = ? AND a.ip_address = ?
+           AND a.outcome = 'FAILED' AND a.created_at > ?) AS ip_failures,
+       (SELECT COUNT(*) FROM login_attempts a
+         WHERE a.organization_id = o.id AND a.username_key = ?
+           AND a.outcome = 'FAILED' AND a.created_at > ?) AS user_failures,
+       (SELECT MAX(a.ip_locked_until) FROM login_attempts a
+         WHERE a.organization_id = o.id AND a.username_key = ? AND a.ip_address = ?) AS ip_locked_until,
+       (SELECT MAX(a.user_locked_until) FROM login_attempts a
+         WHERE a.organization_id = o.id AND a.username_key = ?) AS user_locked_until,
+       u.*
+  FROM organizations o
+  LEFT JOIN users u ON u.organization_id = o.id AND u.username_key = ?
+  LEFT JOIN providers p ON p.user_id = u.id
+ WHERE o.slug = ?
+"""
+
+
+@dataclass
+class LoginResult:
+    token: str
+    expires_at: datetime
+    user: User
+    password_reset_required: bool
+
+
+@dataclass
+class _Lookup:
+    organization: Organization
+    user: User | None
+    throttle: ThrottleState
+    provider_status: str | None
+    provider_deactivate_at: datetime | None
+
+
+async def _lookup(slug: str, username_key: str, ip: str, now: datetime, throttle_seconds: int) -> _Lookup | None:
+    now_ts = int(now.timestamp())
+    ip_since = now_ts - throttle_seconds
+    user_since = now_ts - int(USER_FAILURE_WINDOW.total_seconds())
+    rows = await fetch_all(
+        _LOOKUP_SQL,
+        [username_key, ip, ip_since, username_key, user_since, username_key, ip, username_key, username_key, slug],
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    organization = Organization._init_from_db(
+        id=row["org_id"],
+        name=row["org_name"],
+        slug=row["org_slug"],
+        seat_limit=row["org_seat_limit"],
+        created_at=row["org_created_at"],
+        updated_at=row["org_updated_at"],
+    )
+    user = User._init_from_db(**row) if row.get("id") is not None else None
+    if user is not None:
+        user._organization = organization  # the joined row: saves a statement when read
+    deactivate_at = row["provider_deactivate_at"]
+    return _Lookup(
+        organization=organization,
+        user=user,
+        throttle=ThrottleState(
+            now_ts=now_ts,
+            ip_failures=int(row["ip_failures"] or 0),
+            user_failures=int(row["user_failures"] or 0),
+            ip_locked_until=row["ip_locked_until"],
+            user_locked_until=row["user_locked_until"],
+        ),
+        provider_status=str(row["provider_status"]) if row["provider_status"] is not None else None,
+        provider_deactivate_at=datetime.fromisoformat(deactivate_at) if deactivate_at else None,
+    )
+
+
+async def login(ctx: RequestContext, organization_slug: str, username: str, password: str) -> LoginResult:
+    """Open a staff session, or raise an InputError with the one code the caller may be told."""
+    now = ctx.now()
+    username_key = username.strip().lower()
+    ip = ctx.ip_address or "unknown"
+    found = await _lookup(organization_slug.strip().lower(), username_key, ip, now, ctx.settings.login_throttle_seconds)
+    org_id = found.organization.id if found else None
+    if found is not None and found.throttle.throttled:
+        await audit.record(ctx, "auth.login_throttled", organization_id=org_id, changes={"username": username_key})
+        raise fail(ErrorCode.LOGIN_THROTTLED, "Too many failed attempts: try again later.")
+
+    user = found.user if found else None
+    if not verify_secret(user.password_hash if user else None, password):
+        if found is not None:
+            await _record_failure(found, username_key, ip, ctx.settings.login_throttle_seconds)
+        await audit.record(
+            ctx,
+            "auth.login_failed",
+            organization_id=org_id,
+            target_type="User" if user else None,
+            target_id=user.id if user else None,
+            changes={"username": username_key},
+        )
+        raise fail(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE)
+
+    assert found is not None and user is not None
+    access_state = _provider_state(found)
+    if reason := denial_reason(user, access_state, now):
+        await audit.record(
+            ctx,
+            "auth.login_denied",
+            organization_id=org_id,
+            target_type="User",
+            target_id=user.id,
+            changes={"reason": reason},
+        )
+        raise fail(ErrorCode(reason), _DENIAL_MESSAGES[reason])
+
+    token = new_token(STAFF_SESSION_PREFIX)
+    expires_at = now + timedelta(seconds=ctx.settings.session_max_seconds)
+    session = await Session.create(
+        id=uuid.uuid4(),
+        organization_id=org_id,
+        user_id=user.id,
+        token_hash=token_hash(token),
+        last_seen_at=now,
+        expires_at=expires_at,
+        ip_address=ctx.ip_address,
+        user_agent=(ctx.user_agent or "")[:300] or None,
+    )
+    await audit.record(
+        ctx,
+        "auth.login",
+        organization_id=org_id,
+        target_type="Session",
+        target_id=session.id,
+        actor_kind=ActorKind.USER,
+        actor_id=user.id,
+        actor_name=user.display_name,
+    )
+    # Later fields of this same request act as the new session (resolved lazily, if they need it).
+    ctx.token = token
+    ctx.forget_principal()
+    return LoginResult(token, expires_at, user, user.password_reset_required)
+
+
+def _provider_state(found: _Lookup) -> UserAccessData:
+    """The part of the access data the lookup already read: enough to refuse a deactivated provider."""
+    return UserAccessData(frozenset(), (), found.provider_status, found.provider_deactivate_at)
+
+
+async def _record_failure(found: _Lookup, username_key: str, ip: str, throttle_seconds: int) -> None:
+    state = found.throttle
+    until = state.now_ts + throttle_seconds
+    await LoginAttempt.create(
+        id=uuid.uuid4(),
+        organization_id=found.organization.id,
+        username_key=username_key,
+        ip_address=ip,
+        outcome=LoginOutcome.FAILED,
+        ip_locked_until=until if state.ip_failures + 1 >= IP_FAILURE_LIMIT else None,
+        user_locked_until=until if state.user_failures + 1 >= USER_FAILURE_LIMIT else None,
+        created_at=state.now_ts,
+    )
+
+
+async def logout(ctx: RequestContext) -> None:
+    principal = await ctx.require_principal(allow_locked=True, allow_reset=True)
+    assert principal.session is not None
+    now = ctx.now()
+    async with in_transaction():
+        await Session.filter(id=principal.session.id, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_reason="LOGOUT"
+        )
+        await audit.record(ctx, "auth.logout", target_type="Session", target_id=principal.session.id)
+
+
+async def change_password(ctx: RequestContext, current_password: str, new_password: str) -> None:
+    """Set a new password; every other session of the user ends (this one stays)."""
+    principal = await ctx.require_principal(allow_reset=True)
+    user = principal.user
+    assert user is not None and principal.session is not None
+    if not verify_secret(user.password_hash, current_password):
+        await audit.record(ctx, "auth.password_change_failed", target_type="User", target_id=user.id)
+        raise fail(ErrorCode.INVALID_CREDENTIALS, "The current password is not right.", "input", "currentPassword")
+    if problem := password_problem(new_password, user.username):
+        raise fail(ErrorCode.PASSWORD_TOO_WEAK, problem, "input", "newPassword")
+    if new_password == current_password:
+        raise fail(ErrorCode.PASSWORD_TOO_WEAK, "Choose a password you have not been using.", "input", "newPassword")
+    now = ctx.now()
+    async with in_transaction():
+        await User.filter(id=user.id).update(
+            password_hash=hash_secret(new_password), password_reset_required=False, updated_at=now
+        )
+        ended = await end_sessions(str(user.id), "PASSWORD_CHANGED", now, keep_session_id=str(principal.session.id))
+        await audit.record(
+            ctx,
+            "auth.password_change",
+            target_type="User",
+            target_id=user.id,
+            changes={"otherSessionsEnded": ended},
+        )
+    user.password_reset_required = False
+    principal.password_reset_required = False
+
+
+async def unlock_with_pin(ctx: RequestContext, pin: str) -> None:
+    """Unlock an idle-locked session. Five wrong PINs end it."""
+    principal = await ctx.require_principal(allow_locked=True, allow_reset=True)
+    user, session = principal.user, principal.session
+    assert user is not None and session is not None
+    now = ctx.now()
+    if user.pin_hash is None:
+        raise fail(
+            ErrorCode.INVALID, "No PIN is set for this account: log in again with your password.", "input", "pin"
+        )
+    if verify_secret(user.pin_hash, pin):
+        async with in_transaction():
+            await Session.filter(id=session.id).update(last_seen_at=now, pin_failures=0)
+            await audit.record(ctx, "auth.unlock", target_type="Session", target_id=session.id)
+        session.last_seen_at = now
+        principal.locked = False
+        return
+    failures = session.pin_failures + 1
+    async with in_transaction():
+        if failures >= PIN_FAILURE_LIMIT:
+            await Session.filter(id=session.id).update(
+                pin_failures=failures, revoked_at=now, revoked_reason="PIN_FAILURES"
+            )
+        else:
+            await Session.filter(id=session.id).update(pin_failures=failures)
+        await audit.record(
+            ctx,
+            "auth.unlock_failed",
+            target_type="Session",
+            target_id=session.id,
+            changes={"failures": failures, "sessionEnded": failures >= PIN_FAILURE_LIMIT},
+        )
+    if failures >= PIN_FAILURE_LIMIT:
+        raise fail(
+            ErrorCode.INVALID_CREDENTIALS, "Too many wrong PINs: the session has ended. Log in again.", "input", "pin"
+        )
+    raise fail(ErrorCode.INVALID_CREDENTIALS, "The PIN is not right.", "input", "pin")
+
+
+async def my_sessions(ctx: RequestContext) -> list[Session]:
+    principal = await ctx.require_principal(allow_reset=True)
+    assert principal.user is not None
+    return await Session.filter(user_id=principal.user.id, revoked_at__isnull=True, expires_at__gt=ctx.now()).order_by(
+        "-created_at"
+    )
+
+
+async def revoke_session(ctx: RequestContext, session_id: str) -> None:
+    """End one of one's own sessions (another user's is NOT_FOUND, as is a random id)."""
+    principal = await ctx.require_principal(allow_reset=True)
+    assert principal.user is not None
+    try:
+        sid = uuid.UUID(str(session_id))
+    except ValueError:
+        raise fail(ErrorCode.NOT_FOUND, "No such session.", "id") from None
+    async with in_transaction():
+        count = await Session.filter(id=sid, user_id=principal.user.id, revoked_at__isnull=True).update(
+            revoked_at=ctx.now(), revoked_reason="REVOKED"
+        )
+        if not count:
+            raise fail(ErrorCode.NOT_FOUND, "No such session.", "id")
+        await audit.record(ctx, "auth.session_revoke", target_type="Session", target_id=sid)

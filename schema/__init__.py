@@ -1,0 +1,1 @@
+"""Strawberry types, inputs, enums, DataLoaders and the schema assembly (thin: fields call resolvers)."""

@@ -1,0 +1,1 @@
+"""Audit: types, inputs and root fields (see DESIGN.md)."""

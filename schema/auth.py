@@ -1,0 +1,158 @@
+"""Authentication and the viewer: login, logout, password, PIN unlock, sessions, the catalogue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from permissions.catalog import DESCRIPTIONS, ORG_WIDE, Permission
+from permissions.classes import public, requires
+from permissions.principal import PrincipalKind
+from resolvers import auth
+from schema.errors import UserError, attempt
+from schema.organization import Organization
+from schema.users import EffectivePermission, User, effective_permissions
+
+
+@strawberry.type
+class PermissionInfo:
+    permission: Permission
+    description: str
+    org_wide: bool
+
+
+@strawberry.type
+class Viewer:
+    kind: PrincipalKind
+    user: User | None
+    organization: Organization
+
+    @strawberry.field
+    def portal_account(self) -> None:  # the portal issue fills it in
+        return None
+
+    @strawberry.field
+    def integration(self) -> None:  # the integrations issue fills it in
+        return None
+
+    @strawberry.field
+    def permissions(self: Any) -> list[EffectivePermission]:
+        return effective_permissions(self.grants)
+
+
+@strawberry.type
+class Session:
+    id: strawberry.ID
+    created_at: datetime
+    last_seen_at: datetime | None
+    expires_at: datetime
+    ip_address: str | None
+    user_agent: str | None
+
+    @strawberry.field
+    async def current(self: Any, info: Info) -> bool:
+        principal = await info.context.principal()
+        return bool(principal and principal.session and principal.session.id == self.id)
+
+
+@strawberry.type
+class LoginPayload:
+    token: str | None = strawberry.field(default=None, description="Send as Authorization: Bearer <token>.")
+    expires_at: datetime | None = None
+    user: User | None = None
+    password_reset_required: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class OkPayload:
+    ok: bool
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class LoginInput:
+    organization_slug: str
+    username: str
+    password: str
+
+
+@strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str
+
+
+@strawberry.input
+class UnlockWithPinInput:
+    pin: str
+
+
+async def ok_payload(info: Info, action: str, call: Any) -> OkPayload:
+    result, errors = await attempt(info.context, action, call)
+    return OkPayload(ok=not errors, errors=errors)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(**requires(description="Who is calling.", allow_reset=True))
+    async def viewer(self, info: Info) -> Viewer:
+        return await info.context.principal()  # type: ignore[return-value]
+
+    @strawberry.field(**requires(description="The caller's organization."))
+    async def organization(self, info: Info) -> Organization:
+        return (await info.context.principal()).organization  # type: ignore[return-value, union-attr]
+
+    @strawberry.field(**requires(description="The permission catalogue."))
+    def permissions(self) -> list[PermissionInfo]:
+        return [PermissionInfo(permission=p, description=DESCRIPTIONS[p], org_wide=p in ORG_WIDE) for p in Permission]
+
+    @strawberry.field(**requires(description="The caller's own live sessions.", allow_reset=True))
+    async def my_sessions(self, info: Info) -> list[Session]:
+        return await auth.my_sessions(info.context)  # type: ignore[return-value]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(**public("Open a staff session."))
+    async def login(self, info: Info, input: LoginInput) -> LoginPayload:
+        result, errors = await attempt(
+            info.context,
+            "auth.login",
+            lambda: auth.login(info.context, input.organization_slug, input.username, input.password),
+        )
+        if result is None:
+            return LoginPayload(errors=errors)
+        return LoginPayload(
+            token=result.token,
+            expires_at=result.expires_at,
+            user=result.user,  # type: ignore[arg-type]
+            password_reset_required=result.password_reset_required,
+        )
+
+    @strawberry.mutation(**requires(description="End this session.", allow_locked=True, allow_reset=True))
+    async def logout(self, info: Info) -> OkPayload:
+        return await ok_payload(info, "auth.logout", lambda: auth.logout(info.context))
+
+    @strawberry.mutation(**requires(description="Change one's password; other sessions end.", allow_reset=True))
+    async def change_password(self, info: Info, input: ChangePasswordInput) -> OkPayload:
+        return await ok_payload(
+            info,
+            "auth.password_change",
+            lambda: auth.change_password(info.context, input.current_password, input.new_password),
+        )
+
+    @strawberry.mutation(
+        **requires(
+            description="Unlock an idle-locked session; five wrong PINs end it.", allow_locked=True, allow_reset=True
+        )
+    )
+    async def unlock_with_pin(self, info: Info, input: UnlockWithPinInput) -> OkPayload:
+        return await ok_payload(info, "auth.unlock", lambda: auth.unlock_with_pin(info.context, input.pin))
+
+    @strawberry.mutation(**requires(description="End one of one's own sessions.", allow_reset=True))
+    async def revoke_session(self, info: Info, id: strawberry.ID) -> OkPayload:
+        return await ok_payload(info, "auth.session_revoke", lambda: auth.revoke_session(info.context, id))

@@ -1,0 +1,1 @@
+"""Clients: types, inputs and root fields (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""Groups: types, inputs and root fields (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""Locations: types, inputs and root fields (see DESIGN.md)."""

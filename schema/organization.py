@@ -1,0 +1,79 @@
+"""Organization and locations: types and the queries over them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from models.enums import AccessStatus
+from models.organization import Location as LocationModel
+from models.users import User as UserModel
+
+
+@strawberry.type
+class Address:
+    line1: str | None = None
+    line2: str | None = strawberry.field(default=None, description="Apt / suite / floor.")
+    city: str | None = None
+    province: str | None = strawberry.field(default=None, description="ISO 3166-2 subdivision code, e.g. ON.")
+    postal_code: str | None = None
+    country: str | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2, default CA.")
+
+    @classmethod
+    def from_row(cls, row: Any) -> Address | None:
+        """The address_* columns of a model as an Address, or None when all are empty."""
+        values = {
+            "line1": row.address_line1,
+            "line2": row.address_line2,
+            "city": row.address_city,
+            "province": row.address_province,
+            "postal_code": row.address_postal_code,
+            "country": row.address_country,
+        }
+        return cls(**values) if any(values.values()) else None
+
+
+@strawberry.input
+class AddressInput:
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    province: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+@strawberry.type
+class Location:
+    id: strawberry.ID
+    name: str
+    timezone: str = strawberry.field(description="IANA name.")
+    phone: str | None
+    is_active: bool
+
+    @strawberry.field
+    def address(self: Any) -> Address | None:
+        return Address.from_row(self)
+
+
+@strawberry.type
+class Organization:
+    id: strawberry.ID
+    name: str
+    slug: str
+    seat_limit: int | None = strawberry.field(description="null: unlimited.")
+
+    @strawberry.field(description="Users whose accessStatus is INVITED or ENABLED.")
+    async def seats_used(self: Any, info: Info) -> int:
+        return await seats_used(str(self.id))
+
+
+async def seats_used(organization_id: str) -> int:
+    return await UserModel.filter(
+        organization_id=organization_id, access_status__in=[AccessStatus.INVITED, AccessStatus.ENABLED]
+    ).count()
+
+
+__all__ = ["Address", "AddressInput", "Location", "LocationModel", "Organization", "seats_used"]

@@ -1,0 +1,1 @@
+"""Providers: types, inputs and root fields (see DESIGN.md)."""

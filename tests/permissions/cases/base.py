@@ -1,0 +1,38 @@
+"""The row type of the permission matrix and the expectations it can state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# Expectations:
+OK = "OK"  # no error; the field's data is present; a payload's errors are []
+UNAUTHENTICATED = "UNAUTHENTICATED"  # top-level error code, the field's data is null
+FORBIDDEN = "FORBIDDEN"  # top-level FORBIDDEN error, the field's data is null
+RESET_REQUIRED = "PASSWORD_RESET_REQUIRED"
+NOT_FOUND = "NOT_FOUND"  # mutation payload UserError NOT_FOUND (or a query answering null)
+DENIED_INPUT = "DENIED_INPUT"  # mutation payload UserError FORBIDDEN (asks for more than held)
+HIDDEN = "HIDDEN"  # query answers null / an empty list: as if the row did not exist
+LAST_ADMIN = "LAST_ADMIN"
+
+
+@dataclass(frozen=True)
+class Case:
+    """(case, operation, principal, target, expected): one row of the matrix.
+
+    `document(world)` returns the GraphQL document and variables aimed at the row's target.
+    `check(world, data)` may assert more about an allowed answer (e.g. which rows came back).
+    """
+
+    case: str
+    operation: str
+    principal: str
+    target: str
+    expected: str
+    document: Callable[[Any], tuple[str, dict[str, Any]]]
+    check: Callable[[Any, Any], Any] | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.operation}:{self.case}:{self.principal}"

@@ -1,0 +1,107 @@
+"""The permission matrix: one table `(case, operation, principal, target, expected)` covering every
+root Query and Mutation field, run over HTTP against a world of two organizations.
+
+Refused rows assert the code, the absent data, and an unchanged database. A test fails when a root
+field of the schema has no row, or a field that needs a session has no allowed and no refused row.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from schema.api import build_schema
+from tests.conftest import error_codes
+from tests.permissions.cases import auth
+from tests.permissions.cases.base import (
+    DENIED_INPUT,
+    FORBIDDEN,
+    HIDDEN,
+    LAST_ADMIN,
+    NOT_FOUND,
+    OK,
+    RESET_REQUIRED,
+    UNAUTHENTICATED,
+    Case,
+)
+from tests.permissions.world import build_world, fingerprint
+
+# Each domain adds its module here.
+MATRIX: list[Case] = [*auth.CASES]
+
+# Fields anyone may call: they have allowed rows but no "refused principal".
+PUBLIC = {"login", "acceptStaffInvitation", "portalSignUp", "portalLogin"}
+TOP_LEVEL = {UNAUTHENTICATED, FORBIDDEN, RESET_REQUIRED}
+PAYLOAD = {NOT_FOUND: "NOT_FOUND", DENIED_INPUT: "FORBIDDEN", LAST_ADMIN: "LAST_ADMIN"}
+
+
+def _root_fields() -> set[str]:
+    schema = build_schema(True)._schema
+    fields = set(schema.query_type.fields)
+    if schema.mutation_type is not None:
+        fields |= set(schema.mutation_type.fields)
+    return fields
+
+
+def test_every_root_field_is_in_the_matrix() -> None:
+    covered = {case.operation for case in MATRIX}
+    missing = sorted(_root_fields() - covered)
+    assert not missing, f"root fields with no row in the permission matrix: {missing}"
+
+
+def test_every_guarded_field_has_allowed_and_refused_rows() -> None:
+    lacking = []
+    for field in sorted(_root_fields() - PUBLIC):
+        rows = [c for c in MATRIX if c.operation == field]
+        if not any(c.expected == OK for c in rows) or not any(c.expected != OK for c in rows):
+            lacking.append(field)
+    assert not lacking, f"fields needing both an allowed and a refused row: {lacking}"
+
+
+def test_case_ids_are_unique() -> None:
+    ids = [c.id for c in MATRIX]
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+
+
+def _empty(data: object) -> bool:
+    if data is None or data == []:
+        return True
+    return isinstance(data, dict) and data.get("edges") == []
+
+
+@pytest.mark.parametrize("case", MATRIX, ids=lambda c: c.id)
+async def test_matrix(case: Case, gql, factory) -> None:
+    world = await build_world(factory)
+    document, variables = case.document(world)
+    before = None if case.expected == OK else await fingerprint()
+    body = await gql(document, variables, token=world.token(case.principal))
+    data = (body.get("data") or {}).get(case.operation)
+    codes = error_codes(body)
+
+    if case.expected == OK:
+        assert codes == [], body
+        assert data is not None, body
+        if isinstance(data, dict) and "errors" in data:
+            assert data["errors"] == [], body
+    elif case.expected in TOP_LEVEL:
+        assert codes == [case.expected], body
+        assert data is None, body
+    elif case.expected in PAYLOAD:
+        assert codes == [], body
+        assert [e["code"] for e in data["errors"]][:1] == [PAYLOAD[case.expected]], body
+        assert all(v in (None, [], False) for k, v in data.items() if k != "errors"), body
+    elif case.expected == HIDDEN:
+        assert codes == [], body
+        assert _empty(data), body
+    else:  # pragma: no cover - a typo in a row
+        raise AssertionError(f"unknown expectation {case.expected}")
+
+    if before is not None:
+        assert await fingerprint() == before, "a refused operation changed the database"
+    if case.check is not None:
+        await case.check(world, data) if _is_coro(case.check) else case.check(world, data)
+
+
+def _is_coro(fn: object) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(fn)

@@ -1,0 +1,122 @@
+"""The cast of the permission matrix: two organizations and the principals DESIGN §3 names.
+
+Org A has locations A1 and A2; org B has B1 and B2. Every principal holds a ready session token.
+Later issues add principals here (providers, billing staff, portal accounts, integrations).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from tortoise import connections
+
+from models.enums import UserType
+from models.organization import Location
+from permissions.catalog import Permission as P
+from tests.conftest import Factory, Org, Staff
+
+FRONT_DESK = [P.USERS_READ, P.PROVIDERS_READ, P.CLIENTS_READ, P.CLIENTS_MANAGE, P.CLIENT_PORTAL_MANAGE]
+MANAGER = [P.USERS_READ, P.USERS_MANAGE, P.USERS_ACCESS_MANAGE, P.USERS_CREDENTIALS_RESET, P.PROVIDERS_READ]
+RESTRICTED = [P.USERS_READ, P.USERS_MANAGE, P.PROVIDERS_READ, P.CLIENTS_READ, P.CLIENTS_MANAGE]
+BILLING = [P.BILLING_READ, P.CLIENTS_COVERAGE_READ, P.CLIENTS_READ, P.PROVIDERS_READ]
+PROVIDER_OWN = [P.CLIENTS_READ_OWN, P.PROVIDERS_READ]
+
+
+@dataclass
+class World:
+    a: Org
+    b: Org
+    principals: dict[str, Staff | None]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def a1(self) -> Location:
+        return self.a.locations[0]
+
+    @property
+    def a2(self) -> Location:
+        return self.a.locations[1]
+
+    @property
+    def b1(self) -> Location:
+        return self.b.locations[0]
+
+    def token(self, principal: str) -> str | None:
+        staff = self.principals[principal]
+        return staff.token if staff else None
+
+
+PRINCIPALS = (
+    "anonymous",
+    "admin_a",
+    "admin_b",
+    "manager_a1",
+    "front_desk_a1",
+    "no_group",
+    "restricted_a2",
+    "billing_a1",
+    "provider_a1",
+)
+
+
+async def build_world(factory: Factory) -> World:
+    a = await factory.organization("clinic-a")
+    b = await factory.organization("clinic-b")
+    a1, a2 = a.locations
+    manager_group = await factory.group(a.organization, MANAGER, name="Manager A1", locations=[a1])
+    front_desk = await factory.group(a.organization, FRONT_DESK, name="Front desk")
+    restricted = await factory.group(a.organization, RESTRICTED, name="Only A2", locations=[a2])
+    billing = await factory.group(a.organization, BILLING, name="Billing")
+    own = await factory.group(a.organization, PROVIDER_OWN, name="Providers")
+    principals: dict[str, Staff | None] = {
+        "anonymous": None,
+        "admin_a": a.admin,
+        "admin_b": b.admin,
+        "manager_a1": await factory.user(
+            a.organization, username="manager", type=UserType.MANAGER, locations=[a1, a2], groups=[manager_group]
+        ),
+        "front_desk_a1": await factory.user(a.organization, username="frontdesk", locations=[a1], groups=[front_desk]),
+        "no_group": await factory.user(a.organization, username="nogroup", locations=[a1]),
+        "restricted_a2": await factory.user(
+            a.organization, username="restricted", all_locations=True, groups=[restricted]
+        ),
+        "billing_a1": await factory.user(
+            a.organization, username="billing", type=UserType.BILLING, locations=[a1], groups=[billing]
+        ),
+        "provider_a1": await factory.user(
+            a.organization, username="provider", type=UserType.PROVIDER, locations=[a1], groups=[own]
+        ),
+    }
+    return World(a=a, b=b, principals=principals)
+
+
+FINGERPRINT_TABLES = (
+    "organizations",
+    "locations",
+    "users",
+    "user_locations",
+    "permission_groups",
+    "group_locations",
+    "group_memberships",
+    "providers",
+    "clients",
+    "staff_tokens",
+    "outbox_messages",
+)
+
+
+async def fingerprint() -> str:
+    """A hash of every row that a refused operation must leave alone (the audit trail and session
+    bookkeeping excepted: a refusal is itself recorded)."""
+    conn = connections.get("default")
+    digest = hashlib.sha256()
+    for table in FINGERPRINT_TABLES:
+        _, rows = await conn.execute_query(f"SELECT * FROM {table} ORDER BY id")
+        for row in rows:
+            digest.update(repr(sorted(dict(row).items())).encode())
+    _, rows = await conn.execute_query("SELECT id, revoked_at FROM sessions ORDER BY id")
+    for row in rows:
+        digest.update(repr(sorted(dict(row).items())).encode())
+    return digest.hexdigest()
