@@ -36,9 +36,17 @@ LOCATIONS = [
     },
 ]
 
-# Later parts of the demo (staff, providers, clients) register here: each gets the organization
-# and the locations by name, inside the demo's one transaction.
-EXTRA_STEPS: list = []
+# Later parts of the demo, in order. Each module defines `async def load(org, locations) -> None`
+# (locations by name; inside the demo's one transaction) and may define `LOGINS: list[str]`,
+# lines added to the printed logins.
+STEP_MODULES = ("app.demo_staff", "app.demo_clinical")
+
+
+def _steps() -> list:
+    import importlib
+    import importlib.util
+
+    return [importlib.import_module(m) for m in STEP_MODULES if importlib.util.find_spec(m) is not None]
 
 
 def logins_text() -> str:
@@ -52,8 +60,8 @@ def logins_text() -> str:
         "Demo logins (organization slug: demo):",
         f"  {ADMIN_USERNAME:<14} {ADMIN_PASSWORD:<28} administrator, every permission",
     ]
-    for step in EXTRA_STEPS:
-        lines.extend(getattr(step, "logins", []))
+    for step in _steps():
+        lines.extend(getattr(step, "LOGINS", []))
     return "\n".join(lines)
 
 
@@ -78,6 +86,6 @@ async def load_demo() -> str:
             locations[spec["name"]] = await Location.create(
                 id=uuid.uuid4(), organization=org, name_key=spec["name"].lower(), **spec
             )
-        for step in EXTRA_STEPS:
-            await step(org, locations)
+        for step in _steps():
+            await step.load(org, locations)
     return logins_text()

@@ -1,0 +1,44 @@
+"""No one gives what they do not have, and no one locks the organization out (DESIGN §3).
+
+`escalation_problems` compares a principal's grants before and after a change with the actor's
+own: every grant the change adds must already be the actor's. Every mutation that can add grants
+(user groups, sites, allLocations, isAdmin; group permissions, locations, members; integrations)
+calls it with the target's grants computed both ways, and refuses the whole input with a FORBIDDEN
+UserError naming the field when it answers anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from permissions.catalog import Permission
+from permissions.grants import ALL, Grants, Scope
+
+
+@dataclass(frozen=True)
+class Excess:
+    """A grant the change would add that the actor lacks."""
+
+    permission: Permission
+    scope: Scope
+
+    def describe(self) -> str:
+        where = "at every location" if self.scope is ALL else f"at {len(self.scope)} location(s) outside your reach"  # type: ignore[arg-type]
+        return f"{self.permission.value} {where}"
+
+
+def excess_grants(actor: Grants, before: Grants, after: Grants) -> list[Excess]:
+    """The grants `after` adds over `before` that `actor` does not hold itself."""
+    added = after.added_since(before)
+    return [Excess(p, s) for p, s in added.excess_over(actor).items()]
+
+
+def escalation_message(excess: list[Excess]) -> str:
+    listed = ", ".join(e.describe() for e in excess[:5])
+    more = f" and {len(excess) - 5} more" if len(excess) > 5 else ""
+    return f"You cannot grant what you do not hold: {listed}{more}."
+
+
+def is_active_admin(*, is_admin: bool, is_active: bool, access_enabled: bool, expired: bool) -> bool:
+    """An admin who can act right now: counts toward "never locked out"."""
+    return is_admin and is_active and access_enabled and not expired

@@ -1,0 +1,50 @@
+"""Mail templates, plain text and HTML, in English and French (the recipient's language)."""
+
+from __future__ import annotations
+
+import html
+from string import Template
+from typing import Any
+
+# template -> language -> (subject, text body); the HTML body is the text, escaped, with links.
+TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+    "staff_registration": {
+        "en": (
+            "Your $organization account",
+            "Hello $first_name,\n\n$organization has given you access to Tessera. Create your password with this "
+            "link (valid until $expires):\n\n$link\n\nIf you did not expect this email, ignore it.",
+        ),
+        "fr": (
+            "Votre compte $organization",
+            "Bonjour $first_name,\n\n$organization vous a donné accès à Tessera. Créez votre mot de passe avec ce "
+            "lien (valide jusqu'au $expires) :\n\n$link\n\nSi vous n'attendiez pas ce courriel, ignorez-le.",
+        ),
+    },
+    "password_reset": {
+        "en": (
+            "Reset your $organization password",
+            "Hello $first_name,\n\nAn administrator of $organization asked for your password to be reset. Choose a "
+            "new one with this link (valid until $expires):\n\n$link",
+        ),
+        "fr": (
+            "Réinitialisez votre mot de passe $organization",
+            "Bonjour $first_name,\n\nUn administrateur de $organization a demandé la réinitialisation de votre mot "
+            "de passe. Choisissez-en un nouveau avec ce lien (valide jusqu'au $expires) :\n\n$link",
+        ),
+    },
+}
+
+
+def render(template: str, language: str, values: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, text, html) for `template` in `language` (English when there is no translation)."""
+    by_language = TEMPLATES[template]
+    subject, body = by_language.get(language[:2].lower(), by_language["en"])
+    safe = {k: str(v) for k, v in values.items()}
+    text = Template(body).safe_substitute(safe)
+    escaped = {k: html.escape(v) for k, v in safe.items()}
+    html_body = Template(html.escape(body)).safe_substitute(escaped)
+    link = escaped.get("link")
+    if link:
+        html_body = html_body.replace(link, f'<a href="{link}">{link}</a>')
+    html_doc = f"<!doctype html><html><body><p>{html_body.replace(chr(10) * 2, '</p><p>')}</p></body></html>"
+    return Template(subject).safe_substitute(safe), text, html_doc
