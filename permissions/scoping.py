@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from tortoise.expressions import Q
+
 from permissions.catalog import Permission
 from permissions.grants import ALL
 from permissions.principal import Principal
@@ -39,3 +41,53 @@ def can_see_user(principal: Principal, user_id: str, user_all_locations: bool, u
         # Works everywhere, so at every location where the viewer holds USERS_READ.
         return True
     return any(str(s) in scope for s in user_site_ids)  # type: ignore[operator]
+
+
+def can_see_provider(principal: Principal, user_all_locations: bool, user_site_ids: Iterable[str]) -> bool:
+    """A provider is visible with PROVIDERS_READ at any of its user's sites.
+
+    (Its public fields also show through a client the viewer may see: that path returns the
+    provider as the client's `primaryProvider`, with `user` and `billing` guarded as usual.)
+    """
+    scope = principal.grants.scope(Permission.PROVIDERS_READ)
+    if scope is ALL:
+        return True
+    if not scope:
+        return False
+    if user_all_locations:
+        return True
+    return any(str(s) in scope for s in user_site_ids)  # type: ignore[operator]
+
+
+def client_q(principal: Principal) -> Q:
+    """The row filter for clients: CLIENTS_READ at the client's location, or CLIENTS_READ_OWN there
+    when the client's primary provider is the viewer. A Q over the Client model; an impossible one
+    when nothing is readable. Portal accounts (later) see the clients they are linked to."""
+    read = principal.grants.scope(Permission.CLIENTS_READ)
+    own = principal.grants.scope(Permission.CLIENTS_READ_OWN)
+    clauses: list[Q] = []
+    if read is ALL:
+        clauses.append(Q())
+    elif read:
+        clauses.append(Q(location_id__in=sorted(read)))  # type: ignore[arg-type]
+    if principal.user is not None and (own is ALL or own):
+        mine = Q(primary_provider__user_id=principal.user.id)
+        clauses.append(mine if own is ALL else mine & Q(location_id__in=sorted(own)))  # type: ignore[arg-type]
+    q = Q(organization_id=principal.organization.id)
+    if not clauses:
+        return q & Q(id__in=[])
+    if any(not c.children and not c.filters for c in clauses):
+        return q
+    return q & Q(*clauses, join_type=Q.OR)
+
+
+def can_see_client(principal: Principal, location_id: str, primary_provider_user_id: str | None) -> bool:
+    """The same rule as `client_q`, for one client already loaded."""
+    if principal.grants.has(Permission.CLIENTS_READ, str(location_id)):
+        return True
+    return (
+        principal.user is not None
+        and primary_provider_user_id is not None
+        and str(primary_provider_user_id) == str(principal.user.id)
+        and principal.grants.has(Permission.CLIENTS_READ_OWN, str(location_id))
+    )
