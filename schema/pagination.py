@@ -1,0 +1,129 @@
+"""Keyset pagination (DESIGN §5): the cursor encodes the sort key, never an OFFSET.
+
+`Connection[T]` is named `<T>Connection` in the schema (Strawberry names generics by their type
+argument), with `<T>Edge`, `PageInfo` and `totalCount` (rows in the viewer's scope).
+`keyset_page` runs one statement for the page (it fetches one row more than asked, to know whether
+there is a next page) and one count.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from permissions.errors import bad_input
+
+T = TypeVar("T")
+MAX_PAGE = 100
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of the sort order; `parse` turns the cursor's JSON value back into a filter value."""
+
+    field: str
+    descending: bool = False
+    parse: Callable[[Any], Any] = lambda v: v
+
+
+def datetime_key(field: str, descending: bool = False) -> SortKey:
+    return SortKey(field, descending, lambda v: datetime.fromisoformat(v) if v is not None else None)
+
+
+def check_first(first: int | None) -> int:
+    """`first` within 0..100, else a top-level BAD_USER_INPUT."""
+    if first is None:
+        return 50
+    if first < 0 or first > MAX_PAGE:
+        raise bad_input(f"`first` must be between 0 and {MAX_PAGE}.")
+    return first
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def encode_cursor(row: Any, keys: Sequence[SortKey]) -> str:
+    values = [_plain(getattr(row, k.field)) for k in keys]
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
+    """The sort values in a cursor; a malformed one is a BAD_USER_INPUT, never a 500."""
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
+        if not isinstance(values, list) or len(values) != len(keys):
+            raise ValueError
+        return [k.parse(v) for k, v in zip(keys, values, strict=True)]
+    except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+        raise bad_input("`after` is not a cursor this list gave out.") from None
+
+
+def after_q(keys: Sequence[SortKey], values: Sequence[Any]) -> Q:
+    """Rows strictly after `values` in the order of `keys`: (a > x) OR (a = x AND b > y) OR ..."""
+    clauses = []
+    for i, key in enumerate(keys):
+        equal = {keys[j].field: values[j] for j in range(i)}
+        op = "lt" if key.descending else "gt"
+        clauses.append(Q(**equal, **{f"{key.field}__{op}": values[i]}))
+    return Q(*clauses, join_type=Q.OR)
+
+
+def order_by(keys: Sequence[SortKey]) -> list[str]:
+    return [("-" if k.descending else "") + k.field for k in keys]
+
+
+async def keyset_page(
+    query: QuerySet,
+    keys: Sequence[SortKey],
+    first: int | None,
+    after: str | None,
+    *,
+    count: bool = True,
+) -> Connection[Any]:
+    """One page of `query` (already scoped to the viewer) as a Connection of model rows."""
+    limit = check_first(first)
+    page_query = query
+    if after:
+        page_query = page_query.filter(after_q(keys, decode_cursor(after, keys)))
+    rows = await page_query.order_by(*order_by(keys)).limit(limit + 1) if limit else []
+    has_next = len(rows) > limit
+    rows = list(rows)[:limit]
+    edges = [Edge(cursor=encode_cursor(r, keys), node=r) for r in rows]
+    total = await query.count() if count else len(rows)
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+        total_count=total,
+    )
