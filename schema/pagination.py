@@ -3,7 +3,7 @@
 `Connection[T]` is named `<T>Connection` in the schema (Strawberry names generics by their type
 argument), with `<T>Edge`, `PageInfo` and `totalCount` (rows in the viewer's scope).
 `keyset_page` runs one statement for the page (it fetches one row more than asked, to know whether
-there is a next page) and one count.
+there is a next page), and a count only when the caller selects `totalCount`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,15 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    total_count: int
+    # The scoped query behind the page: counted only when a caller asks for totalCount.
+    count_query: strawberry.Private[QuerySet | None] = None
+    known_total: strawberry.Private[int | None] = None
+
+    @strawberry.field(description="Rows in the viewer's scope (all pages).")
+    async def total_count(self) -> int:
+        if self.known_total is None:
+            self.known_total = await self.count_query.count() if self.count_query is not None else len(self.edges)
+        return self.known_total
 
 
 @dataclass(frozen=True)
@@ -109,8 +117,6 @@ async def keyset_page(
     keys: Sequence[SortKey],
     first: int | None,
     after: str | None,
-    *,
-    count: bool = True,
 ) -> Connection[Any]:
     """One page of `query` (already scoped to the viewer) as a Connection of model rows."""
     limit = check_first(first)
@@ -121,9 +127,8 @@ async def keyset_page(
     has_next = len(rows) > limit
     rows = list(rows)[:limit]
     edges = [Edge(cursor=encode_cursor(r, keys), node=r) for r in rows]
-    total = await query.count() if count else len(rows)
     return Connection(
         edges=edges,
         page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
-        total_count=total,
+        count_query=query,
     )
