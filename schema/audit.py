@@ -1,1 +1,93 @@
-"""Audit: types, inputs and root fields (see DESIGN.md)."""
+"""The audit trail query: AuditEvent, its connection and filter, and the `auditEvents` root field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from permissions.catalog import Permission
+from permissions.classes import requires
+from permissions.scoping import can_see_location
+from resolvers import audit_query
+from schema import relations
+from schema.enums import ActorKind
+from schema.organization import Location
+from schema.pagination import Connection, SortKey, check_first, datetime_key, decode_cursor, keyset_page
+
+# Newest first; the id breaks ties between events of the same microsecond.
+KEYS = (datetime_key("occurred_at", descending=True), SortKey("id", descending=True))
+
+
+@strawberry.type
+class AuditEvent:
+    id: strawberry.ID
+    occurred_at: datetime
+    actor_kind: ActorKind
+    actor_id: strawberry.ID | None
+    actor_name: str | None
+    action: str = strawberry.field(description="e.g. user.create, client.update, client.coverage.read")
+    target_type: str | None
+    target_id: strawberry.ID | None
+    ip_address: str | None
+    request_id: str | None
+
+    @strawberry.field(description="{field: [before, after]}; secrets never, PHI redacted.")
+    def changes(self: Any) -> JSON | None:
+        return self.changes
+
+    @strawberry.field
+    async def location(self: Any, info: Info) -> Location | None:
+        if self.location_id is None:
+            return None
+        principal = await info.context.principal()
+        row = await info.context.loaders.of(relations.locations_by_id).load(str(self.location_id))
+        return row if row is not None and principal and can_see_location(principal, str(row.id)) else None
+
+
+@strawberry.input
+class AuditFilter:
+    actor_id: strawberry.ID | None = None
+    target_type: str | None = None
+    target_id: strawberry.ID | None = None
+    action: str | None = strawberry.field(
+        default=None, description='Exact, or a prefix ending in "." (e.g. "client.").'
+    )
+    from_: datetime | None = strawberry.field(default=None, name="from", description="Inclusive.")
+    to: datetime | None = strawberry.field(default=None, description="Exclusive.")
+
+    def query(self) -> audit_query.AuditQuery:
+        return audit_query.AuditQuery(
+            actor_id=self.actor_id,
+            target_type=self.target_type,
+            target_id=self.target_id,
+            action=self.action,
+            occurred_from=self.from_,
+            occurred_to=self.to,
+        )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        **requires(
+            Permission.AUDIT_READ, description="The organization's audit trail, newest first; reading it is recorded."
+        )
+    )
+    async def audit_events(
+        self, info: Info, filter: AuditFilter | None = None, first: int | None = 50, after: str | None = None
+    ) -> Connection[AuditEvent]:
+        check_first(first)
+        if after:
+            decode_cursor(after, KEYS)
+        query = filter.query() if filter else None
+        rows = await audit_query.audit_events_query(info.context, query)
+        page = await keyset_page(rows, KEYS, first, after)
+        await audit_query.record_read(info.context, query)
+        return page
+
+
+__all__ = ["ActorKind", "AuditEvent", "AuditFilter", "Query"]

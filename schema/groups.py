@@ -1,1 +1,171 @@
-"""Groups: types, inputs and root fields (see DESIGN.md)."""
+"""Permission groups: the PermissionGroup type, its inputs and payloads, and the root fields."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from permissions.catalog import Permission, parse_codes
+from permissions.classes import requires
+from permissions.scoping import can_see_location
+from resolvers import groups
+from schema import group_relations
+from schema.errors import UserError, attempt
+from schema.organization import Location
+from schema.pagination import Connection, check_first, decode_cursor
+
+if TYPE_CHECKING:
+    from schema.users import User
+
+UserNode = Annotated["User", strawberry.lazy("schema.users")]
+
+
+def given(value: Any) -> Any:
+    """Strawberry's UNSET (the field was left out) as the resolvers' marker."""
+    return groups.UNSET if value is strawberry.UNSET else value
+
+
+def read_access(description: str) -> dict[str, Any]:
+    """An authenticated session; the resolver then asks for GROUPS_MANAGE or USERS_MANAGE (an OR,
+    which `requires` does not express), and the description says so."""
+    access = requires(description=description)
+    access["description"] = (
+        f"{description}\n\nRequires: GROUPS_MANAGE (organization-wide) or USERS_MANAGE (at some location)."
+    )
+    return access
+
+
+@strawberry.type
+class PermissionGroup:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    all_locations: bool = strawberry.field(description="false: the permissions apply only at `locations`.")
+
+    @strawberry.field
+    def permissions(self: Any) -> list[Permission]:
+        return parse_codes(self.permission_codes)
+
+    @strawberry.field(description="The group's locations (those the viewer may see).")
+    async def locations(self: Any, info: Info) -> list[Location]:
+        principal = await info.context.principal()
+        rows = await info.context.loaders.of(group_relations.group_locations).load(str(self.id))
+        return [r for r in rows if principal and can_see_location(principal, str(r.id))]
+
+    @strawberry.field(description="Every member, including those the viewer may not see.")
+    async def member_count(self: Any, info: Info) -> int:
+        return await info.context.loaders.of(group_relations.group_member_counts).load(str(self.id))
+
+    @strawberry.field(description="Members the viewer may see, by last name, first name.")
+    async def members(self: Any, info: Info, first: int | None = 50, after: str | None = None) -> Connection[UserNode]:
+        principal = await info.context.require_principal()
+        limit = check_first(first)
+        if after:
+            decode_cursor(after, group_relations.MEMBER_KEYS)
+        key = group_relations.MembersKey.of(principal, str(self.id), limit, after or None)
+        return await info.context.loaders.of(group_relations.group_members).load(key)
+
+
+@strawberry.input
+class CreatePermissionGroupInput:
+    name: str
+    description: str | None = None
+    permissions: list[Permission]
+    all_locations: bool | None = True
+    location_ids: list[strawberry.ID] | None = strawberry.field(default_factory=list)
+    member_ids: list[strawberry.ID] | None = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class UpdatePermissionGroupInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    permissions: list[Permission] | None = strawberry.UNSET
+    all_locations: bool | None = strawberry.UNSET
+    location_ids: list[strawberry.ID] | None = strawberry.field(
+        default=strawberry.UNSET, description="Replaces the group's locations."
+    )
+    add_member_ids: list[strawberry.ID] | None = strawberry.UNSET
+    remove_member_ids: list[strawberry.ID] | None = strawberry.UNSET
+
+
+@strawberry.type
+class PermissionGroupPayload:
+    permission_group: PermissionGroup | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeletePayload:
+    deleted_id: strawberry.ID | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(**read_access("The organization's permission groups, by name."))
+    async def permission_groups(self, info: Info) -> list[PermissionGroup]:
+        return await groups.list_groups(info.context)  # type: ignore[return-value]
+
+    @strawberry.field(**read_access("One permission group (null when unknown or another organization's)."))
+    async def permission_group(self, info: Info, id: strawberry.ID) -> PermissionGroup | None:
+        return await groups.get_group(info.context, id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        **requires(
+            Permission.GROUPS_MANAGE,
+            description="Create a group; it may not hold (or give its members) what the caller does not hold.",
+        )
+    )
+    async def create_permission_group(self, info: Info, input: CreatePermissionGroupInput) -> PermissionGroupPayload:
+        group, errors = await attempt(
+            info.context,
+            "group.create",
+            lambda: groups.create_group(
+                info.context,
+                name=input.name,
+                description=input.description,
+                permissions=input.permissions,
+                all_locations=True if input.all_locations is None else input.all_locations,
+                location_ids=input.location_ids or [],
+                member_ids=input.member_ids or [],
+            ),
+        )
+        return PermissionGroupPayload(permission_group=group, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        **requires(
+            Permission.GROUPS_MANAGE,
+            description="Change a group; whatever it adds to the group or its members must be the caller's.",
+        )
+    )
+    async def update_permission_group(self, info: Info, input: UpdatePermissionGroupInput) -> PermissionGroupPayload:
+        group, errors = await attempt(
+            info.context,
+            "group.update",
+            lambda: groups.update_group(
+                info.context,
+                input.id,
+                name=given(input.name),
+                description=given(input.description),
+                permissions=given(input.permissions),
+                all_locations=given(input.all_locations),
+                location_ids=given(input.location_ids),
+                add_member_ids=given(input.add_member_ids),
+                remove_member_ids=given(input.remove_member_ids),
+            ),
+        )
+        return PermissionGroupPayload(permission_group=group, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        **requires(Permission.GROUPS_MANAGE, description="Delete a group; its members lose what it granted.")
+    )
+    async def delete_permission_group(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        deleted, errors = await attempt(info.context, "group.delete", lambda: groups.delete_group(info.context, id))
+        return DeletePayload(deleted_id=deleted, errors=errors)  # type: ignore[arg-type]

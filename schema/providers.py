@@ -1,13 +1,46 @@
-"""Providers (clinicians): types, inputs and root fields (article 003)."""
+"""Providers (clinicians): types, inputs and root fields (article 003).
+
+Types resolve straight from `models.providers.Provider` rows. Every relation goes through a
+per-request DataLoader (schema/provider_relations.py, schema/relations.py) and the scoping rules:
+`user` shows only a user the viewer may see, `billing` needs BILLING_READ at one of the provider's
+sites (else null and one FORBIDDEN error at its path), and `clientCount` / `clients` count and list
+only clients the viewer could fetch directly.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.types import Info
 
 from models.enums import BillingRole, ProviderStatus
+from permissions.catalog import Permission
+from permissions.classes import requires
+from permissions.errors import forbidden
+from permissions.scoping import can_see_location, can_see_user
+from resolvers import providers as resolvers
+from resolvers.providers import Sites
+from schema import provider_relations, relations
+from schema.errors import UserError, attempt
+from schema.organization import Location
+from schema.pagination import (
+    Connection,
+    Edge,
+    PageInfo,
+    SortKey,
+    check_first,
+    decode_cursor,
+    encode_cursor,
+    keyset_page,
+)
+from schema.users import User
+
+if TYPE_CHECKING:
+    from schema.clients import Client
+
+SORT = (SortKey("display_name_key"), SortKey("id"))
 
 
 @strawberry.type
@@ -17,19 +50,264 @@ class ProviderSettings:
 
 
 @strawberry.type
-class Provider:
-    """Minimal for now: the providers issue adds user, billing, locations, clients, clientCount."""
+class BillingNumbers:
+    provincial_billing_number: str | None
+    group_billing_number: str | None
 
+
+async def provider_sites(info: Info, provider: Any) -> Sites:
+    """Where the provider's user works, through the request's loaders (two batched statements a page)."""
+    user = await info.context.loaders.of(relations.users_by_id).load(str(provider.user_id))
+    site_ids = await info.context.loaders.of(relations.user_site_ids).load(str(provider.user_id))
+    return Sites(bool(user and user.all_locations), frozenset(str(s) for s in site_ids))
+
+
+@strawberry.type
+class Provider:
     id: strawberry.ID
     display_name: str
     specialty: str | None
     billing_role: BillingRole
-    profile_image_url: str | None
-    status: ProviderStatus
-    deactivate_at: datetime | None
+    profile_image_url: str | None = strawberry.field(description="An https:// address.")
+    deactivate_at: datetime | None = strawberry.field(description="A scheduled deactivation.")
     deactivated_at: datetime | None
     version: int
+
+    @strawberry.field(description="DEACTIVATION_SCHEDULED shows as INACTIVE once its date has passed.")
+    def status(self: Any, info: Info) -> ProviderStatus:
+        return resolvers.effective_status(self, info.context.now())
 
     @strawberry.field
     def settings(self: Any) -> ProviderSettings:
         return ProviderSettings(messaging_enabled=self.messaging_enabled, default_rtm_status=self.default_rtm_status)
+
+    @strawberry.field(description="Guarded: null unless the viewer may see that user.")
+    async def user(self: Any, info: Info) -> User | None:
+        principal = await info.context.require_principal()
+        row = await info.context.loaders.of(relations.users_by_id).load(str(self.user_id))
+        site_ids = await info.context.loaders.of(relations.user_site_ids).load(str(self.user_id))
+        if row is None or not can_see_user(principal, str(row.id), row.all_locations, site_ids):
+            return None
+        return row  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="Guarded: BILLING_READ at one of the provider's sites (else null and a FORBIDDEN error)."
+    )
+    async def billing(self: Any, info: Info) -> BillingNumbers | None:
+        principal = await info.context.require_principal()
+        sites = await provider_sites(info, self)
+        if not sites.held_anywhere(principal.grants, Permission.BILLING_READ):
+            raise forbidden("Billing numbers need the BILLING_READ permission at one of the provider's sites.")
+        return BillingNumbers(
+            provincial_billing_number=self.provincial_billing_number,
+            group_billing_number=self.group_billing_number,
+        )
+
+    @strawberry.field(description="The provider's sites (those the viewer may see).")
+    async def locations(self: Any, info: Info) -> list[Location]:
+        principal = await info.context.require_principal()
+        sites = await provider_sites(info, self)
+        if sites.all_locations:
+            rows = await info.context.loaders.of(provider_relations.organization_locations).load(
+                str(self.organization_id)
+            )
+        else:
+            rows = await info.context.loaders.of(relations.user_locations).load(str(self.user_id))
+        return [r for r in rows if can_see_location(principal, str(r.id))]
+
+    @strawberry.field(description="Clients whose primary provider this is, in the viewer's scope.")
+    async def client_count(self: Any, info: Info) -> int:
+        principal = await info.context.require_principal()
+        loader = info.context.loaders.of(provider_relations.per_viewer(provider_relations.client_counts, principal))
+        return await loader.load(str(self.id))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Only the clients the viewer may see, by last name, first name.")
+    async def clients(
+        self: Any, info: Info, first: int | None = 50, after: str | None = None
+    ) -> Connection[Annotated[Client, strawberry.lazy("schema.clients")]]:
+        limit = check_first(first)
+        if after:
+            decode_cursor(after, provider_relations.CLIENT_KEYS)  # a bad cursor errs here, not in the whole batch
+        principal = await info.context.require_principal()
+        pages = info.context.loaders.of(provider_relations.per_viewer(provider_relations.client_pages, principal))
+        counts = info.context.loaders.of(provider_relations.per_viewer(provider_relations.client_counts, principal))
+        rows = await pages.load((str(self.id), limit, after)) if limit else []
+        total = await counts.load(str(self.id))
+        page = rows[:limit]
+        for row in page:
+            info.context.note_client_read(str(row.id))
+        edges = [Edge(cursor=encode_cursor(r, provider_relations.CLIENT_KEYS), node=r) for r in page]
+        return Connection(
+            edges=edges,  # type: ignore[arg-type]
+            page_info=PageInfo(has_next_page=len(rows) > limit, end_cursor=edges[-1].cursor if edges else None),
+            known_total=total,
+        )
+
+
+@strawberry.input
+class ProviderFilter:
+    search: str | None = strawberry.field(default=None, description="Prefix of the display name or last name.")
+    status: ProviderStatus | None = None
+    location_id: strawberry.ID | None = None
+    billing_role: BillingRole | None = None
+
+
+@strawberry.input
+class ProviderSettingsInput:
+    messaging_enabled: bool | None = strawberry.UNSET
+    default_rtm_status: bool | None = strawberry.UNSET
+
+
+@strawberry.input
+class UpdateProviderInput:
+    id: strawberry.ID
+    expected_version: int | None = strawberry.field(default=None, description="When given and stale: CONFLICT.")
+    display_name: str | None = strawberry.UNSET
+    specialty: str | None = strawberry.UNSET
+    billing_role: BillingRole | None = strawberry.UNSET
+    provincial_billing_number: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Needs BILLING_MANAGE."
+    )
+    group_billing_number: str | None = strawberry.field(default=strawberry.UNSET, description="Needs BILLING_MANAGE.")
+    profile_image_url: str | None = strawberry.field(default=strawberry.UNSET, description="https:// only.")
+    settings: ProviderSettingsInput | None = strawberry.UNSET
+
+
+@strawberry.input
+class DeactivateProviderInput:
+    id: strawberry.ID
+    effective_at: datetime | None = strawberry.field(default=None, description="Omit or past: now; future: scheduled.")
+    reassign_clients_to_provider_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Their clients' new primary provider."
+    )
+
+
+@strawberry.input
+class CancelProviderDeactivationInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class ReactivateProviderInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class ProviderPayload:
+    provider: Provider | None = None
+    reassigned_client_count: int | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _changes(input: UpdateProviderInput) -> dict[str, Any]:
+    """The fields the caller sent (UNSET ones left out), as the resolver's snake_case names."""
+    names = (
+        "display_name",
+        "specialty",
+        "billing_role",
+        "provincial_billing_number",
+        "group_billing_number",
+        "profile_image_url",
+    )
+    changes = {n: getattr(input, n) for n in names if getattr(input, n) is not strawberry.UNSET}
+    if input.settings is not strawberry.UNSET and input.settings is not None:
+        for n in ("messaging_enabled", "default_rtm_status"):
+            if getattr(input.settings, n) is not strawberry.UNSET:
+                changes[n] = getattr(input.settings, n)
+    return changes
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        **requires(
+            Permission.PROVIDERS_READ,
+            description="Providers the viewer may see (PROVIDERS_READ at one of their sites), by display name.",
+        )
+    )
+    async def providers(
+        self, info: Info, filter: ProviderFilter | None = None, first: int | None = 50, after: str | None = None
+    ) -> Connection[Provider]:
+        check_first(first)
+        data = None
+        if filter is not None:
+            data = resolvers.ProviderFilterData(
+                search=filter.search,
+                status=filter.status,
+                location_id=filter.location_id,
+                billing_role=filter.billing_role,
+            )
+        query = await resolvers.providers_query(info.context, data)
+        return await keyset_page(query, SORT, first, after)  # type: ignore[return-value]
+
+    @strawberry.field(
+        **requires(
+            Permission.PROVIDERS_READ,
+            description="One provider; null when it does not exist or is outside the viewer's scope.",
+        )
+    )
+    async def provider(self, info: Info, id: strawberry.ID) -> Provider | None:
+        return await resolvers.get_provider(info.context, id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        **requires(
+            Permission.PROVIDERS_MANAGE,
+            description="Edit a provider's profile and settings: PROVIDERS_MANAGE at every one of its sites; "
+            "billing numbers also need BILLING_MANAGE there.",
+        )
+    )
+    async def update_provider(self, info: Info, input: UpdateProviderInput) -> ProviderPayload:
+        provider, errors = await attempt(
+            info.context,
+            "provider.update",
+            lambda: resolvers.update_provider(info.context, input.id, _changes(input), input.expected_version),
+        )
+        return ProviderPayload(provider=provider, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        **requires(
+            Permission.PROVIDERS_DEACTIVATE,
+            description="Deactivate now (provider and user inactive, sessions ended, clients reassigned) or on a "
+            "future date (DEACTIVATION_SCHEDULED). Reassigning needs CLIENTS_MANAGE at each client's location.",
+        )
+    )
+    async def deactivate_provider(self, info: Info, input: DeactivateProviderInput) -> ProviderPayload:
+        result, errors = await attempt(
+            info.context,
+            "provider.deactivate",
+            lambda: resolvers.deactivate_provider(
+                info.context, input.id, input.effective_at, input.reassign_clients_to_provider_id
+            ),
+        )
+        if result is None:
+            return ProviderPayload(errors=errors)
+        return ProviderPayload(
+            provider=result.provider,  # type: ignore[arg-type]
+            reassigned_client_count=result.reassigned_client_count,
+        )
+
+    @strawberry.mutation(**requires(Permission.PROVIDERS_DEACTIVATE, description="Call off a scheduled deactivation."))
+    async def cancel_provider_deactivation(self, info: Info, input: CancelProviderDeactivationInput) -> ProviderPayload:
+        provider, errors = await attempt(
+            info.context,
+            "provider.deactivation_cancel",
+            lambda: resolvers.cancel_deactivation(info.context, input.id),
+        )
+        return ProviderPayload(provider=provider, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        **requires(
+            Permission.PROVIDERS_DEACTIVATE,
+            description="Make an inactive provider and its user active again (login access stays as it was).",
+        )
+    )
+    async def reactivate_provider(self, info: Info, input: ReactivateProviderInput) -> ProviderPayload:
+        provider, errors = await attempt(
+            info.context,
+            "provider.reactivate",
+            lambda: resolvers.reactivate_provider(info.context, input.id),
+        )
+        return ProviderPayload(provider=provider, errors=errors)  # type: ignore[arg-type]

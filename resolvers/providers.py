@@ -1,0 +1,545 @@
+"""Providers (clinicians): read, edit, deactivate now or on a date, reassign clients, reactivate (article 003).
+
+Who may see a provider is `permissions.scoping.provider_q` / `can_see_provider` (PROVIDERS_READ at any
+of its user's sites); who may change one needs the permission at every one of those sites, like
+changing a user. A deactivation is all or nothing: the provider and its user become inactive, their
+sessions end, and their clients move to the chosen provider in one transaction, or nothing happens.
+A deactivation dated in the future is stored as DEACTIVATION_SCHEDULED: login is refused from that
+moment by `resolvers.sessions.denial_reason`, and the job in app/jobs_providers.py applies the rest.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from tortoise.expressions import F, Q, Subquery
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models.clients import Client
+from models.enums import AccessStatus, ActorKind, BillingRole, ClientStatus, ProviderStatus
+from models.organization import Location
+from models.providers import Provider
+from models.users import User, UserLocation
+from permissions.catalog import Permission
+from permissions.escalation import is_active_admin
+from permissions.grants import Grants
+from permissions.principal import Principal
+from permissions.scoping import can_change_user, can_see_location, can_see_provider, provider_q
+from resolvers import audit
+from resolvers.admins import acting_admin_q, lock_admins
+from resolvers.billing import billing_number_problems, normalize_billing_number
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.sessions import end_sessions
+
+AUDITED_FIELDS = (
+    "display_name",
+    "specialty",
+    "billing_role",
+    "provincial_billing_number",
+    "group_billing_number",
+    "profile_image_url",
+    "messaging_enabled",
+    "default_rtm_status",
+    "status",
+    "deactivate_at",
+    "deactivated_at",
+)
+BILLING_FIELDS = {"provincial_billing_number": "provincialBillingNumber", "group_billing_number": "groupBillingNumber"}
+DEFAULT_PROVINCE = "ON"
+NOT_FOUND_MESSAGE = "No such provider."
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def effective_status(provider: Provider, now: datetime) -> ProviderStatus:
+    """Computed at read time: a scheduled date that has passed shows (and denies) as INACTIVE before the job runs."""
+    if (
+        provider.status is ProviderStatus.DEACTIVATION_SCHEDULED
+        and provider.deactivate_at is not None
+        and provider.deactivate_at <= now
+    ):
+        return ProviderStatus.INACTIVE
+    return provider.status
+
+
+@dataclass(frozen=True)
+class Sites:
+    """Where a provider's user works: everywhere, or these location ids."""
+
+    all_locations: bool
+    ids: frozenset[str]
+
+    def held_everywhere(self, grants: Grants, permission: Permission) -> bool:
+        """Changing a provider is changing its user: the same rule (every one of its sites)."""
+        return can_change_user(grants, permission, self.all_locations, self.ids)
+
+    def held_anywhere(self, grants: Grants, permission: Permission) -> bool:
+        if self.all_locations:
+            return grants.has_anywhere(permission)
+        scope = grants.locations(permission)
+        return scope is None or bool(scope & self.ids)
+
+    def covers(self, location_ids: Iterable[str]) -> bool:
+        return self.all_locations or all(str(loc) in self.ids for loc in location_ids)
+
+
+async def user_sites(user: User) -> Sites:
+    ids = await UserLocation.filter(user_id=user.id).values_list("location_id", flat=True)
+    return Sites(user.all_locations, frozenset(str(i) for i in ids))
+
+
+async def billing_province(user: User, sites: Sites) -> str:
+    """The province billing numbers are checked for: the provider's first site's (by name), else ON."""
+    query = Location.filter(organization_id=user.organization_id)
+    if not sites.all_locations:
+        query = query.filter(id__in=sorted(sites.ids))
+    first = await query.order_by("name_key").first()
+    return (first.address_province if first and first.address_province else DEFAULT_PROVINCE).upper()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+async def get_provider(ctx: RequestContext, provider_id: str) -> Provider | None:
+    """One provider the viewer may see, else None (out of scope looks exactly like missing)."""
+    principal = await ctx.require_principal()
+    pid = _uuid(provider_id)
+    if pid is None:
+        return None
+    return await Provider.filter(provider_q(principal), id=pid).first()
+
+
+@dataclass
+class ProviderFilterData:
+    search: str | None = None
+    status: ProviderStatus | None = None
+    location_id: str | None = None
+    billing_role: BillingRole | None = None
+
+
+def _status_q(status: ProviderStatus, now: datetime) -> Q:
+    scheduled = Q(status=ProviderStatus.DEACTIVATION_SCHEDULED)
+    if status is ProviderStatus.INACTIVE:
+        return Q(Q(status=ProviderStatus.INACTIVE), scheduled & Q(deactivate_at__lte=now), join_type=Q.OR)
+    if status is ProviderStatus.DEACTIVATION_SCHEDULED:
+        return scheduled & Q(deactivate_at__gt=now)
+    return Q(status=status)
+
+
+async def providers_query(ctx: RequestContext, filter: ProviderFilterData | None) -> QuerySet[Provider]:
+    """The providers the viewer may see, filtered: the schema pages it (keyset) and counts it."""
+    principal = await ctx.require_principal()
+    query = Provider.filter(provider_q(principal))
+    f = filter or ProviderFilterData()
+    if f.search and f.search.strip():
+        prefix = f.search.strip().lower()
+        by_last_name = Subquery(
+            User.filter(organization_id=principal.organization.id, last_name_key__startswith=prefix).values("id")
+        )
+        query = query.filter(Q(Q(display_name_key__startswith=prefix), Q(user_id__in=by_last_name), join_type=Q.OR))
+    if f.status is not None:
+        query = query.filter(_status_q(f.status, ctx.now()))
+    if f.billing_role is not None:
+        query = query.filter(billing_role=f.billing_role)
+    if f.location_id is not None:
+        location = _uuid(f.location_id)
+        # A location the viewer may not see filters to nothing: the filter must not be an oracle.
+        if location is None or not can_see_location(principal, str(location)):
+            query = query.filter(id__in=[])
+        else:
+            at_location = Subquery(UserLocation.filter(location_id=location).values("user_id"))
+            query = query.filter(Q(Q(user__all_locations=True), Q(user_id__in=at_location), join_type=Q.OR))
+    return query
+
+
+# --------------------------------------------------------------------------- finding a target
+
+
+@dataclass
+class Target:
+    provider: Provider
+    user: User
+    sites: Sites
+
+
+async def _target(principal: Principal, provider_id: str, permission: Permission, *field: str) -> Target:
+    """The provider `provider_id`, locked for the transaction, which `permission` lets the actor change.
+
+    Out of the actor's reach (neither visible nor within `permission`'s locations) it is NOT_FOUND,
+    like a random id; visible but not changeable at every one of its sites it is FORBIDDEN.
+    """
+    field = field or ("input", "id")
+    pid = _uuid(provider_id)
+    provider = None
+    if pid is not None:
+        provider = await Provider.filter(id=pid, organization_id=principal.organization.id).select_for_update().first()
+    if provider is None:
+        raise fail(ErrorCode.NOT_FOUND, NOT_FOUND_MESSAGE, *field)
+    user = await User.get(id=provider.user_id)
+    sites = await user_sites(user)
+    visible = can_see_provider(principal, sites.all_locations, sites.ids) or sites.held_anywhere(
+        principal.grants, permission
+    )
+    if not visible:
+        raise fail(ErrorCode.NOT_FOUND, NOT_FOUND_MESSAGE, *field)
+    if not sites.held_everywhere(principal.grants, permission):
+        raise fail(
+            ErrorCode.FORBIDDEN,
+            f"Changing this provider needs {permission.value} at every one of its sites.",
+            *field,
+        )
+    return Target(provider, user, sites)
+
+
+async def _bump(provider: Provider, expected_version: int | None, **values: Any) -> None:
+    """Write `values` and the next version, provided nobody saved since we read (else CONFLICT)."""
+    version = provider.version if expected_version is None else expected_version
+    count = await Provider.filter(id=provider.id, version=version).update(**values, version=F("version") + 1)
+    if not count:
+        raise fail(
+            ErrorCode.CONFLICT,
+            "Someone else saved this provider first: reload and try again.",
+            "input",
+            "expectedVersion",
+        )
+
+
+# --------------------------------------------------------------------------- updateProvider
+
+
+def _https_url(value: str) -> bool:
+    parsed = urlparse(value)
+    return parsed.scheme == "https" and bool(parsed.hostname) and not any(c.isspace() for c in value)
+
+
+async def update_provider(
+    ctx: RequestContext, provider_id: str, changes: Mapping[str, Any], expected_version: int | None = None
+) -> Provider:
+    """Edit a provider's profile. `changes` holds only the fields the caller sent (snake_case; the
+    settings as `messaging_enabled` / `default_rtm_status`). Billing numbers also need BILLING_MANAGE."""
+    principal = await ctx.require_principal()
+    async with in_transaction():
+        target = await _target(principal, provider_id, Permission.PROVIDERS_MANAGE)
+        provider = target.provider
+        if expected_version is not None and expected_version != provider.version:
+            raise fail(
+                ErrorCode.CONFLICT,
+                "Someone else saved this provider first: reload and try again.",
+                "input",
+                "expectedVersion",
+            )
+        problems = Problems()
+        values: dict[str, Any] = {}
+        if "display_name" in changes:
+            name = (changes["display_name"] or "").strip()
+            if not name:
+                problems.add(ErrorCode.REQUIRED, "A provider needs a display name.", "input", "displayName")
+            elif len(name) > 200:
+                problems.add(ErrorCode.INVALID, "A display name is at most 200 characters.", "input", "displayName")
+            else:
+                values.update(display_name=name, display_name_key=name.lower())
+        if "specialty" in changes:
+            specialty = (changes["specialty"] or "").strip() or None
+            if specialty and len(specialty) > 100:
+                problems.add(ErrorCode.INVALID, "A specialty is at most 100 characters.", "input", "specialty")
+            else:
+                values["specialty"] = specialty
+        if changes.get("billing_role") is not None:
+            values["billing_role"] = BillingRole(changes["billing_role"])
+        if "profile_image_url" in changes:
+            url = (changes["profile_image_url"] or "").strip() or None
+            if url is not None and (len(url) > 500 or not _https_url(url)):
+                problems.add(
+                    ErrorCode.INVALID, "A profile image URL must be an https:// address.", "input", "profileImageUrl"
+                )
+            else:
+                values["profile_image_url"] = url
+        for name in ("messaging_enabled", "default_rtm_status"):
+            if changes.get(name) is not None:
+                values[name] = bool(changes[name])
+        billing = {name: normalize_billing_number(changes[name]) for name in BILLING_FIELDS if name in changes}
+        if billing:
+            if not target.sites.held_everywhere(principal.grants, Permission.BILLING_MANAGE):
+                for name in billing:
+                    problems.add(
+                        ErrorCode.FORBIDDEN,
+                        "Billing numbers need BILLING_MANAGE at every one of the provider's sites.",
+                        "input",
+                        BILLING_FIELDS[name],
+                    )
+            else:
+                province = await billing_province(target.user, target.sites)
+                problems.extend(
+                    billing_number_problems(
+                        province, billing.get("provincial_billing_number"), billing.get("group_billing_number")
+                    )
+                )
+                values.update(billing)
+        problems.raise_if_any()
+        before = audit.snapshot(provider, AUDITED_FIELDS)
+        if values:
+            await _bump(provider, expected_version, **values)
+        updated = await Provider.get(id=provider.id)
+        await audit.record(
+            ctx,
+            "provider.update",
+            target_type="Provider",
+            target_id=provider.id,
+            changes=audit.diff(before, audit.snapshot(updated, AUDITED_FIELDS)),
+        )
+    return updated
+
+
+# --------------------------------------------------------------------------- deactivation
+
+
+async def would_leave_no_admin(user: User, now: datetime) -> bool:
+    """True when `user` is the organization's last acting admin (never locked out, DESIGN §3).
+
+    Checked before the write, because a scheduled deactivation leaves the user active until its
+    date; admins whose provider is inactive or scheduled for deactivation do not count: they are leaving.
+    """
+    expired = user.expires_at is not None and user.expires_at <= now
+    if not is_active_admin(
+        is_admin=user.is_admin,
+        is_active=user.is_active,
+        access_enabled=user.access_status is AccessStatus.ENABLED,
+        expired=expired,
+    ):
+        return False
+    leaving = Subquery(
+        Provider.filter(
+            organization_id=user.organization_id,
+            status__in=[ProviderStatus.INACTIVE, ProviderStatus.DEACTIVATION_SCHEDULED],
+        ).values("user_id")
+    )
+    others = User.filter(acting_admin_q(user.organization_id, now)).exclude(id=user.id).exclude(id__in=leaving)
+    return not await others.exists()
+
+
+async def _client_locations(provider: Provider) -> set[str]:
+    rows = (
+        await Client.filter(primary_provider_id=provider.id, status__not=ClientStatus.MERGED)
+        .distinct()
+        .values_list("location_id", flat=True)
+    )
+    return {str(r) for r in rows}
+
+
+async def _reassign_target(
+    principal: Principal, provider: Provider, target_id: str, client_locations: set[str]
+) -> Provider:
+    """The provider the clients move to: reachable by the actor, active, practising at each client's
+    location; and the actor needs CLIENTS_MANAGE at every one of those locations."""
+    field = ("input", "reassignClientsToProviderId")
+    tid = _uuid(target_id)
+    target = await Provider.filter(provider_q(principal), id=tid).first() if tid is not None else None
+    if target is None:
+        raise fail(ErrorCode.NOT_FOUND, NOT_FOUND_MESSAGE, *field)
+    if target.id == provider.id:
+        raise fail(ErrorCode.INVALID, "Choose another provider to take over the clients.", *field)
+    target_user = await User.get(id=target.user_id)
+    if target.status is not ProviderStatus.ACTIVE or not target_user.is_active:
+        raise fail(ErrorCode.INVALID, "The clients can only move to an active provider.", *field)
+    if not (await user_sites(target_user)).covers(client_locations):
+        raise fail(ErrorCode.INVALID, "That provider does not practise at every location of these clients.", *field)
+    if not principal.grants.has_everywhere(Permission.CLIENTS_MANAGE, client_locations):
+        raise fail(ErrorCode.FORBIDDEN, "Moving these clients needs CLIENTS_MANAGE at each of their locations.", *field)
+    return target
+
+
+async def apply_deactivation(provider: Provider, when: datetime, now: datetime, reassign_to: Provider | None) -> int:
+    """Make the provider and its user inactive, end their sessions, move their clients: in the
+    caller's transaction. Returns how many clients moved."""
+    moved = 0
+    if reassign_to is not None:
+        moved = await Client.filter(primary_provider_id=provider.id, status__not=ClientStatus.MERGED).update(
+            primary_provider_id=reassign_to.id, version=F("version") + 1, updated_at=now
+        )
+    await Provider.filter(id=provider.id).update(
+        status=ProviderStatus.INACTIVE,
+        deactivated_at=when,
+        deactivate_at=None,
+        reassign_to_id=None,
+        version=F("version") + 1,
+        updated_at=now,
+    )
+    await User.filter(id=provider.user_id).update(is_active=False, version=F("version") + 1, updated_at=now)
+    await end_sessions(str(provider.user_id), "PROVIDER_DEACTIVATED", now)
+    return moved
+
+
+@dataclass
+class DeactivationResult:
+    provider: Provider
+    reassigned_client_count: int | None
+
+
+async def deactivate_provider(
+    ctx: RequestContext, provider_id: str, effective_at: datetime | None = None, reassign_to_id: str | None = None
+) -> DeactivationResult:
+    """Deactivate now (no date or a past one) or schedule it (a future date)."""
+    principal = await ctx.require_principal()
+    now = ctx.now()
+    async with in_transaction():
+        target = await _target(principal, provider_id, Permission.PROVIDERS_DEACTIVATE)
+        provider = target.provider
+        if effective_status(provider, now) is ProviderStatus.INACTIVE:
+            raise fail(ErrorCode.INVALID, "This provider is already inactive.", "input", "id")
+        await lock_admins(principal.organization.id)
+        if await would_leave_no_admin(target.user, now):
+            raise fail(
+                ErrorCode.LAST_ADMIN,
+                "This provider is the organization's last active administrator.",
+                "input",
+                "id",
+            )
+        locations = await _client_locations(provider)
+        reassign_to = None
+        if reassign_to_id is not None:
+            reassign_to = await _reassign_target(principal, provider, reassign_to_id, locations)
+        before = audit.snapshot(provider, AUDITED_FIELDS)
+        if effective_at is not None and effective_at > now:
+            await _bump(
+                provider,
+                None,
+                status=ProviderStatus.DEACTIVATION_SCHEDULED,
+                deactivate_at=effective_at,
+                reassign_to_id=reassign_to.id if reassign_to else None,
+                updated_at=now,
+            )
+            moved = None
+            action = "provider.deactivation_schedule"
+        else:
+            moved = await apply_deactivation(provider, now, now, reassign_to)
+            action = "provider.deactivate"
+        updated = await Provider.get(id=provider.id)
+        changes: dict[str, Any] = audit.diff(before, audit.snapshot(updated, AUDITED_FIELDS))
+        if reassign_to is not None:
+            changes["reassign_to"] = str(reassign_to.id)
+        if moved is not None:
+            changes["reassigned_client_count"] = moved
+        await audit.record(ctx, action, target_type="Provider", target_id=provider.id, changes=changes)
+    return DeactivationResult(updated, moved)
+
+
+async def cancel_deactivation(ctx: RequestContext, provider_id: str) -> Provider:
+    """Call off a scheduled deactivation (also one whose date passed before the job ran)."""
+    principal = await ctx.require_principal()
+    async with in_transaction():
+        target = await _target(principal, provider_id, Permission.PROVIDERS_DEACTIVATE)
+        provider = target.provider
+        if provider.status is not ProviderStatus.DEACTIVATION_SCHEDULED:
+            raise fail(ErrorCode.INVALID, "No deactivation is scheduled for this provider.", "input", "id")
+        before = audit.snapshot(provider, AUDITED_FIELDS)
+        await _bump(provider, None, status=ProviderStatus.ACTIVE, deactivate_at=None, reassign_to_id=None)
+        updated = await Provider.get(id=provider.id)
+        await audit.record(
+            ctx,
+            "provider.deactivation_cancel",
+            target_type="Provider",
+            target_id=provider.id,
+            changes=audit.diff(before, audit.snapshot(updated, AUDITED_FIELDS)),
+        )
+    return updated
+
+
+async def reactivate_provider(ctx: RequestContext, provider_id: str) -> Provider:
+    """Provider ACTIVE and its user active again; login access stays as it was."""
+    principal = await ctx.require_principal()
+    now = ctx.now()
+    async with in_transaction():
+        target = await _target(principal, provider_id, Permission.PROVIDERS_DEACTIVATE)
+        provider = target.provider
+        if effective_status(provider, now) is not ProviderStatus.INACTIVE:
+            raise fail(ErrorCode.INVALID, "This provider is not inactive.", "input", "id")
+        before = audit.snapshot(provider, AUDITED_FIELDS)
+        await _bump(
+            provider,
+            None,
+            status=ProviderStatus.ACTIVE,
+            deactivate_at=None,
+            deactivated_at=None,
+            reassign_to_id=None,
+            updated_at=now,
+        )
+        await User.filter(id=provider.user_id).update(is_active=True, version=F("version") + 1, updated_at=now)
+        updated = await Provider.get(id=provider.id)
+        await audit.record(
+            ctx,
+            "provider.reactivate",
+            target_type="Provider",
+            target_id=provider.id,
+            changes=audit.diff(before, audit.snapshot(updated, AUDITED_FIELDS)),
+        )
+    return updated
+
+
+# --------------------------------------------------------------------------- the scheduled job
+
+
+async def apply_due_deactivations(ctx: RequestContext, *, limit: int = 100) -> int:
+    """Apply every scheduled deactivation whose date has passed: one transaction, rows claimed with
+    FOR UPDATE SKIP LOCKED on PostgreSQL so a second worker skips what the first is applying.
+
+    The clients move to the chosen provider only if it is still active and practises at each of
+    their locations; otherwise they stay (the event says so) and staff reassign them by hand.
+    """
+    now = ctx.now()
+    done = 0
+    async with in_transaction():
+        due = (
+            await Provider.filter(status=ProviderStatus.DEACTIVATION_SCHEDULED, deactivate_at__lte=now)
+            .order_by("deactivate_at", "id")
+            .limit(limit)
+            .select_for_update(skip_locked=True)
+        )
+        for provider in due:
+            reassign_to = None
+            kept_reason = None
+            if provider.reassign_to_id is not None:
+                candidate = await Provider.filter(id=provider.reassign_to_id).first()
+                candidate_user = await User.get(id=candidate.user_id) if candidate else None
+                if (
+                    candidate is None
+                    or candidate_user is None
+                    or effective_status(candidate, now) is not ProviderStatus.ACTIVE
+                    or not candidate_user.is_active
+                ):
+                    kept_reason = "reassignment target no longer active"
+                elif not (await user_sites(candidate_user)).covers(await _client_locations(provider)):
+                    kept_reason = "reassignment target does not practise at every client location"
+                else:
+                    reassign_to = candidate
+            when = provider.deactivate_at or now
+            moved = await apply_deactivation(provider, when, now, reassign_to)
+            changes: dict[str, Any] = {"status": [provider.status.value, ProviderStatus.INACTIVE.value]}
+            changes["reassigned_client_count"] = moved
+            if reassign_to is not None:
+                changes["reassign_to"] = str(reassign_to.id)
+            if kept_reason:
+                changes["clients_kept"] = kept_reason
+            await audit.record(
+                ctx,
+                "provider.deactivate",
+                target_type="Provider",
+                target_id=provider.id,
+                organization_id=provider.organization_id,
+                actor_kind=ActorKind.SYSTEM,
+                actor_name="job:provider_deactivations",
+                changes=changes,
+            )
+            done += 1
+    return done

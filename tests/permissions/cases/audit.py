@@ -1,0 +1,56 @@
+"""Matrix rows for the audit trail query (AUDIT_READ, organization-wide).
+
+The world gains (`add_audit_events`) one event in each organization, so a row can show that one
+organization never reads the other's trail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from models.audit import AuditEvent
+from models.enums import ActorKind
+from tests.conftest import Factory
+from tests.permissions.cases import groups  # noqa: F401  (its hook adds groups_admin_a)
+from tests.permissions.cases.base import FORBIDDEN, OK, UNAUTHENTICATED, Case
+from tests.permissions.world import WORLD_HOOKS, World
+
+
+async def add_audit_events(world: World, factory: Factory) -> None:
+    for org, action in ((world.a, "matrix.a"), (world.b, "matrix.b")):
+        await AuditEvent.create(
+            id=uuid.uuid4(),
+            organization_id=org.organization.id,
+            occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+            actor_kind=ActorKind.SYSTEM,
+            action=action,
+        )
+
+
+WORLD_HOOKS.append(add_audit_events)
+
+EVENTS = "{ auditEvents { totalCount edges { node { action actorKind location { id } changes } } } }"
+
+
+def events(w: World):
+    return EVENTS, {}
+
+
+def only(action: str, other: str):
+    def check(w, data):
+        found = {e["node"]["action"] for e in data["edges"]}
+        assert action in found and other not in found
+
+    return check
+
+
+CASES = [
+    Case("own organization", "auditEvents", "admin_a", "org A trail", OK, events, only("matrix.a", "matrix.b")),
+    Case("own organization", "auditEvents", "admin_b", "org B trail", OK, events, only("matrix.b", "matrix.a")),
+    Case("no AUDIT_READ", "auditEvents", "manager_a1", "org A trail", FORBIDDEN, events),
+    Case("restricted group", "auditEvents", "restricted_a2", "org A trail", FORBIDDEN, events),
+    Case("GROUPS_MANAGE only", "auditEvents", "groups_admin_a", "org A trail", FORBIDDEN, events),
+    Case("no group", "auditEvents", "no_group", "org A trail", FORBIDDEN, events),
+    Case("no token", "auditEvents", "anonymous", "org A trail", UNAUTHENTICATED, events),
+]

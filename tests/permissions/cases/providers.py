@@ -1,0 +1,284 @@
+"""Matrix rows for providers: provider, providers, updateProvider, deactivateProvider,
+cancelProviderDeactivation, reactivateProvider (article 003).
+
+The world hook adds provider rows to org A (provider_a1's own profile at A1, one at A2, one scheduled
+for deactivation and one inactive, both at A1), one to org B, and a principal `provider_manager_a1`
+holding PROVIDERS_READ / PROVIDERS_MANAGE / PROVIDERS_DEACTIVATE at A1 only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from models.enums import BillingRole, ProviderStatus, UserType
+from models.providers import Provider
+from models.users import User
+from permissions.catalog import Permission as P
+from tests.conftest import Factory
+from tests.permissions.cases.base import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK, UNAUTHENTICATED, Case
+from tests.permissions.world import WORLD_HOOKS, World
+
+PROVIDER_MANAGER = [P.PROVIDERS_READ, P.PROVIDERS_MANAGE, P.PROVIDERS_DEACTIVATE]
+
+
+async def make_provider(
+    user: User,
+    *,
+    display_name: str | None = None,
+    status: ProviderStatus = ProviderStatus.ACTIVE,
+    deactivate_at: datetime | None = None,
+    provincial: str | None = None,
+    group: str | None = None,
+    billing_role: BillingRole = BillingRole.BILLING_PROVIDER,
+) -> Provider:
+    """A provider profile for `user` straight in the table (what createUser's billing step makes)."""
+    name = display_name or f"Dr {user.first_name} {user.last_name}"
+    return await Provider.create(
+        id=uuid.uuid4(),
+        organization_id=user.organization_id,
+        user=user,
+        display_name=name,
+        display_name_key=name.lower(),
+        billing_role=billing_role,
+        provincial_billing_number=provincial,
+        group_billing_number=group,
+        status=status,
+        deactivate_at=deactivate_at,
+    )
+
+
+async def own_provider(user: User) -> Provider:
+    """provider_a1's profile; another domain's hook may have made it already (hooks run in import order)."""
+    existing = await Provider.filter(user_id=user.id).first()
+    if existing is None:
+        return await make_provider(user, display_name="Dr Ada One", provincial="123456", group="AB12")
+    await Provider.filter(id=existing.id).update(
+        display_name="Dr Ada One",
+        display_name_key="dr ada one",
+        provincial_billing_number="123456",
+        group_billing_number="AB12",
+    )
+    return await Provider.get(id=existing.id)
+
+
+async def add_providers(world: World, factory: Factory) -> None:
+    a, b = world.a.organization, world.b.organization
+    a1, a2 = world.a1, world.a2
+    own = world.principals["provider_a1"]
+    assert own is not None
+    at_a2 = await factory.user(a, username="provider-a2", type=UserType.PROVIDER, locations=[a2], session=False)
+    later = await factory.user(a, username="provider-later", type=UserType.PROVIDER, locations=[a1], session=False)
+    gone = await factory.user(
+        a, username="provider-gone", type=UserType.PROVIDER, locations=[a1], active=False, session=False
+    )
+    at_b1 = await factory.user(b, username="provider-b1", type=UserType.PROVIDER, locations=[world.b1], session=False)
+    group = await factory.group(a, PROVIDER_MANAGER, name="Provider managers A1", locations=[a1])
+    world.principals["provider_manager_a1"] = await factory.user(
+        a, username="provmanager", type=UserType.MANAGER, locations=[a1, a2], groups=[group]
+    )
+    world.extra["providers"] = {
+        "a1": await own_provider(own.user),
+        "a2": await make_provider(at_a2.user, display_name="Dr Bea Two"),
+        "scheduled": await make_provider(
+            later.user,
+            display_name="Dr Cy Later",
+            status=ProviderStatus.DEACTIVATION_SCHEDULED,
+            deactivate_at=datetime.now(UTC) + timedelta(days=7),
+        ),
+        "inactive": await make_provider(gone.user, display_name="Dr Di Gone", status=ProviderStatus.INACTIVE),
+        "b1": await make_provider(at_b1.user, display_name="Dr Ed Bee"),
+    }
+
+
+WORLD_HOOKS.append(add_providers)
+
+
+def _id(w: World, name: str) -> str:
+    return str(w.extra["providers"][name].id)
+
+
+def provider(name: str, fields: str = "id displayName status"):
+    return lambda w: (f"query($id: ID!) {{ provider(id: $id) {{ {fields} }} }}", {"id": _id(w, name)})
+
+
+def providers(location: str | None = None):
+    def build(w: World) -> tuple[str, dict[str, Any]]:
+        filter_ = {"locationId": str(getattr(w, location).id)} if location else {}
+        return (
+            "query($f: ProviderFilter) { providers(filter: $f) { totalCount edges { node { id displayName } } } }",
+            {"f": filter_},
+        )
+
+    return build
+
+
+PAYLOAD = "provider { id status version } reassignedClientCount errors { code field }"
+
+
+def mutation(operation: str, input_type: str, name: str, **extra: Any):
+    def build(w: World) -> tuple[str, dict[str, Any]]:
+        return (
+            f"mutation($input: {input_type}!) {{ {operation}(input: $input) {{ {PAYLOAD} }} }}",
+            {"input": {"id": _id(w, name), **extra}},
+        )
+
+    return build
+
+
+def update(name: str, **extra: Any):
+    return mutation("updateProvider", "UpdateProviderInput", name, **{"specialty": "Physiotherapy", **extra})
+
+
+def deactivate(name: str):
+    return mutation("deactivateProvider", "DeactivateProviderInput", name)
+
+
+def cancel(name: str):
+    return mutation("cancelProviderDeactivation", "CancelProviderDeactivationInput", name)
+
+
+def reactivate(name: str):
+    return mutation("reactivateProvider", "ReactivateProviderInput", name)
+
+
+def names_are(*expected: str):
+    def check(w: World, data: Any) -> None:
+        assert sorted(e["node"]["displayName"] for e in data["edges"]) == sorted(expected)
+        assert data["totalCount"] == len(expected)
+
+    return check
+
+
+def billing_is(provincial: str):
+    def check(w: World, data: Any) -> None:
+        assert data["billing"]["provincialBillingNumber"] == provincial
+
+    return check
+
+
+def status_is(status: str):
+    def check(w: World, data: Any) -> None:
+        assert data["provider"]["status"] == status
+
+    return check
+
+
+A1_VISIBLE = ("Dr Ada One", "Dr Cy Later", "Dr Di Gone")
+
+CASES = [
+    # provider(id)
+    Case("own org, any site", "provider", "admin_a", "provider at A2", OK, provider("a2")),
+    Case("PROVIDERS_READ at A1", "provider", "front_desk_a1", "provider at A1", OK, provider("a1")),
+    Case("cross-location", "provider", "front_desk_a1", "provider at A2", HIDDEN, provider("a2")),
+    Case(
+        "BILLING_READ sees billing",
+        "provider",
+        "billing_a1",
+        "provider at A1",
+        OK,
+        provider("a1", "id billing { provincialBillingNumber groupBillingNumber }"),
+        billing_is("123456"),
+    ),
+    Case("own profile", "provider", "provider_a1", "own provider", OK, provider("a1")),
+    Case("restricted to A2", "provider", "restricted_a2", "provider at A2", OK, provider("a2")),
+    Case("restricted to A2, target at A1", "provider", "restricted_a2", "provider at A1", HIDDEN, provider("a1")),
+    Case("other organization", "provider", "admin_b", "provider of org A", HIDDEN, provider("a1")),
+    Case("no PROVIDERS_READ", "provider", "no_group", "provider at A1", FORBIDDEN, provider("a1")),
+    Case("no token", "provider", "anonymous", "provider at A1", UNAUTHENTICATED, provider("a1")),
+    # providers
+    Case(
+        "all of org A",
+        "providers",
+        "admin_a",
+        "org A",
+        OK,
+        providers(),
+        names_are(*A1_VISIBLE, "Dr Bea Two"),
+    ),
+    Case("only A1's", "providers", "front_desk_a1", "org A", OK, providers(), names_are(*A1_VISIBLE)),
+    Case("only A2's", "providers", "restricted_a2", "org A", OK, providers(), names_are("Dr Bea Two")),
+    Case("filter on an A2 location", "providers", "front_desk_a1", "A2", HIDDEN, providers("a2")),
+    Case("only own org", "providers", "admin_b", "org B", OK, providers(), names_are("Dr Ed Bee")),
+    Case("other org's location", "providers", "admin_b", "A1", HIDDEN, providers("a1")),
+    Case("no PROVIDERS_READ", "providers", "no_group", "org A", FORBIDDEN, providers()),
+    Case("no token", "providers", "anonymous", "org A", UNAUTHENTICATED, providers()),
+    # updateProvider
+    Case("admin", "updateProvider", "admin_a", "provider at A2", OK, update("a2")),
+    Case("PROVIDERS_MANAGE at A1", "updateProvider", "provider_manager_a1", "provider at A1", OK, update("a1")),
+    Case("cross-location", "updateProvider", "provider_manager_a1", "provider at A2", NOT_FOUND, update("a2")),
+    Case(
+        "billing numbers need BILLING_MANAGE",
+        "updateProvider",
+        "provider_manager_a1",
+        "provider at A1",
+        DENIED_INPUT,
+        update("a1", provincialBillingNumber="654321"),
+    ),
+    Case("other organization", "updateProvider", "admin_b", "provider of org A", NOT_FOUND, update("a1")),
+    Case("no PROVIDERS_MANAGE", "updateProvider", "front_desk_a1", "provider at A1", FORBIDDEN, update("a1")),
+    Case("BILLING_READ only", "updateProvider", "billing_a1", "provider at A1", FORBIDDEN, update("a1")),
+    Case("own profile, no right", "updateProvider", "provider_a1", "own provider", FORBIDDEN, update("a1")),
+    Case("no token", "updateProvider", "anonymous", "provider at A1", UNAUTHENTICATED, update("a1")),
+    # deactivateProvider
+    Case(
+        "admin, now",
+        "deactivateProvider",
+        "admin_a",
+        "provider at A2",
+        OK,
+        deactivate("a2"),
+        status_is("INACTIVE"),
+    ),
+    Case(
+        "PROVIDERS_DEACTIVATE at A1",
+        "deactivateProvider",
+        "provider_manager_a1",
+        "provider at A1",
+        OK,
+        deactivate("a1"),
+        status_is("INACTIVE"),
+    ),
+    Case("cross-location", "deactivateProvider", "provider_manager_a1", "provider at A2", NOT_FOUND, deactivate("a2")),
+    Case("other organization", "deactivateProvider", "admin_b", "provider of org A", NOT_FOUND, deactivate("a1")),
+    Case("front desk", "deactivateProvider", "front_desk_a1", "provider at A1", FORBIDDEN, deactivate("a1")),
+    Case("own profile", "deactivateProvider", "provider_a1", "own provider", FORBIDDEN, deactivate("a1")),
+    Case("restricted to A2", "deactivateProvider", "restricted_a2", "provider at A2", FORBIDDEN, deactivate("a2")),
+    Case("no token", "deactivateProvider", "anonymous", "provider at A1", UNAUTHENTICATED, deactivate("a1")),
+    # cancelProviderDeactivation
+    Case(
+        "admin",
+        "cancelProviderDeactivation",
+        "admin_a",
+        "scheduled at A1",
+        OK,
+        cancel("scheduled"),
+        status_is("ACTIVE"),
+    ),
+    Case(
+        "PROVIDERS_DEACTIVATE at A1",
+        "cancelProviderDeactivation",
+        "provider_manager_a1",
+        "scheduled",
+        OK,
+        cancel("scheduled"),
+    ),
+    Case("other organization", "cancelProviderDeactivation", "admin_b", "scheduled", NOT_FOUND, cancel("scheduled")),
+    Case("billing", "cancelProviderDeactivation", "billing_a1", "scheduled", FORBIDDEN, cancel("scheduled")),
+    Case("no token", "cancelProviderDeactivation", "anonymous", "scheduled", UNAUTHENTICATED, cancel("scheduled")),
+    # reactivateProvider
+    Case("admin", "reactivateProvider", "admin_a", "inactive at A1", OK, reactivate("inactive"), status_is("ACTIVE")),
+    Case(
+        "PROVIDERS_DEACTIVATE at A1",
+        "reactivateProvider",
+        "provider_manager_a1",
+        "inactive",
+        OK,
+        reactivate("inactive"),
+    ),
+    Case("other organization", "reactivateProvider", "admin_b", "inactive", NOT_FOUND, reactivate("inactive")),
+    Case("front desk", "reactivateProvider", "front_desk_a1", "inactive", FORBIDDEN, reactivate("inactive")),
+    Case("provider", "reactivateProvider", "provider_a1", "inactive", FORBIDDEN, reactivate("inactive")),
+    Case("no token", "reactivateProvider", "anonymous", "inactive", UNAUTHENTICATED, reactivate("inactive")),
+]
