@@ -1,1 +1,376 @@
-"""Clients: types, inputs and root fields (see DESIGN.md)."""
+"""Clients (patients, article 002): types, inputs and root fields.
+
+Types resolve straight from `models.clients.Client` rows. Every field that hands out a client
+notes it for the PHI access log (schema/phi.py); `coverage` is guarded per client and notes that
+the health card went out. Relations go through per-request DataLoaders and the scoping rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from permissions.catalog import Permission
+from permissions.classes import requires
+from permissions.errors import forbidden
+from permissions.scoping import can_see_client
+from resolvers import clients as resolvers
+from schema import client_relations, provider_relations, relations
+from schema.enums import ClientSource, ClientStatus, HealthCardCheck
+from schema.errors import UserError, attempt
+from schema.organization import Address, AddressInput, Location
+from schema.pagination import Connection, SortKey, keyset_page
+from schema.portal import ClientInvitation, ClientPortalLink
+
+if TYPE_CHECKING:
+    from schema.providers import Provider
+
+SORT = (SortKey("last_name_key"), SortKey("first_name_key"), SortKey("id"))
+
+
+def seen(info: Info, rows: Iterable[Any]) -> None:
+    """Note clients handed out by a field, for the request's one PHI access event."""
+    for row in rows:
+        info.context.note_client_read(str(row.id))
+
+
+@strawberry.type
+class ContactPhone:
+    label: str
+    number: str
+
+
+@strawberry.input
+class ContactPhoneInput:
+    label: str
+    number: str
+
+
+@strawberry.type
+class EmergencyContact:
+    name: str
+    relationship: str | None
+    phone: str
+    email: str | None
+
+
+@strawberry.input
+class EmergencyContactInput:
+    name: str
+    phone: str
+    relationship: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+
+
+@strawberry.type(description="Health card and coverage/insurance fields (resolved from the client's row).")
+class Coverage:
+    health_card_province: str | None
+    health_card_number: str | None
+    health_card_version: str | None
+    health_card_check: HealthCardCheck
+    fee_program: str | None
+    fee_program_number: str | None
+    billing_authorization_number: str | None
+    case_number: str | None
+    sessions_authorized: int | None
+    billing_notes: str | None
+
+
+@strawberry.input
+class CoverageInput:
+    health_card_province: str | None = strawberry.UNSET
+    health_card_number: str | None = strawberry.UNSET
+    health_card_version: str | None = strawberry.UNSET
+    fee_program: str | None = strawberry.UNSET
+    fee_program_number: str | None = strawberry.UNSET
+    billing_authorization_number: str | None = strawberry.UNSET
+    case_number: str | None = strawberry.UNSET
+    sessions_authorized: int | None = strawberry.UNSET
+    billing_notes: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class Client:
+    id: strawberry.ID
+    first_name: str
+    last_name: str
+    preferred_name: str | None
+    salutation: str | None
+    pronouns: str | None
+    sex_at_birth: str | None
+    date_of_birth: date | None
+    preferred_language: str = strawberry.field(description="BCP 47, e.g. en, fr.")
+    timezone: str = strawberry.field(description="IANA name.")
+    email: str | None
+    email_consent: bool
+    mobile: str | None = strawberry.field(description="E.164.")
+    mobile_is_primary: bool
+    sms_consent: bool
+    voice_consent: bool
+    referring_provider_name: str | None
+    is_qualified: bool | None
+    veteran_id: str | None
+    alert: str | None = strawberry.field(description="Shown to every user who may see the client.")
+    status: ClientStatus
+    source: ClientSource
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field
+    def phones(self: Any) -> list[ContactPhone]:
+        return [ContactPhone(label=p.get("label", ""), number=p.get("number", "")) for p in self.phones or []]
+
+    @strawberry.field
+    def emergency_contacts(self: Any) -> list[EmergencyContact]:
+        return [
+            EmergencyContact(
+                name=c.get("name", ""),
+                relationship=c.get("relationship"),
+                phone=c.get("phone", ""),
+                email=c.get("email"),
+            )
+            for c in self.emergency_contacts or []
+        ]
+
+    @strawberry.field
+    def address(self: Any) -> Address | None:
+        return Address.from_row(self)
+
+    @strawberry.field(description="Where the client is treated; drives scoping.")
+    async def location(self: Any, info: Info) -> Location:
+        # Seeing a client means holding a client permission at its location, which implies being able
+        # to see that (active) location: no further filter can hide it here.
+        return await info.context.loaders.of(relations.locations_by_id).load(str(self.location_id))
+
+    @strawberry.field(description="Public provider fields show through a client the viewer may see.")
+    async def primary_provider(
+        self: Any, info: Info
+    ) -> Annotated[Provider, strawberry.lazy("schema.providers")] | None:
+        if self.primary_provider_id is None:
+            return None
+        return await info.context.loaders.of(provider_relations.providers_by_id).load(str(self.primary_provider_id))
+
+    @strawberry.field(description="Guarded: CLIENTS_COVERAGE_READ at the client's location (else null and FORBIDDEN).")
+    async def coverage(self: Any, info: Info) -> Coverage | None:
+        principal = await info.context.require_principal()
+        if not principal.grants.has(Permission.CLIENTS_COVERAGE_READ, str(self.location_id)):
+            raise forbidden("Coverage needs the CLIENTS_COVERAGE_READ permission at the client's location.")
+        info.context.note_client_read(str(self.id), coverage=True)
+        return self  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The client this one was merged into (when MERGED).")
+    async def merged_into(self: Any, info: Info) -> Client | None:
+        if self.merged_into_id is None:
+            return None
+        row = await info.context.loaders.of(client_relations.clients_by_id).load(str(self.merged_into_id))
+        visible = await _visible(info, [row] if row is not None else [])
+        return visible[0] if visible else None
+
+    @strawberry.field(description="Clients folded into this one (lineage).")
+    async def merged_from(self: Any, info: Info) -> list[Client]:
+        rows = await info.context.loaders.of(client_relations.clients_merged_into).load(str(self.id))
+        return await _visible(info, rows)
+
+    @strawberry.field(description="Who may manage this client's appointments (the portal issue fills it in).")
+    def portal_links(self) -> list[ClientPortalLink]:
+        return []
+
+    @strawberry.field(description="Guarded: CLIENT_PORTAL_MANAGE (the portal issue fills it in).")
+    def invitations(self) -> list[ClientInvitation]:
+        return []
+
+
+async def _visible(info: Info, rows: list[Any]) -> list[Any]:
+    """The rows (loaded with their primary provider) the viewer may see, noted for the access log."""
+    principal = await info.context.require_principal()
+    visible = [
+        r
+        for r in rows
+        if can_see_client(
+            principal, str(r.location_id), str(r.primary_provider.user_id) if r.primary_provider else None
+        )
+    ]
+    seen(info, visible)
+    return visible
+
+
+@strawberry.input
+class ClientFilter:
+    search: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Prefix of first, last or preferred name, email, or mobile."
+    )
+    location_id: strawberry.ID | None = strawberry.UNSET
+    primary_provider_id: strawberry.ID | None = strawberry.UNSET
+    status: list[ClientStatus] | None = strawberry.field(default_factory=lambda: [ClientStatus.ACTIVE])
+    date_of_birth: date | None = strawberry.UNSET
+    health_card_number: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Exact; needs CLIENTS_COVERAGE_READ."
+    )
+
+
+@strawberry.input
+class CreateClientInput:
+    first_name: str
+    last_name: str
+    location_id: strawberry.ID
+    preferred_name: str | None = strawberry.UNSET
+    salutation: str | None = strawberry.UNSET
+    pronouns: str | None = strawberry.UNSET
+    sex_at_birth: str | None = strawberry.UNSET
+    date_of_birth: date | None = strawberry.UNSET
+    preferred_language: str | None = "en"
+    timezone: str | None = strawberry.field(default=strawberry.UNSET, description="Default: the location's.")
+    email: str | None = strawberry.UNSET
+    email_consent: bool | None = True
+    mobile: str | None = strawberry.field(default=strawberry.UNSET, description="Required when smsConsent is true.")
+    mobile_is_primary: bool | None = True
+    sms_consent: bool | None = True
+    voice_consent: bool | None = False
+    phones: list[ContactPhoneInput] | None = strawberry.field(default_factory=list)
+    emergency_contacts: list[EmergencyContactInput] | None = strawberry.field(default_factory=list)
+    address: AddressInput | None = strawberry.UNSET
+    referring_provider_name: str | None = strawberry.UNSET
+    is_qualified: bool | None = strawberry.UNSET
+    veteran_id: str | None = strawberry.UNSET
+    primary_provider_id: strawberry.ID | None = strawberry.UNSET
+    alert: str | None = strawberry.UNSET
+    coverage: CoverageInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Needs CLIENTS_COVERAGE_MANAGE."
+    )
+    send_portal_invitation: bool | None = strawberry.field(
+        default=False, description="Claim email to `email`, valid 72 hours (arrives with the portal issue)."
+    )
+
+
+@strawberry.input
+class UpdateClientInput:
+    id: strawberry.ID
+    expected_version: int | None = strawberry.UNSET
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+    preferred_name: str | None = strawberry.UNSET
+    salutation: str | None = strawberry.UNSET
+    pronouns: str | None = strawberry.UNSET
+    sex_at_birth: str | None = strawberry.UNSET
+    date_of_birth: date | None = strawberry.UNSET
+    preferred_language: str | None = strawberry.UNSET
+    timezone: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    email_consent: bool | None = strawberry.UNSET
+    mobile: str | None = strawberry.UNSET
+    mobile_is_primary: bool | None = strawberry.UNSET
+    sms_consent: bool | None = strawberry.UNSET
+    voice_consent: bool | None = strawberry.UNSET
+    phones: list[ContactPhoneInput] | None = strawberry.UNSET
+    emergency_contacts: list[EmergencyContactInput] | None = strawberry.UNSET
+    address: AddressInput | None = strawberry.UNSET
+    referring_provider_name: str | None = strawberry.UNSET
+    is_qualified: bool | None = strawberry.UNSET
+    veteran_id: str | None = strawberry.UNSET
+    location_id: strawberry.ID | None = strawberry.UNSET
+    primary_provider_id: strawberry.ID | None = strawberry.UNSET
+    alert: str | None = strawberry.UNSET
+    coverage: CoverageInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Needs CLIENTS_COVERAGE_MANAGE."
+    )
+
+
+@strawberry.input
+class ArchiveClientInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class ClientPayload:
+    client: Client | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def given(value: Any) -> Any:
+    """An input object as plain data: a dict of the fields the caller gave (UNSET left out)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: given(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if getattr(value, f.name) is not strawberry.UNSET
+        }
+    if isinstance(value, list):
+        return [given(v) for v in value]
+    return value
+
+
+async def _payload(info: Info, action: str, call: Any) -> ClientPayload:
+    client, errors = await attempt(info.context, action, call)
+    if client is not None:
+        seen(info, [client])
+    return ClientPayload(client=client, errors=errors)
+
+
+async def _page(info: Info, query: Any, first: int | None, after: str | None) -> Connection[Client]:
+    page = await keyset_page(query, SORT, first, after)
+    seen(info, (edge.node for edge in page.edges))
+    return page  # type: ignore[return-value]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        **requires(
+            Permission.CLIENTS_READ,
+            description='"All Clients": clients at the locations where the viewer holds CLIENTS_READ (and its own '
+            "with CLIENTS_READ_OWN), by last name, first name. Status defaults to ACTIVE; the healthCardNumber "
+            "filter needs CLIENTS_COVERAGE_READ.",
+        )
+    )
+    async def clients(
+        self, info: Info, filter: ClientFilter | None = None, first: int | None = 50, after: str | None = None
+    ) -> Connection[Client]:
+        query = await resolvers.clients_query(info.context, given(filter) if filter is not None else None)
+        return await _page(info, query, first, after)
+
+    @strawberry.field(
+        **requires(
+            description='"My Clients": active clients whose primary provider is the viewer. Requires '
+            "CLIENTS_READ_OWN or CLIENTS_READ at the client's location."
+        )
+    )
+    async def my_clients(self, info: Info, first: int | None = 50, after: str | None = None) -> Connection[Client]:
+        return await _page(info, await resolvers.my_clients_query(info.context), first, after)
+
+    @strawberry.field(
+        **requires(description="One client; null when it does not exist or is outside the viewer's scope.")
+    )
+    async def client(self, info: Info, id: strawberry.ID) -> Client | None:
+        row = await resolvers.get_client(info.context, id)
+        if row is not None:
+            seen(info, [row])
+        return row  # type: ignore[return-value]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        **requires(Permission.CLIENTS_MANAGE, description="Create a client at a location where CLIENTS_MANAGE is held.")
+    )
+    async def create_client(self, info: Info, input: CreateClientInput) -> ClientPayload:
+        return await _payload(info, "client.create", lambda: resolvers.create_client(info.context, given(input)))
+
+    @strawberry.mutation(
+        **requires(
+            Permission.CLIENTS_MANAGE,
+            description="Edit a client (CONFLICT when expectedVersion is stale); moving it needs CLIENTS_MANAGE at "
+            "both locations, coverage needs CLIENTS_COVERAGE_MANAGE.",
+        )
+    )
+    async def update_client(self, info: Info, input: UpdateClientInput) -> ClientPayload:
+        return await _payload(info, "client.update", lambda: resolvers.update_client(info.context, given(input)))
+
+    @strawberry.mutation(**requires(Permission.CLIENTS_MANAGE, description="Archive a client (never deleted)."))
+    async def archive_client(self, info: Info, input: ArchiveClientInput) -> ClientPayload:
+        return await _payload(info, "client.archive", lambda: resolvers.archive_client(info.context, input.id))

@@ -1,0 +1,633 @@
+"""Clients (patients, article 002): create, update, archive, and the scoped queries behind
+"All Clients", "My Clients" and the client profile.
+
+Input arrives as a plain dict of the fields the caller gave (snake_case; an absent key means
+"unchanged" on update, None means "clear"), so tests call these without GraphQL. Every path to a
+client goes through `permissions.scoping.client_q` / `can_see_client`: an out-of-scope or
+other-organization id is NOT_FOUND exactly like a random one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models.clients import Client
+from models.enums import ClientStatus, ProviderStatus
+from models.organization import Location
+from models.providers import Provider
+from models.users import UserLocation
+from permissions.catalog import Permission
+from permissions.errors import forbidden
+from permissions.principal import Principal
+from permissions.scoping import can_see_location, client_q
+from resolvers import audit
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.health_cards import check_health_card, normalize_card_number, normalize_province, normalize_version
+from resolvers.validation import check_timezone, normalize_email, normalize_phone
+
+# BCP 47: language[-script][-region][-variant...] (e.g. en, fr-CA, zh-Hant-TW, es-419).
+_BCP47 = re.compile(
+    r"^(?P<lang>[a-z]{2,3})(?:-(?P<script>[a-z]{4}))?(?:-(?P<region>[a-z]{2}|\d{3}))?"
+    r"(?P<variants>(?:-(?:[a-z\d]{5,8}|\d[a-z\d]{3}))*)$",
+    re.IGNORECASE,
+)
+EARLIEST_BIRTH = date(1900, 1, 1)
+
+# The profile fields an update may set directly (after normalization); coverage and location apart.
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "salutation",
+    "pronouns",
+    "sex_at_birth",
+    "date_of_birth",
+    "preferred_language",
+    "timezone",
+    "email",
+    "email_consent",
+    "mobile",
+    "mobile_is_primary",
+    "sms_consent",
+    "voice_consent",
+    "phones",
+    "emergency_contacts",
+    "referring_provider_name",
+    "is_qualified",
+    "veteran_id",
+    "alert",
+)
+ADDRESS_FIELDS = ("line1", "line2", "city", "province", "postal_code", "country")
+COVERAGE_FIELDS = (
+    "health_card_province",
+    "health_card_number",
+    "health_card_version",
+    "fee_program",
+    "fee_program_number",
+    "billing_authorization_number",
+    "case_number",
+    "sessions_authorized",
+    "billing_notes",
+)
+# Everything the audit diff looks at (health_card_number is redacted to its last 4 there).
+AUDITED = (
+    *PROFILE_FIELDS,
+    *(f"address_{f}" for f in ADDRESS_FIELDS),
+    *COVERAGE_FIELDS,
+    "health_card_check",
+    "location_id",
+    "primary_provider_id",
+    "status",
+)
+REQUIRED_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "preferred_language",
+        "timezone",
+        "email_consent",
+        "mobile_is_primary",
+        "sms_consent",
+        "voice_consent",
+        "phones",
+        "emergency_contacts",
+    }
+)
+_CAMEL = re.compile(r"_([a-z0-9])")
+
+
+def camel(name: str) -> str:
+    """The API name of a model field (first_name -> firstName), for UserError paths."""
+    return _CAMEL.sub(lambda m: m.group(1).upper(), name)
+
+
+def parse_id(value: Any) -> uuid.UUID | None:
+    """A UUID, or None for anything malformed (treated like an id that does not exist)."""
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def normalize_language(value: str) -> str:
+    """A BCP 47 tag in its canonical case (fr-CA, zh-Hant-TW), or ValueError."""
+    match = _BCP47.match(value.strip())
+    if not match:
+        raise ValueError("Use a BCP 47 language tag such as en, fr or fr-CA.")
+    parts = [match["lang"].lower()]
+    if match["script"]:
+        parts.append(match["script"].title())
+    if match["region"]:
+        parts.append(match["region"].upper())
+    if match["variants"]:
+        parts.append(match["variants"].strip("-").lower())
+    return "-".join(parts)
+
+
+def _max_length(name: str) -> int | None:
+    return getattr(Client._meta.fields_map.get(name), "max_length", None)
+
+
+def _region(location: Location) -> str:
+    return (location.address_country or "CA").upper()
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Validator:
+    """Normalizes one input dict into model values, collecting every problem at its path."""
+
+    def __init__(self, problems: Problems, location: Location, today: date) -> None:
+        self.problems = problems
+        self.location = location
+        self.today = today
+        self.values: dict[str, Any] = {}
+
+    def text(self, name: str, value: Any, path: tuple[str, ...]) -> str | None:
+        if value is None:
+            return None
+        value = str(value).strip()
+        limit = _max_length(name)
+        if limit is not None and len(value) > limit:
+            self.problems.add(ErrorCode.INVALID, f"At most {limit} characters.", *path)
+        return value or None
+
+    def phone(self, value: str | None, path: tuple[str, ...]) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return normalize_phone(value, _region(self.location))
+        except ValueError as error:
+            self.problems.add(ErrorCode.INVALID, str(error), *path)
+            return None
+
+    def email(self, value: str | None, path: tuple[str, ...]) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return normalize_email(value)
+        except ValueError as error:
+            self.problems.add(ErrorCode.INVALID, str(error), *path)
+            return None
+
+    def field(self, name: str, value: Any) -> None:
+        """Validate and keep one profile field."""
+        path = ("input", camel(name))
+        if value is None and name in REQUIRED_FIELDS:
+            self.problems.add(ErrorCode.REQUIRED, "This field cannot be empty.", *path)
+            return
+        if name in ("email_consent", "mobile_is_primary", "sms_consent", "voice_consent", "is_qualified"):
+            self.values[name] = value
+        elif name == "email":
+            self.values[name] = self.email(value, path)
+        elif name == "mobile":
+            self.values[name] = self.phone(value, path)
+        elif name == "date_of_birth":
+            if value is not None and value > self.today:
+                self.problems.add(ErrorCode.INVALID, "The date of birth is in the future.", *path)
+            elif value is not None and value < EARLIEST_BIRTH:
+                self.problems.add(ErrorCode.INVALID, "The date of birth is before 1900.", *path)
+            self.values[name] = value
+        elif name == "preferred_language":
+            try:
+                self.values[name] = normalize_language(value)
+            except ValueError as error:
+                self.problems.add(ErrorCode.INVALID, str(error), *path)
+        elif name == "timezone":
+            try:
+                self.values[name] = check_timezone(value.strip())
+            except ValueError as error:
+                self.problems.add(ErrorCode.INVALID, str(error), *path)
+        elif name == "phones":
+            self.values[name] = self.phones(value)
+        elif name == "emergency_contacts":
+            self.values[name] = self.emergency_contacts(value)
+        elif name == "alert":
+            self.values[name] = (str(value).strip() or None) if value is not None else None
+        else:
+            text = self.text(name, value, path)
+            if text is None and name in ("first_name", "last_name"):
+                self.problems.add(ErrorCode.REQUIRED, "This field cannot be empty.", *path)
+            self.values[name] = text
+
+    def phones(self, items: list[Mapping[str, Any]]) -> list[dict[str, str]]:
+        result = []
+        for i, item in enumerate(items):
+            path = ("input", "phones", str(i))
+            label = (item.get("label") or "").strip()
+            if not label:
+                self.problems.add(ErrorCode.REQUIRED, "A phone needs a label.", *path, "label")
+            elif len(label) > 40:
+                self.problems.add(ErrorCode.INVALID, "At most 40 characters.", *path, "label")
+            number = self.phone(item.get("number"), (*path, "number"))
+            if item.get("number") is None or not str(item.get("number")).strip():
+                self.problems.add(ErrorCode.REQUIRED, "A phone needs a number.", *path, "number")
+            result.append({"label": label, "number": number or ""})
+        return result
+
+    def emergency_contacts(self, items: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        result = []
+        for i, item in enumerate(items):
+            path = ("input", "emergencyContacts", str(i))
+            name = (item.get("name") or "").strip()
+            if not name:
+                self.problems.add(ErrorCode.REQUIRED, "An emergency contact needs a name.", *path, "name")
+            elif len(name) > 200:
+                self.problems.add(ErrorCode.INVALID, "At most 200 characters.", *path, "name")
+            if not (item.get("phone") or "").strip():
+                self.problems.add(ErrorCode.REQUIRED, "An emergency contact needs a phone.", *path, "phone")
+            phone = self.phone(item.get("phone"), (*path, "phone"))
+            relationship = (item.get("relationship") or "").strip() or None
+            result.append(
+                {
+                    "name": name,
+                    "relationship": relationship,
+                    "phone": phone or "",
+                    "email": self.email(item.get("email"), (*path, "email")),
+                }
+            )
+        return result
+
+    def address(self, value: Mapping[str, Any] | None) -> None:
+        for part in ADDRESS_FIELDS:
+            name = f"address_{part}"
+            raw = (value or {}).get(part)
+            text = self.text(name, raw, ("input", "address", camel(part)))
+            if text is not None and part in ("province", "country"):
+                text = text.upper().removeprefix("CA-") if part == "province" else text.upper()
+                if part == "country" and not re.fullmatch(r"[A-Z]{2}", text):
+                    self.problems.add(
+                        ErrorCode.INVALID, "Use an ISO 3166-1 alpha-2 code such as CA.", "input", "address", "country"
+                    )
+            self.values[name] = text
+
+    def coverage(self, value: Mapping[str, Any], current: Mapping[str, Any]) -> None:
+        """Coverage fields given (absent ones keep `current`), with the health card check recomputed."""
+        merged = {name: current.get(name) for name in COVERAGE_FIELDS}
+        for name in COVERAGE_FIELDS:
+            if name not in value:
+                continue
+            raw = value[name]
+            path = ("input", "coverage", camel(name))
+            if name == "health_card_province":
+                raw = normalize_province(raw)
+            elif name == "health_card_number":
+                raw = normalize_card_number(raw)
+            elif name == "health_card_version":
+                raw = normalize_version(raw)
+            if name == "sessions_authorized":
+                if raw is not None and raw < 0:
+                    self.problems.add(ErrorCode.INVALID, "Sessions cannot be negative.", *path)
+            elif name == "billing_notes":
+                raw = (raw or "").strip() or None
+            else:
+                raw = self.text(name, raw, path)
+            merged[name] = raw
+        self.values.update(merged)
+        self.values["health_card_check"] = check_health_card(
+            merged["health_card_province"], merged["health_card_number"], merged["health_card_version"]
+        )
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+async def _location_for(principal: Principal, location_id: Any, path: tuple[str, ...], problems: Problems) -> Any:
+    """The organization's location, active, in the actor's scope and with CLIENTS_MANAGE there."""
+    parsed = parse_id(location_id)
+    location = await Location.filter(id=parsed, organization_id=principal.organization_id).first() if parsed else None
+    if location is None or not can_see_location(principal, str(location.id)):
+        problems.add(ErrorCode.NOT_FOUND, "No such location.", *path)
+        return None
+    if not location.is_active:
+        problems.add(ErrorCode.INVALID, "This location is not active.", *path)
+        return None
+    if not principal.grants.has(Permission.CLIENTS_MANAGE, str(location.id)):
+        problems.add(ErrorCode.FORBIDDEN, "You may not manage clients at this location.", *path)
+        return None
+    return location
+
+
+async def _provider_problem(principal: Principal, provider_id: Any, location: Location) -> tuple[Any, str | None]:
+    """(provider, problem code) for a primary provider: active and practising at `location`."""
+    parsed = parse_id(provider_id)
+    provider = (
+        await Provider.filter(id=parsed, organization_id=principal.organization_id).select_related("user").first()
+        if parsed
+        else None
+    )
+    if provider is None:
+        return None, ErrorCode.NOT_FOUND
+    if provider.status is ProviderStatus.INACTIVE or not provider.user.is_active:
+        return provider, ErrorCode.INVALID
+    if not provider.user.all_locations and not await UserLocation.exists(
+        user_id=provider.user_id, location_id=location.id
+    ):
+        return provider, ErrorCode.INVALID
+    return provider, None
+
+
+async def _check_provider(
+    principal: Principal, provider_id: Any, location: Location | None, problems: Problems
+) -> uuid.UUID | None:
+    if provider_id is None or location is None:
+        return None
+    provider, code = await _provider_problem(principal, provider_id, location)
+    path = ("input", "primaryProviderId")
+    if code is ErrorCode.NOT_FOUND:
+        problems.add(code, "No such provider.", *path)
+    elif code is ErrorCode.INVALID:
+        problems.add(code, "The provider is not active or does not practise at the client's location.", *path)
+    return provider.id if provider is not None and code is None else None
+
+
+def _sms_rule(values: Mapping[str, Any], problems: Problems) -> None:
+    """Article 002: SMS consent needs a mobile number (uncheck SMS to leave the mobile blank)."""
+    mobile_problem = any(p.field == ("input", "mobile") for p in problems.items)
+    if values.get("sms_consent") and not values.get("mobile") and not mobile_problem:
+        problems.add(ErrorCode.REQUIRED, "A mobile number is needed for SMS consent.", "input", "mobile")
+
+
+def _today(location: Location, now: datetime) -> date:
+    try:
+        return now.astimezone(ZoneInfo(location.timezone)).date()
+    except (KeyError, ValueError):
+        return now.date()
+
+
+# --------------------------------------------------------------------------- mutations
+
+
+CREATE_DEFAULTS: dict[str, Any] = {
+    "preferred_language": "en",
+    "email_consent": True,
+    "mobile_is_primary": True,
+    "sms_consent": True,
+    "voice_consent": False,
+    "phones": [],
+    "emergency_contacts": [],
+}
+
+
+async def create_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
+    """A new ACTIVE client at a location where the actor holds CLIENTS_MANAGE."""
+    principal = await ctx.require_principal()
+    data = {**CREATE_DEFAULTS, **{k: v for k, v in data.items() if v is not None or k not in CREATE_DEFAULTS}}
+    async with in_transaction():
+        problems = Problems()
+        if data.get("send_portal_invitation"):
+            problems.add(ErrorCode.INVALID, "Portal invitations are not enabled yet.", "input", "sendPortalInvitation")
+        location = await _location_for(principal, data.get("location_id"), ("input", "locationId"), problems)
+        if location is None:
+            problems.raise_if_any()
+        assert location is not None
+        if data.get("coverage") is not None and not principal.grants.has(
+            Permission.CLIENTS_COVERAGE_MANAGE, str(location.id)
+        ):
+            problems.add(ErrorCode.FORBIDDEN, "Entering coverage needs CLIENTS_COVERAGE_MANAGE.", "input", "coverage")
+        check = _Validator(problems, location, _today(location, ctx.now()))
+        for name in PROFILE_FIELDS:
+            if name == "timezone" and data.get("timezone") is None:
+                check.values["timezone"] = location.timezone
+                continue
+            check.field(name, data.get(name))
+        check.address(data.get("address"))
+        check.coverage(data.get("coverage") or {}, {})
+        provider_id = await _check_provider(principal, data.get("primary_provider_id"), location, problems)
+        _sms_rule(check.values, problems)
+        problems.raise_if_any()
+        values = check.values
+        client = await Client.create(
+            id=uuid.uuid4(),
+            organization_id=principal.organization_id,
+            location_id=location.id,
+            primary_provider_id=provider_id,
+            **values,
+            **_keys(values),
+        )
+        await audit.record(
+            ctx,
+            "client.create",
+            target_type="client",
+            target_id=client.id,
+            location_id=location.id,
+            changes=audit.diff({}, audit.snapshot(client, AUDITED)),
+        )
+    return client
+
+
+def _keys(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The lower-cased search/sort copies of the values being written."""
+    keys: dict[str, Any] = {}
+    for name in ("first_name", "last_name", "preferred_name", "email"):
+        if name in values:
+            value = values[name]
+            keys[f"{name}_key"] = value.lower() if value else None
+    return keys
+
+
+async def _client_in_scope(principal: Principal, client_id: Any) -> Client | None:
+    parsed = parse_id(client_id)
+    if parsed is None:
+        return None
+    return await Client.filter(client_q(principal), id=parsed).first()
+
+
+async def update_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
+    """Change the fields given; `expected_version`, when given, must match (else CONFLICT).
+
+    Moving the client needs CLIENTS_MANAGE at both locations. The write is guarded by the version
+    it read, so of two concurrent saves exactly one wins and the other gets CONFLICT.
+    """
+    principal = await ctx.require_principal()
+    async with in_transaction():
+        client = await _client_in_scope(principal, data.get("id"))
+        if client is None:
+            raise fail(ErrorCode.NOT_FOUND, "No such client.", "input", "id")
+        if client.status is ClientStatus.MERGED:
+            raise fail(ErrorCode.INVALID, "A merged client cannot be edited; edit the client it was merged into.")
+        if not principal.grants.has(Permission.CLIENTS_MANAGE, str(client.location_id)):
+            raise fail(ErrorCode.FORBIDDEN, "You may not manage clients at this location.", "input", "id")
+        expected = data.get("expected_version")
+        if expected is not None and expected != client.version:
+            raise fail(
+                ErrorCode.CONFLICT, "Someone else saved this client first: reload it.", "input", "expectedVersion"
+            )
+        problems = Problems()
+        location = await Location.get(id=client.location_id)
+        if data.get("location_id") is not None and parse_id(data["location_id"]) != client.location_id:
+            location = await _location_for(principal, data["location_id"], ("input", "locationId"), problems)
+            if location is None:
+                problems.raise_if_any()
+        assert location is not None
+        coverage = data.get("coverage")
+        if coverage is not None and not (
+            principal.grants.has(Permission.CLIENTS_COVERAGE_MANAGE, str(client.location_id))
+            and principal.grants.has(Permission.CLIENTS_COVERAGE_MANAGE, str(location.id))
+        ):
+            problems.add(ErrorCode.FORBIDDEN, "Changing coverage needs CLIENTS_COVERAGE_MANAGE.", "input", "coverage")
+        before = audit.snapshot(client, AUDITED)
+        check = _Validator(problems, location, _today(location, ctx.now()))
+        for name in PROFILE_FIELDS:
+            if name in data:
+                check.field(name, data[name])
+        if "address" in data:
+            check.address(data["address"])
+        if coverage is not None:
+            check.coverage(coverage, before)
+        if "primary_provider_id" in data:
+            check.values["primary_provider_id"] = await _check_provider(
+                principal, data["primary_provider_id"], location, problems
+            )
+        elif location.id != client.location_id and client.primary_provider_id is not None:
+            # A move keeps the provider only if they practise at the new location too.
+            _, code = await _provider_problem(principal, client.primary_provider_id, location)
+            if code is not None:
+                problems.add(
+                    ErrorCode.INVALID,
+                    "The primary provider does not practise at the new location: choose another.",
+                    "input",
+                    "primaryProviderId",
+                )
+        _sms_rule({"sms_consent": client.sms_consent, "mobile": client.mobile, **check.values}, problems)
+        problems.raise_if_any()
+        values = {**check.values, **_keys(check.values)}
+        values["location_id"] = location.id
+        values["version"] = client.version + 1
+        values["updated_at"] = ctx.now()
+        updated = await Client.filter(id=client.id, version=client.version).update(**values)
+        if not updated:
+            raise fail(
+                ErrorCode.CONFLICT, "Someone else saved this client first: reload it.", "input", "expectedVersion"
+            )
+        client.update_from_dict(values)
+        changes = audit.diff(before, audit.snapshot(client, AUDITED))
+        await audit.record(
+            ctx,
+            "client.update",
+            target_type="client",
+            target_id=client.id,
+            location_id=client.location_id,
+            changes=changes,
+        )
+    return client
+
+
+async def archive_client(ctx: RequestContext, client_id: Any) -> Client:
+    """Archive (never delete: DESIGN §6) a client; archiving an archived client changes nothing."""
+    principal = await ctx.require_principal()
+    async with in_transaction():
+        client = await _client_in_scope(principal, client_id)
+        if client is None:
+            raise fail(ErrorCode.NOT_FOUND, "No such client.", "input", "id")
+        if not principal.grants.has(Permission.CLIENTS_MANAGE, str(client.location_id)):
+            raise fail(ErrorCode.FORBIDDEN, "You may not manage clients at this location.", "input", "id")
+        if client.status is ClientStatus.MERGED:
+            raise fail(ErrorCode.INVALID, "A merged client cannot be archived.", "input", "id")
+        if client.status is ClientStatus.ARCHIVED:
+            return client
+        now = ctx.now()
+        updated = await Client.filter(id=client.id, version=client.version).update(
+            status=ClientStatus.ARCHIVED, version=client.version + 1, updated_at=now
+        )
+        if not updated:
+            raise fail(ErrorCode.CONFLICT, "Someone else saved this client first: reload it.", "input", "id")
+        await audit.record(
+            ctx,
+            "client.archive",
+            target_type="client",
+            target_id=client.id,
+            location_id=client.location_id,
+            changes={"status": [client.status.value, ClientStatus.ARCHIVED.value]},
+        )
+        client.status, client.version, client.updated_at = ClientStatus.ARCHIVED, client.version + 1, now
+    return client
+
+
+# --------------------------------------------------------------------------- queries
+
+
+async def get_client(ctx: RequestContext, client_id: Any) -> Client | None:
+    """The client if the viewer may see it; None otherwise (indistinguishable from a missing id)."""
+    principal = await ctx.require_principal()
+    return await _client_in_scope(principal, client_id)
+
+
+def _search_q(search: str, region: str = "CA") -> Q:
+    """Prefix of first, last or preferred name, email, or mobile (indexed lower-cased keys)."""
+    text = search.strip().lower()
+    clauses = [
+        Q(first_name_key__startswith=text),
+        Q(last_name_key__startswith=text),
+        Q(preferred_name_key__startswith=text),
+        Q(email_key__startswith=text),
+    ]
+    digits = re.sub(r"[^\d+]", "", text)
+    if len(digits.lstrip("+")) >= 3 and re.fullmatch(r"[\d\s()+.\-]+", text):
+        with contextlib.suppress(ValueError):
+            clauses.append(Q(mobile=normalize_phone(text, region)))
+        if digits.startswith("+"):
+            clauses.append(Q(mobile__startswith=digits))
+        else:
+            clauses.append(Q(mobile__startswith="+" + digits))
+            clauses.append(Q(mobile__startswith="+1" + digits))
+    return Q(*clauses, join_type=Q.OR)
+
+
+def _id_filter(field: str, value: Any) -> Q:
+    parsed = parse_id(value)
+    return Q(**{field: parsed}) if parsed is not None else Q(id__in=[])
+
+
+async def clients_query(ctx: RequestContext, filter: Mapping[str, Any] | None) -> QuerySet:
+    """The viewer's "All Clients" (CLIENTS_READ locations, plus their own with CLIENTS_READ_OWN),
+    filtered; ready for keyset pagination."""
+    principal = await ctx.require_principal()
+    filter = filter or {}
+    query = Client.filter(client_q(principal))
+    statuses = filter.get("status")
+    if statuses is None:
+        statuses = [ClientStatus.ACTIVE]
+    query = query.filter(status__in=[ClientStatus(s) for s in statuses])
+    if filter.get("search"):
+        query = query.filter(_search_q(filter["search"]))
+    if filter.get("location_id") is not None:
+        query = query.filter(_id_filter("location_id", filter["location_id"]))
+    if filter.get("primary_provider_id") is not None:
+        query = query.filter(_id_filter("primary_provider_id", filter["primary_provider_id"]))
+    if filter.get("date_of_birth") is not None:
+        query = query.filter(date_of_birth=filter["date_of_birth"])
+    if filter.get("health_card_number") is not None:
+        # A filter on a guarded value needs the guard's permission, or it would be an oracle.
+        if not principal.grants.has_anywhere(Permission.CLIENTS_COVERAGE_READ):
+            raise forbidden("Filtering by health card number needs CLIENTS_COVERAGE_READ.")
+        where = principal.grants.locations(Permission.CLIENTS_COVERAGE_READ)
+        query = query.filter(health_card_number=normalize_card_number(filter["health_card_number"]) or "")
+        if where is not None:
+            query = query.filter(location_id__in=sorted(where))
+    return query
+
+
+async def my_clients_query(ctx: RequestContext) -> QuerySet:
+    """ "My Clients": active clients whose primary provider is the viewer, within the viewer's scope."""
+    principal = await ctx.require_principal()
+    if not (
+        principal.grants.has_anywhere(Permission.CLIENTS_READ_OWN)
+        or principal.grants.has_anywhere(Permission.CLIENTS_READ)
+    ):
+        raise forbidden("This needs the CLIENTS_READ_OWN or CLIENTS_READ permission.")
+    if principal.user is None:
+        return Client.filter(id__in=[])
+    return Client.filter(client_q(principal), primary_provider__user_id=principal.user.id, status=ClientStatus.ACTIVE)

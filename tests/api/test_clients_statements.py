@@ -1,0 +1,53 @@
+"""DESIGN §8: a page of clients with its nested relations costs a number of SQL statements bounded
+by the query's depth, never by the page size, the PHI access log's one insert included."""
+
+from __future__ import annotations
+
+import pytest
+
+from permissions.catalog import Permission as P
+from tests.conftest import count_statements, error_codes
+from tests.resolvers.test_clients_fixtures import make_client, make_provider, staff_with
+
+PAGE = """query($first: Int) { clients(first: $first) { edges { node { location { name }
+  primaryProvider { displayName user { displayName } } coverage { healthCardNumber } } } } }"""
+
+
+@pytest.fixture
+async def sixty_clients(factory, org_a):
+    a1, a2 = org_a.locations
+    providers = []
+    for i in range(4):
+        staff = await staff_with(factory, org_a, [P.CLIENTS_READ_OWN], [a1, a2], first_name=f"Doc{i}")
+        providers.append(await make_provider(staff.user, f"Doctor {i}"))
+    for i in range(60):
+        await make_client(
+            org_a,
+            (a1, a2)[i % 2],
+            f"First{i:02d}",
+            f"Last{i:02d}",
+            provider=providers[i % 4],
+            health_card_number=f"{i:010d}",
+        )
+    billing = await staff_with(factory, org_a, [P.CLIENTS_READ, P.CLIENTS_COVERAGE_READ, P.USERS_READ], [a1, a2])
+    return {"admin": org_a.admin, "billing": billing}
+
+
+async def _cost(gql, token: str, first: int) -> int:
+    with count_statements() as statements:
+        body = await gql(PAGE, {"first": first}, token=token)
+    assert error_codes(body) == [], body
+    edges = body["data"]["clients"]["edges"]
+    assert len(edges) == first
+    assert all(e["node"]["primaryProvider"]["user"]["displayName"].startswith("Doc") for e in edges)
+    assert all(e["node"]["coverage"]["healthCardNumber"] for e in edges)
+    return len(statements)
+
+
+@pytest.mark.parametrize("who", ["admin", "billing"])
+async def test_a_page_costs_the_same_for_10_and_50_clients(gql, sixty_clients, who):
+    token = sixty_clients[who].token
+    small = await _cost(gql, token, 10)
+    large = await _cost(gql, token, 50)
+    assert small == large, (small, large)
+    assert large <= 8, large

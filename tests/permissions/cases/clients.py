@@ -1,0 +1,215 @@
+"""Matrix rows for clients: "All Clients", "My Clients", the profile, and create/update/archive.
+
+The world gains four clients (`add_clients`): at A1 with a health card, at A1 whose primary
+provider is provider_a1, at A2, and at org B's B1.
+"""
+
+from __future__ import annotations
+
+from models.clients import Client
+from models.providers import Provider
+from tests.conftest import Factory
+from tests.permissions.cases.base import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK, UNAUTHENTICATED, Case
+from tests.permissions.world import WORLD_HOOKS, World
+from tests.resolvers.test_clients_fixtures import make_client, make_provider
+
+
+async def add_clients(world: World, factory: Factory) -> None:
+    a, b = world.a.organization, world.b.organization
+    own = world.principals["provider_a1"]
+    assert own is not None
+    # The providers domain may already have made provider_a1's profile: reuse it (idempotent).
+    provider = await Provider.filter(user_id=own.user.id).first() or await make_provider(own.user, "Dr Ada One")
+    world.extra["clients"] = {
+        "a1": await make_client(
+            a, world.a1, "Alma", "Aalto", health_card_province="ON", health_card_number="9876543217"
+        ),
+        "a1_own": await make_client(a, world.a1, "Owen", "Byrne", provider=provider),
+        "a2": await make_client(a, world.a2, "Cleo", "Cruz"),
+        "b1": await make_client(b, world.b1, "Bram", "Dekker"),
+    }
+
+
+WORLD_HOOKS.append(add_clients)
+
+
+def cid(w: World, name: str) -> str:
+    return str(w.extra["clients"][name].id)
+
+
+LIST = "query($f: ClientFilter) { clients(filter: $f) { totalCount edges { node { id lastName } } } }"
+LIST_COVERAGE = (
+    "query($f: ClientFilter) { clients(filter: $f) { edges { node { id coverage { healthCardNumber } } } } }"
+)
+MINE = "{ myClients { totalCount edges { node { id lastName } } } }"
+ONE = "query($id: ID!) { client(id: $id) { id lastName alert } }"
+ONE_COVERAGE = "query($id: ID!) { client(id: $id) { id coverage { healthCardNumber healthCardCheck } } }"
+CREATE = "mutation($i: CreateClientInput!) { createClient(input: $i) { client { id } errors { field code } } }"
+UPDATE = "mutation($i: UpdateClientInput!) { updateClient(input: $i) { client { id version } errors { field code } } }"
+ARCHIVE = "mutation($id: ID!) { archiveClient(input: {id: $id}) { client { id status } errors { field code } } }"
+
+
+def clients(filter: dict | None = None, query: str = LIST):
+    return lambda w: (query, {"f": filter})
+
+
+def by_card(w: World):
+    return LIST_COVERAGE, {"f": {"healthCardNumber": "9876543217"}}
+
+
+def one(name: str, query: str = ONE):
+    return lambda w: (query, {"id": cid(w, name)})
+
+
+def create(location: str, **extra):
+    def build(w: World):
+        loc = {"a1": w.a1, "a2": w.a2, "b1": w.b1}[location]
+        return CREATE, {
+            "i": {"firstName": "New", "lastName": "Client", "locationId": str(loc.id), "smsConsent": False, **extra}
+        }
+
+    return build
+
+
+def update(name: str, move_to: str | None = None, **extra):
+    def build(w: World):
+        given = {"id": cid(w, name), "firstName": "Changed", **extra}
+        if move_to:
+            given["locationId"] = str({"a1": w.a1, "a2": w.a2}[move_to].id)
+        return UPDATE, {"i": given}
+
+    return build
+
+
+def archive(name: str):
+    return lambda w: (ARCHIVE, {"id": cid(w, name)})
+
+
+def lists(*names: str):
+    """The allowed answer holds exactly these world clients (out-of-scope ones never show)."""
+
+    def check(w: World, data):
+        assert sorted(e["node"]["id"] for e in data["edges"]) == sorted(cid(w, n) for n in names), data
+        if "totalCount" in data:
+            assert data["totalCount"] == len(names)
+
+    return check
+
+
+def card_shown(w: World, data):
+    assert data["coverage"]["healthCardNumber"] == "9876543217"
+
+
+def card_in_list(w: World, data):
+    assert [e["node"]["coverage"]["healthCardNumber"] for e in data["edges"]] == ["9876543217"]
+
+
+async def unchanged(w: World, data):
+    assert (await Client.get(id=cid(w, "a1"))).version == 1
+
+
+COVERAGE = {"coverage": {"healthCardProvince": "ON", "healthCardNumber": "9698658215"}}
+
+CASES = [
+    # clients ("All Clients": CLIENTS_READ locations)
+    Case("every location", "clients", "admin_a", "org A clients", OK, clients(), lists("a1", "a1_own", "a2")),
+    Case("own location only", "clients", "front_desk_a1", "A1 clients", OK, clients(), lists("a1", "a1_own")),
+    Case("billing reads A1", "clients", "billing_a1", "A1 clients", OK, clients(), lists("a1", "a1_own")),
+    Case("restricted to A2", "clients", "restricted_a2", "A2 clients", OK, clients(), lists("a2")),
+    Case("other org", "clients", "admin_b", "org B clients only", OK, clients(), lists("b1")),
+    Case("A2 filter from A1", "clients", "front_desk_a1", "A2 clients", HIDDEN, clients({"locationId": "__a2__"})),
+    Case("read own only", "clients", "provider_a1", "all clients", FORBIDDEN, clients()),
+    Case("no group", "clients", "no_group", "all clients", FORBIDDEN, clients()),
+    Case("no token", "clients", "anonymous", "all clients", UNAUTHENTICATED, clients()),
+    Case("card filter without coverage read", "clients", "front_desk_a1", "health card", FORBIDDEN, by_card),
+    Case("card filter with coverage read", "clients", "billing_a1", "health card", OK, by_card, card_in_list),
+    Case("card filter, other org", "clients", "admin_b", "health card of org A", HIDDEN, by_card),
+    # myClients ("My Clients": primary provider is the viewer)
+    Case("own clients", "myClients", "provider_a1", "own client", OK, lambda w: (MINE, {}), lists("a1_own")),
+    Case("not a provider", "myClients", "front_desk_a1", "none", OK, lambda w: (MINE, {}), lists()),
+    Case("other org", "myClients", "admin_b", "none", OK, lambda w: (MINE, {}), lists()),
+    Case("no group", "myClients", "no_group", "-", FORBIDDEN, lambda w: (MINE, {})),
+    Case("no token", "myClients", "anonymous", "-", UNAUTHENTICATED, lambda w: (MINE, {})),
+    # client(id)
+    Case("same location", "client", "front_desk_a1", "A1 client", OK, one("a1")),
+    Case("other location", "client", "front_desk_a1", "A2 client", HIDDEN, one("a2")),
+    Case("restricted, own site", "client", "restricted_a2", "A2 client", OK, one("a2")),
+    Case("restricted, other site", "client", "restricted_a2", "A1 client", HIDDEN, one("a1")),
+    Case("other org", "client", "admin_b", "A1 client", HIDDEN, one("a1")),
+    Case("own client", "client", "provider_a1", "own A1 client", OK, one("a1_own")),
+    Case("someone else's client", "client", "provider_a1", "A1 client", HIDDEN, one("a1")),
+    Case("coverage with coverage read", "client", "billing_a1", "A1 card", OK, one("a1", ONE_COVERAGE), card_shown),
+    Case("no group", "client", "no_group", "A1 client", HIDDEN, one("a1")),
+    Case("no token", "client", "anonymous", "A1 client", UNAUTHENTICATED, one("a1")),
+    # createClient
+    Case("at own location", "createClient", "front_desk_a1", "A1", OK, create("a1")),
+    Case("with coverage", "createClient", "admin_a", "A1", OK, create("a1", **COVERAGE)),
+    Case("coverage without the right", "createClient", "front_desk_a1", "A1", DENIED_INPUT, create("a1", **COVERAGE)),
+    Case("at another location", "createClient", "front_desk_a1", "A2", NOT_FOUND, create("a2")),
+    Case("visible site, no manage there", "createClient", "restricted_a2", "A1", DENIED_INPUT, create("a1")),
+    Case("restricted, own site", "createClient", "restricted_a2", "A2", OK, create("a2")),
+    Case("other org", "createClient", "admin_b", "A1", NOT_FOUND, create("a1")),
+    Case("read only", "createClient", "billing_a1", "A1", FORBIDDEN, create("a1")),
+    Case("read own only", "createClient", "provider_a1", "A1", FORBIDDEN, create("a1")),
+    Case("no token", "createClient", "anonymous", "A1", UNAUTHENTICATED, create("a1")),
+    # updateClient
+    Case("same location", "updateClient", "front_desk_a1", "A1 client", OK, update("a1")),
+    Case("other location", "updateClient", "front_desk_a1", "A2 client", NOT_FOUND, update("a2")),
+    Case(
+        "move to unseen site",
+        "updateClient",
+        "front_desk_a1",
+        "A1 client to A2",
+        NOT_FOUND,
+        update("a1", move_to="a2"),
+        unchanged,
+    ),
+    Case("restricted, own site", "updateClient", "restricted_a2", "A2 client", OK, update("a2")),
+    Case(
+        "move to site without manage",
+        "updateClient",
+        "restricted_a2",
+        "A2 client to A1",
+        DENIED_INPUT,
+        update("a2", move_to="a1"),
+    ),
+    Case("move with manage at both", "updateClient", "admin_a", "A1 client to A2", OK, update("a1", move_to="a2")),
+    Case(
+        "coverage without the right",
+        "updateClient",
+        "front_desk_a1",
+        "A1 client",
+        DENIED_INPUT,
+        update("a1", **COVERAGE),
+    ),
+    Case("matching version", "updateClient", "front_desk_a1", "A1 client", OK, update("a1", expectedVersion=1)),
+    Case("other org", "updateClient", "admin_b", "A1 client", NOT_FOUND, update("a1"), unchanged),
+    Case("read only", "updateClient", "billing_a1", "A1 client", FORBIDDEN, update("a1")),
+    Case("read own only", "updateClient", "provider_a1", "own client", FORBIDDEN, update("a1_own")),
+    Case("no token", "updateClient", "anonymous", "A1 client", UNAUTHENTICATED, update("a1")),
+    # archiveClient
+    Case("same location", "archiveClient", "front_desk_a1", "A1 client", OK, archive("a1")),
+    Case("other location", "archiveClient", "front_desk_a1", "A2 client", NOT_FOUND, archive("a2")),
+    Case("other org", "archiveClient", "admin_b", "A1 client", NOT_FOUND, archive("a1")),
+    Case("read only", "archiveClient", "billing_a1", "A1 client", FORBIDDEN, archive("a1")),
+    Case("no token", "archiveClient", "anonymous", "A1 client", UNAUTHENTICATED, archive("a1")),
+]
+
+# Placeholders resolved against the world (filters name locations before the world exists).
+_PLACEHOLDERS = {"__a2__": lambda w: str(w.a2.id)}
+
+
+def _resolve(case: Case) -> Case:
+    document = case.document
+
+    def build(w: World):
+        query, variables = document(w)
+        f = (variables or {}).get("f")
+        if isinstance(f, dict):
+            variables = {**variables, "f": {k: _PLACEHOLDERS[v](w) if v in _PLACEHOLDERS else v for k, v in f.items()}}
+        return query, variables
+
+    return Case(case.case, case.operation, case.principal, case.target, case.expected, build, case.check)
+
+
+CASES = [_resolve(c) for c in CASES]
