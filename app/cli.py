@@ -12,11 +12,16 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from asyncpg import PostgresError
 from tortoise import Tortoise
+from tortoise.exceptions import DBConnectionError, OperationalError
 
 from app.db import migrate, tortoise_config
 from app.settings import Settings, SettingsError, get_settings
 from resolvers.errors import InputError
+
+# What an unreachable or misconfigured database raises: one line for these, not a traceback.
+DATABASE_ERRORS = (OSError, DBConnectionError, OperationalError, PostgresError)
 
 
 async def _with_orm(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
@@ -150,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except InputError as error:
         print(f"tessera: {error}", file=sys.stderr)
+        return 1
+    except DATABASE_ERRORS as error:
+        detail = " ".join(str(error).split()) or type(error).__name__
+        print(f"tessera: database {_safe_url(settings.database_url)}: {detail}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -31,6 +31,7 @@ def job(name: str) -> Callable[[Job], Job]:
 
 def _load_jobs() -> None:
     """Import the modules that register jobs (kept lazy so importing the app stays cheap)."""
+    import app.jobs_providers
     import app.mail  # noqa: F401
 
 
@@ -48,8 +49,13 @@ async def run_once(settings: Settings) -> dict[str, int]:
 
 
 async def run_forever(settings: Settings) -> None:
+    """Run every job each `jobs_interval_seconds` until cancelled; a failing pass never ends the loop."""
     while True:
-        done = await run_once(settings)
-        if any(done.values()):
-            log.info("jobs ran", extra={"done": done})
+        try:
+            done = await run_once(settings)
+        except Exception:  # e.g. a job module that fails to import: the server keeps serving
+            log.exception("job pass failed")
+        else:
+            if any(done.values()):
+                log.info("jobs ran", extra={"done": done})
         await asyncio.sleep(settings.jobs_interval_seconds)

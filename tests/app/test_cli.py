@@ -1,0 +1,165 @@
+"""The real `tessera` command, run as a separate process on an empty database of the run's backend."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from app.main import create_app
+from app.settings import Settings
+from models.organization import Organization
+from models.users import User
+from tests.app.support import ROOT, orm, table_counts, table_names, tessera
+from tests.conftest import PASSWORD
+
+if TYPE_CHECKING:
+    from tests.conftest import TestDatabase
+
+LOGIN = """mutation($slug: String!, $u: String!, $p: String!) {
+  login(input: {organizationSlug: $slug, username: $u, password: $p}) { token errors { code message } }
+}"""
+
+
+def one_line(stderr: str) -> str:
+    """A refusal is one line that says what is wrong, never a traceback."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr and lines[0].startswith("tessera: ")
+    return lines[0]
+
+
+async def create_org(database: TestDatabase, *extra: str, slug: str = "north", password: str = PASSWORD):
+    return await tessera(
+        "create-organization",
+        "--name",
+        "North Clinic",
+        "--slug",
+        slug,
+        "--admin-username",
+        "chief",
+        "--admin-password",
+        password,
+        *extra,
+        database_url=database.url,
+    )
+
+
+async def test_migrate_from_empty_and_again(fresh_database: TestDatabase) -> None:
+    first = await tessera("migrate", database_url=fresh_database.url)
+    assert first.returncode == 0, first.stderr
+    assert "database is up to date" in first.stdout
+    async with orm(fresh_database.url):
+        tables = await table_names()
+        before = await table_counts()
+    assert {"organizations", "users", "outbox_messages"} <= set(tables)
+
+    again = await tessera("migrate", database_url=fresh_database.url)
+    assert again.returncode == 0, again.stderr
+    async with orm(fresh_database.url):
+        assert await table_counts() == before, "a second migrate changes nothing"
+
+
+async def test_create_organization_prints_ids_and_its_admin_can_log_in(fresh_database: TestDatabase) -> None:
+    result = await create_org(fresh_database, "--seat-limit", "7", "--admin-email", "Chief@North.example")
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert set(created) == {"organizationId", "slug", "adminUserId"} and created["slug"] == "north"
+    uuid.UUID(created["organizationId"]), uuid.UUID(created["adminUserId"])
+
+    async with orm(fresh_database.url):
+        organization = await Organization.get(id=created["organizationId"])
+        admin = await User.get(id=created["adminUserId"])
+        assert organization.seat_limit == 7 and organization.name == "North Clinic"
+        assert admin.is_admin and not admin.password_reset_required and admin.email == "Chief@north.example"
+
+        app = create_app(Settings(database_url=fresh_database.url), manage_database=False, run_jobs=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tessera.test") as http:
+            login = await http.post(
+                "/graphql", json={"query": LOGIN, "variables": {"slug": "north", "u": "chief", "p": PASSWORD}}
+            )
+            payload = login.json()["data"]["login"]
+            assert payload["errors"] == [] and payload["token"].startswith("tss_")
+            viewer = await http.post(
+                "/graphql",
+                json={"query": "{ viewer { user { username } organization { name } } }"},
+                headers={"authorization": f"Bearer {payload['token']}"},
+            )
+            assert viewer.json()["data"]["viewer"] == {
+                "user": {"username": "chief"},
+                "organization": {"name": "North Clinic"},
+            }
+
+
+async def test_a_duplicate_slug_is_one_line_and_exits_non_zero(fresh_database: TestDatabase) -> None:
+    assert (await create_org(fresh_database)).returncode == 0
+    again = await create_org(fresh_database)
+    assert again.returncode != 0 and again.stdout == ""
+    assert "slug" in one_line(again.stderr) and "already taken" in again.stderr
+    async with orm(fresh_database.url):
+        assert await Organization.filter(slug="north").count() == 1
+
+
+async def test_a_weak_password_is_one_line_and_creates_nothing(fresh_database: TestDatabase) -> None:
+    result = await create_org(fresh_database, password="short")
+    assert result.returncode != 0 and result.stdout == ""
+    one_line(result.stderr)
+    async with orm(fresh_database.url):
+        assert not await Organization.exists()
+
+
+async def test_an_unreachable_database_is_one_line_without_its_password() -> None:
+    result = await tessera("migrate", database_url="postgres://tessera:hunter2-secret@127.0.0.1:1/nowhere")
+    assert result.returncode == 1
+    assert "database postgres://tessera@127.0.0.1:1/nowhere" in one_line(result.stderr)
+    assert "hunter2" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TESSERA_SESSION_IDLE_SECONDS", "half an hour"),
+        ("TESSERA_ENV", "staging"),
+        ("TESSERA_DATABASE_URL", "mysql://db.example/tessera"),
+        ("TESSERA_SMTP_URL", "http://mail.example"),
+    ],
+)
+async def test_a_bad_setting_exits_2_naming_the_variable(tmp_path, variable: str, value: str) -> None:
+    settings = {"database_url": f"sqlite://{tmp_path / 'x.sqlite3'}", variable: value}
+    result = await tessera("migrate", **settings)
+    assert result.returncode == 2
+    assert variable in one_line(result.stderr)
+    assert not (tmp_path / "x.sqlite3").exists(), "nothing ran"
+
+
+async def test_demo_twice_changes_nothing_the_second_time(fresh_database: TestDatabase) -> None:
+    first = await tessera("demo", database_url=fresh_database.url)
+    assert first.returncode == 0, first.stderr
+    assert "Demo logins" in first.stdout and "admin" in first.stdout
+    async with orm(fresh_database.url):
+        counts = await table_counts()
+        assert await Organization.filter(slug="demo").count() == 1
+    assert counts["users"] >= 1 and counts["locations"] >= 2
+
+    second = await tessera("demo", database_url=fresh_database.url)
+    assert second.returncode == 0, second.stderr
+    assert "already loaded" in second.stdout and "Demo logins" in second.stdout
+    async with orm(fresh_database.url):
+        assert await table_counts() == counts
+
+
+async def test_export_schema_prints_the_committed_sdl(tmp_path) -> None:
+    result = await tessera("export-schema", database_url=f"sqlite://{tmp_path / 'unused.sqlite3'}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (ROOT / "schema" / "schema.graphql").read_text()
+
+
+async def test_run_jobs_once_exits_0_and_prints_json(fresh_database: TestDatabase) -> None:
+    assert (await tessera("migrate", database_url=fresh_database.url)).returncode == 0
+    result = await tessera("run-jobs", "--once", database_url=fresh_database.url)
+    assert result.returncode == 0, result.stderr
+    done = json.loads(result.stdout)
+    assert done["mail"] == 0 and all(isinstance(v, int) and v >= 0 for v in done.values())

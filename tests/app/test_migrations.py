@@ -1,0 +1,115 @@
+"""The checked-in migrations build the whole schema from empty, and the models hold no change they miss."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from tortoise import Tortoise, connections
+
+from tests.app.support import ROOT, environment, orm, table_names, tessera
+
+if TYPE_CHECKING:
+    from tests.conftest import TestDatabase
+
+# Run in a separate process: the autodetector initialises the ORM, which this process already uses.
+AUTODETECT = """
+import asyncio, json, sys
+from tortoise.cli.cli import tortoise_cli_context
+from tortoise.migrations.autodetector import MigrationAutodetector
+from app.db import tortoise_config
+
+async def main(url):
+    config = tortoise_config(url)
+    async with tortoise_cli_context(config) as ctx:
+        writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
+    print(json.dumps({w.app_label: [repr(op) for op in w.operations] for w in writers}))
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def _columns(table: str) -> set[str]:
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        rows = await conn.execute_query_dict(
+            "SELECT column_name AS name FROM information_schema.columns WHERE table_name = $1", [table]
+        )
+    else:
+        rows = await conn.execute_query_dict(f'PRAGMA table_info("{table}")')
+    return {row["name"] for row in rows}
+
+
+async def _indexes(table: str) -> dict[tuple[str, ...], bool]:
+    """Each index of `table` as its column tuple, mapped to whether it is unique."""
+    conn = connections.get("default")
+    found: dict[tuple[str, ...], bool] = {}
+    if conn.capabilities.dialect == "postgres":
+        rows = await conn.execute_query_dict(
+            """SELECT i.relname AS name, x.indisunique AS uniq, a.attname AS col, k.n AS pos
+               FROM pg_index x
+               JOIN pg_class t ON t.oid = x.indrelid
+               JOIN pg_class i ON i.oid = x.indexrelid
+               CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, n)
+               JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+               WHERE t.relname = $1 ORDER BY i.relname, k.n""",
+            [table],
+        )
+        by_name: dict[str, list] = {}
+        for row in rows:
+            by_name.setdefault(row["name"], []).append(row)
+        for cols in by_name.values():
+            found[tuple(r["col"] for r in cols)] = bool(cols[0]["uniq"])
+        return found
+    for index in await conn.execute_query_dict(f'PRAGMA index_list("{table}")'):
+        cols = await conn.execute_query_dict(f'PRAGMA index_info("{index["name"]}")')
+        found[tuple(c["name"] for c in sorted(cols, key=lambda c: c["seqno"]))] = bool(index["unique"])
+    return found
+
+
+def _column_names(model, names) -> tuple[str, ...]:
+    projection = model._meta.fields_db_projection
+    return tuple(projection.get(name, name) for name in names)
+
+
+async def test_migrate_from_empty_builds_every_table_column_and_index(fresh_database: TestDatabase) -> None:
+    result = await tessera("migrate", database_url=fresh_database.url)
+    assert result.returncode == 0, result.stderr
+    async with orm(fresh_database.url):
+        tables = set(await table_names())
+        models = [model for app in Tortoise.apps.values() for model in app.values()]
+        assert len(models) >= 10, models
+        for model in models:
+            table = model._meta.db_table
+            assert table in tables, f"{model.__name__}: table {table} is missing"
+            missing = set(model._meta.fields_db_projection.values()) - await _columns(table)
+            assert not missing, f"{table}: columns {missing} are missing"
+            indexes = await _indexes(table)
+            for names in model._meta.unique_together or ():
+                columns = _column_names(model, names)
+                assert indexes.get(columns) is True, f"{table}: no unique index on {columns}"
+            for index in model._meta.indexes or ():
+                columns = _column_names(model, getattr(index, "fields", index))
+                assert columns in indexes, f"{table}: no index on {columns}; it has {sorted(indexes)}"
+
+
+async def test_the_models_have_no_change_missing_from_the_migrations(tmp_path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        AUTODETECT,
+        f"sqlite://{tmp_path / 'autodetect.sqlite3'}",
+        cwd=ROOT,
+        env=environment(f"sqlite://{tmp_path / 'unused.sqlite3'}"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()
+    changes = json.loads(out.decode().strip().splitlines()[-1])
+    assert changes == {}, (
+        "the models changed without a migration: regenerate models/migrations/0001_initial.py "
+        f"(see the README):\n{json.dumps(changes, indent=2)}"
+    )
