@@ -1,1 +1,125 @@
-"""Locations: types, inputs and root fields (see DESIGN.md)."""
+"""Locations: inputs, payloads and root fields (the Location type lives in schema/organization.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from permissions.catalog import Permission
+from permissions.classes import requires
+from resolvers import locations
+from schema.errors import UserError, attempt
+from schema.organization import AddressInput, Location
+
+
+def given(value: Any) -> Any:
+    """Strawberry's UNSET (the field was left out) as the resolvers' marker."""
+    return locations.UNSET if value is strawberry.UNSET else value
+
+
+def address_data(value: AddressInput | None) -> locations.AddressData | None:
+    if value is None or value is strawberry.UNSET:
+        return None
+    return locations.AddressData(
+        line1=value.line1,
+        line2=value.line2,
+        city=value.city,
+        province=value.province,
+        postal_code=value.postal_code,
+        country=value.country,
+    )
+
+
+@strawberry.input
+class CreateLocationInput:
+    name: str
+    timezone: str = strawberry.field(description="IANA name, e.g. America/Toronto.")
+    phone: str | None = None
+    address: AddressInput | None = None
+
+
+@strawberry.input
+class UpdateLocationInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    timezone: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    address: AddressInput | None = strawberry.field(default=strawberry.UNSET, description="Replaces the address.")
+
+
+@strawberry.input
+class SetLocationActiveInput:
+    id: strawberry.ID
+    active: bool
+
+
+@strawberry.type
+class LocationPayload:
+    location: Location | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def _payload(info: Info, action: str, call: Any) -> LocationPayload:
+    result, errors = await attempt(info.context, action, call)
+    return LocationPayload(location=result, errors=errors)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        **requires(description="The locations the viewer may reach (its sites; all with LOCATIONS_MANAGE).")
+    )
+    async def locations(self, info: Info, include_inactive: bool | None = False) -> list[Location]:
+        return await locations.list_locations(info.context, bool(include_inactive))  # type: ignore[return-value]
+
+    @strawberry.field(**requires(description="One location; null when out of reach or unknown."))
+    async def location(self, info: Info, id: strawberry.ID) -> Location | None:
+        return await locations.get_location(info.context, id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(**requires(Permission.LOCATIONS_MANAGE, description="Create a location."))
+    async def create_location(self, info: Info, input: CreateLocationInput) -> LocationPayload:
+        return await _payload(
+            info,
+            "location.create",
+            lambda: locations.create_location(
+                info.context,
+                name=input.name,
+                timezone=input.timezone,
+                phone=input.phone,
+                address=address_data(input.address),
+            ),
+        )
+
+    @strawberry.mutation(**requires(Permission.LOCATIONS_MANAGE, description="Change a location's details."))
+    async def update_location(self, info: Info, input: UpdateLocationInput) -> LocationPayload:
+        address = locations.UNSET if input.address is strawberry.UNSET else address_data(input.address)
+        return await _payload(
+            info,
+            "location.update",
+            lambda: locations.update_location(
+                info.context,
+                input.id,
+                name=given(input.name),
+                timezone=given(input.timezone),
+                phone=given(input.phone),
+                address=address,
+            ),
+        )
+
+    @strawberry.mutation(
+        **requires(
+            Permission.LOCATIONS_MANAGE,
+            description="Deactivate or reactivate a location: its rows stay, the grants it carried end at once.",
+        )
+    )
+    async def set_location_active(self, info: Info, input: SetLocationActiveInput) -> LocationPayload:
+        return await _payload(
+            info,
+            "location.set_active",
+            lambda: locations.set_location_active(info.context, input.id, input.active),
+        )

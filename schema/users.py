@@ -1,19 +1,42 @@
-"""Staff users: the User type (Avaros "Manage Users", Onvio access)."""
+"""Staff users: the User type (Avaros "Manage Users", Onvio access), its inputs, payloads and root fields.
+
+Every relation of User goes through a per-request DataLoader (schema/relations.py) and the scoping
+rules: `locations` shows only locations the viewer may see, `provider` only when
+`can_see_provider`. `users` filters in SQL (resolvers.users.visible_users_q) and pages by keyset on
+(last name, first name, id); a page of 50 with locations, groups and effective permissions costs a
+fixed number of statements (tests/api/test_users_statements.py).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from models.enums import AccessStatus, AccountStatus, UserType
+from models.enums import AccessStatus, AccountStatus, BillingRole, EmailDelivery, UserType
 from permissions.catalog import Permission
+from permissions.classes import public, requires
 from permissions.grants import ALL, Grants
-from permissions.scoping import can_see_location
+from permissions.scoping import can_see_location, can_see_provider
+from resolvers import access
+from resolvers import users as resolvers
 from schema import relations
+from schema.errors import UserError, attempt
 from schema.organization import Location
+from schema.pagination import Connection, SortKey, keyset_page
+
+if TYPE_CHECKING:
+    from schema.auth import LoginPayload
+    from schema.groups import PermissionGroup
+    from schema.providers import Provider
+
+PermissionGroupNode = Annotated["PermissionGroup", strawberry.lazy("schema.groups")]
+ProviderNode = Annotated["Provider", strawberry.lazy("schema.providers")]
+LoginPayloadNode = Annotated["LoginPayload", strawberry.lazy("schema.auth")]
+
+USER_SORT = (SortKey("last_name_key"), SortKey("first_name"), SortKey("id"))
 
 
 @strawberry.type
@@ -41,12 +64,14 @@ def effective_permissions(grants: Grants) -> list[EffectivePermission]:
     return result
 
 
-def account_status(user: Any, now: datetime) -> AccountStatus:
+def account_status(user: Any, now: datetime, locked: bool = False) -> AccountStatus:
     """Computed at read time: an expiry in the past shows (and denies) without any job."""
     if not user.is_active:
         return AccountStatus.INACTIVE
     if user.expires_at is not None and user.expires_at <= now:
         return AccountStatus.EXPIRED
+    if locked:
+        return AccountStatus.LOCKED
     return AccountStatus.ACTIVE
 
 
@@ -78,9 +103,15 @@ class User:
     def has_pin(self: Any) -> bool:
         return self.pin_hash is not None
 
-    @strawberry.field
-    def status(self: Any, info: Info) -> AccountStatus:
-        return account_status(self, info.context.now())
+    @strawberry.field(description="INACTIVE, EXPIRED (expiresAt passed), LOCKED (login throttled now) or ACTIVE.")
+    async def status(self: Any, info: Info) -> AccountStatus:
+        now = info.context.now()
+        if not self.is_active or (self.expires_at is not None and self.expires_at <= now):
+            return account_status(self, now)
+        locked = await info.context.loaders.of(relations.user_locked).load(
+            f"{self.organization_id}|{self.username_key}"
+        )
+        return account_status(self, now, locked)
 
     @strawberry.field
     async def last_login_at(self: Any, info: Info) -> datetime | None:
@@ -93,5 +124,405 @@ class User:
         return [r for r in rows if principal and can_see_location(principal, str(r.id))]
 
     @strawberry.field
+    async def permission_groups(self: Any, info: Info) -> list[PermissionGroupNode]:
+        return await info.context.loaders.of(relations.user_groups).load(str(self.id))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="What the user's groups, sites and administration access give, where.")
     async def effective_permissions(self: Any, info: Info) -> list[EffectivePermission]:
         return effective_permissions(await info.context.loaders.of(relations.user_grants).load(str(self.id)))
+
+    @strawberry.field(description="The provider profile, when the viewer may see it (PROVIDERS_READ at a site).")
+    async def provider(self: Any, info: Info) -> ProviderNode | None:
+        principal = await info.context.principal()
+        row = await info.context.loaders.of(relations.user_providers).load(str(self.id))
+        if row is None or principal is None:
+            return None
+        site_ids = await info.context.loaders.of(relations.user_site_ids).load(str(self.id))
+        return row if can_see_provider(principal, self.all_locations, site_ids) else None
+
+
+UserConnection = Connection[User]
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@strawberry.input(description="Avaros step 1.")
+class LoginInformationInput:
+    username: str
+    password: str | None = strawberry.field(
+        default=None, description="Omit to let the user set it from a registration email."
+    )
+    pin: str | None = strawberry.field(default=None, description="4 to 8 digits.")
+    expires_at: datetime | None = strawberry.field(default=None, description="Temporary staff.")
+    require_password_reset: bool | None = True
+    is_admin: bool | None = False
+
+
+@strawberry.input(description="Avaros step 2.")
+class ContactInformationInput:
+    first_name: str
+    last_name: str
+    type: UserType
+    email: str | None = None
+    phone: str | None = None
+
+
+@strawberry.input(description="Avaros step 3.")
+class SiteSelectionInput:
+    all_locations: bool | None = False
+    location_ids: list[strawberry.ID] | None = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="Avaros step 4; creates the provider profile.")
+class BillingInformationInput:
+    provincial_billing_number: str | None = None
+    group_billing_number: str | None = None
+    billing_role: BillingRole | None = BillingRole.BILLING_PROVIDER
+
+
+@strawberry.input
+class CreateUserInput:
+    login: LoginInformationInput
+    contact: ContactInformationInput
+    sites: SiteSelectionInput
+    billing: BillingInformationInput | None = None
+    permission_group_ids: list[strawberry.ID] | None = strawberry.field(default_factory=list)
+    access_enabled: bool | None = True
+    registration_email: EmailDelivery | None = EmailDelivery.SEND_NOW
+
+
+@strawberry.input
+class UpdateUserInput:
+    id: strawberry.ID
+    expected_version: int | None = strawberry.field(
+        default=strawberry.UNSET, description="When given and stale: CONFLICT."
+    )
+    username: str | None = strawberry.UNSET
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+    type: UserType | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    is_admin: bool | None = strawberry.UNSET
+    expires_at: datetime | None = strawberry.field(default=strawberry.UNSET, description="null clears.")
+    require_password_reset: bool | None = strawberry.UNSET
+    sites: SiteSelectionInput | None = strawberry.UNSET
+    permission_group_ids: list[strawberry.ID] | None = strawberry.UNSET
+
+
+@strawberry.input
+class UserFilter:
+    search: str | None = strawberry.field(
+        default=None, description="Prefix of first name, last name, username or email."
+    )
+    last_name: str | None = strawberry.field(default=None, description="Prefix.")
+    username: str | None = strawberry.field(default=None, description="Exact, case-insensitive.")
+    provider_number: str | None = strawberry.field(
+        default=None, description="Exact provincial billing number; needs BILLING_READ."
+    )
+    is_active: bool | None = None
+    status: AccountStatus | None = None
+    type: UserType | None = None
+    location_id: strawberry.ID | None = None
+    permission_group_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class SetUserActiveInput:
+    id: strawberry.ID
+    active: bool
+
+
+@strawberry.input(description="Onvio: one or many staff at once.")
+class EnableAccessInput:
+    user_ids: list[strawberry.ID]
+    registration_email: EmailDelivery | None = EmailDelivery.SEND_NOW
+
+
+@strawberry.input
+class DisableAccessInput:
+    user_ids: list[strawberry.ID]
+
+
+@strawberry.input
+class SendRegistrationEmailInput:
+    user_ids: list[strawberry.ID]
+
+
+@strawberry.input
+class ResetCredentialsInput:
+    id: strawberry.ID
+    new_password: str | None = strawberry.field(default=None, description="Omit: send a password reset email instead.")
+    new_pin: str | None = None
+    require_password_reset: bool | None = True
+
+
+@strawberry.input
+class UpdateMyProfileInput:
+    expected_version: int | None = strawberry.UNSET
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    pin: str | None = strawberry.field(default=strawberry.UNSET, description="Set or change one's own PIN.")
+
+
+@strawberry.input
+class AcceptStaffInvitationInput:
+    token: str
+    password: str
+    pin: str | None = None
+
+
+@strawberry.type
+class UserPayload:
+    user: User | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UsersPayload:
+    users: list[User] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def _given(value: Any) -> Any:
+    return resolvers.UNSET if value is strawberry.UNSET else value
+
+
+def _sites(value: SiteSelectionInput | None) -> resolvers.SitesData | None:
+    if value is None or value is strawberry.UNSET:
+        return None
+    return resolvers.SitesData(all_locations=bool(value.all_locations), location_ids=list(value.location_ids or []))
+
+
+def create_data(input: CreateUserInput) -> resolvers.CreateUserData:
+    login, contact, billing = input.login, input.contact, input.billing
+    return resolvers.CreateUserData(
+        login=resolvers.LoginData(
+            username=login.username,
+            password=login.password,
+            pin=login.pin,
+            expires_at=login.expires_at,
+            require_password_reset=login.require_password_reset is not False,
+            is_admin=bool(login.is_admin),
+        ),
+        contact=resolvers.ContactData(
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            type=contact.type,
+            email=contact.email,
+            phone=contact.phone,
+        ),
+        sites=_sites(input.sites) or resolvers.SitesData(),
+        billing=resolvers.BillingData(
+            provincial_billing_number=billing.provincial_billing_number,
+            group_billing_number=billing.group_billing_number,
+            billing_role=billing.billing_role or BillingRole.BILLING_PROVIDER,
+        )
+        if billing is not None
+        else None,
+        permission_group_ids=list(input.permission_group_ids or []),
+        access_enabled=input.access_enabled is not False,
+        registration_email=input.registration_email or EmailDelivery.SEND_NOW,
+    )
+
+
+def update_data(input: UpdateUserInput) -> resolvers.UpdateUserData:
+    sites = _given(input.sites)
+    groups = _given(input.permission_group_ids)
+    return resolvers.UpdateUserData(
+        id=input.id,
+        expected_version=_given(input.expected_version),
+        username=_given(input.username),
+        first_name=_given(input.first_name),
+        last_name=_given(input.last_name),
+        type=_given(input.type),
+        email=_given(input.email),
+        phone=_given(input.phone),
+        is_admin=_given(input.is_admin),
+        expires_at=_given(input.expires_at),
+        require_password_reset=_given(input.require_password_reset),
+        sites=_sites(sites) if sites is not resolvers.UNSET else resolvers.UNSET,
+        permission_group_ids=list(groups) if groups not in (resolvers.UNSET, None) else groups,
+    )
+
+
+def filter_data(value: UserFilter | None) -> resolvers.UserFilterData | None:
+    if value is None:
+        return None
+    return resolvers.UserFilterData(
+        search=value.search,
+        last_name=value.last_name,
+        username=value.username,
+        provider_number=value.provider_number,
+        is_active=value.is_active,
+        status=value.status,
+        type=value.type,
+        location_id=value.location_id,
+        permission_group_id=value.permission_group_id,
+    )
+
+
+async def _user_payload(info: Info, action: str, call: Any) -> UserPayload:
+    result, errors = await attempt(info.context, action, call)
+    return UserPayload(user=result, errors=errors)
+
+
+async def _users_payload(info: Info, action: str, call: Any) -> UsersPayload:
+    result, errors = await attempt(info.context, action, call)
+    return UsersPayload(users=result or [], errors=errors)
+
+
+# --------------------------------------------------------------------------- roots
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        **requires(
+            Permission.USERS_READ,
+            description="Staff users the viewer may see (at its USERS_READ locations, and itself), "
+            "by last name, first name.",
+        )
+    )
+    async def users(
+        self, info: Info, filter: UserFilter | None = None, first: int | None = 50, after: str | None = None
+    ) -> UserConnection:
+        principal = await info.context.require_principal()
+        query = resolvers.users_query(info.context, principal, filter_data(filter))
+        return await keyset_page(query, USER_SORT, first, after)
+
+    @strawberry.field(**requires(Permission.USERS_READ, description="One user; null when out of scope or unknown."))
+    async def user(self, info: Info, id: strawberry.ID) -> User | None:
+        return await resolvers.get_user(info.context, id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        **public("Open a registration (or password reset) link: set the password and PIN, get a session.")
+    )
+    async def accept_staff_invitation(self, info: Info, input: AcceptStaffInvitationInput) -> LoginPayloadNode:
+        from schema.auth import LoginPayload
+
+        result, errors = await attempt(
+            info.context,
+            "auth.invitation_accept",
+            lambda: access.accept_staff_invitation(info.context, input.token, input.password, input.pin),
+        )
+        if result is None:
+            return LoginPayload(errors=errors)
+        return LoginPayload(
+            token=result.token,
+            expires_at=result.expires_at,
+            user=result.user,  # type: ignore[arg-type]
+            password_reset_required=result.password_reset_required,
+        )
+
+    @strawberry.mutation(**requires(description="One's own contact details and PIN (no permission needed)."))
+    async def update_my_profile(self, info: Info, input: UpdateMyProfileInput) -> UserPayload:
+        return await _user_payload(
+            info,
+            "user.profile_update",
+            lambda: resolvers.update_my_profile(
+                info.context,
+                expected_version=_given(input.expected_version),
+                first_name=_given(input.first_name),
+                last_name=_given(input.last_name),
+                email=_given(input.email),
+                phone=_given(input.phone),
+                pin=_given(input.pin),
+            ),
+        )
+
+    @strawberry.mutation(
+        **requires(
+            Permission.USERS_MANAGE,
+            description="Add a user (login, contact, sites, billing). Needs USERS_MANAGE at every selected "
+            "location (USERS_ACCESS_MANAGE too when access is enabled); grants no more than the viewer holds.",
+        )
+    )
+    async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
+        return await _user_payload(info, "user.create", lambda: resolvers.create_user(info.context, create_data(input)))
+
+    @strawberry.mutation(
+        **requires(
+            Permission.USERS_MANAGE,
+            description="Change a user. Needs USERS_MANAGE at every one of the user's locations; an admin only "
+            "by an admin; stale expectedVersion: CONFLICT.",
+        )
+    )
+    async def update_user(self, info: Info, input: UpdateUserInput) -> UserPayload:
+        return await _user_payload(info, "user.update", lambda: resolvers.update_user(info.context, update_data(input)))
+
+    @strawberry.mutation(
+        **requires(
+            Permission.USERS_MANAGE,
+            description="Deactivate (sessions end at once) or reactivate a user.",
+        )
+    )
+    async def set_user_active(self, info: Info, input: SetUserActiveInput) -> UserPayload:
+        return await _user_payload(
+            info, "user.set_active", lambda: resolvers.set_user_active(info.context, input.id, input.active)
+        )
+
+    @strawberry.mutation(
+        **requires(
+            Permission.USERS_ACCESS_MANAGE,
+            description="Enable login access for one or many users (registration email now or later). Needs "
+            "USERS_ACCESS_MANAGE at every target's locations; the whole batch fails past the seat limit.",
+        )
+    )
+    async def enable_access(self, info: Info, input: EnableAccessInput) -> UsersPayload:
+        return await _users_payload(
+            info,
+            "user.access_enable",
+            lambda: access.enable_access(
+                info.context, list(input.user_ids), input.registration_email or EmailDelivery.SEND_NOW
+            ),
+        )
+
+    @strawberry.mutation(
+        **requires(Permission.USERS_ACCESS_MANAGE, description="Disable login access; the users' sessions end.")
+    )
+    async def disable_access(self, info: Info, input: DisableAccessInput) -> UsersPayload:
+        return await _users_payload(
+            info, "user.access_disable", lambda: access.disable_access(info.context, list(input.user_ids))
+        )
+
+    @strawberry.mutation(
+        **requires(
+            Permission.USERS_ACCESS_MANAGE,
+            description="(Re)send the registration email to invited users; the previous link stops working.",
+        )
+    )
+    async def send_registration_email(self, info: Info, input: SendRegistrationEmailInput) -> UsersPayload:
+        return await _users_payload(
+            info,
+            "user.registration_email",
+            lambda: access.send_registration_email(info.context, list(input.user_ids)),
+        )
+
+    @strawberry.mutation(
+        **requires(
+            Permission.USERS_CREDENTIALS_RESET,
+            description="Set a user's password and/or PIN, or email a reset link; the user's sessions end.",
+        )
+    )
+    async def reset_credentials(self, info: Info, input: ResetCredentialsInput) -> UserPayload:
+        return await _user_payload(
+            info,
+            "user.credentials_reset",
+            lambda: resolvers.reset_credentials(
+                info.context,
+                input.id,
+                new_password=input.new_password,
+                new_pin=input.new_pin,
+                require_password_reset=input.require_password_reset is not False,
+            ),
+        )

@@ -1,0 +1,289 @@
+"""Staff login access (article 004): enable for one or many, registration email now or later, disable,
+and the registration link the invitee opens to set a password.
+
+`accessStatus`: NO_ACCESS (a staff record only), INVITED (access enabled, the user has no password
+yet: a registration email is pending or sent), ENABLED (can log in). INVITED and ENABLED users take
+a seat; a batch that would pass the organization's seat limit fails whole. Changing someone's access
+needs USERS_ACCESS_MANAGE at every one of their sites (an admin's only by an admin).
+
+Links: one single-use token per purpose and user, stored as a SHA-256 hash, valid
+`invitation_ttl_seconds` (72 hours); issuing a new one voids the old.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models.enums import AccessStatus, EmailDelivery, StaffTokenPurpose
+from models.organization import Organization
+from models.users import StaffToken, User
+from permissions.catalog import Permission
+from permissions.principal import Principal
+from resolvers import admins, audit, outbox
+from resolvers.auth import LoginResult, open_session
+from resolvers.context import RequestContext
+from resolvers.credentials import (
+    LINK_TOKEN_PREFIX,
+    hash_secret,
+    new_token,
+    password_problem,
+    pin_problem,
+    token_hash,
+)
+from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.sessions import end_sessions
+from resolvers.users import Target, check_may_change, check_seats, load_target
+
+INVITATION_INVALID_MESSAGE = "This link is not valid any more: ask your administrator for a new one."
+_PATHS = {StaffTokenPurpose.REGISTRATION: "register", StaffTokenPurpose.PASSWORD_RESET: "reset-password"}
+_TEMPLATES = {StaffTokenPurpose.REGISTRATION: "staff_registration", StaffTokenPurpose.PASSWORD_RESET: "password_reset"}
+
+
+async def issue_link(ctx: RequestContext, organization: Organization, user: User, purpose: StaffTokenPurpose) -> str:
+    """A new link for `user` (voiding any unused one of the same purpose), mailed through the outbox
+    in the caller's transaction. Returns the link (tests read it; the API never shows it)."""
+    now = ctx.now()
+    await StaffToken.filter(user_id=user.id, purpose=purpose, used_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    token = new_token(LINK_TOKEN_PREFIX)
+    expires_at = now + timedelta(seconds=ctx.settings.invitation_ttl_seconds)
+    await StaffToken.create(
+        id=uuid.uuid4(),
+        organization_id=organization.id,
+        user_id=user.id,
+        purpose=purpose,
+        token_hash=token_hash(token),
+        expires_at=expires_at,
+    )
+    link = f"{ctx.settings.public_url.rstrip('/')}/{_PATHS[purpose]}?token={token}"
+    await outbox.enqueue(
+        ctx,
+        template=_TEMPLATES[purpose],
+        to=user.email or "",
+        language=user.language,
+        organization_id=organization.id,
+        values={
+            "first_name": user.first_name,
+            "organization": organization.name,
+            "link": link,
+            "expires": expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        },
+    )
+    return link
+
+
+async def send_registration(ctx: RequestContext, organization: Organization, user: User) -> str:
+    link = await issue_link(ctx, organization, user, StaffTokenPurpose.REGISTRATION)
+    await User.filter(id=user.id).update(registration_email_sent_at=ctx.now())
+    user.registration_email_sent_at = ctx.now()
+    return link
+
+
+async def send_password_reset(ctx: RequestContext, organization: Organization, user: User) -> str:
+    return await issue_link(ctx, organization, user, StaffTokenPurpose.PASSWORD_RESET)
+
+
+async def _targets(principal: Principal, user_ids: list[Any]) -> list[Target]:
+    """Every target, each visible and changeable (USERS_ACCESS_MANAGE at all its sites); problems are
+    reported at their index, all at once."""
+    problems = Problems()
+    targets: list[Target] = []
+    seen: set[str] = set()
+    if not user_ids:
+        problems.add(ErrorCode.REQUIRED, "Select at least one user.", "input", "userIds")
+    for index, raw in enumerate(user_ids):
+        path = ("input", "userIds", str(index))
+        try:
+            target = await load_target(principal, raw, *path, lock=True)
+            check_may_change(principal, target, Permission.USERS_ACCESS_MANAGE, *path)
+        except Exception as error:  # InputError: collect and go on, so the caller sees every problem
+            from resolvers.errors import InputError
+
+            if not isinstance(error, InputError):
+                raise
+            problems.extend(error.problems)
+            continue
+        if str(target.user.id) not in seen:
+            seen.add(str(target.user.id))
+            targets.append(target)
+    problems.raise_if_any()
+    return targets
+
+
+def _indexed(user_ids: list[Any], target: Target) -> tuple[str, ...]:
+    for index, raw in enumerate(user_ids):
+        if str(raw).lower() == str(target.user.id):
+            return ("input", "userIds", str(index))
+    return ("input", "userIds")
+
+
+async def enable_access(
+    ctx: RequestContext, user_ids: list[Any], delivery: EmailDelivery = EmailDelivery.SEND_NOW
+) -> list[User]:
+    """Enable login access for one or many users; the seat count covers the whole batch first."""
+    principal = await ctx.require_principal()
+    now = ctx.now()
+    async with in_transaction():
+        targets = await _targets(principal, user_ids)
+        problems = Problems()
+        for target in targets:
+            user = target.user
+            if user.access_status is AccessStatus.NO_ACCESS and user.password_hash is None and not user.email:
+                problems.add(ErrorCode.INVALID, "Enabling access needs an email address.", *_indexed(user_ids, target))
+        problems.raise_if_any()
+        newcomers = [t for t in targets if t.user.access_status is AccessStatus.NO_ACCESS]
+        await check_seats(principal, len(newcomers), "input", "userIds")
+        result: list[User] = []
+        for target in targets:
+            user = target.user
+            before = user.access_status
+            if before is AccessStatus.NO_ACCESS:
+                # A user who already has a password (access disabled earlier) logs in again at once.
+                status = AccessStatus.ENABLED if user.password_hash else AccessStatus.INVITED
+                await User.filter(id=user.id).update(access_status=status, version=F("version") + 1, updated_at=now)
+                user = await User.get(id=user.id)
+            if user.access_status is AccessStatus.INVITED and delivery == EmailDelivery.SEND_NOW:
+                await send_registration(ctx, principal.organization, user)
+            await audit.record(
+                ctx,
+                "user.access_enable",
+                target_type="User",
+                target_id=user.id,
+                changes={
+                    **audit.diff({"access_status": before}, {"access_status": user.access_status}),
+                    "registrationEmail": delivery.value if user.access_status is AccessStatus.INVITED else None,
+                },
+            )
+            result.append(user)
+    return result
+
+
+async def disable_access(ctx: RequestContext, user_ids: list[Any]) -> list[User]:
+    """Back to NO_ACCESS: sessions end, pending links are voided, the seat is freed."""
+    principal = await ctx.require_principal()
+    now = ctx.now()
+    async with in_transaction():
+        await admins.lock_admins(principal.organization.id)
+        targets = await _targets(principal, user_ids)
+        result: list[User] = []
+        for target in targets:
+            user = target.user
+            before = user.access_status
+            if before is not AccessStatus.NO_ACCESS:
+                await User.filter(id=user.id).update(
+                    access_status=AccessStatus.NO_ACCESS, version=F("version") + 1, updated_at=now
+                )
+                await StaffToken.filter(
+                    user_id=user.id,
+                    purpose=StaffTokenPurpose.REGISTRATION,
+                    used_at__isnull=True,
+                    revoked_at__isnull=True,
+                ).update(revoked_at=now)
+                await end_sessions(str(user.id), "ACCESS_DISABLED", now)
+                user = await User.get(id=user.id)
+            await audit.record(
+                ctx,
+                "user.access_disable",
+                target_type="User",
+                target_id=user.id,
+                changes=audit.diff({"access_status": before}, {"access_status": user.access_status}),
+            )
+            result.append(user)
+        if any(t.user.is_admin for t in targets):
+            await admins.ensure_admin_remains(principal.organization.id, now, "input", "userIds")
+    return result
+
+
+async def send_registration_email(ctx: RequestContext, user_ids: list[Any]) -> list[User]:
+    """(Re)send the registration email to INVITED users: a new link, the old one void."""
+    principal = await ctx.require_principal()
+    async with in_transaction():
+        targets = await _targets(principal, user_ids)
+        problems = Problems()
+        for target in targets:
+            path = _indexed(user_ids, target)
+            if target.user.access_status is not AccessStatus.INVITED:
+                problems.add(ErrorCode.INVALID, "Only an invited user (access enabled, no password) gets one.", *path)
+            elif not target.user.email:
+                problems.add(ErrorCode.INVALID, "This user has no email address.", *path)
+        problems.raise_if_any()
+        result = []
+        for target in targets:
+            await send_registration(ctx, principal.organization, target.user)
+            await audit.record(ctx, "user.registration_email", target_type="User", target_id=target.user.id)
+            result.append(target.user)
+    return result
+
+
+async def accept_staff_invitation(ctx: RequestContext, token: str, password: str, pin: str | None) -> LoginResult:
+    """Open a registration (or password reset) link: set the password (and PIN), get a session.
+
+    Public. An unknown, used, revoked or expired token is INVITATION_INVALID, and so is one whose user
+    may no longer log in (deactivated, expired, access disabled).
+    """
+    now = ctx.now()
+    found = (
+        await StaffToken.filter(token_hash=token_hash((token or "").strip()))
+        .select_related("user", "user__organization")
+        .first()
+    )
+    user = found.user if found else None
+    usable = (
+        found is not None
+        and user is not None
+        and found.used_at is None
+        and found.revoked_at is None
+        and found.expires_at > now
+        and user.is_active
+        and (user.expires_at is None or user.expires_at > now)
+        and (
+            user.access_status is AccessStatus.INVITED
+            if found.purpose is StaffTokenPurpose.REGISTRATION
+            else user.access_status is AccessStatus.ENABLED
+        )
+    )
+    if not usable:
+        await audit.record(ctx, "auth.invitation_invalid", organization_id=user.organization_id if user else None)
+        raise fail(ErrorCode.INVITATION_INVALID, INVITATION_INVALID_MESSAGE, "input", "token")
+    assert found is not None and user is not None
+    problems = Problems()
+    if problem := password_problem(password, user.username):
+        problems.add(ErrorCode.PASSWORD_TOO_WEAK, problem, "input", "password")
+    if pin is not None and (problem := pin_problem(pin)):
+        problems.add(ErrorCode.INVALID, problem, "input", "pin")
+    problems.raise_if_any()
+    values: dict[str, Any] = {
+        "password_hash": hash_secret(password),
+        "password_reset_required": False,
+        "access_status": AccessStatus.ENABLED,
+        "updated_at": now,
+    }
+    if pin is not None:
+        values["pin_hash"] = hash_secret(pin)
+    async with in_transaction():
+        # Single use even under a race: only the request that flips used_at goes on.
+        claimed = await StaffToken.filter(id=found.id, used_at__isnull=True, revoked_at__isnull=True).update(
+            used_at=now
+        )
+        if claimed != 1:
+            raise fail(ErrorCode.INVITATION_INVALID, INVITATION_INVALID_MESSAGE, "input", "token")
+        await User.filter(id=user.id).update(**values, version=F("version") + 1)
+        if found.purpose is StaffTokenPurpose.PASSWORD_RESET:
+            await end_sessions(str(user.id), "PASSWORD_RESET", now)
+        user = await User.get(id=user.id).select_related("organization")
+        await audit.record(
+            ctx,
+            "auth.invitation_accept" if found.purpose is StaffTokenPurpose.REGISTRATION else "auth.password_reset",
+            organization_id=user.organization_id,
+            target_type="User",
+            target_id=user.id,
+            actor_kind=None,
+            changes={"pinSet": pin is not None},
+        )
+        return await open_session(ctx, user, user.organization_id)

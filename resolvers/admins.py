@@ -1,0 +1,41 @@
+"""Never locked out (DESIGN §3): no change may leave an organization without an admin who can act.
+
+A change that may remove an acting admin (deactivating, expiring, disabling access of, or removing
+`isAdmin` from one, oneself included) first calls `lock_admins` (on PostgreSQL two such changes
+then run one after the other, so two admins demoting each other at once cannot both succeed),
+applies its writes, and calls `ensure_admin_remains` before its transaction commits: the check sees
+the state after the change, whatever the change was.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tortoise.expressions import Q
+
+from models.enums import AccessStatus
+from models.users import User
+from resolvers.errors import ErrorCode, fail
+
+LAST_ADMIN_MESSAGE = "This would leave the organization without an active administrator."
+
+
+def acting_admin_q(organization_id: Any, now: datetime) -> Q:
+    """Admins who can act right now: active, access ENABLED, not expired (permissions.escalation.is_active_admin)."""
+    return Q(
+        Q(organization_id=organization_id, is_admin=True, is_active=True, access_status=AccessStatus.ENABLED),
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+    )
+
+
+async def lock_admins(organization_id: Any) -> None:
+    """Lock the organization's admin rows for the rest of the transaction (a no-op on SQLite, which
+    serializes writers anyway)."""
+    await User.filter(organization_id=organization_id, is_admin=True).select_for_update().values_list("id", flat=True)
+
+
+async def ensure_admin_remains(organization_id: Any, now: datetime, *field: str) -> None:
+    """Raise LAST_ADMIN (rolling the transaction back) when no acting admin is left."""
+    if not await User.filter(acting_admin_q(organization_id, now)).exists():
+        raise fail(ErrorCode.LAST_ADMIN, LAST_ADMIN_MESSAGE, *field)

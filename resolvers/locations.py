@@ -1,0 +1,268 @@
+"""Locations (sites): create, update, deactivate, and the reads scoped to the viewer.
+
+Names are unique per organization regardless of case (`name_key`). A deactivated location keeps
+its rows; the grants statement reads only active locations, so everyone's grants there end on the
+very next request without touching a single membership.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.organization import Location
+from permissions.scoping import can_see_location, location_filter
+from resolvers import audit
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.validation import check_timezone, normalize_phone
+
+FIELDS = (
+    "name",
+    "timezone",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "address_city",
+    "address_province",
+    "address_postal_code",
+    "address_country",
+    "is_active",
+)
+CANADIAN_PROVINCES = frozenset({"AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"})
+_SUBDIVISION = re.compile(r"^[A-Z0-9]{1,3}$")
+_UNSET: Any = object()
+
+
+@dataclass
+class AddressData:
+    """An address as typed; None fields were not given."""
+
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    province: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+def parse_uuid(value: Any) -> uuid.UUID | None:
+    """A UUID, or None for anything malformed (which then looks exactly like an unknown id)."""
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def address_columns(address: AddressData, problems: Problems, *path: str) -> dict[str, Any]:
+    """The address_* columns for `address`, with ISO codes checked (country defaults to CA)."""
+    country = (_clean(address.country) or "CA").upper()
+    if country not in phonenumbers.SUPPORTED_REGIONS:
+        problems.add(ErrorCode.INVALID, "Use an ISO 3166-1 alpha-2 country code such as CA.", *path, "country")
+    province = _clean(address.province)
+    if province is not None:
+        province = province.upper().removeprefix(f"{country}-")
+        if not _SUBDIVISION.match(province) or (country == "CA" and province not in CANADIAN_PROVINCES):
+            problems.add(ErrorCode.INVALID, "Use an ISO 3166-2 subdivision code such as ON.", *path, "province")
+    return {
+        "address_line1": _clean(address.line1),
+        "address_line2": _clean(address.line2),
+        "address_city": _clean(address.city),
+        "address_province": province,
+        "address_postal_code": (_clean(address.postal_code) or "").upper() or None,
+        "address_country": country,
+    }
+
+
+def _check_common(
+    values: dict[str, Any],
+    problems: Problems,
+    *,
+    name: Any,
+    timezone: Any,
+    phone: Any,
+    address: Any,
+) -> None:
+    if name is not _UNSET:
+        if name is None or not name.strip():
+            problems.add(ErrorCode.REQUIRED, "A location needs a name.", "input", "name")
+        elif len(name.strip()) > 200:
+            problems.add(ErrorCode.INVALID, "A location name is at most 200 characters.", "input", "name")
+        else:
+            values["name"] = name.strip()
+    if timezone is not _UNSET:
+        try:
+            values["timezone"] = check_timezone((timezone or "").strip())
+        except ValueError as error:
+            problems.add(ErrorCode.INVALID, str(error), "input", "timezone")
+    if phone is not _UNSET:
+        if _clean(phone) is None:
+            values["phone"] = None
+        else:
+            try:
+                values["phone"] = normalize_phone(phone)
+            except ValueError as error:
+                problems.add(ErrorCode.INVALID, str(error), "input", "phone")
+    if address is not _UNSET:
+        values.update(address_columns(address or AddressData(), problems, "input", "address"))
+
+
+async def list_locations(ctx: RequestContext, include_inactive: bool = False) -> list[Location]:
+    """The locations the viewer may reach (its sites, or all with LOCATIONS_MANAGE), by name."""
+    principal = await ctx.require_principal()
+    query = Location.filter(organization_id=principal.organization.id)
+    allowed = location_filter(principal)
+    if allowed is not None:
+        query = query.filter(id__in=sorted(allowed))
+    if not include_inactive:
+        query = query.filter(is_active=True)
+    return await query.order_by("name_key", "id")
+
+
+async def get_location(ctx: RequestContext, location_id: Any) -> Location | None:
+    """One location, or None when unknown, malformed, another organization's or out of reach."""
+    principal = await ctx.require_principal()
+    lid = parse_uuid(location_id)
+    if lid is None:
+        return None
+    location = await Location.filter(id=lid, organization_id=principal.organization.id).first()
+    if location is None or not can_see_location(principal, str(location.id)):
+        return None
+    return location
+
+
+async def _load_for_change(ctx: RequestContext, location_id: Any) -> Location:
+    principal = await ctx.require_principal()
+    lid = parse_uuid(location_id)
+    location = (
+        await Location.filter(id=lid, organization_id=principal.organization.id).select_for_update().first()
+        if lid
+        else None
+    )
+    if location is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such location.", "input", "id")
+    return location
+
+
+async def _save_unique(action: Any) -> Any:
+    """Run a write that may hit the name's unique index inside a savepoint (PostgreSQL aborts the
+    whole transaction on a caught IntegrityError otherwise)."""
+    try:
+        async with in_transaction():
+            return await action()
+    except IntegrityError:
+        raise fail(ErrorCode.DUPLICATE, "Another location already has this name.", "input", "name") from None
+
+
+async def create_location(
+    ctx: RequestContext,
+    *,
+    name: str,
+    timezone: str,
+    phone: str | None = None,
+    address: AddressData | None = None,
+) -> Location:
+    principal = await ctx.require_principal()
+    problems = Problems()
+    values: dict[str, Any] = {}
+    _check_common(values, problems, name=name, timezone=timezone, phone=phone, address=address)
+    problems.raise_if_any()
+    org_id = principal.organization.id
+    async with in_transaction():
+        if await Location.exists(organization_id=org_id, name_key=values["name"].lower()):
+            raise fail(ErrorCode.DUPLICATE, "Another location already has this name.", "input", "name")
+        location = await _save_unique(
+            lambda: Location.create(
+                id=uuid.uuid4(), organization_id=org_id, name_key=values["name"].lower(), is_active=True, **values
+            )
+        )
+        await audit.record(
+            ctx,
+            "location.create",
+            target_type="Location",
+            target_id=location.id,
+            location_id=location.id,
+            changes=audit.diff({}, audit.snapshot(location, FIELDS)),
+        )
+    return location
+
+
+async def update_location(
+    ctx: RequestContext,
+    location_id: Any,
+    *,
+    name: Any = _UNSET,
+    timezone: Any = _UNSET,
+    phone: Any = _UNSET,
+    address: Any = _UNSET,
+) -> Location:
+    """Change the given fields (an omitted one stays; `address` replaces the whole address)."""
+    problems = Problems()
+    values: dict[str, Any] = {}
+    if timezone is None:
+        problems.add(ErrorCode.REQUIRED, "A location needs a timezone.", "input", "timezone")
+        timezone = _UNSET
+    _check_common(values, problems, name=name, timezone=timezone, phone=phone, address=address)
+    problems.raise_if_any()
+    async with in_transaction():
+        location = await _load_for_change(ctx, location_id)
+        before = audit.snapshot(location, FIELDS)
+        if "name" in values:
+            key = values["name"].lower()
+            if (
+                await Location.filter(organization_id=location.organization_id, name_key=key)
+                .exclude(id=location.id)
+                .exists()
+            ):
+                raise fail(ErrorCode.DUPLICATE, "Another location already has this name.", "input", "name")
+            values["name_key"] = key
+        for column, value in values.items():
+            setattr(location, column, value)
+        if values:
+            location.version += 1
+            await _save_unique(lambda: location.save())
+        await audit.record(
+            ctx,
+            "location.update",
+            target_type="Location",
+            target_id=location.id,
+            location_id=location.id,
+            changes=audit.diff(before, audit.snapshot(location, FIELDS)),
+        )
+    return location
+
+
+async def set_location_active(ctx: RequestContext, location_id: Any, active: bool) -> Location:
+    """Deactivate (or reactivate) a location: its rows stay, the grants it carried end at once."""
+    async with in_transaction():
+        location = await _load_for_change(ctx, location_id)
+        before = audit.snapshot(location, FIELDS)
+        if location.is_active != active:
+            location.is_active = active
+            location.version += 1
+            await location.save(update_fields=["is_active", "version", "updated_at"])
+        await audit.record(
+            ctx,
+            "location.activate" if active else "location.deactivate",
+            target_type="Location",
+            target_id=location.id,
+            location_id=location.id,
+            changes=audit.diff(before, audit.snapshot(location, FIELDS)),
+        )
+    return location
+
+
+UNSET = _UNSET

@@ -1,0 +1,231 @@
+"""Matrix rows for staff users and access: users, user, createUser, updateUser, setUserActive,
+enableAccess, disableAccess, sendRegistrationEmail, resetCredentials, updateMyProfile,
+acceptStaffInvitation.
+
+The world hook adds to org A: `both` (works at A1 and A2: manager_a1, who holds USERS_MANAGE at A1
+only, may not change it), `no_access` (at A1, no login access yet, with an email), `invited` (at A1,
+INVITED, with a registration link whose token is known).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from models.enums import AccessStatus, StaffTokenPurpose
+from models.users import StaffToken, User
+from resolvers.credentials import LINK_TOKEN_PREFIX, new_token, token_hash
+from tests.conftest import Factory
+from tests.permissions.cases.base import (
+    DENIED_INPUT,
+    FORBIDDEN,
+    HIDDEN,
+    LAST_ADMIN,
+    NOT_FOUND,
+    OK,
+    UNAUTHENTICATED,
+    Case,
+)
+from tests.permissions.world import WORLD_HOOKS, World
+
+NEW_PASSWORD = "copper-lagoon-thistle-58"
+
+
+async def add_users(world: World, factory: Factory) -> None:
+    a = world.a.organization
+    both = await factory.user(a, username="both-sites", locations=[world.a1, world.a2], session=False)
+    no_access = await factory.user(a, username="no-access", locations=[world.a1], access=AccessStatus.NO_ACCESS)
+    invited = await factory.user(
+        a, username="invited", locations=[world.a1], access=AccessStatus.INVITED, session=False
+    )
+    await User.filter(id=invited.user.id).update(password_hash=None)
+    token = new_token(LINK_TOKEN_PREFIX)
+    await StaffToken.create(
+        id=uuid.uuid4(),
+        organization=a,
+        user=invited.user,
+        purpose=StaffTokenPurpose.REGISTRATION,
+        token_hash=token_hash(token),
+        expires_at=datetime.now(UTC) + timedelta(hours=72),
+    )
+    world.extra["users"] = {
+        "both": both.user,
+        "no_access": no_access.user,
+        "invited": invited.user,
+        "invitation_token": token,
+    }
+
+
+WORLD_HOOKS.append(add_users)
+
+
+def user_id(w: World, who: str) -> str:
+    """A principal's user id, or one of the hook's extra users."""
+    if who in w.principals:
+        return str(w.principals[who].user.id)
+    return str(w.extra["users"][who].id)
+
+
+USERS = "{ users { totalCount edges { node { username } } } }"
+ONE = "query($id: ID!) { user(id: $id) { id username } }"
+CREATE = """mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } errors { code field } } }"""
+UPDATE = """mutation($id: ID!) { updateUser(input: {id: $id, firstName: "Changed"}) {
+  user { id } errors { code field } } }"""
+SET_ACTIVE = """mutation($id: ID!) { setUserActive(input: {id: $id, active: false}) {
+  user { id } errors { code field } } }"""
+ENABLE = """mutation($ids: [ID!]!) { enableAccess(input: {userIds: $ids}) { users { id } errors { code field } } }"""
+DISABLE = """mutation($ids: [ID!]!) { disableAccess(input: {userIds: $ids}) { users { id } errors { code field } } }"""
+SEND = """mutation($ids: [ID!]!) { sendRegistrationEmail(input: {userIds: $ids}) {
+  users { id } errors { code field } } }"""
+RESET = """mutation($id: ID!, $p: String) { resetCredentials(input: {id: $id, newPassword: $p}) {
+  user { id } errors { code field } } }"""
+PROFILE = """mutation { updateMyProfile(input: {firstName: "Me", phone: "416-555-0142"}) {
+  user { id } errors { code field } } }"""
+ACCEPT = """mutation($t: String!, $p: String!) { acceptStaffInvitation(input: {token: $t, password: $p}) {
+  token errors { code field } } }"""
+
+
+def plain(document: str):
+    return lambda w: (document, {})
+
+
+def on(document: str, who: str, **extra):
+    def build(w):
+        return document, {"id": user_id(w, who), **extra}
+
+    return build
+
+
+def on_many(document: str, *who: str):
+    def build(w):
+        return document, {"ids": [user_id(w, name) for name in who]}
+
+    return build
+
+
+def create(*, site: str = "a1", is_admin: bool = False, username: str = "newcomer"):
+    def build(w):
+        return CREATE, {
+            "input": {
+                "login": {"username": username, "password": NEW_PASSWORD, "isAdmin": is_admin},
+                "contact": {"firstName": "New", "lastName": "Comer", "type": "FRONT_DESK", "email": "n@clinic.example"},
+                "sites": {"locationIds": [str(getattr(w, site).id)]},
+            }
+        }
+
+    return build
+
+
+def accept():
+    def build(w):
+        return ACCEPT, {"t": w.extra["users"]["invitation_token"], "p": NEW_PASSWORD}
+
+    return build
+
+
+def includes(*names: str, excludes: tuple[str, ...] = ()):
+    def check(w, data):
+        seen = {e["node"]["username"] for e in data["edges"]}
+        assert set(names) <= seen, seen
+        assert not set(excludes) & seen, seen
+
+    return check
+
+
+CASES = [
+    # users / user
+    Case("everyone", "users", "admin_a", "org A", OK, plain(USERS), includes("both-sites", "frontdesk", "billing")),
+    Case(
+        "USERS_READ at A1",
+        "users",
+        "manager_a1",
+        "org A",
+        OK,
+        plain(USERS),
+        includes("frontdesk", "both-sites", "restricted"),
+    ),
+    Case(
+        "USERS_READ at A2 only",
+        "users",
+        "restricted_a2",
+        "org A",
+        OK,
+        plain(USERS),
+        includes("both-sites", "restricted", excludes=("frontdesk", "billing")),
+    ),
+    Case(
+        "other org's users",
+        "users",
+        "admin_b",
+        "org B",
+        OK,
+        plain(USERS),
+        includes("admin", excludes=("frontdesk", "both-sites", "manager")),
+    ),
+    Case("no group", "users", "no_group", "org A", FORBIDDEN, plain(USERS)),
+    Case("no token", "users", "anonymous", "-", UNAUTHENTICATED, plain(USERS)),
+    Case("user at A1", "user", "manager_a1", "front desk", OK, on(ONE, "front_desk_a1")),
+    Case("user at A1 from A2", "user", "restricted_a2", "front desk", HIDDEN, on(ONE, "front_desk_a1")),
+    Case("other org", "user", "admin_b", "front desk A", HIDDEN, on(ONE, "front_desk_a1")),
+    Case("no group", "user", "no_group", "self", FORBIDDEN, on(ONE, "no_group")),
+    Case("no token", "user", "anonymous", "front desk", UNAUTHENTICATED, on(ONE, "front_desk_a1")),
+    # createUser
+    Case("admin", "createUser", "admin_a", "at A1", OK, create()),
+    Case("manager at A1", "createUser", "manager_a1", "at A1", OK, create()),
+    Case("manager at A2", "createUser", "manager_a1", "at A2", DENIED_INPUT, create(site="a2")),
+    Case("manager grants admin", "createUser", "manager_a1", "admin at A1", DENIED_INPUT, create(is_admin=True)),
+    Case("restricted to A2 at A1", "createUser", "restricted_a2", "at A1", DENIED_INPUT, create()),
+    Case("other org's location", "createUser", "admin_b", "at A1", NOT_FOUND, create()),
+    Case("front desk", "createUser", "front_desk_a1", "at A1", FORBIDDEN, create()),
+    Case("no token", "createUser", "anonymous", "at A1", UNAUTHENTICATED, create()),
+    # updateUser
+    Case("admin", "updateUser", "admin_a", "front desk", OK, on(UPDATE, "front_desk_a1")),
+    Case("manager, target at A1", "updateUser", "manager_a1", "front desk", OK, on(UPDATE, "front_desk_a1")),
+    Case("manager, target at A1+A2", "updateUser", "manager_a1", "both", DENIED_INPUT, on(UPDATE, "both")),
+    Case("manager edits an admin", "updateUser", "manager_a1", "admin A", DENIED_INPUT, on(UPDATE, "admin_a")),
+    Case("not visible from A2", "updateUser", "restricted_a2", "front desk", NOT_FOUND, on(UPDATE, "front_desk_a1")),
+    Case("other org", "updateUser", "admin_b", "front desk A", NOT_FOUND, on(UPDATE, "front_desk_a1")),
+    Case("no group", "updateUser", "no_group", "front desk", FORBIDDEN, on(UPDATE, "front_desk_a1")),
+    Case("no token", "updateUser", "anonymous", "front desk", UNAUTHENTICATED, on(UPDATE, "front_desk_a1")),
+    # setUserActive
+    Case("admin", "setUserActive", "admin_a", "front desk", OK, on(SET_ACTIVE, "front_desk_a1")),
+    Case("last admin, oneself", "setUserActive", "admin_a", "self", LAST_ADMIN, on(SET_ACTIVE, "admin_a")),
+    Case("manager, target at A1+A2", "setUserActive", "manager_a1", "both", DENIED_INPUT, on(SET_ACTIVE, "both")),
+    Case("other org", "setUserActive", "admin_b", "front desk A", NOT_FOUND, on(SET_ACTIVE, "front_desk_a1")),
+    Case("front desk", "setUserActive", "front_desk_a1", "no group", FORBIDDEN, on(SET_ACTIVE, "no_group")),
+    # enableAccess
+    Case("admin", "enableAccess", "admin_a", "no access", OK, on_many(ENABLE, "no_access")),
+    Case("manager, target at A1", "enableAccess", "manager_a1", "no access", OK, on_many(ENABLE, "no_access")),
+    Case(
+        "manager, one target at A1+A2",
+        "enableAccess",
+        "manager_a1",
+        "no access + both",
+        DENIED_INPUT,
+        on_many(ENABLE, "no_access", "both"),
+    ),
+    Case("other org", "enableAccess", "admin_b", "no access A", NOT_FOUND, on_many(ENABLE, "no_access")),
+    Case("lacks the permission", "enableAccess", "restricted_a2", "both", FORBIDDEN, on_many(ENABLE, "both")),
+    Case("no token", "enableAccess", "anonymous", "no access", UNAUTHENTICATED, on_many(ENABLE, "no_access")),
+    # disableAccess
+    Case("admin", "disableAccess", "admin_a", "front desk", OK, on_many(DISABLE, "front_desk_a1")),
+    Case("last admin, oneself", "disableAccess", "admin_a", "self", LAST_ADMIN, on_many(DISABLE, "admin_a")),
+    Case("manager, target at A1+A2", "disableAccess", "manager_a1", "both", DENIED_INPUT, on_many(DISABLE, "both")),
+    Case("other org", "disableAccess", "admin_b", "front desk A", NOT_FOUND, on_many(DISABLE, "front_desk_a1")),
+    Case("front desk", "disableAccess", "front_desk_a1", "no group", FORBIDDEN, on_many(DISABLE, "no_group")),
+    # sendRegistrationEmail
+    Case("admin", "sendRegistrationEmail", "admin_a", "invited", OK, on_many(SEND, "invited")),
+    Case("manager, target at A1", "sendRegistrationEmail", "manager_a1", "invited", OK, on_many(SEND, "invited")),
+    Case("other org", "sendRegistrationEmail", "admin_b", "invited A", NOT_FOUND, on_many(SEND, "invited")),
+    Case("billing", "sendRegistrationEmail", "billing_a1", "invited", FORBIDDEN, on_many(SEND, "invited")),
+    # resetCredentials
+    Case("admin sets", "resetCredentials", "admin_a", "front desk", OK, on(RESET, "front_desk_a1", p=NEW_PASSWORD)),
+    Case("manager mails a link", "resetCredentials", "manager_a1", "front desk", OK, on(RESET, "front_desk_a1")),
+    Case("manager, target at A1+A2", "resetCredentials", "manager_a1", "both", DENIED_INPUT, on(RESET, "both")),
+    Case("other org", "resetCredentials", "admin_b", "front desk A", NOT_FOUND, on(RESET, "front_desk_a1")),
+    Case("lacks the permission", "resetCredentials", "restricted_a2", "both", FORBIDDEN, on(RESET, "both")),
+    # own profile and registration
+    Case("no group, own profile", "updateMyProfile", "no_group", "self", OK, plain(PROFILE)),
+    Case("no token", "updateMyProfile", "anonymous", "-", UNAUTHENTICATED, plain(PROFILE)),
+    Case("registration link", "acceptStaffInvitation", "anonymous", "invited", OK, accept()),
+]
