@@ -7,6 +7,8 @@ introspection is on.
 
 from __future__ import annotations
 
+import json
+
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
@@ -53,3 +55,12 @@ class TesseraGraphQL(GraphQL):
 
     async def get_root_value(self, request: Request) -> None:
         return None
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON nested past Python's recursion limit (a 256 KiB body can nest 100,000 deep) is a
+        bad body like any other, not an unhandled exception."""
+        try:
+            return super().decode_json(data)
+        except RecursionError:
+            # Strawberry answers a JSONDecodeError with its own 400 "Unable to parse request body".
+            raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None

@@ -58,10 +58,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                     with contextlib.suppress(asyncio.CancelledError):
                         await jobs
 
-    middleware = [
-        Middleware(RequestContextMiddleware, settings=settings),
-        Middleware(BodyLimitMiddleware),
-    ]
+    # Outermost first. CORS sits outside the body limit so a 413 still carries the CORS headers
+    # (a browser would otherwise hide it behind an opaque network error).
+    middleware = [Middleware(RequestContextMiddleware, settings=settings)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -73,6 +72,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 max_age=600,
             )
         )
+    middleware.append(Middleware(BodyLimitMiddleware))
     graphql = TesseraGraphQL(settings)
     return Starlette(
         routes=[

@@ -67,7 +67,10 @@ class RequestContextMiddleware:
         peer = scope.get("client")[0] if scope.get("client") else None
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        state["client_ip"] = client_ip(peer, headers.get("x-forwarded-for"), self.settings.trusted_proxies)
+        # Every X-Forwarded-For line, in order: a proxy that adds its own line (HAProxy does) puts
+        # it after any line the client forged, and only the right-most hops are trustworthy.
+        forwarded = ", ".join(headers.getlist("x-forwarded-for")) or None
+        state["client_ip"] = client_ip(peer, forwarded, self.settings.trusted_proxies)
         started = time.perf_counter()
         status = 500
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from tortoise.expressions import Q
 
 from permissions.catalog import Permission
-from permissions.grants import ALL
+from permissions.grants import ALL, Grants
 from permissions.principal import Principal
 
 
@@ -57,6 +57,35 @@ def can_see_provider(principal: Principal, user_all_locations: bool, user_site_i
     if user_all_locations:
         return True
     return any(str(s) in scope for s in user_site_ids)  # type: ignore[operator]
+
+
+def can_change_user(
+    grants: Grants, permission: Permission, user_all_locations: bool, user_site_ids: Iterable[str]
+) -> bool:
+    """Changing a user needs `permission` at EVERY one of its sites (at ALL for an all-locations
+    user), and somewhere at least (a user with no site is not a free-for-all). The admin-only rule
+    for admin targets is checked beside it by the caller."""
+    if user_all_locations:
+        return grants.has(permission)
+    return grants.has_anywhere(permission) and grants.has_everywhere(permission, user_site_ids)
+
+
+def provider_q(principal: Principal) -> Q:
+    """`can_see_provider` as a row filter over models.providers.Provider (the `providers` list and
+    the mutations' lookups): PROVIDERS_READ at any of the provider's user's sites. A subquery, not a
+    join, so a provider working at several visible sites is one row."""
+    from tortoise.expressions import Subquery
+
+    from models.users import UserLocation
+
+    scope = principal.grants.scope(Permission.PROVIDERS_READ)
+    q = Q(organization_id=principal.organization.id)
+    if scope is ALL:
+        return q
+    if not scope:
+        return q & Q(id__in=[])
+    at_sites = Subquery(UserLocation.filter(location_id__in=sorted(scope)).values("user_id"))  # type: ignore[arg-type]
+    return q & Q(Q(user__all_locations=True), Q(user_id__in=at_sites), join_type=Q.OR)
 
 
 def client_q(principal: Principal) -> Q:

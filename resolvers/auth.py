@@ -8,10 +8,13 @@ organization, provider state and throttle counters in one), the session or attem
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from app.db import fetch_all
@@ -31,9 +34,16 @@ from resolvers.credentials import (
 )
 from resolvers.errors import ErrorCode, fail
 from resolvers.sessions import UserAccessData, denial_reason, end_sessions
-from resolvers.throttle import IP_FAILURE_LIMIT, USER_FAILURE_LIMIT, USER_FAILURE_WINDOW, ThrottleState
+from resolvers.throttle import (
+    IP_FAILURE_LIMIT,
+    USER_FAILURE_LIMIT,
+    USER_FAILURE_WINDOW,
+    ThrottleState,
+    login_lock,
+)
 
 INVALID_CREDENTIALS_MESSAGE = "The organization, username or password is not right."
+THROTTLED_MESSAGE = "Too many failed attempts: try again later."
 PIN_FAILURE_LIMIT = 5
 
 _DENIAL_MESSAGES = {
@@ -119,21 +129,43 @@ async def _lookup(slug: str, username_key: str, ip: str, now: datetime, throttle
     )
 
 
+USERNAME_KEY_MAX = 150  # users.username_key and login_attempts.username_key
+
+
+def login_key(username: str) -> str:
+    """The key a login attempt is looked up and throttled by: the lower-cased username. One too
+    long to be any user's is replaced by its digest, so it is still throttled (and can be stored)
+    but can never be cut down to match a real username."""
+    key = username.strip().lower()
+    if len(key) <= USERNAME_KEY_MAX:
+        return key
+    return "~sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 async def login(ctx: RequestContext, organization_slug: str, username: str, password: str) -> LoginResult:
     """Open a staff session, or raise an InputError with the one code the caller may be told."""
+    slug = organization_slug.strip().lower()
+    username_key = login_key(username)
+    # Attempts for one username take turns: the throttle's count must include the previous guess.
+    async with login_lock(slug, username_key):
+        return await _login(ctx, slug, username_key, password)
+
+
+async def _login(ctx: RequestContext, slug: str, username_key: str, password: str) -> LoginResult:
     now = ctx.now()
-    username_key = username.strip().lower()
     ip = ctx.ip_address or "unknown"
-    found = await _lookup(organization_slug.strip().lower(), username_key, ip, now, ctx.settings.login_throttle_seconds)
+    found = await _lookup(slug, username_key, ip, now, ctx.settings.login_throttle_seconds)
     org_id = found.organization.id if found else None
     if found is not None and found.throttle.throttled:
         await audit.record(ctx, "auth.login_throttled", organization_id=org_id, changes={"username": username_key})
-        raise fail(ErrorCode.LOGIN_THROTTLED, "Too many failed attempts: try again later.")
+        raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE)
 
     user = found.user if found else None
     if not verify_secret(user.password_hash if user else None, password):
         if found is not None:
-            await _record_failure(found, username_key, ip, ctx.settings.login_throttle_seconds)
+            await _record_failure(
+                found.organization.id, found.throttle, username_key, ip, ctx.settings.login_throttle_seconds
+            )
         await audit.record(
             ctx,
             "auth.login_failed",
@@ -157,28 +189,36 @@ async def login(ctx: RequestContext, organization_slug: str, username: str, pass
         )
         raise fail(ErrorCode(reason), _DENIAL_MESSAGES[reason])
 
+    return await open_session(ctx, user, org_id)
+
+
+async def open_session(ctx: RequestContext, user: User, org_id: Any) -> LoginResult:
+    """A new staff session for a user whose credentials were just proven (login, or an accepted
+    registration link), with its audit event; the rest of the request acts as that session."""
+    now = ctx.now()
     token = new_token(STAFF_SESSION_PREFIX)
     expires_at = now + timedelta(seconds=ctx.settings.session_max_seconds)
-    session = await Session.create(
-        id=uuid.uuid4(),
-        organization_id=org_id,
-        user_id=user.id,
-        token_hash=token_hash(token),
-        last_seen_at=now,
-        expires_at=expires_at,
-        ip_address=ctx.ip_address,
-        user_agent=(ctx.user_agent or "")[:300] or None,
-    )
-    await audit.record(
-        ctx,
-        "auth.login",
-        organization_id=org_id,
-        target_type="Session",
-        target_id=session.id,
-        actor_kind=ActorKind.USER,
-        actor_id=user.id,
-        actor_name=user.display_name,
-    )
+    async with in_transaction():  # no session without its audit event
+        session = await Session.create(
+            id=uuid.uuid4(),
+            organization_id=org_id,
+            user_id=user.id,
+            token_hash=token_hash(token),
+            last_seen_at=now,
+            expires_at=expires_at,
+            ip_address=ctx.ip_address,
+            user_agent=(ctx.user_agent or "")[:300] or None,
+        )
+        await audit.record(
+            ctx,
+            "auth.login",
+            organization_id=org_id,
+            target_type="Session",
+            target_id=session.id,
+            actor_kind=ActorKind.USER,
+            actor_id=user.id,
+            actor_name=user.display_name,
+        )
     # Later fields of this same request act as the new session (resolved lazily, if they need it).
     ctx.token = token
     ctx.forget_principal()
@@ -190,12 +230,13 @@ def _provider_state(found: _Lookup) -> UserAccessData:
     return UserAccessData(frozenset(), (), found.provider_status, found.provider_deactivate_at)
 
 
-async def _record_failure(found: _Lookup, username_key: str, ip: str, throttle_seconds: int) -> None:
-    state = found.throttle
+async def _record_failure(
+    organization_id: Any, state: ThrottleState, username_key: str, ip: str, throttle_seconds: int
+) -> None:
     until = state.now_ts + throttle_seconds
     await LoginAttempt.create(
         id=uuid.uuid4(),
-        organization_id=found.organization.id,
+        organization_id=organization_id,
         username_key=username_key,
         ip_address=ip,
         outcome=LoginOutcome.FAILED,
@@ -203,6 +244,17 @@ async def _record_failure(found: _Lookup, username_key: str, ip: str, throttle_s
         user_locked_until=until if state.user_failures + 1 >= USER_FAILURE_LIMIT else None,
         created_at=state.now_ts,
     )
+
+
+async def throttle_state(organization_id: Any, username_key: str, ip: str, ctx: RequestContext) -> ThrottleState:
+    """The throttle counters for one username, outside a login (whose lookup reads them itself)."""
+    now_ts = int(ctx.now().timestamp())
+    throttle_seconds = ctx.settings.login_throttle_seconds
+    horizon = max(int(USER_FAILURE_WINDOW.total_seconds()), throttle_seconds)
+    rows = await LoginAttempt.filter(
+        organization_id=organization_id, username_key=username_key, created_at__gt=now_ts - horizon
+    ).values("ip_address", "outcome", "created_at", "ip_locked_until", "user_locked_until")
+    return ThrottleState.from_attempts(rows, ip, now_ts, throttle_seconds)
 
 
 async def logout(ctx: RequestContext) -> None:
@@ -221,9 +273,20 @@ async def change_password(ctx: RequestContext, current_password: str, new_passwo
     principal = await ctx.require_principal(allow_reset=True)
     user = principal.user
     assert user is not None and principal.session is not None
-    if not verify_secret(user.password_hash, current_password):
-        await audit.record(ctx, "auth.password_change_failed", target_type="User", target_id=user.id)
-        raise fail(ErrorCode.INVALID_CREDENTIALS, "The current password is not right.", "input", "currentPassword")
+    # Guessing the current password here is guessing a password: it shares the login throttle
+    # (same counters, same key), or a stolen session would be an unthrottled password oracle.
+    ip = ctx.ip_address or "unknown"
+    async with login_lock(principal.organization.slug, user.username_key):
+        state = await throttle_state(principal.organization.id, user.username_key, ip, ctx)
+        if state.throttled:
+            await audit.record(ctx, "auth.password_change_throttled", target_type="User", target_id=user.id)
+            raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE, "input", "currentPassword")
+        if not verify_secret(user.password_hash, current_password):
+            await _record_failure(
+                principal.organization.id, state, user.username_key, ip, ctx.settings.login_throttle_seconds
+            )
+            await audit.record(ctx, "auth.password_change_failed", target_type="User", target_id=user.id)
+            raise fail(ErrorCode.INVALID_CREDENTIALS, "The current password is not right.", "input", "currentPassword")
     if problem := password_problem(new_password, user.username):
         raise fail(ErrorCode.PASSWORD_TOO_WEAK, problem, "input", "newPassword")
     if new_password == current_password:
@@ -245,8 +308,31 @@ async def change_password(ctx: RequestContext, current_password: str, new_passwo
     principal.password_reset_required = False
 
 
+# Counts a PIN attempt before it is checked, in one atomic statement (SQLite >= 3.35 and
+# PostgreSQL both have RETURNING): parallel guesses each get a numbered turn.
+_TAKE_PIN_TURN_SQL = """
+UPDATE sessions SET pin_failures = pin_failures + 1
+ WHERE id = ? AND revoked_at IS NULL
+RETURNING pin_failures
+"""
+PIN_ENDED_MESSAGE = "Too many wrong PINs: the session has ended. Log in again."
+
+
+async def _take_pin_turn(session_id: str) -> int | None:
+    """This attempt's number (None when the session has ended). `execute_query_dict`, because
+    Tortoise's `execute_query` on asyncpg drops the rows of an UPDATE ... RETURNING."""
+    conn = connections.get("default")
+    sql = _TAKE_PIN_TURN_SQL.replace("?", "$1") if conn.capabilities.dialect == "postgres" else _TAKE_PIN_TURN_SQL
+    rows = await conn.execute_query_dict(sql, [session_id])
+    return int(rows[0]["pin_failures"]) if rows else None
+
+
 async def unlock_with_pin(ctx: RequestContext, pin: str) -> None:
-    """Unlock an idle-locked session. Five wrong PINs end it."""
+    """Unlock an idle-locked session. Five wrong PINs end it.
+
+    The attempt is counted before the PIN is checked and only turns 1 to 5 are checked at all, so
+    a burst of parallel guesses gets five, not as many as it sends (reading the count from the
+    session and writing count + 1 afterwards let every racing request see "4 so far")."""
     principal = await ctx.require_principal(allow_locked=True, allow_reset=True)
     user, session = principal.user, principal.session
     assert user is not None and session is not None
@@ -255,37 +341,43 @@ async def unlock_with_pin(ctx: RequestContext, pin: str) -> None:
         raise fail(
             ErrorCode.INVALID, "No PIN is set for this account: log in again with your password.", "input", "pin"
         )
+    turn = await _take_pin_turn(str(session.id))
+    if turn is None or turn > PIN_FAILURE_LIMIT:
+        # Ended meanwhile, or past the fifth turn: not checked; the session ends (if not already).
+        await Session.filter(id=session.id, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_reason="PIN_FAILURES"
+        )
+        raise fail(ErrorCode.INVALID_CREDENTIALS, PIN_ENDED_MESSAGE, "input", "pin")
     if verify_secret(user.pin_hash, pin):
         async with in_transaction():
-            await Session.filter(id=session.id).update(last_seen_at=now, pin_failures=0)
+            await Session.filter(id=session.id, revoked_at__isnull=True).update(last_seen_at=now, pin_failures=0)
             await audit.record(ctx, "auth.unlock", target_type="Session", target_id=session.id)
         session.last_seen_at = now
+        session.pin_failures = 0
         principal.locked = False
         return
-    failures = session.pin_failures + 1
+    ended = turn >= PIN_FAILURE_LIMIT
     async with in_transaction():
-        if failures >= PIN_FAILURE_LIMIT:
-            await Session.filter(id=session.id).update(
-                pin_failures=failures, revoked_at=now, revoked_reason="PIN_FAILURES"
+        if ended:
+            await Session.filter(id=session.id, revoked_at__isnull=True).update(
+                revoked_at=now, revoked_reason="PIN_FAILURES"
             )
-        else:
-            await Session.filter(id=session.id).update(pin_failures=failures)
         await audit.record(
             ctx,
             "auth.unlock_failed",
             target_type="Session",
             target_id=session.id,
-            changes={"failures": failures, "sessionEnded": failures >= PIN_FAILURE_LIMIT},
+            changes={"failures": turn, "sessionEnded": ended},
         )
-    if failures >= PIN_FAILURE_LIMIT:
-        raise fail(
-            ErrorCode.INVALID_CREDENTIALS, "Too many wrong PINs: the session has ended. Log in again.", "input", "pin"
-        )
+    if ended:
+        raise fail(ErrorCode.INVALID_CREDENTIALS, PIN_ENDED_MESSAGE, "input", "pin")
     raise fail(ErrorCode.INVALID_CREDENTIALS, "The PIN is not right.", "input", "pin")
 
 
 async def my_sessions(ctx: RequestContext) -> list[Session]:
-    principal = await ctx.require_principal(allow_reset=True)
+    # Not for a session that must change its password first (DESIGN §3: only changePassword,
+    # logout and viewer).
+    principal = await ctx.require_principal()
     assert principal.user is not None
     return await Session.filter(user_id=principal.user.id, revoked_at__isnull=True, expires_at__gt=ctx.now()).order_by(
         "-created_at"
@@ -294,7 +386,7 @@ async def my_sessions(ctx: RequestContext) -> list[Session]:
 
 async def revoke_session(ctx: RequestContext, session_id: str) -> None:
     """End one of one's own sessions (another user's is NOT_FOUND, as is a random id)."""
-    principal = await ctx.require_principal(allow_reset=True)
+    principal = await ctx.require_principal()
     assert principal.user is not None
     try:
         sid = uuid.UUID(str(session_id))

@@ -4,12 +4,21 @@
 for the window; 20 failures for one (organization, username) within an hour lock the username from
 every IP for the window. The lock starts at the failure that reaches the threshold, so it always
 lasts its full duration. Counters live in the database: every worker sees the same ones.
+
+Reading the counters and recording a failure are two statements with an argon2 verify between
+them: parallel guesses for one username would all read "4 so far" and all get to guess. Within a
+process, `login_lock` makes attempts for one (organization, username) take turns, so a burst gets
+no more than the threshold; across workers, a burst gets at most one extra guess per worker.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 IP_FAILURE_LIMIT = 5
 USER_FAILURE_LIMIT = 20
@@ -35,3 +44,47 @@ class ThrottleState:
     @property
     def throttled(self) -> bool:
         return self.ip_locked or self.user_locked
+
+    @classmethod
+    def from_attempts(
+        cls, attempts: Iterable[Mapping[str, Any]], ip: str, now_ts: int, throttle_seconds: int
+    ) -> ThrottleState:
+        """The same counters the login lookup computes in SQL, from one username's attempt rows
+        (those of the last hour at least)."""
+        ip_since = now_ts - throttle_seconds
+        user_since = now_ts - int(USER_FAILURE_WINDOW.total_seconds())
+        ip_failures = user_failures = 0
+        ip_locks: list[int] = []
+        user_locks: list[int] = []
+        for row in attempts:
+            failed = str(getattr(row["outcome"], "value", row["outcome"])) == "FAILED"
+            same_ip = row["ip_address"] == ip
+            if failed and row["created_at"] > user_since:
+                user_failures += 1
+            if failed and same_ip and row["created_at"] > ip_since:
+                ip_failures += 1
+            if same_ip and row["ip_locked_until"] is not None:
+                ip_locks.append(row["ip_locked_until"])
+            if row["user_locked_until"] is not None:
+                user_locks.append(row["user_locked_until"])
+        return cls(
+            now_ts=now_ts,
+            ip_failures=ip_failures,
+            user_failures=user_failures,
+            ip_locked_until=max(ip_locks, default=None),
+            user_locked_until=max(user_locks, default=None),
+        )
+
+
+# One lock per (organization slug, username key) with an attempt in flight; unused ones vanish.
+_login_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def login_lock(organization_slug: str, username_key: str) -> asyncio.Lock:
+    """The lock that login attempts for this username in this organization take turns on."""
+    key = (organization_slug, username_key)
+    lock = _login_locks.get(key)
+    if lock is None:
+        lock = asyncio.Lock()
+        _login_locks[key] = lock
+    return lock

@@ -15,6 +15,7 @@ from strawberry.tools import merge_types
 
 from schema.extensions import RequestInfo, log_unexpected
 from schema.limits import QueryLimits
+from schema.phi import PhiAccessLog
 
 # One module per domain; each may define `Query` and `Mutation` types holding its root fields.
 DOMAINS = ("auth", "locations", "users", "groups", "audit", "providers", "clients")
@@ -37,9 +38,11 @@ class TesseraSchema(strawberry.Schema):
 @lru_cache(maxsize=2)
 def build_schema(introspection: bool = True) -> strawberry.Schema:
     """The schema; without introspection (production default) its queries and suggestions are off."""
-    extensions: list[Any] = [QueryLimits, RequestInfo]
+    extensions: list[Any] = [QueryLimits, RequestInfo, PhiAccessLog]
     if not introspection:
-        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        # A factory, not an instance: a shared instance holds one request's execution context at a
+        # time, so concurrent requests could miss the rule (and answer introspection in production).
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return TesseraSchema(
         query=Query,
         mutation=Mutation,

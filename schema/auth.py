@@ -110,7 +110,7 @@ class Query:
     def permissions(self) -> list[PermissionInfo]:
         return [PermissionInfo(permission=p, description=DESCRIPTIONS[p], org_wide=p in ORG_WIDE) for p in Permission]
 
-    @strawberry.field(**requires(description="The caller's own live sessions.", allow_reset=True))
+    @strawberry.field(**requires(description="The caller's own live sessions."))
     async def my_sessions(self, info: Info) -> list[Session]:
         return await auth.my_sessions(info.context)  # type: ignore[return-value]
 
@@ -153,6 +153,6 @@ class Mutation:
     async def unlock_with_pin(self, info: Info, input: UnlockWithPinInput) -> OkPayload:
         return await ok_payload(info, "auth.unlock", lambda: auth.unlock_with_pin(info.context, input.pin))
 
-    @strawberry.mutation(**requires(description="End one of one's own sessions.", allow_reset=True))
+    @strawberry.mutation(**requires(description="End one of one's own sessions."))
     async def revoke_session(self, info: Info, id: strawberry.ID) -> OkPayload:
         return await ok_payload(info, "auth.session_revoke", lambda: auth.revoke_session(info.context, id))

@@ -12,6 +12,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from permissions.errors import ApiError, ApiErrorCode
+from schema.limits import LIMITS
 
 log = logging.getLogger("tessera.graphql")
 
@@ -20,13 +21,37 @@ MASKED_MESSAGE = "Internal server error"
 
 def is_expected(error: GraphQLError) -> bool:
     """Ours (ApiError) or graphql-core's own (syntax, validation, variable coercion): shown as is.
-    Anything else came from an exception nobody planned for, and is masked."""
+    Anything else came from an exception nobody planned for, and is masked.
+
+    A variable that a scalar cannot parse (a bad DateTime, UUID...) arrives before execution (no
+    path) as a GraphQLError wrapping graphql-core's GraphQLError, itself wrapping the scalar's
+    ValueError: the caller's input, not our failure, so it stays BAD_USER_INPUT. During execution
+    (a path) only our own errors are expected: a GraphQLError graphql-core raises there (a value
+    that does not serialize, say) is our bug, and its message may quote the value.
+    """
     original = error.original_error
-    if original is None:
+    if original is None or isinstance(original, ApiError):
         return True
-    if isinstance(original, ApiError):
-        return True
-    return isinstance(original, GraphQLError) and original.original_error is None
+    if not isinstance(original, GraphQLError) or error.path is not None:
+        return False
+    cause = original.original_error
+    return cause is None or isinstance(cause, ApiError | ValueError | TypeError)
+
+
+def sanitize(errors: list[GraphQLError], request_id: str | None) -> None:
+    """In place: expected errors get a code (BAD_USER_INPUT if they have none); unexpected ones
+    become "Internal server error" with the request id, nothing of the exception kept."""
+    for index, error in enumerate(errors):
+        if is_expected(error):
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": ApiErrorCode.BAD_USER_INPUT.value}
+        else:
+            errors[index] = GraphQLError(
+                MASKED_MESSAGE,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": ApiErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
+            )
 
 
 def document_hash(query: str | None) -> str:
@@ -44,22 +69,12 @@ class RequestInfo(SchemaExtension):
         result = self.execution_context.result
         if result is None or not result.errors:
             return
-        request_id = getattr(self.execution_context.context, "request_id", None)
-        cleaned: list[GraphQLError] = []
-        for error in result.errors:
-            if is_expected(error):
-                if not (error.extensions or {}).get("code"):
-                    error.extensions = {**(error.extensions or {}), "code": ApiErrorCode.BAD_USER_INPUT.value}
-                cleaned.append(error)
-            else:
-                cleaned.append(
-                    GraphQLError(
-                        MASKED_MESSAGE,
-                        nodes=error.nodes,
-                        path=error.path,
-                        extensions={"code": ApiErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
-                    )
-                )
+        cleaned = list(result.errors)
+        sanitize(cleaned, getattr(self.execution_context.context, "request_id", None))
+        if result.data is None and all(e.path is None for e in cleaned):
+            # Refused before execution (validation, or variables that do not coerce): at most 3,
+            # like validation errors (graphql-core reports up to 50 bad variables).
+            del cleaned[LIMITS.max_validation_errors :]
         result.errors = cleaned
 
     def get_results(self) -> dict[str, Any]:
@@ -68,7 +83,13 @@ class RequestInfo(SchemaExtension):
 
 
 def log_unexpected(errors: list[GraphQLError], execution_context: Any) -> None:
-    """Log what was masked, with a traceback, and never the query text (it can carry PHI)."""
+    """Log what will be masked, with a traceback, and never the query text (it can carry PHI); then
+    sanitize the list in place (and strip suggestions when they are off).
+
+    Strawberry calls this (through `Schema.process_errors`) on every path that produces errors,
+    including an exception raised inside an extension hook, where `RequestInfo.on_operation`
+    never gets to see the result: sanitizing here is what guarantees nothing leaks.
+    """
     context = execution_context.context if execution_context else None
     for error in errors:
         if is_expected(error):
@@ -83,3 +104,16 @@ def log_unexpected(errors: list[GraphQLError], execution_context: Any) -> None:
                 "path": list(error.path or []),
             },
         )
+    sanitize(errors, getattr(context, "request_id", None))
+    schema = getattr(execution_context, "schema", None)
+    if schema is not None and schema.config.disable_field_suggestions:
+        strip_suggestions(errors)
+
+
+def strip_suggestions(errors: list[GraphQLError]) -> None:
+    """Without introspection, no "Did you mean ...?" either: Strawberry strips it from unknown
+    fields only, while graphql-core also suggests arguments, input fields, types and enum values,
+    which would let a caller map the schema anyway."""
+    for error in errors:
+        if "Did you mean" in error.message:
+            error.message = error.message.split(" Did you mean")[0].strip()

@@ -8,28 +8,37 @@ returned. Parsed documents and validation results are cached by document text.
 
 from __future__ import annotations
 
+import contextlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    BREAK,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
     GraphQLSyntaxError,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    StringValueNode,
     VariableNode,
+    Visitor,
     parse,
+    visit,
 )
 from strawberry.extensions import SchemaExtension
 
-from permissions.errors import ApiError, ApiErrorCode
+from permissions.errors import ApiError, ApiErrorCode, bad_input
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class Limits:
 
 
 LIMITS = Limits()
+NUL_MESSAGE = "Text may not contain NUL characters or unpaired surrogates."
 AUTH_MUTATIONS = frozenset(
     {
         "login",
@@ -65,66 +75,156 @@ def too_complex(message: str) -> ApiError:
 
 @lru_cache(maxsize=512)
 def parse_document(query: str, max_tokens: int) -> DocumentNode:
-    """Parse once per distinct document text; raise QUERY_TOO_COMPLEX past the token limit."""
+    """Parse once per distinct document text; raise QUERY_TOO_COMPLEX past the token or nesting limit.
+
+    `max_lexical_tokens` counts what GraphQL calls tokens (comments left out; the 15,000-character
+    limit bounds those). Other syntax errors propagate as GraphQLSyntaxError."""
     try:
-        return parse(query, max_tokens=max_tokens)
+        document = parse(query, max_lexical_tokens=max_tokens)
     except GraphQLSyntaxError as error:
-        if "tokens" in error.message and "Parsing aborted" in error.message:
-            raise too_complex(f"The document has more than {max_tokens} tokens.") from None
+        if "Parsing aborted" in error.message:
+            if "tokens" in error.message:
+                raise too_complex(f"The document has more than {max_tokens} tokens.") from None
+            raise too_complex("The document is nested too deeply.") from None
         raise
+    if "\\" in query and _literal_holds_nul(document):
+        raise bad_input(NUL_MESSAGE)
+    return document
+
+
+class _NulFinder(Visitor):
+    found = False
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> Any:
+        if "\x00" in node.value:
+            self.found = True
+            return BREAK
+        return None
+
+
+def _literal_holds_nul(document: DocumentNode) -> bool:
+    """A string literal written with an escape (`"\\u0000"`) that decodes to NUL."""
+    finder = _NulFinder()
+    visit(document, finder)
+    return finder.found
 
 
 def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
     return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
-def _fields(
-    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode], seen: frozenset[str]
-) -> Iterator[FieldNode]:
-    """The fields of a selection set, fragments flattened (a fragment cycle is left to validation)."""
-    if selection_set is None:
-        return
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            yield selection
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _fields(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name in seen or name not in fragments:
-                continue
-            yield from _fields(fragments[name].selection_set, fragments, seen | {name})
+@dataclass(frozen=True)
+class Measure:
+    """What a selection set costs once its fragments are expanded."""
+
+    depth: int = 0
+    cost: int = 0
+    aliases: int = 0
+    fields: int = 0  # fields at this level (at the root of a mutation: the mutations)
+    auth_fields: int = 0  # of which authentication mutations
+
+    def __add__(self, other: Measure) -> Measure:
+        return Measure(
+            max(self.depth, other.depth),
+            self.cost + other.cost,
+            self.aliases + other.aliases,
+            self.fields + other.fields,
+            self.auth_fields + other.auth_fields,
+        )
+
+
+class _Measurer:
+    """Measures selection sets, expanding fragment spreads.
+
+    Each fragment is measured once and remembered: a fragment spread twice in a fragment spread
+    twice... would otherwise cost 2^n steps to walk, so the limit checks could themselves be the
+    denial of service. A fragment cycle measures as empty (validation refuses it afterwards).
+    `ofType` adds no depth: the standard introspection query nests it 7 deep to unwrap types,
+    and the chain ends with the schema's own type wrappers, so it cannot be made to grow.
+    """
+
+    def __init__(
+        self,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: dict[str, Any],
+        paged_fields: frozenset[str],
+        default_page: int,
+    ) -> None:
+        self.fragments = fragments
+        self.variables = variables
+        self.paged_fields = paged_fields
+        self.default_page = default_page
+        self._memo: dict[str, Measure] = {}
+        self._active: set[str] = set()
+
+    def fragment(self, name: str) -> Measure:
+        if name in self._memo:
+            return self._memo[name]
+        if name in self._active or name not in self.fragments:
+            return Measure()
+        self._active.add(name)
+        try:
+            measure = self.selection_set(self.fragments[name].selection_set)
+        finally:
+            self._active.discard(name)
+        self._memo[name] = measure
+        return measure
+
+    def selection_set(self, selection_set: SelectionSetNode | None) -> Measure:
+        total = Measure()
+        if selection_set is None:
+            return total
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total = total + self.field(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                total = total + self.selection_set(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total = total + self.fragment(selection.name.value)
+        return total
+
+    def field(self, node: FieldNode) -> Measure:
+        name = node.name.value
+        children = self.selection_set(node.selection_set)
+        paged = name in self.paged_fields or any(a.name.value in PAGE_ARGUMENTS for a in node.arguments or ())
+        multiplier = _page_size(node, self.variables, self.default_page) if paged else 1
+        return Measure(
+            depth=children.depth + (0 if name == "ofType" else 1),
+            cost=1 + children.cost * multiplier,
+            aliases=children.aliases + (1 if node.alias is not None else 0),
+            fields=1,
+            auth_fields=1 if name in AUTH_MUTATIONS else 0,
+        )
+
+
+PAGE_ARGUMENTS = frozenset({"first", "limit"})
+
+
+def measure(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: dict[str, Any] | None = None,
+    paged_fields: frozenset[str] = frozenset(),
+    default_page: int = LIMITS.default_page,
+) -> Measure:
+    return _Measurer(fragments, variables or {}, paged_fields, default_page).selection_set(selection_set)
 
 
 def depth(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]) -> int:
-    best = 0
-    for node in _fields(selection_set, fragments, frozenset()):
-        if node.name.value.startswith("__"):
-            continue
-        best = max(best, 1 + depth(node.selection_set, fragments))
-    return best
+    return measure(selection_set, fragments).depth
 
 
-def alias_count(document: DocumentNode) -> int:
-    count = 0
-
-    def walk(selection_set: SelectionSetNode | None) -> None:
-        nonlocal count
-        if selection_set is None:
-            return
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode) and selection.alias is not None:
-                count += 1
-            walk(getattr(selection, "selection_set", None))
-
-    for definition in document.definitions:
-        walk(getattr(definition, "selection_set", None))
-    return count
+def alias_count(document: DocumentNode, operation_name: str | None = None) -> int:
+    """Aliases in the operation that would run, fragments expanded (a spread counts its aliases)."""
+    operation = select_operation(document, operation_name)
+    if operation is None:
+        return 0
+    return measure(operation.selection_set, _fragments(document)).aliases
 
 
 def _page_size(node: FieldNode, variables: dict[str, Any], default: int) -> int:
     for argument in node.arguments or ():
-        if argument.name.value in {"first", "limit"}:
+        if argument.name.value in PAGE_ARGUMENTS:
             value = argument.value
             if isinstance(value, VariableNode):
                 raw = variables.get(value.name.value)
@@ -144,14 +244,19 @@ def cost(
     list_fields: frozenset[str],
     default_page: int,
 ) -> int:
-    """1 per field; a paginated field (one taking `first`/`limit`) multiplies its children."""
-    total = 0
-    for node in _fields(selection_set, fragments, frozenset()):
-        children = cost(node.selection_set, fragments, variables, list_fields, default_page)
-        paged = any(a.name.value in {"first", "limit"} for a in node.arguments or ()) or node.name.value in list_fields
-        multiplier = _page_size(node, variables, default_page) if paged else 1
-        total += 1 + children * multiplier
-    return total
+    """1 per field; a paginated field (one taking `first`/`limit`, or named in `list_fields`)
+    multiplies its children by its page size (`first`, else the default page)."""
+    return measure(selection_set, fragments, variables, list_fields, default_page).cost
+
+
+def paged_fields(schema: GraphQLSchema) -> frozenset[str]:
+    """Names of the fields that take `first` or `limit`: a connection asked for without `first`
+    still returns a default page, so its children are multiplied by it."""
+    names: set[str] = set()
+    for type_ in schema.type_map.values():
+        if isinstance(type_, GraphQLObjectType | GraphQLInterfaceType) and not type_.name.startswith("__"):
+            names.update(n for n, f in type_.fields.items() if PAGE_ARGUMENTS & set(f.args))
+    return frozenset(names)
 
 
 def select_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
@@ -168,24 +273,56 @@ def check_document(
     limits: Limits = LIMITS,
     list_fields: frozenset[str] = frozenset(),
 ) -> None:
-    """Raise QUERY_TOO_COMPLEX for the first limit the document passes."""
-    fragments = _fragments(document)
-    if alias_count(document) > limits.max_aliases:
-        raise too_complex(f"The document uses more than {limits.max_aliases} aliases.")
+    """Raise QUERY_TOO_COMPLEX for the first limit the operation that would run passes."""
     operation = select_operation(document, operation_name)
     if operation is None:
         return  # graphql-core reports the missing or ambiguous operation itself
-    if depth(operation.selection_set, fragments) > limits.max_depth:
+    try:
+        found = measure(operation.selection_set, _fragments(document), variables, list_fields, limits.default_page)
+    except RecursionError:
+        raise too_complex("The document is nested too deeply.") from None
+    if found.aliases > limits.max_aliases:
+        raise too_complex(f"The document uses more than {limits.max_aliases} aliases.")
+    if found.depth > limits.max_depth:
         raise too_complex(f"The document is nested deeper than {limits.max_depth} levels.")
     if operation.operation is OperationType.MUTATION:
-        roots = [f.name.value for f in _fields(operation.selection_set, fragments, frozenset())]
-        if len(roots) > limits.max_mutations:
+        if found.fields > limits.max_mutations:
             raise too_complex(f"The document holds more than {limits.max_mutations} mutations.")
-        if sum(1 for r in roots if r in AUTH_MUTATIONS) > limits.max_auth_mutations:
+        if found.auth_fields > limits.max_auth_mutations:
             raise too_complex("The document holds more than one authentication mutation.")
-    estimated = cost(operation.selection_set, fragments, variables or {}, list_fields, limits.default_page)
-    if estimated > limits.max_cost:
-        raise too_complex(f"The document's estimated cost {estimated} is over {limits.max_cost}.")
+    if found.cost > limits.max_cost:
+        raise too_complex(f"The document's estimated cost {found.cost} is over {limits.max_cost}.")
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\\ud800" in the JSON body)
+        return False
+    return True
+
+
+def holds_unstorable_text(value: Any) -> bool:
+    """Whether a string in the variables could not be stored: a NUL (PostgreSQL text cannot hold
+    one) or a lone UTF-16 surrogate (no database driver can encode one). Either would fail its
+    statement as an internal error (and abort the transaction) wherever it reached SQL or argon2,
+    so it is refused as bad input up front, for every field alike. Iterative: JSON can nest deep."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not _storable(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class QueryLimits(SchemaExtension):
@@ -199,28 +336,47 @@ class QueryLimits(SchemaExtension):
         query = ctx.query or ""
         if len(query) > self.limits.max_characters:
             raise too_complex(f"The document is longer than {self.limits.max_characters} characters.")
+        if not _storable(query) or holds_unstorable_text(ctx.variables):
+            raise bad_input(NUL_MESSAGE)
         if ctx.graphql_document is None and query:
-            ctx.graphql_document = parse_document(query, self.limits.max_tokens)
+            # A syntax error is left to Strawberry's own parse, which reports it as an ordinary
+            # pre-execution error (so it gets its code and the request id like any other).
+            with contextlib.suppress(GraphQLSyntaxError):
+                ctx.graphql_document = parse_document(query, self.limits.max_tokens)
         yield
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
+        schema = ctx.schema._schema
         if ctx.graphql_document is not None:
-            check_document(ctx.graphql_document, ctx.operation_name, ctx.variables, self.limits)
-            cached = _validation_cache.get((id(ctx.schema), ctx.query or ""))
+            check_document(ctx.graphql_document, ctx.operation_name, ctx.variables, self.limits, _paged_fields(schema))
+            key = (id(schema), ctx.query or "")
+            cached = _validation_cache.get(key)
             if cached is not None:
+                _validation_cache.move_to_end(key)
                 ctx.pre_execution_errors = list(cached)
         yield
         errors = ctx.pre_execution_errors
         if errors is not None:
-            errors = errors[: self.limits.max_validation_errors]
+            # In place: Strawberry already holds this very list for the response.
+            del errors[self.limits.max_validation_errors :]
             for error in errors:
                 if not (error.extensions or {}).get("code"):
                     error.extensions = {**(error.extensions or {}), "code": ApiErrorCode.BAD_USER_INPUT.value}
-            ctx.pre_execution_errors = errors
-            if ctx.query and len(_validation_cache) < 1024:
-                _validation_cache[(id(ctx.schema), ctx.query)] = tuple(errors)
+            if ctx.query:
+                _validation_cache[(id(schema), ctx.query)] = tuple(errors)
+                if len(_validation_cache) > VALIDATION_CACHE_SIZE:
+                    # Least recently used out: a flood of one-off documents cannot freeze the cache
+                    # full of them (it used to stop caching at 1,024 entries, for good).
+                    _validation_cache.popitem(last=False)
 
 
-# Validation depends only on the document and the schema: cache it by (schema, text).
-_validation_cache: dict[tuple[int, str], tuple[GraphQLError, ...]] = {}
+# Validation depends only on the document and the schema: cache it by (schema, text). The graphql-core
+# schema objects live as long as the process (build_schema is cached), so their ids are not reused.
+VALIDATION_CACHE_SIZE = 1024
+_validation_cache: OrderedDict[tuple[int, str], tuple[GraphQLError, ...]] = OrderedDict()
+
+
+@lru_cache(maxsize=4)
+def _paged_fields(schema: GraphQLSchema) -> frozenset[str]:
+    return paged_fields(schema)

@@ -11,7 +11,13 @@ import pytest
 
 from schema.api import build_schema
 from tests.conftest import error_codes
+from tests.permissions.cases import audit as audit_cases
 from tests.permissions.cases import auth
+from tests.permissions.cases import clients as client_cases
+from tests.permissions.cases import groups as group_cases
+from tests.permissions.cases import locations as location_cases
+from tests.permissions.cases import providers as provider_cases
+from tests.permissions.cases import users as user_cases
 from tests.permissions.cases.base import (
     DENIED_INPUT,
     FORBIDDEN,
@@ -26,7 +32,8 @@ from tests.permissions.cases.base import (
 from tests.permissions.world import build_world, fingerprint
 
 # Each domain adds its module here.
-MATRIX: list[Case] = [*auth.CASES]
+MATRIX: list[Case] = [*auth.CASES, *provider_cases.CASES, *client_cases.CASES, *group_cases.CASES, *audit_cases.CASES]
+MATRIX += [*location_cases.CASES, *user_cases.CASES]
 
 # Fields anyone may call: they have allowed rows but no "refused principal".
 PUBLIC = {"login", "acceptStaffInvitation", "portalSignUp", "portalLogin"}

@@ -7,6 +7,7 @@ Later issues add principals here (providers, billing staff, portal accounts, int
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,11 @@ PRINCIPALS = (
 )
 
 
+# Async builders `hook(world, factory)` that domains append to add their rows to `world.extra`
+# (e.g. tests/permissions/cases/providers.py); run in order at the end of `build_world`.
+WORLD_HOOKS: list[Callable[[World, Factory], Awaitable[None]]] = []
+
+
 async def build_world(factory: Factory) -> World:
     a = await factory.organization("clinic-a")
     b = await factory.organization("clinic-b")
@@ -89,7 +95,10 @@ async def build_world(factory: Factory) -> World:
             a.organization, username="provider", type=UserType.PROVIDER, locations=[a1], groups=[own]
         ),
     }
-    return World(a=a, b=b, principals=principals)
+    world = World(a=a, b=b, principals=principals)
+    for hook in WORLD_HOOKS:
+        await hook(world, factory)
+    return world
 
 
 FINGERPRINT_TABLES = (

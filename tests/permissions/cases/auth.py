@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
-from tests.conftest import PASSWORD, PIN
-from tests.permissions.cases.base import NOT_FOUND, OK, UNAUTHENTICATED, Case
+from datetime import timedelta
+
+from tests.conftest import PASSWORD, PIN, Factory, Staff
+from tests.permissions.cases.base import NOT_FOUND, OK, RESET_REQUIRED, UNAUTHENTICATED, Case
+from tests.permissions.world import WORLD_HOOKS, World
+
+
+async def add_auth_principals(world: World, factory: Factory) -> None:
+    """`reset_a1`: a front-desk user at A1 who must change the password first (DESIGN §3);
+    `locked_a1`: a second session of the front-desk user, idle for 31 minutes (DESIGN §4)."""
+    a = world.a.organization
+    front_desk = world.principals["front_desk_a1"]
+    assert front_desk is not None
+    world.principals["reset_a1"] = await factory.user(
+        a, username="mustreset", locations=[world.a1], password_reset_required=True
+    )
+    token, session = await factory.session(front_desk.user, idle_for=timedelta(minutes=31))
+    world.principals["locked_a1"] = Staff(front_desk.user, token, session)
+
+
+WORLD_HOOKS.append(add_auth_principals)
 
 
 def doc(query: str, **variables):
@@ -47,6 +66,14 @@ def revoke_session(owner: str):
     return build
 
 
+def only_own_session(principal: str):
+    def check(w, data):
+        assert [s["id"] for s in data] == [str(w.principals[principal].session.id)]
+        assert data[0]["current"] is True
+
+    return check
+
+
 def org_is(slug):
     def check(w, data):
         assert data["slug"] == slug
@@ -85,4 +112,27 @@ CASES = [
         "another org's session", "revokeSession", "admin_b", "admin A's session", NOT_FOUND, revoke_session("admin_a")
     ),
     Case("no token", "revokeSession", "anonymous", "-", UNAUTHENTICATED, revoke_session("admin_a")),
+    # Other organizations: only their own.
+    Case("right password in B", "login", "anonymous", "admin of B", OK, login("clinic-b", "admin")),
+    Case("other org's catalogue", "permissions", "admin_b", "catalogue", OK, CATALOGUE),
+    Case("other org sees only own", "mySessions", "admin_b", "self", OK, MY_SESSIONS, only_own_session("admin_b")),
+    Case("other org's own session", "revokeSession", "admin_b", "own session", OK, revoke_session("admin_b")),
+    Case("change own password in B", "changePassword", "admin_b", "self", OK, change_password()),
+    # Forced password reset: only changePassword, logout and viewer.
+    Case("reset required", "viewer", "reset_a1", "self", OK, VIEWER),
+    Case("reset required", "organization", "reset_a1", "org A", RESET_REQUIRED, ORGANIZATION),
+    Case("reset required", "permissions", "reset_a1", "catalogue", RESET_REQUIRED, CATALOGUE),
+    Case("reset required", "mySessions", "reset_a1", "self", RESET_REQUIRED, MY_SESSIONS),
+    Case("reset required", "revokeSession", "reset_a1", "own session", RESET_REQUIRED, revoke_session("reset_a1")),
+    Case("reset required", "changePassword", "reset_a1", "self", OK, change_password()),
+    Case("reset required", "logout", "reset_a1", "own session", OK, LOGOUT),
+    # Idle-locked session: only unlockWithPin and logout.
+    Case("locked", "viewer", "locked_a1", "self", UNAUTHENTICATED, VIEWER),
+    Case("locked", "organization", "locked_a1", "org A", UNAUTHENTICATED, ORGANIZATION),
+    Case("locked", "permissions", "locked_a1", "catalogue", UNAUTHENTICATED, CATALOGUE),
+    Case("locked", "mySessions", "locked_a1", "self", UNAUTHENTICATED, MY_SESSIONS),
+    Case("locked", "changePassword", "locked_a1", "self", UNAUTHENTICATED, change_password()),
+    Case("locked", "revokeSession", "locked_a1", "own session", UNAUTHENTICATED, revoke_session("locked_a1")),
+    Case("locked", "unlockWithPin", "locked_a1", "own session", OK, UNLOCK),
+    Case("locked", "logout", "locked_a1", "own session", OK, LOGOUT),
 ]

@@ -1,0 +1,200 @@
+"""schema/limits.py: the document measures and limits, without HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import strawberry
+from graphql import parse
+
+from permissions.errors import ApiError
+from schema.limits import (
+    AUTH_MUTATIONS,
+    LIMITS,
+    Limits,
+    _fragments,
+    alias_count,
+    check_document,
+    cost,
+    depth,
+    paged_fields,
+    parse_document,
+)
+
+
+def doc_depth(query: str) -> int:
+    document = parse(query)
+    operation = document.definitions[0]
+    return depth(operation.selection_set, _fragments(document))
+
+
+def doc_cost(query: str, variables: dict | None = None, list_fields: frozenset[str] = frozenset()) -> int:
+    document = parse(query)
+    operation = document.definitions[0]
+    return cost(operation.selection_set, _fragments(document), variables or {}, list_fields, LIMITS.default_page)
+
+
+def refused(query: str, variables: dict | None = None, **limits) -> str | None:
+    try:
+        check_document(parse(query), None, variables, Limits(**limits) if limits else LIMITS)
+    except ApiError as error:
+        assert error.extensions["code"] == "QUERY_TOO_COMPLEX"
+        return error.message
+    return None
+
+
+def test_limits_are_the_documented_ones():
+    assert Limits(15_000, 2_000, 10, 15, 5_000, 10, 1, 3, 50) == LIMITS
+    assert {"login", "portalLogin", "unlockWithPin", "changePassword"} <= AUTH_MUTATIONS
+
+
+def test_depth():
+    assert doc_depth("{ a }") == 1
+    assert doc_depth("{ a { b { c } } d }") == 3
+    assert doc_depth("{ a { ... on T { b { c } } } }") == 3
+    assert doc_depth("{ a { ...F } } fragment F on T { b { c { d } } }") == 4
+    assert doc_depth("{ __typename a { __typename } }") == 2
+
+
+def test_depth_of_introspection():
+    assert doc_depth("{ __schema { types { fields { type { name } } } } }") == 5
+    # ofType chains unwrap type modifiers; they add nothing.
+    assert doc_depth('{ __type(name: "X") { ofType { ofType { ofType { ofType { name } } } } } }') == 2
+
+
+def test_fragment_cycles_do_not_hang():
+    query = "{ a { ...F } } fragment F on T { b { ...G } } fragment G on T { c { ...F } }"
+    assert doc_depth(query) == 3
+    assert refused(query) is None  # left to validation
+
+
+def test_aliases():
+    assert alias_count(parse("{ a: x b: y z }")) == 2
+    assert alias_count(parse("{ ...F ...F } fragment F on T { a: x }")) == 2
+    assert alias_count(parse("query A { a: x } query B { b: x c: y }"), "B") == 2
+
+
+def test_cost():
+    assert doc_cost("{ a b c }") == 3
+    assert doc_cost("{ a(first: 10) { b c } }") == 1 + 2 * 10
+    assert doc_cost("{ a(first: 10) { b(first: 5) { c } } }") == 1 + (1 + 5) * 10
+    assert doc_cost("query($n: Int) { a(first: $n) { b } }", {"n": 7}) == 1 + 7
+    # No `first`: a paged field returns its default page.
+    assert doc_cost("{ a { b } }", list_fields=frozenset({"a"})) == 1 + 50
+    # `first` past 100 counts as 100 (the resolver refuses it anyway); negative as 0.
+    assert doc_cost("{ a(first: 100000) { b } }") == 1 + 100
+    assert doc_cost("{ a(first: -5) { b } }") == 1
+    assert doc_cost('{ a(first: "x") { b } }') == 1 + 50
+
+
+def test_exponential_fragments_are_measured_quickly():
+    """F_k spreads F_(k-1) twice: 2^40 fields if walked naively, so memoized per fragment."""
+    lines = ["fragment F0 on Query { __typename }"]
+    lines += [f"fragment F{k} on Query {{ ...F{k - 1} ...F{k - 1} }}" for k in range(1, 41)]
+    query = "{ ...F40 } " + " ".join(lines)
+    started = time.perf_counter()
+    message = refused(query)
+    assert time.perf_counter() - started < 1
+    assert message is not None and "cost" in message
+
+
+def test_exponential_aliases_through_fragments():
+    lines = ["fragment F0 on Query { a: __typename }"]
+    lines += [f"fragment F{k} on Query {{ x{k}: viewer {{ ...F{k - 1} }} }}" for k in range(1, 4)]
+    query = "{ ...F3 ...F3 } " + " ".join(lines)
+    assert refused(query) is None
+    assert "aliases" in refused(query, max_aliases=5)
+
+
+def test_each_limit():
+    assert "deeper" in refused("{ " + "a { " * 10 + "b" + " }" * 10 + " }")
+    assert refused("{ " + "a { " * 9 + "b" + " }" * 9 + " }") is None
+    assert "aliases" in refused("{ " + " ".join(f"a{i}: x" for i in range(16)) + " }")
+    assert "mutations" in refused("mutation { " + " ".join(f"m{i}: logout" for i in range(11)) + " }")
+    assert refused("mutation { " + " ".join(f"m{i}: logout" for i in range(10)) + " }") is None
+    assert "authentication" in refused("mutation { a: login b: portalLogin }")
+    assert refused("mutation { a: login b: logout }") is None
+    # Queries may repeat a name that is an authentication mutation elsewhere.
+    assert refused("{ login changePassword }") is None
+    assert "cost" in refused("{ a(first: 100) { b(first: 50) { c } } }")
+
+
+def test_only_the_operation_that_runs_is_measured():
+    deep = "query Deep { " + "a { " * 11 + "b" + " }" * 11 + " }"
+    shallow = "query Shallow { a }"
+    document = parse(deep + " " + shallow)
+    check_document(document, "Shallow", None)
+    with pytest.raises(ApiError):
+        check_document(document, "Deep", None)
+    check_document(document, None, None)  # ambiguous: graphql-core answers
+
+
+def test_parse_document_limits():
+    assert parse_document("{ a }", 2000) is parse_document("{ a }", 2000)  # cached
+    with pytest.raises(ApiError) as raised:
+        parse_document("{ " + "a " * 2000 + "}", 2000)
+    assert raised.value.extensions["code"] == "QUERY_TOO_COMPLEX"
+    with pytest.raises(ApiError):
+        parse_document("{" + "a { " * 400 + "b" + " }" * 400 + "}", 2000)
+    from graphql import GraphQLSyntaxError
+
+    with pytest.raises(GraphQLSyntaxError):
+        parse_document("{ a ", 2000)
+
+
+@strawberry.type
+class Item:
+    name: str
+
+    @strawberry.field
+    def children(self, first: int = 50) -> list[Item]:
+        return []
+
+
+@strawberry.type
+class PagedQuery:
+    @strawberry.field
+    def items(self, first: int = 50, after: str | None = None) -> list[Item]:
+        return []
+
+    @strawberry.field
+    def one(self, id: str) -> Item | None:
+        return None
+
+
+def test_paged_fields_come_from_the_schema():
+    assert paged_fields(strawberry.Schema(PagedQuery)._schema) == frozenset({"items", "children"})
+
+
+def test_holds_unstorable_text():
+    from schema.limits import holds_unstorable_text as bad
+
+    assert not bad(None) and not bad({"a": ["b", {"c": 1}]}) and not bad("ünïcødé 密码 😀")
+    assert bad("a\x00") and bad({"a": [{"b": "\x00"}]}) and bad({"\x00": 1})
+    assert bad("\ud800") and bad(["ok", "x\udfffy"])
+    deep: object = "\x00"
+    for _ in range(10_000):
+        deep = [deep]
+    assert bad(deep)
+
+
+def test_escaped_nul_in_a_literal_is_bad_input():
+    with pytest.raises(ApiError) as raised:
+        parse_document('{ a(x: "b\\u0000c") }', 2000)
+    assert raised.value.extensions["code"] == "BAD_USER_INPUT"
+    assert parse_document('{ a(x: "b\\u0041c") }', 2000) is not None
+
+
+def test_validation_cache_keeps_caching_after_a_flood():
+    """Least recently used out: one-off documents cannot fill the cache for good."""
+    import schema.limits as limits
+    from schema.api import build_schema
+
+    schema = build_schema(True)
+    limits._validation_cache.clear()
+    for n in range(limits.VALIDATION_CACHE_SIZE + 50):
+        schema.execute_sync(f"{{ nope{n} }}")
+    assert len(limits._validation_cache) == limits.VALIDATION_CACHE_SIZE
+    schema.execute_sync("{ __typename }")
+    assert (id(schema._schema), "{ __typename }") in limits._validation_cache
