@@ -66,6 +66,18 @@ class LoginPayload:
     password_reset_required: bool = False
     errors: list[UserError] = strawberry.field(default_factory=list)
 
+    @classmethod
+    def of(cls, result: Any, errors: list[UserError]) -> LoginPayload:
+        """The payload of anything that opens a session (login, accepting a staff invitation)."""
+        if result is None:
+            return cls(errors=errors)
+        return cls(
+            token=result.token,
+            expires_at=result.expires_at,
+            user=result.user,
+            password_reset_required=result.password_reset_required,
+        )
+
 
 @strawberry.type
 class OkPayload:
@@ -124,14 +136,7 @@ class Mutation:
             "auth.login",
             lambda: auth.login(info.context, input.organization_slug, input.username, input.password),
         )
-        if result is None:
-            return LoginPayload(errors=errors)
-        return LoginPayload(
-            token=result.token,
-            expires_at=result.expires_at,
-            user=result.user,  # type: ignore[arg-type]
-            password_reset_required=result.password_reset_required,
-        )
+        return LoginPayload.of(result, errors)
 
     @strawberry.mutation(**requires(description="End this session.", allow_locked=True, allow_reset=True))
     async def logout(self, info: Info) -> OkPayload:

@@ -415,14 +415,7 @@ class Mutation:
             "auth.invitation_accept",
             lambda: access.accept_staff_invitation(info.context, input.token, input.password, input.pin),
         )
-        if result is None:
-            return LoginPayload(errors=errors)
-        return LoginPayload(
-            token=result.token,
-            expires_at=result.expires_at,
-            user=result.user,  # type: ignore[arg-type]
-            password_reset_required=result.password_reset_required,
-        )
+        return LoginPayload.of(result, errors)
 
     @strawberry.mutation(**requires(description="One's own contact details and PIN (no permission needed)."))
     async def update_my_profile(self, info: Info, input: UpdateMyProfileInput) -> UserPayload:
