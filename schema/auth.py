@@ -13,7 +13,9 @@ from permissions.classes import public, requires
 from permissions.principal import PrincipalKind
 from resolvers import auth
 from schema.errors import UserError, attempt
+from schema.integrations import Integration
 from schema.organization import Organization
+from schema.portal import PortalAccount
 from schema.users import EffectivePermission, User, effective_permissions
 
 
@@ -30,13 +32,13 @@ class Viewer:
     user: User | None
     organization: Organization
 
-    @strawberry.field
-    def portal_account(self) -> None:  # the portal issue fills it in
-        return None
+    @strawberry.field(description="The caller's portal account, when the caller is one (null for staff).")
+    def portal_account(self) -> PortalAccount | None:
+        return getattr(self, "portal_account", None)
 
-    @strawberry.field
-    def integration(self) -> None:  # the integrations issue fills it in
-        return None
+    @strawberry.field(description="The caller's integration, when the caller holds an API token (null for staff).")
+    def integration(self) -> Integration | None:
+        return getattr(self, "integration", None)
 
     @strawberry.field
     def permissions(self: Any) -> list[EffectivePermission]:
