@@ -168,6 +168,11 @@ def ontario_card(rng: random.Random) -> str:
     return "".join(map(str, body)) + str((10 - total % 10) % 10)
 
 
+def birth_date(rng: random.Random) -> date:
+    """A date of birth from 1940 to 2022."""
+    return date(1940, 1, 1) + timedelta(days=rng.randint(0, 30000))
+
+
 async def _provider_group(org: Organization) -> PermissionGroup:
     """The "Providers" group (reused, with CLIENTS_READ_OWN added, if an earlier step made one)."""
     group = await PermissionGroup.filter(organization_id=org.id, name_key=GROUP_NAME.lower()).first()
@@ -253,7 +258,7 @@ def _client(
         "email_key": email,
         "mobile": mobile if has_mobile else None,
         "sms_consent": has_mobile and rng.random() < 0.7,
-        "date_of_birth": date(1940, 1, 1) + timedelta(days=rng.randint(0, 30000)),
+        "date_of_birth": birth_date(rng),
         "preferred_language": rng.choice(LANGUAGES),
         "pronouns": rng.choice(PRONOUNS),
         "timezone": location.timezone,

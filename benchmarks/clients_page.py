@@ -24,7 +24,7 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -35,6 +35,7 @@ import httpx
 from tortoise import Tortoise
 
 from app.db import migrate, tortoise_config
+from app.demo_clinical import FIRST_NAMES, LAST_NAMES, birth_date
 from app.main import create_app
 from app.settings import Settings
 from resolvers.credentials import STAFF_SESSION_PREFIX, new_token, token_hash
@@ -43,45 +44,6 @@ SERVER = os.environ.get("TESSERA_BENCH_POSTGRES_URL", "postgres://postgres@127.0
 DATABASE = "tessera_bench"
 QUERY = """query($loc: ID!) { clients(first: 50, filter: {locationId: $loc}) { edges { node {
   id firstName lastName dateOfBirth mobile location { name } primaryProvider { displayName } } } } }"""
-FIRST = [
-    "Olivia",
-    "Liam",
-    "Emma",
-    "Noah",
-    "Amelia",
-    "William",
-    "Ava",
-    "James",
-    "Sophia",
-    "Benjamin",
-    "Mia",
-    "Henry",
-    "Leo",
-    "Owen",
-    "Zoe",
-    "Omar",
-    "Mei",
-    "Arjun",
-]
-LAST = [
-    "Smith",
-    "Brown",
-    "Tremblay",
-    "Martin",
-    "Roy",
-    "Wilson",
-    "Gagnon",
-    "Lee",
-    "Chen",
-    "Singh",
-    "Patel",
-    "Nguyen",
-    "Kim",
-    "Rossi",
-    "Silva",
-    "Cohen",
-    "Kelly",
-]
 
 
 def _url(database: str) -> str:
@@ -235,10 +197,10 @@ async def load(conn: asyncpg.Connection, count: int) -> dict[str, str]:
     ]
 
     def record(n: int) -> tuple:
-        first, last = rng.choice(FIRST), f"{rng.choice(LAST)}{n % 997}"
+        first, last = rng.choice(FIRST_NAMES), f"{rng.choice(LAST_NAMES)}{n % 997}"
         return (
             uuid.uuid4(), org, (a1, a2)[n % 2], rng.choice(providers) if rng.random() < 0.9 else None,
-            first, last, first.lower(), last.lower(), date(1940, 1, 1) + timedelta(days=rng.randint(0, 30000)),
+            first, last, first.lower(), last.lower(), birth_date(rng),
             f"+1416555{n % 10000:04d}", "en", "America/Toronto", True, True, False, False, "[]", "[]",
             "NOT_CHECKED", "ACTIVE", "STAFF", 1, now, now,
         )  # fmt: skip

@@ -13,8 +13,8 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from urllib.parse import urlparse, urlunparse
 import httpx
 import pytest
 from tortoise import Tortoise
+from tortoise.context import TortoiseContext
 from tortoise.transactions import in_transaction
 
 from app.db import migrate, tortoise_config
@@ -119,6 +120,57 @@ async def database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Te
         await db.drop()
 
 
+@asynccontextmanager
+async def empty_database(tmp_path: Path, label: str) -> AsyncIterator[TestDatabase]:
+    """A new, empty database (`create_test_database`), dropped on leaving, also when the block fails."""
+    database = await create_test_database(tmp_path, label)
+    try:
+        yield database
+    finally:
+        if database.drop is not None:
+            await database.drop()
+
+
+@asynccontextmanager
+async def orm(database_url: str, *, migrate_first: bool = False) -> AsyncIterator[None]:
+    """The ORM on another database, in a context of its own: the session's database is untouched.
+
+    `migrate_first` runs the project's migrations on it before (inside the context, as `migrate`
+    closes the connections it finds).
+    """
+    async with TortoiseContext():
+        if migrate_first:
+            await migrate(database_url)
+        await Tortoise.init(config=tortoise_config(database_url))
+        yield
+
+
+@asynccontextmanager
+async def own_database(tmp_path: Path, label: str) -> AsyncIterator[TestDatabase]:
+    """A fresh, migrated database of its own, with the ORM on it in a `TortoiseContext` of its own.
+
+    For tests that need real, separate transactions (concurrency, row locks, SKIP LOCKED) rather than
+    the rolled-back test transaction; the session's database and ORM are untouched. On leaving, the
+    context's connections are closed and the database is dropped, also when the block fails.
+    """
+    async with empty_database(tmp_path, label) as database, orm(database.url, migrate_first=True):
+        yield database
+
+
+@asynccontextmanager
+async def app_client(
+    settings: Settings, database: TestDatabase, ip: str = "203.0.113.20"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client on the app serving `database` (e.g. from `own_database`), requests from `ip`.
+
+    The app neither opens nor closes the ORM (`manage_database=False`) and runs no jobs.
+    """
+    app = create_app(replace(settings, database_url=database.url), manage_database=False, run_jobs=False)
+    transport = httpx.ASGITransport(app=app, client=(ip, 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://tessera.test") as http:
+        yield http
+
+
 class _Rollback(Exception):
     pass
 
@@ -128,7 +180,7 @@ async def db(database: TestDatabase) -> AsyncIterator[TestDatabase]:
     """Each test inside one transaction that is rolled back: isolation at no cost.
 
     Tests that need real, separate transactions (concurrency, SKIP LOCKED) use their own database
-    (see `create_test_database`) instead.
+    (see `own_database`) instead.
     """
     try:
         async with in_transaction():
@@ -181,6 +233,15 @@ class GQL:
         response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=sent)
         assert response.status_code == status, response.text
         return response.json()
+
+
+async def post_graphql(
+    http: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str | None = None
+) -> dict[str, Any]:
+    """POST a document to /graphql and return the decoded body, whatever the HTTP status (races)."""
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    response = await http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+    return response.json()
 
 
 @pytest.fixture

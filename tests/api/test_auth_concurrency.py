@@ -16,15 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-from tortoise import Tortoise
-from tortoise.context import TortoiseContext
 
 import resolvers.credentials as credentials
-from app.db import migrate, tortoise_config
-from app.main import create_app
 from models.sessions import LoginAttempt, Session
 from resolvers.credentials import token_hash
-from tests.conftest import BACKEND, PASSWORD, Factory, Org, create_test_database
+from tests.conftest import BACKEND, PASSWORD, Factory, Org, app_client, own_database, post_graphql
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgres",
@@ -44,30 +40,16 @@ class Race:
     http: httpx.AsyncClient
 
     async def post(self, query: str, variables: dict[str, Any], token: str | None = None) -> dict[str, Any]:
-        headers = {"authorization": f"Bearer {token}"} if token else {}
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
-        return response.json()
+        return await post_graphql(self.http, query, variables, token)
 
 
 @pytest.fixture
 async def race(tmp_path: Path, settings) -> AsyncIterator[Race]:
-    database = await create_test_database(tmp_path, "authrace")
-    try:
-        async with TortoiseContext():
-            await migrate(database.url)
-            await Tortoise.init(config=tortoise_config(database.url))
-            factory = Factory()
-            org = await factory.organization("race")
-            app = create_app(
-                dataclasses.replace(settings, database_url=database.url), manage_database=False, run_jobs=False
-            )
-            transport = httpx.ASGITransport(app=app, client=("203.0.113.30", 50000))
-            async with httpx.AsyncClient(transport=transport, base_url="http://tessera.test") as http:
-                yield Race(org, factory, http)
-            await Tortoise.close_connections()
-    finally:
-        if database.drop is not None:
-            await database.drop()
+    async with own_database(tmp_path, "authrace") as database:
+        factory = Factory()
+        org = await factory.organization("race")
+        async with app_client(settings, database, ip="203.0.113.30") as http:
+            yield Race(org, factory, http)
 
 
 @pytest.fixture

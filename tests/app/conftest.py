@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.conftest import TestDatabase, create_test_database
+from tests.conftest import TestDatabase, empty_database
 
 
 def free_port() -> int:
@@ -62,9 +62,5 @@ def smtp() -> Iterator[SmtpServer]:
 @pytest.fixture
 async def fresh_database(tmp_path) -> AsyncIterator[TestDatabase]:
     """An empty database of the run's backend, for a test that works through separate processes."""
-    database = await create_test_database(tmp_path, "app")
-    try:
+    async with empty_database(tmp_path, "app") as database:
         yield database
-    finally:
-        if database.drop is not None:
-            await database.drop()

@@ -5,15 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tortoise import Tortoise, connections
-from tortoise.context import TortoiseContext
-
-from app.db import tortoise_config
+from tortoise import connections
 
 TESSERA = Path(sys.executable).with_name("tessera")
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,14 +46,6 @@ async def tessera(*args: str, database_url: str, seconds: float = 120, **extra: 
         await process.wait()
         raise
     return Result(process.returncode or 0, out.decode(), err.decode())
-
-
-@asynccontextmanager
-async def orm(database_url: str) -> AsyncIterator[None]:
-    """The ORM on another database, in a context of its own: the session's database is untouched."""
-    async with TortoiseContext():
-        await Tortoise.init(config=tortoise_config(database_url))
-        yield
 
 
 async def table_names() -> list[str]:

@@ -13,8 +13,8 @@ from app.main import create_app
 from app.settings import Settings
 from models.organization import Organization
 from models.users import User
-from tests.app.support import ROOT, orm, table_counts, table_names, tessera
-from tests.conftest import PASSWORD
+from tests.app.support import ROOT, table_counts, table_names, tessera
+from tests.conftest import PASSWORD, orm
 
 if TYPE_CHECKING:
     from tests.conftest import TestDatabase

@@ -11,10 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tortoise import Tortoise
-from tortoise.context import TortoiseContext
 
-from app.db import migrate, tortoise_config
 from app.jobs import run_once
 from app.mail import BATCH_SIZE, MAX_ATTEMPTS, backoff, deliver_outbox
 from app.settings import Settings
@@ -23,7 +20,7 @@ from models.outbox import OutboxMessage
 from resolvers.mail_templates import TEMPLATES, render
 from resolvers.outbox import enqueue
 from tests.app.conftest import SmtpServer, free_port
-from tests.conftest import BACKEND, create_test_database
+from tests.conftest import BACKEND, own_database
 
 LINK = "https://tessera.test/register?token=abc123&x=1"
 VALUES = {
@@ -228,25 +225,18 @@ def test_an_unknown_language_falls_back_to_english() -> None:
 )
 async def test_two_workers_send_each_message_once(tmp_path: Path, settings, smtp: SmtpServer) -> None:
     """Two workers on separate connections (real transactions, a fresh database) race for 60 messages."""
-    database = await create_test_database(tmp_path, "mailrace")
     count = 3 * BATCH_SIZE
-    try:
-        async with TortoiseContext():
-            await migrate(database.url)
-            await Tortoise.init(config=tortoise_config(database.url))
-            for n in range(count):
-                await enqueue(None, template="password_reset", to=f"p{n}@clinic.example", values=VALUES)
-            smtp.handler.delay = 0.005  # the workers overlap while the server answers
-            mail = with_smtp(dataclasses.replace(settings, database_url=database.url), smtp.url)
-            results = await asyncio.gather(run_once(mail), run_once(mail))
+    async with own_database(tmp_path, "mailrace") as database:
+        for n in range(count):
+            await enqueue(None, template="password_reset", to=f"p{n}@clinic.example", values=VALUES)
+        smtp.handler.delay = 0.005  # the workers overlap while the server answers
+        mail = with_smtp(dataclasses.replace(settings, database_url=database.url), smtp.url)
+        results = await asyncio.gather(run_once(mail), run_once(mail))
 
-            assert sum(r["mail"] for r in results) == count
-            assert await OutboxMessage.filter(status=OutboxStatus.SENT).count() == count
-            ids = [e["Message-ID"] for e in smtp.handler.messages()]
-            assert len(ids) == count and len(set(ids)) == count, "no message went out twice"
-            assert sorted(r for e in smtp.handler.envelopes for r in e.rcpt_tos) == sorted(
-                f"p{n}@clinic.example" for n in range(count)
-            )
-    finally:
-        if database.drop is not None:
-            await database.drop()
+        assert sum(r["mail"] for r in results) == count
+        assert await OutboxMessage.filter(status=OutboxStatus.SENT).count() == count
+        ids = [e["Message-ID"] for e in smtp.handler.messages()]
+        assert len(ids) == count and len(set(ids)) == count, "no message went out twice"
+        assert sorted(r for e in smtp.handler.envelopes for r in e.rcpt_tos) == sorted(
+            f"p{n}@clinic.example" for n in range(count)
+        )

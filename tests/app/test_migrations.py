@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from tortoise import Tortoise, connections
 
-from tests.app.support import ROOT, environment, orm, table_names, tessera
+from tests.app.support import ROOT, environment, table_names, tessera
+from tests.conftest import orm
 
 if TYPE_CHECKING:
     from tests.conftest import TestDatabase

@@ -11,19 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tortoise import Tortoise
-from tortoise.context import TortoiseContext
 from tortoise.transactions import in_transaction
 
 import app.jobs_providers as jobs_providers
-from app.db import migrate, tortoise_config
 from app.jobs import JOBS, run_once
 from models.audit import AuditEvent
 from models.clients import Client
 from models.enums import ProviderStatus, UserType
 from models.providers import Provider
 from models.sessions import Session
-from tests.conftest import BACKEND, Factory, create_test_database
+from tests.conftest import BACKEND, Factory, own_database
 from tests.permissions.cases.providers import make_provider
 from tests.resolvers.test_clients_fixtures import make_client
 
@@ -40,33 +37,26 @@ DUE = 12
 @pytest.fixture
 async def fresh(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     """A migrated database of its own, with DUE providers whose deactivation date has passed."""
-    database = await create_test_database(tmp_path, "provjobs")
-    try:
-        async with TortoiseContext():
-            await migrate(database.url)
-            await Tortoise.init(config=tortoise_config(database.url))
-            factory = Factory()
-            org = await factory.organization("jobs")
-            a1 = org.locations[0]
-            target_user = await factory.user(org.organization, type=UserType.PROVIDER, locations=[a1], session=False)
-            target = await make_provider(target_user.user, display_name="Dr Takeover")
-            due = []
-            past = datetime.now(UTC) - timedelta(minutes=5)
-            for n in range(DUE):
-                staff = await factory.user(org.organization, type=UserType.PROVIDER, locations=[a1])
-                provider = await make_provider(
-                    staff.user,
-                    display_name=f"Dr Due {n:02d}",
-                    status=ProviderStatus.DEACTIVATION_SCHEDULED,
-                    deactivate_at=past,
-                )
-                await Provider.filter(id=provider.id).update(reassign_to_id=target.id)
-                await make_client(org, a1, "C", f"L{n:02d}", provider=provider)
-                due.append(provider)
-            yield {"org": org, "due": due, "target": target}
-    finally:
-        if database.drop is not None:
-            await database.drop()
+    async with own_database(tmp_path, "provjobs"):
+        factory = Factory()
+        org = await factory.organization("jobs")
+        a1 = org.locations[0]
+        target_user = await factory.user(org.organization, type=UserType.PROVIDER, locations=[a1], session=False)
+        target = await make_provider(target_user.user, display_name="Dr Takeover")
+        due = []
+        past = datetime.now(UTC) - timedelta(minutes=5)
+        for n in range(DUE):
+            staff = await factory.user(org.organization, type=UserType.PROVIDER, locations=[a1])
+            provider = await make_provider(
+                staff.user,
+                display_name=f"Dr Due {n:02d}",
+                status=ProviderStatus.DEACTIVATION_SCHEDULED,
+                deactivate_at=past,
+            )
+            await Provider.filter(id=provider.id).update(reassign_to_id=target.id)
+            await make_client(org, a1, "C", f"L{n:02d}", provider=provider)
+            due.append(provider)
+        yield {"org": org, "due": due, "target": target}
 
 
 async def _assert_applied_once(due: list[Provider], target: Provider) -> None:

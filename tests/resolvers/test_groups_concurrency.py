@@ -5,19 +5,13 @@ racing updates of one group serialize on its row lock, so neither loses the othe
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from pathlib import Path
 
-import httpx
 import pytest
-from tortoise import Tortoise
-from tortoise.context import TortoiseContext
 
-from app.db import migrate, tortoise_config
-from app.main import create_app
 from models.groups import GroupMembership, PermissionGroup
 from permissions.catalog import Permission as P
-from tests.conftest import BACKEND, Factory, create_test_database
+from tests.conftest import BACKEND, Factory, app_client, own_database, post_graphql
 
 CREATE = """mutation($input: CreatePermissionGroupInput!) {
   createPermissionGroup(input: $input) { permissionGroup { id } errors { field code } } }"""
@@ -30,56 +24,37 @@ UPDATE = """mutation($input: UpdatePermissionGroupInput!) {
     reason="needs concurrent writers in separate transactions with row locks: PostgreSQL only (SQLite has one writer)",
 )
 async def test_racing_group_writes(tmp_path: Path, settings) -> None:
-    database = await create_test_database(tmp_path, "grouprace")
-    try:
-        async with TortoiseContext():
-            await migrate(database.url)
-            await Tortoise.init(config=tortoise_config(database.url))
-            factory = Factory()
-            org = await factory.organization("grouprace")
-            second = await factory.user(org.organization, username="second", is_admin=True, all_locations=True)
-            group = await factory.group(org.organization, [P.USERS_READ], name="Shared")
-            joiners = [await factory.user(org.organization, locations=org.locations, session=False) for _ in range(4)]
-            app = create_app(
-                dataclasses.replace(settings, database_url=database.url), manage_database=False, run_jobs=False
-            )
-            transport = httpx.ASGITransport(app=app, client=("203.0.113.22", 50000))
-            async with httpx.AsyncClient(transport=transport, base_url="http://tessera.test") as http:
+    async with own_database(tmp_path, "grouprace") as database:
+        factory = Factory()
+        org = await factory.organization("grouprace")
+        second = await factory.user(org.organization, username="second", is_admin=True, all_locations=True)
+        group = await factory.group(org.organization, [P.USERS_READ], name="Shared")
+        joiners = [await factory.user(org.organization, locations=org.locations, session=False) for _ in range(4)]
+        async with app_client(settings, database, ip="203.0.113.22") as http:
 
-                async def post(query: str, variables: dict, token: str) -> dict:
-                    response = await http.post(
-                        "/graphql",
-                        json={"query": query, "variables": variables},
-                        headers={"authorization": f"Bearer {token}"},
-                    )
-                    return response.json()["data"]
+            async def post(query: str, variables: dict, token: str) -> dict:
+                return (await post_graphql(http, query, variables, token))["data"]
 
-                tokens = [org.admin.token, second.token, org.admin.token, second.token]
-                creates = await asyncio.gather(
-                    *(
-                        post(CREATE, {"input": {"name": name, "permissions": ["USERS_READ"]}}, token)
-                        for name, token in zip(
-                            ["Night shift", "NIGHT SHIFT", "night shift", "Night Shift"], tokens, strict=True
-                        )
+            tokens = [org.admin.token, second.token, org.admin.token, second.token]
+            creates = await asyncio.gather(
+                *(
+                    post(CREATE, {"input": {"name": name, "permissions": ["USERS_READ"]}}, token)
+                    for name, token in zip(
+                        ["Night shift", "NIGHT SHIFT", "night shift", "Night Shift"], tokens, strict=True
                     )
                 )
-                updates = await asyncio.gather(
-                    *(
-                        post(UPDATE, {"input": {"id": str(group.id), "addMemberIds": [str(j.user.id)]}}, token)
-                        for j, token in zip(joiners, tokens, strict=True)
-                    )
-                )
-            created = [r["createPermissionGroup"] for r in creates]
-            assert sum(1 for r in created if not r["errors"]) == 1, created
-            duplicates = [r["errors"] for r in created if r["errors"]]
-            assert all(e == [{"field": ["input", "name"], "code": "DUPLICATE"}] for e in duplicates), created
-            assert (
-                await PermissionGroup.filter(organization_id=org.organization.id, name_key="night shift").count() == 1
             )
-            assert all(not r["updatePermissionGroup"]["errors"] for r in updates), updates
-            assert await GroupMembership.filter(group_id=group.id).count() == 4
-            assert (await PermissionGroup.get(id=group.id)).version == 5
-            await Tortoise.close_connections()
-    finally:
-        if database.drop is not None:
-            await database.drop()
+            updates = await asyncio.gather(
+                *(
+                    post(UPDATE, {"input": {"id": str(group.id), "addMemberIds": [str(j.user.id)]}}, token)
+                    for j, token in zip(joiners, tokens, strict=True)
+                )
+            )
+        created = [r["createPermissionGroup"] for r in creates]
+        assert sum(1 for r in created if not r["errors"]) == 1, created
+        duplicates = [r["errors"] for r in created if r["errors"]]
+        assert all(e == [{"field": ["input", "name"], "code": "DUPLICATE"}] for e in duplicates), created
+        assert await PermissionGroup.filter(organization_id=org.organization.id, name_key="night shift").count() == 1
+        assert all(not r["updatePermissionGroup"]["errors"] for r in updates), updates
+        assert await GroupMembership.filter(group_id=group.id).count() == 4
+        assert (await PermissionGroup.get(id=group.id)).version == 5

@@ -13,7 +13,7 @@ from models.audit import AuditEvent
 from models.enums import ActorKind
 from tests.conftest import Factory
 from tests.permissions.cases import groups  # noqa: F401  (its hook adds groups_admin_a)
-from tests.permissions.cases.base import FORBIDDEN, OK, UNAUTHENTICATED, Case
+from tests.permissions.cases.base import FORBIDDEN, OK, UNAUTHENTICATED, Case, fixed
 from tests.permissions.world import WORLD_HOOKS, World
 
 
@@ -33,8 +33,7 @@ WORLD_HOOKS.append(add_audit_events)
 EVENTS = "{ auditEvents { totalCount edges { node { action actorKind location { id } changes } } } }"
 
 
-def events(w: World):
-    return EVENTS, {}
+events = fixed(EVENTS)
 
 
 def only(action: str, other: str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.conftest import PASSWORD, PIN, Factory, Staff
-from tests.permissions.cases.base import NOT_FOUND, OK, RESET_REQUIRED, UNAUTHENTICATED, Case
+from tests.permissions.cases.base import NOT_FOUND, OK, RESET_REQUIRED, UNAUTHENTICATED, Case, fixed
 from tests.permissions.world import WORLD_HOOKS, World
 
 
@@ -25,20 +25,16 @@ async def add_auth_principals(world: World, factory: Factory) -> None:
 WORLD_HOOKS.append(add_auth_principals)
 
 
-def doc(query: str, **variables):
-    return lambda w: (query, variables)
-
-
-VIEWER = doc("{ viewer { kind user { username } organization { slug } } }")
-ORGANIZATION = doc("{ organization { id slug seatsUsed } }")
-CATALOGUE = doc("{ permissions { permission orgWide } }")
-MY_SESSIONS = doc("{ mySessions { id current } }")
-LOGOUT = doc("mutation { logout { ok errors { code } } }")
-UNLOCK = doc("mutation($pin: String!) { unlockWithPin(input: {pin: $pin}) { ok errors { code } } }", pin=PIN)
+VIEWER = fixed("{ viewer { kind user { username } organization { slug } } }")
+ORGANIZATION = fixed("{ organization { id slug seatsUsed } }")
+CATALOGUE = fixed("{ permissions { permission orgWide } }")
+MY_SESSIONS = fixed("{ mySessions { id current } }")
+LOGOUT = fixed("mutation { logout { ok errors { code } } }")
+UNLOCK = fixed("mutation($pin: String!) { unlockWithPin(input: {pin: $pin}) { ok errors { code } } }", pin=PIN)
 
 
 def login(slug: str, username: str):
-    return doc(
+    return fixed(
         "mutation($s: String!, $u: String!, $p: String!) { login(input: {organizationSlug: $s, username: $u,"
         " password: $p}) { token errors { code } } }",
         s=slug,
@@ -48,7 +44,7 @@ def login(slug: str, username: str):
 
 
 def change_password():
-    return doc(
+    return fixed(
         "mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) {"
         " ok errors { code } } }",
         c=PASSWORD,

@@ -36,3 +36,13 @@ class Case:
     @property
     def id(self) -> str:
         return f"{self.operation}:{self.case}:{self.principal}"
+
+
+def fixed(document: str, **variables: Any) -> Callable[[Any], tuple[str, dict[str, Any]]]:
+    """A row's `document` that takes nothing from the world: this document with these variables."""
+    return lambda w: (document, variables)
+
+
+def location_id(w: Any, name: str) -> str:
+    """The id of a world location by name: "a1", "a2" (org A) or "b1" (org B)."""
+    return str(getattr(w, name).id)

@@ -9,7 +9,17 @@ from __future__ import annotations
 from models.clients import Client
 from models.providers import Provider
 from tests.conftest import Factory
-from tests.permissions.cases.base import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK, UNAUTHENTICATED, Case
+from tests.permissions.cases.base import (
+    DENIED_INPUT,
+    FORBIDDEN,
+    HIDDEN,
+    NOT_FOUND,
+    OK,
+    UNAUTHENTICATED,
+    Case,
+    fixed,
+    location_id,
+)
 from tests.permissions.world import WORLD_HOOKS, World
 from tests.resolvers.test_clients_fixtures import make_client, make_provider
 
@@ -53,8 +63,7 @@ def clients(filter: dict | None = None, query: str = LIST):
     return lambda w: (query, {"f": filter})
 
 
-def by_card(w: World):
-    return LIST_COVERAGE, {"f": {"healthCardNumber": "9876543217"}}
+by_card = fixed(LIST_COVERAGE, f={"healthCardNumber": "9876543217"})
 
 
 def one(name: str, query: str = ONE):
@@ -63,9 +72,9 @@ def one(name: str, query: str = ONE):
 
 def create(location: str, **extra):
     def build(w: World):
-        loc = {"a1": w.a1, "a2": w.a2, "b1": w.b1}[location]
+        loc = location_id(w, location)
         return CREATE, {
-            "i": {"firstName": "New", "lastName": "Client", "locationId": str(loc.id), "smsConsent": False, **extra}
+            "i": {"firstName": "New", "lastName": "Client", "locationId": loc, "smsConsent": False, **extra}
         }
 
     return build
@@ -75,7 +84,7 @@ def update(name: str, move_to: str | None = None, **extra):
     def build(w: World):
         given = {"id": cid(w, name), "firstName": "Changed", **extra}
         if move_to:
-            given["locationId"] = str({"a1": w.a1, "a2": w.a2}[move_to].id)
+            given["locationId"] = location_id(w, move_to)
         return UPDATE, {"i": given}
 
     return build
@@ -125,11 +134,11 @@ CASES = [
     Case("card filter with coverage read", "clients", "billing_a1", "health card", OK, by_card, card_in_list),
     Case("card filter, other org", "clients", "admin_b", "health card of org A", HIDDEN, by_card),
     # myClients ("My Clients": primary provider is the viewer)
-    Case("own clients", "myClients", "provider_a1", "own client", OK, lambda w: (MINE, {}), lists("a1_own")),
-    Case("not a provider", "myClients", "front_desk_a1", "none", OK, lambda w: (MINE, {}), lists()),
-    Case("other org", "myClients", "admin_b", "none", OK, lambda w: (MINE, {}), lists()),
-    Case("no group", "myClients", "no_group", "-", FORBIDDEN, lambda w: (MINE, {})),
-    Case("no token", "myClients", "anonymous", "-", UNAUTHENTICATED, lambda w: (MINE, {})),
+    Case("own clients", "myClients", "provider_a1", "own client", OK, fixed(MINE), lists("a1_own")),
+    Case("not a provider", "myClients", "front_desk_a1", "none", OK, fixed(MINE), lists()),
+    Case("other org", "myClients", "admin_b", "none", OK, fixed(MINE), lists()),
+    Case("no group", "myClients", "no_group", "-", FORBIDDEN, fixed(MINE)),
+    Case("no token", "myClients", "anonymous", "-", UNAUTHENTICATED, fixed(MINE)),
     # client(id)
     Case("same location", "client", "front_desk_a1", "A1 client", OK, one("a1")),
     Case("other location", "client", "front_desk_a1", "A2 client", HIDDEN, one("a2")),

@@ -12,7 +12,17 @@ import uuid
 from models.groups import PermissionGroup
 from permissions.catalog import Permission as P
 from tests.conftest import Factory
-from tests.permissions.cases.base import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK, UNAUTHENTICATED, Case
+from tests.permissions.cases.base import (
+    DENIED_INPUT,
+    FORBIDDEN,
+    HIDDEN,
+    NOT_FOUND,
+    OK,
+    UNAUTHENTICATED,
+    Case,
+    fixed,
+    location_id,
+)
 from tests.permissions.world import WORLD_HOOKS, World
 
 
@@ -65,10 +75,6 @@ async def add_group_ids(world: World, factory: Factory) -> None:
 WORLD_HOOKS.append(add_group_ids)
 
 
-def listing(query: str = LIST):
-    return lambda w: (query, {})
-
-
 def one(name: str | None):
     return lambda w: (ONE, {"id": _ids(w)[name] if name else str(uuid.uuid4())})
 
@@ -77,7 +83,7 @@ def create(*permissions: str, all_locations: bool = True, location: str | None =
     def build(w: World):
         given: dict = {"name": "Matrix group", "permissions": list(permissions), "allLocations": all_locations}
         if location:
-            given["locationIds"] = [str({"a1": w.a1, "a2": w.a2, "b1": w.b1}[location].id)]
+            given["locationIds"] = [location_id(w, location)]
         if member:
             given["memberIds"] = [str(w.principals[member].user.id)]
         return CREATE, {"i": given}
@@ -90,7 +96,7 @@ def update(group: str, **fields):
         given = {"id": _ids(w)[group]}
         for key, value in fields.items():
             if key == "locations":
-                given["locationIds"] = [str({"a1": w.a1, "a2": w.a2}[v].id) for v in value]
+                given["locationIds"] = [location_id(w, v) for v in value]
             elif key == "add":
                 given["addMemberIds"] = [str(w.principals[v].user.id) for v in value]
             else:
@@ -134,15 +140,15 @@ CASES = [
         "admin_a",
         "org A groups",
         OK,
-        listing(),
+        fixed(LIST),
         names_include("Front desk", "Theirs"),
     ),
-    Case("assigns groups", "permissionGroups", "manager_a1", "org A groups", OK, listing()),
-    Case("groups manager", "permissionGroups", "groups_admin_a", "org A groups", OK, listing()),
-    Case("other org sees its own", "permissionGroups", "admin_b", "org B groups", OK, listing(), names_are("Theirs")),
-    Case("USERS_READ only", "permissionGroups", "front_desk_a1", "org A groups", FORBIDDEN, listing()),
-    Case("no group", "permissionGroups", "no_group", "org A groups", FORBIDDEN, listing()),
-    Case("no token", "permissionGroups", "anonymous", "org A groups", UNAUTHENTICATED, listing()),
+    Case("assigns groups", "permissionGroups", "manager_a1", "org A groups", OK, fixed(LIST)),
+    Case("groups manager", "permissionGroups", "groups_admin_a", "org A groups", OK, fixed(LIST)),
+    Case("other org sees its own", "permissionGroups", "admin_b", "org B groups", OK, fixed(LIST), names_are("Theirs")),
+    Case("USERS_READ only", "permissionGroups", "front_desk_a1", "org A groups", FORBIDDEN, fixed(LIST)),
+    Case("no group", "permissionGroups", "no_group", "org A groups", FORBIDDEN, fixed(LIST)),
+    Case("no token", "permissionGroups", "anonymous", "org A groups", UNAUTHENTICATED, fixed(LIST)),
     # permissionGroup
     Case("own org group", "permissionGroup", "admin_a", "Front desk", OK, one("Front desk")),
     Case("assigns groups", "permissionGroup", "restricted_a2", "Only A2", OK, one("Only A2")),

@@ -17,7 +17,16 @@ from models.providers import Provider
 from models.users import User
 from permissions.catalog import Permission as P
 from tests.conftest import Factory
-from tests.permissions.cases.base import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK, UNAUTHENTICATED, Case
+from tests.permissions.cases.base import (
+    DENIED_INPUT,
+    FORBIDDEN,
+    HIDDEN,
+    NOT_FOUND,
+    OK,
+    UNAUTHENTICATED,
+    Case,
+    location_id,
+)
 from tests.permissions.world import WORLD_HOOKS, World
 
 PROVIDER_MANAGER = [P.PROVIDERS_READ, P.PROVIDERS_MANAGE, P.PROVIDERS_DEACTIVATE]
@@ -105,7 +114,7 @@ def provider(name: str, fields: str = "id displayName status"):
 
 def providers(location: str | None = None):
     def build(w: World) -> tuple[str, dict[str, Any]]:
-        filter_ = {"locationId": str(getattr(w, location).id)} if location else {}
+        filter_ = {"locationId": location_id(w, location)} if location else {}
         return (
             "query($f: ProviderFilter) { providers(filter: $f) { totalCount edges { node { id displayName } } } }",
             {"f": filter_},

@@ -25,6 +25,8 @@ from tests.permissions.cases.base import (
     OK,
     UNAUTHENTICATED,
     Case,
+    fixed,
+    location_id,
 )
 from tests.permissions.world import WORLD_HOOKS, World
 
@@ -85,10 +87,6 @@ ACCEPT = """mutation($t: String!, $p: String!) { acceptStaffInvitation(input: {t
   token errors { code field } } }"""
 
 
-def plain(document: str):
-    return lambda w: (document, {})
-
-
 def on(document: str, who: str, **extra):
     def build(w):
         return document, {"id": user_id(w, who), **extra}
@@ -109,7 +107,7 @@ def create(*, site: str = "a1", is_admin: bool = False, username: str = "newcome
             "input": {
                 "login": {"username": username, "password": NEW_PASSWORD, "isAdmin": is_admin},
                 "contact": {"firstName": "New", "lastName": "Comer", "type": "FRONT_DESK", "email": "n@clinic.example"},
-                "sites": {"locationIds": [str(getattr(w, site).id)]},
+                "sites": {"locationIds": [location_id(w, site)]},
             }
         }
 
@@ -134,14 +132,14 @@ def includes(*names: str, excludes: tuple[str, ...] = ()):
 
 CASES = [
     # users / user
-    Case("everyone", "users", "admin_a", "org A", OK, plain(USERS), includes("both-sites", "frontdesk", "billing")),
+    Case("everyone", "users", "admin_a", "org A", OK, fixed(USERS), includes("both-sites", "frontdesk", "billing")),
     Case(
         "USERS_READ at A1",
         "users",
         "manager_a1",
         "org A",
         OK,
-        plain(USERS),
+        fixed(USERS),
         includes("frontdesk", "both-sites", "restricted"),
     ),
     Case(
@@ -150,7 +148,7 @@ CASES = [
         "restricted_a2",
         "org A",
         OK,
-        plain(USERS),
+        fixed(USERS),
         includes("both-sites", "restricted", excludes=("frontdesk", "billing")),
     ),
     Case(
@@ -159,11 +157,11 @@ CASES = [
         "admin_b",
         "org B",
         OK,
-        plain(USERS),
+        fixed(USERS),
         includes("admin", excludes=("frontdesk", "both-sites", "manager")),
     ),
-    Case("no group", "users", "no_group", "org A", FORBIDDEN, plain(USERS)),
-    Case("no token", "users", "anonymous", "-", UNAUTHENTICATED, plain(USERS)),
+    Case("no group", "users", "no_group", "org A", FORBIDDEN, fixed(USERS)),
+    Case("no token", "users", "anonymous", "-", UNAUTHENTICATED, fixed(USERS)),
     Case("user at A1", "user", "manager_a1", "front desk", OK, on(ONE, "front_desk_a1")),
     Case("user at A1 from A2", "user", "restricted_a2", "front desk", HIDDEN, on(ONE, "front_desk_a1")),
     Case("other org", "user", "admin_b", "front desk A", HIDDEN, on(ONE, "front_desk_a1")),
@@ -225,7 +223,7 @@ CASES = [
     Case("other org", "resetCredentials", "admin_b", "front desk A", NOT_FOUND, on(RESET, "front_desk_a1")),
     Case("lacks the permission", "resetCredentials", "restricted_a2", "both", FORBIDDEN, on(RESET, "both")),
     # own profile and registration
-    Case("no group, own profile", "updateMyProfile", "no_group", "self", OK, plain(PROFILE)),
-    Case("no token", "updateMyProfile", "anonymous", "-", UNAUTHENTICATED, plain(PROFILE)),
+    Case("no group, own profile", "updateMyProfile", "no_group", "self", OK, fixed(PROFILE)),
+    Case("no token", "updateMyProfile", "anonymous", "-", UNAUTHENTICATED, fixed(PROFILE)),
     Case("registration link", "acceptStaffInvitation", "anonymous", "invited", OK, accept()),
 ]
