@@ -36,8 +36,9 @@ from resolvers.credentials import (
     token_hash,
 )
 from resolvers.errors import ErrorCode, Problems, fail
-from resolvers.sessions import end_sessions
-from resolvers.users import Target, check_may_change, check_seats, load_target
+from resolvers.seats import check_seats
+from resolvers.sessions import end_sessions, load_access_data, provider_gone
+from resolvers.user_rules import Target, check_may_change, load_target
 
 INVITATION_INVALID_MESSAGE = "This link is not valid any more: ask your administrator for a new one."
 _PATHS = {StaffTokenPurpose.REGISTRATION: "register", StaffTokenPurpose.PASSWORD_RESET: "reset-password"}
@@ -247,6 +248,8 @@ async def accept_staff_invitation(ctx: RequestContext, token: str, password: str
             if found.purpose is StaffTokenPurpose.REGISTRATION
             else user.access_status is AccessStatus.ENABLED
         )
+        # A passed provider deactivation date denies like an inactive account (DESIGN §3).
+        and not provider_gone(await load_access_data(str(user.id)), now)
     )
     if not usable:
         await audit.record(ctx, "auth.invitation_invalid", organization_id=user.organization_id if user else None)

@@ -2,9 +2,10 @@
 "All Clients", "My Clients" and the client profile.
 
 Input arrives as a plain dict of the fields the caller gave (snake_case; an absent key means
-"unchanged" on update, None means "clear"), so tests call these without GraphQL. Every path to a
-client goes through `permissions.scoping.client_q` / `can_see_client`: an out-of-scope or
-other-organization id is NOT_FOUND exactly like a random one.
+"unchanged" on update, None means "clear"), so tests call these without GraphQL; it is checked and
+normalized by resolvers/client_input.py. Every path to a client goes through
+`permissions.scoping.client_q` / `can_see_client`: an out-of-scope or other-organization id is
+NOT_FOUND exactly like a random one.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ import contextlib
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
@@ -29,57 +28,23 @@ from models.users import UserLocation
 from permissions.catalog import Permission
 from permissions.errors import forbidden
 from permissions.principal import Principal
-from permissions.scoping import can_see_location, client_q
+from permissions.scoping import can_see_location, client_q, provider_q
 from resolvers import audit
+from resolvers.client_input import (
+    ADDRESS_FIELDS,
+    COVERAGE_FIELDS,
+    CREATE_DEFAULTS,
+    PROFILE_FIELDS,
+    ClientValidator,
+    check_sms_consent,
+    local_today,
+    search_keys,
+)
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
-from resolvers.health_cards import check_health_card, normalize_card_number, normalize_province, normalize_version
-from resolvers.validation import check_timezone, normalize_email, normalize_phone
+from resolvers.health_cards import normalize_card_number
+from resolvers.validation import normalize_phone, search_key
 
-# BCP 47: language[-script][-region][-variant...] (e.g. en, fr-CA, zh-Hant-TW, es-419).
-_BCP47 = re.compile(
-    r"^(?P<lang>[a-z]{2,3})(?:-(?P<script>[a-z]{4}))?(?:-(?P<region>[a-z]{2}|\d{3}))?"
-    r"(?P<variants>(?:-(?:[a-z\d]{5,8}|\d[a-z\d]{3}))*)$",
-    re.IGNORECASE,
-)
-EARLIEST_BIRTH = date(1900, 1, 1)
-
-# The profile fields an update may set directly (after normalization); coverage and location apart.
-PROFILE_FIELDS = (
-    "first_name",
-    "last_name",
-    "preferred_name",
-    "salutation",
-    "pronouns",
-    "sex_at_birth",
-    "date_of_birth",
-    "preferred_language",
-    "timezone",
-    "email",
-    "email_consent",
-    "mobile",
-    "mobile_is_primary",
-    "sms_consent",
-    "voice_consent",
-    "phones",
-    "emergency_contacts",
-    "referring_provider_name",
-    "is_qualified",
-    "veteran_id",
-    "alert",
-)
-ADDRESS_FIELDS = ("line1", "line2", "city", "province", "postal_code", "country")
-COVERAGE_FIELDS = (
-    "health_card_province",
-    "health_card_number",
-    "health_card_version",
-    "fee_program",
-    "fee_program_number",
-    "billing_authorization_number",
-    "case_number",
-    "sessions_authorized",
-    "billing_notes",
-)
 # Everything the audit diff looks at (health_card_number is redacted to its last 4 there).
 AUDITED = (
     *PROFILE_FIELDS,
@@ -90,26 +55,6 @@ AUDITED = (
     "primary_provider_id",
     "status",
 )
-REQUIRED_FIELDS = frozenset(
-    {
-        "first_name",
-        "last_name",
-        "preferred_language",
-        "timezone",
-        "email_consent",
-        "mobile_is_primary",
-        "sms_consent",
-        "voice_consent",
-        "phones",
-        "emergency_contacts",
-    }
-)
-_CAMEL = re.compile(r"_([a-z0-9])")
-
-
-def camel(name: str) -> str:
-    """The API name of a model field (first_name -> firstName), for UserError paths."""
-    return _CAMEL.sub(lambda m: m.group(1).upper(), name)
 
 
 def parse_id(value: Any) -> uuid.UUID | None:
@@ -120,188 +65,8 @@ def parse_id(value: Any) -> uuid.UUID | None:
         return None
 
 
-def normalize_language(value: str) -> str:
-    """A BCP 47 tag in its canonical case (fr-CA, zh-Hant-TW), or ValueError."""
-    match = _BCP47.match(value.strip())
-    if not match:
-        raise ValueError("Use a BCP 47 language tag such as en, fr or fr-CA.")
-    parts = [match["lang"].lower()]
-    if match["script"]:
-        parts.append(match["script"].title())
-    if match["region"]:
-        parts.append(match["region"].upper())
-    if match["variants"]:
-        parts.append(match["variants"].strip("-").lower())
-    return "-".join(parts)
-
-
-def _max_length(name: str) -> int | None:
-    return getattr(Client._meta.fields_map.get(name), "max_length", None)
-
-
-def _region(location: Location) -> str:
-    return (location.address_country or "CA").upper()
-
-
-# --------------------------------------------------------------------------- validation
-
-
-class _Validator:
-    """Normalizes one input dict into model values, collecting every problem at its path."""
-
-    def __init__(self, problems: Problems, location: Location, today: date) -> None:
-        self.problems = problems
-        self.location = location
-        self.today = today
-        self.values: dict[str, Any] = {}
-
-    def text(self, name: str, value: Any, path: tuple[str, ...]) -> str | None:
-        if value is None:
-            return None
-        value = str(value).strip()
-        limit = _max_length(name)
-        if limit is not None and len(value) > limit:
-            self.problems.add(ErrorCode.INVALID, f"At most {limit} characters.", *path)
-        return value or None
-
-    def phone(self, value: str | None, path: tuple[str, ...]) -> str | None:
-        if value is None or not value.strip():
-            return None
-        try:
-            return normalize_phone(value, _region(self.location))
-        except ValueError as error:
-            self.problems.add(ErrorCode.INVALID, str(error), *path)
-            return None
-
-    def email(self, value: str | None, path: tuple[str, ...]) -> str | None:
-        if value is None or not value.strip():
-            return None
-        try:
-            return normalize_email(value)
-        except ValueError as error:
-            self.problems.add(ErrorCode.INVALID, str(error), *path)
-            return None
-
-    def field(self, name: str, value: Any) -> None:
-        """Validate and keep one profile field."""
-        path = ("input", camel(name))
-        if value is None and name in REQUIRED_FIELDS:
-            self.problems.add(ErrorCode.REQUIRED, "This field cannot be empty.", *path)
-            return
-        if name in ("email_consent", "mobile_is_primary", "sms_consent", "voice_consent", "is_qualified"):
-            self.values[name] = value
-        elif name == "email":
-            self.values[name] = self.email(value, path)
-        elif name == "mobile":
-            self.values[name] = self.phone(value, path)
-        elif name == "date_of_birth":
-            if value is not None and value > self.today:
-                self.problems.add(ErrorCode.INVALID, "The date of birth is in the future.", *path)
-            elif value is not None and value < EARLIEST_BIRTH:
-                self.problems.add(ErrorCode.INVALID, "The date of birth is before 1900.", *path)
-            self.values[name] = value
-        elif name == "preferred_language":
-            try:
-                self.values[name] = normalize_language(value)
-            except ValueError as error:
-                self.problems.add(ErrorCode.INVALID, str(error), *path)
-        elif name == "timezone":
-            try:
-                self.values[name] = check_timezone(value.strip())
-            except ValueError as error:
-                self.problems.add(ErrorCode.INVALID, str(error), *path)
-        elif name == "phones":
-            self.values[name] = self.phones(value)
-        elif name == "emergency_contacts":
-            self.values[name] = self.emergency_contacts(value)
-        elif name == "alert":
-            self.values[name] = (str(value).strip() or None) if value is not None else None
-        else:
-            text = self.text(name, value, path)
-            if text is None and name in ("first_name", "last_name"):
-                self.problems.add(ErrorCode.REQUIRED, "This field cannot be empty.", *path)
-            self.values[name] = text
-
-    def phones(self, items: list[Mapping[str, Any]]) -> list[dict[str, str]]:
-        result = []
-        for i, item in enumerate(items):
-            path = ("input", "phones", str(i))
-            label = (item.get("label") or "").strip()
-            if not label:
-                self.problems.add(ErrorCode.REQUIRED, "A phone needs a label.", *path, "label")
-            elif len(label) > 40:
-                self.problems.add(ErrorCode.INVALID, "At most 40 characters.", *path, "label")
-            number = self.phone(item.get("number"), (*path, "number"))
-            if item.get("number") is None or not str(item.get("number")).strip():
-                self.problems.add(ErrorCode.REQUIRED, "A phone needs a number.", *path, "number")
-            result.append({"label": label, "number": number or ""})
-        return result
-
-    def emergency_contacts(self, items: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        result = []
-        for i, item in enumerate(items):
-            path = ("input", "emergencyContacts", str(i))
-            name = (item.get("name") or "").strip()
-            if not name:
-                self.problems.add(ErrorCode.REQUIRED, "An emergency contact needs a name.", *path, "name")
-            elif len(name) > 200:
-                self.problems.add(ErrorCode.INVALID, "At most 200 characters.", *path, "name")
-            if not (item.get("phone") or "").strip():
-                self.problems.add(ErrorCode.REQUIRED, "An emergency contact needs a phone.", *path, "phone")
-            phone = self.phone(item.get("phone"), (*path, "phone"))
-            relationship = (item.get("relationship") or "").strip() or None
-            result.append(
-                {
-                    "name": name,
-                    "relationship": relationship,
-                    "phone": phone or "",
-                    "email": self.email(item.get("email"), (*path, "email")),
-                }
-            )
-        return result
-
-    def address(self, value: Mapping[str, Any] | None) -> None:
-        for part in ADDRESS_FIELDS:
-            name = f"address_{part}"
-            raw = (value or {}).get(part)
-            text = self.text(name, raw, ("input", "address", camel(part)))
-            if text is not None and part in ("province", "country"):
-                text = text.upper().removeprefix("CA-") if part == "province" else text.upper()
-                if part == "country" and not re.fullmatch(r"[A-Z]{2}", text):
-                    self.problems.add(
-                        ErrorCode.INVALID, "Use an ISO 3166-1 alpha-2 code such as CA.", "input", "address", "country"
-                    )
-            self.values[name] = text
-
-    def coverage(self, value: Mapping[str, Any], current: Mapping[str, Any]) -> None:
-        """Coverage fields given (absent ones keep `current`), with the health card check recomputed."""
-        merged = {name: current.get(name) for name in COVERAGE_FIELDS}
-        for name in COVERAGE_FIELDS:
-            if name not in value:
-                continue
-            raw = value[name]
-            path = ("input", "coverage", camel(name))
-            if name == "health_card_province":
-                raw = normalize_province(raw)
-            elif name == "health_card_number":
-                raw = normalize_card_number(raw)
-            elif name == "health_card_version":
-                raw = normalize_version(raw)
-            if name == "sessions_authorized":
-                if raw is not None and raw < 0:
-                    self.problems.add(ErrorCode.INVALID, "Sessions cannot be negative.", *path)
-            elif name == "billing_notes":
-                raw = (raw or "").strip() or None
-            else:
-                raw = self.text(name, raw, path)
-            merged[name] = raw
-        self.values.update(merged)
-        self.values["health_card_check"] = check_health_card(
-            merged["health_card_province"], merged["health_card_number"], merged["health_card_version"]
-        )
-
-
 # --------------------------------------------------------------------------- lookups
+# The location and provider an input names, checked against the database and the actor's grants.
 
 
 async def _location_for(principal: Principal, location_id: Any, path: tuple[str, ...], problems: Problems) -> Any:
@@ -330,11 +95,14 @@ async def _provider_problem(principal: Principal, provider_id: Any, location: Lo
     )
     if provider is None:
         return None, ErrorCode.NOT_FOUND
-    if provider.status is ProviderStatus.INACTIVE or not provider.user.is_active:
-        return provider, ErrorCode.INVALID
-    if not provider.user.all_locations and not await UserLocation.exists(
+    practises = provider.user.all_locations or await UserLocation.exists(
         user_id=provider.user_id, location_id=location.id
-    ):
+    )
+    if not practises and not await Provider.filter(provider_q(principal), id=provider.id).exists():
+        # Neither at the client's location nor visible to the actor: as if it did not exist, or
+        # the answer would tell that a provider works somewhere the actor cannot see.
+        return None, ErrorCode.NOT_FOUND
+    if not practises or provider.status is ProviderStatus.INACTIVE or not provider.user.is_active:
         return provider, ErrorCode.INVALID
     return provider, None
 
@@ -342,6 +110,7 @@ async def _provider_problem(principal: Principal, provider_id: Any, location: Lo
 async def _check_provider(
     principal: Principal, provider_id: Any, location: Location | None, problems: Problems
 ) -> uuid.UUID | None:
+    """The primary provider's id if it may be one at `location`; else None, with the problem recorded."""
     if provider_id is None or location is None:
         return None
     provider, code = await _provider_problem(principal, provider_id, location)
@@ -353,32 +122,7 @@ async def _check_provider(
     return provider.id if provider is not None and code is None else None
 
 
-def _sms_rule(values: Mapping[str, Any], problems: Problems) -> None:
-    """Article 002: SMS consent needs a mobile number (uncheck SMS to leave the mobile blank)."""
-    mobile_problem = any(p.field == ("input", "mobile") for p in problems.items)
-    if values.get("sms_consent") and not values.get("mobile") and not mobile_problem:
-        problems.add(ErrorCode.REQUIRED, "A mobile number is needed for SMS consent.", "input", "mobile")
-
-
-def _today(location: Location, now: datetime) -> date:
-    try:
-        return now.astimezone(ZoneInfo(location.timezone)).date()
-    except (KeyError, ValueError):
-        return now.date()
-
-
 # --------------------------------------------------------------------------- mutations
-
-
-CREATE_DEFAULTS: dict[str, Any] = {
-    "preferred_language": "en",
-    "email_consent": True,
-    "mobile_is_primary": True,
-    "sms_consent": True,
-    "voice_consent": False,
-    "phones": [],
-    "emergency_contacts": [],
-}
 
 
 async def create_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
@@ -397,7 +141,7 @@ async def create_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
             Permission.CLIENTS_COVERAGE_MANAGE, str(location.id)
         ):
             problems.add(ErrorCode.FORBIDDEN, "Entering coverage needs CLIENTS_COVERAGE_MANAGE.", "input", "coverage")
-        check = _Validator(problems, location, _today(location, ctx.now()))
+        check = ClientValidator(problems, location, local_today(location, ctx.now()))
         for name in PROFILE_FIELDS:
             if name == "timezone" and data.get("timezone") is None:
                 check.values["timezone"] = location.timezone
@@ -406,7 +150,7 @@ async def create_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
         check.address(data.get("address"))
         check.coverage(data.get("coverage") or {}, {})
         provider_id = await _check_provider(principal, data.get("primary_provider_id"), location, problems)
-        _sms_rule(check.values, problems)
+        check_sms_consent(check.values, problems)
         problems.raise_if_any()
         values = check.values
         client = await Client.create(
@@ -415,7 +159,7 @@ async def create_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
             location_id=location.id,
             primary_provider_id=provider_id,
             **values,
-            **_keys(values),
+            **search_keys(values),
         )
         await audit.record(
             ctx,
@@ -426,16 +170,6 @@ async def create_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
             changes=audit.diff({}, audit.snapshot(client, AUDITED)),
         )
     return client
-
-
-def _keys(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The lower-cased search/sort copies of the values being written."""
-    keys: dict[str, Any] = {}
-    for name in ("first_name", "last_name", "preferred_name", "email"):
-        if name in values:
-            value = values[name]
-            keys[f"{name}_key"] = value.lower() if value else None
-    return keys
 
 
 async def _client_in_scope(principal: Principal, client_id: Any) -> Client | None:
@@ -479,7 +213,7 @@ async def update_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
         ):
             problems.add(ErrorCode.FORBIDDEN, "Changing coverage needs CLIENTS_COVERAGE_MANAGE.", "input", "coverage")
         before = audit.snapshot(client, AUDITED)
-        check = _Validator(problems, location, _today(location, ctx.now()))
+        check = ClientValidator(problems, location, local_today(location, ctx.now()))
         for name in PROFILE_FIELDS:
             if name in data:
                 check.field(name, data[name])
@@ -501,9 +235,9 @@ async def update_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
                     "input",
                     "primaryProviderId",
                 )
-        _sms_rule({"sms_consent": client.sms_consent, "mobile": client.mobile, **check.values}, problems)
+        check_sms_consent({"sms_consent": client.sms_consent, "mobile": client.mobile, **check.values}, problems)
         problems.raise_if_any()
-        values = {**check.values, **_keys(check.values)}
+        values = {**check.values, **search_keys(check.values)}
         values["location_id"] = location.id
         values["version"] = client.version + 1
         values["updated_at"] = ctx.now()
@@ -567,7 +301,7 @@ async def get_client(ctx: RequestContext, client_id: Any) -> Client | None:
 
 def _search_q(search: str, region: str = "CA") -> Q:
     """Prefix of first, last or preferred name, email, or mobile (indexed lower-cased keys)."""
-    text = search.strip().lower()
+    text = search_key(search.strip())
     clauses = [
         Q(first_name_key__startswith=text),
         Q(last_name_key__startswith=text),

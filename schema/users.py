@@ -2,7 +2,7 @@
 
 Every relation of User goes through a per-request DataLoader (schema/relations.py) and the scoping
 rules: `locations` shows only locations the viewer may see, `provider` only when
-`can_see_provider`. `users` filters in SQL (resolvers.users.visible_users_q) and pages by keyset on
+`can_see_provider`. `users` filters in SQL (resolvers.user_queries.visible_users_q) and pages by keyset on
 (last name, first name, id); a page of 50 with locations, groups and effective permissions costs a
 fixed number of statements (tests/api/test_users_statements.py).
 """
@@ -19,9 +19,9 @@ from models.enums import AccessStatus, AccountStatus, BillingRole, EmailDelivery
 from permissions.catalog import Permission
 from permissions.classes import public, requires
 from permissions.grants import ALL, Grants
-from permissions.scoping import can_see_location, can_see_provider
-from resolvers import access
-from resolvers import users as resolvers
+from permissions.scoping import can_see_groups, can_see_location, can_see_provider
+from resolvers import access, user_input, user_queries
+from resolvers import users as user_writes
 from schema import relations
 from schema.errors import UserError, attempt
 from schema.organization import Location
@@ -123,8 +123,11 @@ class User:
         rows = await info.context.loaders.of(relations.user_locations).load(str(self.id))
         return [r for r in rows if principal and can_see_location(principal, str(r.id))]
 
-    @strawberry.field
+    @strawberry.field(description="The user's groups: one's own, or anyone's for those who may see groups.")
     async def permission_groups(self: Any, info: Info) -> list[PermissionGroupNode]:
+        principal = await info.context.require_principal()
+        if not can_see_groups(principal) and principal.actor_id != str(self.id):
+            return []
         return await info.context.loaders.of(relations.user_groups).load(str(self.id))  # type: ignore[no-any-return]
 
     @strawberry.field(description="What the user's groups, sites and administration access give, where.")
@@ -291,19 +294,19 @@ class UsersPayload:
 
 
 def _given(value: Any) -> Any:
-    return resolvers.UNSET if value is strawberry.UNSET else value
+    return user_input.UNSET if value is strawberry.UNSET else value
 
 
-def _sites(value: SiteSelectionInput | None) -> resolvers.SitesData | None:
+def _sites(value: SiteSelectionInput | None) -> user_input.SitesData | None:
     if value is None or value is strawberry.UNSET:
         return None
-    return resolvers.SitesData(all_locations=bool(value.all_locations), location_ids=list(value.location_ids or []))
+    return user_input.SitesData(all_locations=bool(value.all_locations), location_ids=list(value.location_ids or []))
 
 
-def create_data(input: CreateUserInput) -> resolvers.CreateUserData:
+def create_data(input: CreateUserInput) -> user_input.CreateUserData:
     login, contact, billing = input.login, input.contact, input.billing
-    return resolvers.CreateUserData(
-        login=resolvers.LoginData(
+    return user_input.CreateUserData(
+        login=user_input.LoginData(
             username=login.username,
             password=login.password,
             pin=login.pin,
@@ -311,15 +314,15 @@ def create_data(input: CreateUserInput) -> resolvers.CreateUserData:
             require_password_reset=login.require_password_reset is not False,
             is_admin=bool(login.is_admin),
         ),
-        contact=resolvers.ContactData(
+        contact=user_input.ContactData(
             first_name=contact.first_name,
             last_name=contact.last_name,
             type=contact.type,
             email=contact.email,
             phone=contact.phone,
         ),
-        sites=_sites(input.sites) or resolvers.SitesData(),
-        billing=resolvers.BillingData(
+        sites=_sites(input.sites) or user_input.SitesData(),
+        billing=user_input.BillingData(
             provincial_billing_number=billing.provincial_billing_number,
             group_billing_number=billing.group_billing_number,
             billing_role=billing.billing_role or BillingRole.BILLING_PROVIDER,
@@ -332,10 +335,10 @@ def create_data(input: CreateUserInput) -> resolvers.CreateUserData:
     )
 
 
-def update_data(input: UpdateUserInput) -> resolvers.UpdateUserData:
+def update_data(input: UpdateUserInput) -> user_input.UpdateUserData:
     sites = _given(input.sites)
     groups = _given(input.permission_group_ids)
-    return resolvers.UpdateUserData(
+    return user_input.UpdateUserData(
         id=input.id,
         expected_version=_given(input.expected_version),
         username=_given(input.username),
@@ -347,15 +350,15 @@ def update_data(input: UpdateUserInput) -> resolvers.UpdateUserData:
         is_admin=_given(input.is_admin),
         expires_at=_given(input.expires_at),
         require_password_reset=_given(input.require_password_reset),
-        sites=_sites(sites) if sites is not resolvers.UNSET else resolvers.UNSET,
-        permission_group_ids=list(groups) if groups not in (resolvers.UNSET, None) else groups,
+        sites=_sites(sites) if sites is not user_input.UNSET else user_input.UNSET,
+        permission_group_ids=list(groups) if groups not in (user_input.UNSET, None) else groups,
     )
 
 
-def filter_data(value: UserFilter | None) -> resolvers.UserFilterData | None:
+def filter_data(value: UserFilter | None) -> user_queries.UserFilterData | None:
     if value is None:
         return None
-    return resolvers.UserFilterData(
+    return user_queries.UserFilterData(
         search=value.search,
         last_name=value.last_name,
         username=value.username,
@@ -394,12 +397,12 @@ class Query:
         self, info: Info, filter: UserFilter | None = None, first: int | None = 50, after: str | None = None
     ) -> UserConnection:
         principal = await info.context.require_principal()
-        query = resolvers.users_query(info.context, principal, filter_data(filter))
+        query = user_queries.users_query(info.context, principal, filter_data(filter))
         return await keyset_page(query, USER_SORT, first, after)
 
     @strawberry.field(**requires(Permission.USERS_READ, description="One user; null when out of scope or unknown."))
     async def user(self, info: Info, id: strawberry.ID) -> User | None:
-        return await resolvers.get_user(info.context, id)  # type: ignore[return-value]
+        return await user_queries.get_user(info.context, id)  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -422,7 +425,7 @@ class Mutation:
         return await _user_payload(
             info,
             "user.profile_update",
-            lambda: resolvers.update_my_profile(
+            lambda: user_writes.update_my_profile(
                 info.context,
                 expected_version=_given(input.expected_version),
                 first_name=_given(input.first_name),
@@ -441,7 +444,9 @@ class Mutation:
         )
     )
     async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
-        return await _user_payload(info, "user.create", lambda: resolvers.create_user(info.context, create_data(input)))
+        return await _user_payload(
+            info, "user.create", lambda: user_writes.create_user(info.context, create_data(input))
+        )
 
     @strawberry.mutation(
         **requires(
@@ -451,7 +456,9 @@ class Mutation:
         )
     )
     async def update_user(self, info: Info, input: UpdateUserInput) -> UserPayload:
-        return await _user_payload(info, "user.update", lambda: resolvers.update_user(info.context, update_data(input)))
+        return await _user_payload(
+            info, "user.update", lambda: user_writes.update_user(info.context, update_data(input))
+        )
 
     @strawberry.mutation(
         **requires(
@@ -461,7 +468,7 @@ class Mutation:
     )
     async def set_user_active(self, info: Info, input: SetUserActiveInput) -> UserPayload:
         return await _user_payload(
-            info, "user.set_active", lambda: resolvers.set_user_active(info.context, input.id, input.active)
+            info, "user.set_active", lambda: user_writes.set_user_active(info.context, input.id, input.active)
         )
 
     @strawberry.mutation(
@@ -511,7 +518,7 @@ class Mutation:
         return await _user_payload(
             info,
             "user.credentials_reset",
-            lambda: resolvers.reset_credentials(
+            lambda: user_writes.reset_credentials(
                 info.context,
                 input.id,
                 new_password=input.new_password,

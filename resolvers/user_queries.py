@@ -1,0 +1,148 @@
+"""Reading staff users (article 000 "Manage Users"): one user, and the `users` search.
+
+Both go through the same scoping rule as every other path to a user (DESIGN §3): a user is visible to
+itself and to holders of USERS_READ at any of its sites. `visible_users_q` is that rule as a row
+filter, so the search narrows and pages in SQL; `get_user` answers None for anything out of scope,
+exactly as for an id that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
+
+from models.enums import AccountStatus, UserType
+from models.groups import GroupMembership
+from models.providers import Provider
+from models.sessions import LoginAttempt
+from models.users import User, UserLocation
+from permissions.catalog import Permission
+from permissions.errors import forbidden
+from permissions.grants import ALL
+from permissions.principal import Principal
+from permissions.scoping import can_see_location
+from resolvers.billing import normalize_billing_number
+from resolvers.context import RequestContext
+from resolvers.errors import InputError
+from resolvers.locations import parse_uuid
+from resolvers.user_rules import load_target
+from resolvers.validation import search_key
+
+
+@dataclass
+class UserFilterData:
+    search: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+    provider_number: str | None = None
+    is_active: bool | None = None
+    status: AccountStatus | None = None
+    type: UserType | None = None
+    location_id: str | None = None
+    permission_group_id: str | None = None
+
+
+def _sites_q(scope: Any) -> Q:
+    """Users working where `scope` (ALL or location ids) reaches: all-locations users included."""
+    if scope is ALL:
+        return Q()
+    if not scope:
+        return Q(id__in=[])
+    return Q(all_locations=True) | Q(
+        id__in=Subquery(UserLocation.filter(location_id__in=sorted(scope)).values("user_id"))
+    )
+
+
+def visible_users_q(principal: Principal) -> Q:
+    """The row filter behind `can_see_user`: oneself, and users at the viewer's USERS_READ sites."""
+    q = Q(organization_id=principal.organization.id)
+    scope = principal.grants.scope(Permission.USERS_READ)
+    if scope is ALL:
+        return q
+    own = Q(id=principal.user.id) if principal.user is not None else Q(id__in=[])
+    return q & (own | _sites_q(scope)) if scope else q & own
+
+
+def _locked_usernames(org_id: Any, now: datetime) -> Subquery:
+    """The usernames login throttling holds locked right now (for the LOCKED status)."""
+    now_ts = int(now.timestamp())
+    return Subquery(
+        LoginAttempt.filter(
+            Q(organization_id=org_id),
+            Q(ip_locked_until__gt=now_ts) | Q(user_locked_until__gt=now_ts),
+        ).values("username_key")
+    )
+
+
+def _status_q(status: AccountStatus, org_id: Any, now: datetime) -> Q:
+    """The users whose account status is `status` at `now` (inactive, expired, locked or active)."""
+    live = Q(is_active=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    if status is AccountStatus.INACTIVE:
+        return Q(is_active=False)
+    if status is AccountStatus.EXPIRED:
+        return Q(is_active=True, expires_at__lte=now)
+    locked = Q(username_key__in=_locked_usernames(org_id, now))
+    if status is AccountStatus.LOCKED:
+        return live & locked
+    return live & ~locked
+
+
+def users_query(ctx: RequestContext, principal: Principal, filter: UserFilterData | None) -> QuerySet:
+    """The users the viewer may see, narrowed by `filter`, in SQL (not yet ordered or paged)."""
+    query = User.filter(visible_users_q(principal))
+    if filter is None:
+        return query
+    org_id = principal.organization.id
+    if filter.search:
+        term = search_key(filter.search.strip())
+        query = query.filter(
+            Q(first_name__istartswith=term)
+            | Q(last_name_key__startswith=term)
+            | Q(username_key__startswith=term)
+            | Q(email__istartswith=term)
+        )
+    if filter.last_name:
+        query = query.filter(last_name_key__startswith=search_key(filter.last_name.strip()))
+    if filter.username:
+        query = query.filter(username_key=filter.username.strip().lower())
+    if filter.provider_number:
+        # A guarded value: filtering on it needs BILLING_READ, and only where held (else an oracle).
+        if not principal.grants.has_anywhere(Permission.BILLING_READ):
+            raise forbidden("Filtering on a provider number needs the BILLING_READ permission.")
+        number = normalize_billing_number(filter.provider_number)
+        query = query.filter(
+            _sites_q(principal.grants.scope(Permission.BILLING_READ)),
+            id__in=Subquery(Provider.filter(provincial_billing_number=number).values("user_id")),
+        )
+    if filter.is_active is not None:
+        query = query.filter(is_active=filter.is_active)
+    if filter.status is not None:
+        query = query.filter(_status_q(AccountStatus(filter.status), org_id, ctx.now()))
+    if filter.type is not None:
+        query = query.filter(type=filter.type)
+    if filter.location_id is not None:
+        lid = parse_uuid(filter.location_id)
+        # A location the viewer may not see filters to nothing: otherwise the filter would tell
+        # where a visible user works although `User.locations` hides that site.
+        if lid is None or not can_see_location(principal, str(lid)):
+            query = query.filter(id__in=[])
+        else:
+            at_location = Subquery(UserLocation.filter(location_id=lid).values("user_id"))
+            query = query.filter(Q(all_locations=True) | Q(id__in=at_location))
+    if filter.permission_group_id is not None:
+        gid = parse_uuid(filter.permission_group_id)
+        query = query.filter(id__in=Subquery(GroupMembership.filter(group_id=gid).values("user_id")) if gid else [])
+    return query
+
+
+async def get_user(ctx: RequestContext, user_id: Any) -> User | None:
+    """One user, or None when unknown, malformed, another organization's or out of scope."""
+    principal = await ctx.require_principal()
+    try:
+        return (await load_target(principal, user_id)).user
+    except InputError:
+        return None

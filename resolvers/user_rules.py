@@ -1,0 +1,97 @@
+"""Who may see and change a staff user, and what may be given to one (DESIGN §3).
+
+- a target out of the viewer's scope (or another organization's, or a malformed id) is NOT_FOUND,
+  exactly like a random id, so an id tells nothing (`load_target`);
+- changing a user needs the permission at EVERY one of the target's sites, and only an admin
+  changes an admin (`check_may_change`); putting a user at sites needs the permission at each of
+  them (`check_may_assign_sites`); only an admin grants `isAdmin` (`actor_is_admin`);
+- no one gives what they do not have: the target's grants are computed before and after and the
+  whole input is refused with FORBIDDEN at the field responsible (`check_escalation`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from models.users import User, UserLocation
+from permissions.catalog import Permission
+from permissions.escalation import escalation_message, excess_grants
+from permissions.principal import Principal
+from permissions.scoping import can_change_user, can_see_user
+from resolvers.errors import ErrorCode, fail
+from resolvers.locations import parse_uuid
+from resolvers.user_grants import GrantState
+
+
+@dataclass
+class Target:
+    """A user the viewer may see, with every site it is linked to (active or not)."""
+
+    user: User
+    site_ids: frozenset[str]
+
+
+async def site_ids_of(user_id: Any) -> frozenset[str]:
+    """Every location the user is linked to, active or not: changing a user needs them all."""
+    return frozenset(str(x) for x in await UserLocation.filter(user_id=user_id).values_list("location_id", flat=True))
+
+
+async def load_target(principal: Principal, user_id: Any, *path: str, lock: bool = False) -> Target:
+    """The user behind `user_id` if the viewer may see it; else NOT_FOUND exactly like a random id."""
+    uid = parse_uuid(user_id)
+    user = None
+    if uid is not None:
+        query = User.filter(id=uid, organization_id=principal.organization.id)
+        user = await (query.select_for_update() if lock else query).first()
+    if user is not None:
+        sites = await site_ids_of(user.id)
+        if can_see_user(principal, str(user.id), user.all_locations, sites):
+            return Target(user, sites)
+    raise fail(ErrorCode.NOT_FOUND, "No such user.", *path)
+
+
+def actor_is_admin(principal: Principal) -> bool:
+    """Whether the actor is an administrator: only one may grant, remove or change admin access."""
+    return principal.user is not None and principal.user.is_admin
+
+
+def check_may_change(principal: Principal, target: Target, permission: Permission, *path: str) -> None:
+    """DESIGN §3: the permission at every one of the target's sites; an admin only by an admin."""
+    if target.user.is_admin and not actor_is_admin(principal):
+        raise fail(ErrorCode.FORBIDDEN, "Only an administrator may change an administrator.", *path)
+    if not can_change_user(principal.grants, permission, target.user.all_locations, target.site_ids):
+        raise fail(
+            ErrorCode.FORBIDDEN,
+            f"This needs {permission.value} at every location where this user works.",
+            *path,
+        )
+
+
+def check_may_assign_sites(
+    principal: Principal, permission: Permission, all_locations: bool, site_ids: frozenset[str], *path: str
+) -> None:
+    """Putting a user at sites needs the permission at each of them (at ALL for allLocations)."""
+    if not can_change_user(principal.grants, permission, all_locations, site_ids):
+        raise fail(ErrorCode.FORBIDDEN, f"This needs {permission.value} at every location you select.", *path)
+
+
+def check_escalation(principal: Principal, old: GrantState, new: GrantState, paths: dict[str, tuple[str, ...]]) -> None:
+    """No one gives what they do not have: refuse the whole input when `new` adds grants over `old`
+    that the actor lacks, with FORBIDDEN at the field responsible (isAdmin, permissionGroupIds or sites:
+    the one whose change, undone, leaves nothing in excess)."""
+    before = old.grants()
+    excess = excess_grants(principal.grants, before, new.grants())
+    if not excess:
+        return
+    if new.is_admin and not old.is_admin:
+        blame = paths["isAdmin"]
+    elif not excess_grants(principal.grants, before, replace(new, groups=old.groups).grants()):
+        blame = paths["permissionGroupIds"]
+    elif not excess_grants(
+        principal.grants, before, replace(new, sites=old.sites, all_locations=old.all_locations).grants()
+    ):
+        blame = paths["sites"]
+    else:
+        blame = paths["permissionGroupIds"] if set(new.groups) != set(old.groups) else paths["sites"]
+    raise fail(ErrorCode.FORBIDDEN, escalation_message(excess), *blame)
