@@ -120,3 +120,14 @@ def can_see_client(principal: Principal, location_id: str, primary_provider_user
         and str(primary_provider_user_id) == str(principal.user.id)
         and principal.grants.has(Permission.CLIENTS_READ_OWN, str(location_id))
     )
+
+
+def can_see_groups(principal: Principal) -> bool:
+    """Permission groups are visible to group managers and to those who assign groups to users
+    (USERS_MANAGE somewhere); anyone sees the groups they belong to themselves."""
+    return principal.grants.has(Permission.GROUPS_MANAGE) or principal.grants.has_anywhere(Permission.USERS_MANAGE)
+
+
+def can_see_client_invitations(principal: Principal, location_id: str) -> bool:
+    """A client's portal invitations (guarded): CLIENT_PORTAL_MANAGE at the client's location."""
+    return principal.grants.has(Permission.CLIENT_PORTAL_MANAGE, str(location_id))

@@ -26,10 +26,11 @@ from permissions.errors import forbidden
 from permissions.escalation import Excess, escalation_message, excess_grants
 from permissions.grants import Grants, GroupGrant, compute_grants
 from permissions.principal import Principal
-from permissions.scoping import can_see_location, can_see_user
+from permissions.scoping import can_see_groups, can_see_location, can_see_user
 from resolvers import audit
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.validation import search_key
 
 UNSET: Any = object()
 NAME_MAX = 100
@@ -54,14 +55,9 @@ def codes_of(permissions: Iterable[Permission]) -> str:
 # --------------------------------------------------------------------------- reads
 
 
-def may_read_groups(principal: Principal) -> bool:
-    """Group managers, and those who assign groups to users (USERS_MANAGE somewhere), see the groups."""
-    return principal.grants.has(Permission.GROUPS_MANAGE) or principal.grants.has_anywhere(Permission.USERS_MANAGE)
-
-
 async def _reader(ctx: RequestContext) -> Principal:
     principal = await ctx.require_principal()
-    if not may_read_groups(principal):
+    if not can_see_groups(principal):
         raise forbidden("This needs the GROUPS_MANAGE or USERS_MANAGE permission.")
     return principal
 
@@ -293,7 +289,7 @@ async def _manager(ctx: RequestContext) -> Principal:
 
 
 async def _name_taken(organization_id: Any, name: str, exclude: Any = None) -> bool:
-    query = PermissionGroup.filter(organization_id=organization_id, name_key=name.lower())
+    query = PermissionGroup.filter(organization_id=organization_id, name_key=search_key(name))
     if exclude is not None:
         query = query.exclude(id=exclude)
     return await query.exists()
@@ -357,7 +353,7 @@ async def create_group(
                 id=uuid.uuid4(),
                 organization_id=org_id,
                 name=clean_name,
-                name_key=clean_name.lower(),
+                name_key=search_key(clean_name),
                 description=clean_description,
                 permission_codes=codes_of(state.permissions),
                 all_locations=state.all_locations,
@@ -477,7 +473,7 @@ async def update_group(
 
         old = _snapshot(group, old_locs)
         if clean_name is not None:
-            group.name, group.name_key = clean_name, clean_name.lower()
+            group.name, group.name_key = clean_name, search_key(clean_name)
         if clean_description is not UNSET:
             group.description = clean_description
         group.permission_codes = codes_of(after.permissions)

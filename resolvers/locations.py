@@ -21,7 +21,7 @@ from permissions.scoping import can_see_location, location_filter
 from resolvers import audit
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
-from resolvers.validation import check_timezone, normalize_phone
+from resolvers.validation import check_timezone, normalize_phone, search_key
 
 FIELDS = (
     "name",
@@ -77,7 +77,7 @@ def address_columns(address: AddressData, problems: Problems, *path: str) -> dic
         province = province.upper().removeprefix(f"{country}-")
         if not _SUBDIVISION.match(province) or (country == "CA" and province not in CANADIAN_PROVINCES):
             problems.add(ErrorCode.INVALID, "Use an ISO 3166-2 subdivision code such as ON.", *path, "province")
-    return {
+    columns = {
         "address_line1": _clean(address.line1),
         "address_line2": _clean(address.line2),
         "address_city": _clean(address.city),
@@ -85,6 +85,21 @@ def address_columns(address: AddressData, problems: Problems, *path: str) -> dic
         "address_postal_code": (_clean(address.postal_code) or "").upper() or None,
         "address_country": country,
     }
+    for column, field in _ADDRESS_FIELDS.items():
+        limit = Location._meta.fields_map[column].max_length
+        if columns[column] is not None and len(columns[column]) > limit:
+            problems.add(ErrorCode.INVALID, f"At most {limit} characters.", *path, field)
+    return columns
+
+
+# The free-text address columns and their input fields, checked against the columns' lengths
+# (province and country are checked as codes above).
+_ADDRESS_FIELDS = {
+    "address_line1": "line1",
+    "address_line2": "line2",
+    "address_city": "city",
+    "address_postal_code": "postalCode",
+}
 
 
 def _check_common(
@@ -182,11 +197,11 @@ async def create_location(
     problems.raise_if_any()
     org_id = principal.organization.id
     async with in_transaction():
-        if await Location.exists(organization_id=org_id, name_key=values["name"].lower()):
+        if await Location.exists(organization_id=org_id, name_key=search_key(values["name"])):
             raise fail(ErrorCode.DUPLICATE, "Another location already has this name.", "input", "name")
         location = await _save_unique(
             lambda: Location.create(
-                id=uuid.uuid4(), organization_id=org_id, name_key=values["name"].lower(), is_active=True, **values
+                id=uuid.uuid4(), organization_id=org_id, name_key=search_key(values["name"]), is_active=True, **values
             )
         )
         await audit.record(
@@ -221,7 +236,7 @@ async def update_location(
         location = await _load_for_change(ctx, location_id)
         before = audit.snapshot(location, FIELDS)
         if "name" in values:
-            key = values["name"].lower()
+            key = search_key(values["name"])
             if (
                 await Location.filter(organization_id=location.organization_id, name_key=key)
                 .exclude(id=location.id)

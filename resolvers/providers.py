@@ -37,6 +37,7 @@ from resolvers.billing import billing_number_problems, normalize_billing_number
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.sessions import end_sessions
+from resolvers.validation import search_key
 
 AUDITED_FIELDS = (
     "display_name",
@@ -144,7 +145,7 @@ async def providers_query(ctx: RequestContext, filter: ProviderFilterData | None
     query = Provider.filter(provider_q(principal))
     f = filter or ProviderFilterData()
     if f.search and f.search.strip():
-        prefix = f.search.strip().lower()
+        prefix = search_key(f.search.strip())
         by_last_name = Subquery(
             User.filter(organization_id=principal.organization.id, last_name_key__startswith=prefix).values("id")
         )
@@ -194,6 +195,10 @@ async def _target(principal: Principal, provider_id: str, permission: Permission
     )
     if not visible:
         raise fail(ErrorCode.NOT_FOUND, NOT_FOUND_MESSAGE, *field)
+    if user.is_admin and not (principal.user is not None and principal.user.is_admin):
+        # Changing a provider is changing its user (deactivation makes the user inactive): an
+        # administrator's only by an administrator (DESIGN §3).
+        raise fail(ErrorCode.FORBIDDEN, "Only an administrator may change an administrator's provider profile.", *field)
     if not sites.held_everywhere(principal.grants, permission):
         raise fail(
             ErrorCode.FORBIDDEN,
@@ -249,7 +254,7 @@ async def update_provider(
             elif len(name) > 200:
                 problems.add(ErrorCode.INVALID, "A display name is at most 200 characters.", "input", "displayName")
             else:
-                values.update(display_name=name, display_name_key=name.lower())
+                values.update(display_name=name, display_name_key=search_key(name))
         if "specialty" in changes:
             specialty = (changes["specialty"] or "").strip() or None
             if specialty and len(specialty) > 100:

@@ -94,12 +94,16 @@ def denial_reason(user: User, access: UserAccessData | None, now: datetime) -> s
         return "ACCOUNT_EXPIRED"
     if user.access_status is not AccessStatus.ENABLED:
         return "ACCESS_NOT_ENABLED"
-    if access is not None:
-        if access.provider_status == ProviderStatus.INACTIVE.value:
-            return "ACCOUNT_INACTIVE"
-        if access.provider_deactivate_at is not None and access.provider_deactivate_at <= now:
-            return "ACCOUNT_INACTIVE"
+    if access is not None and provider_gone(access, now):
+        return "ACCOUNT_INACTIVE"
     return None
+
+
+def provider_gone(access: UserAccessData, now: datetime) -> bool:
+    """The user's provider profile is inactive, or its scheduled deactivation date has passed."""
+    if access.provider_status == ProviderStatus.INACTIVE.value:
+        return True
+    return access.provider_deactivate_at is not None and access.provider_deactivate_at <= now
 
 
 def grants_from(user: User, access: UserAccessData) -> Grants:

@@ -16,6 +16,7 @@ from strawberry.tools import merge_types
 from schema.extensions import RequestInfo, log_unexpected
 from schema.limits import QueryLimits
 from schema.phi import PhiAccessLog
+from schema.scalars import SCALAR_OVERRIDES
 
 # One module per domain; each may define `Query` and `Mutation` types holding its root fields.
 DOMAINS = ("auth", "locations", "users", "groups", "audit", "providers", "clients")
@@ -47,5 +48,6 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,
         config=StrawberryConfig(disable_field_suggestions=not introspection),
     )

@@ -18,7 +18,7 @@ from strawberry.types import Info
 from permissions.catalog import Permission
 from permissions.classes import requires
 from permissions.errors import forbidden
-from permissions.scoping import can_see_client
+from permissions.scoping import can_see_client, can_see_client_invitations
 from resolvers import clients as resolvers
 from schema import client_relations, provider_relations, relations
 from schema.enums import ClientSource, ClientStatus, HealthCardCheck
@@ -181,8 +181,14 @@ class Client:
     def portal_links(self) -> list[ClientPortalLink]:
         return []
 
-    @strawberry.field(description="Guarded: CLIENT_PORTAL_MANAGE (the portal issue fills it in).")
-    def invitations(self) -> list[ClientInvitation]:
+    @strawberry.field(
+        description="Guarded: CLIENT_PORTAL_MANAGE at the client's location; empty without it (the list is "
+        "non-null, so a refusal must not null the client). The portal issue fills it in."
+    )
+    async def invitations(self: Any, info: Info) -> list[ClientInvitation]:
+        principal = await info.context.require_principal()
+        if not can_see_client_invitations(principal, str(self.location_id)):
+            return []
         return []
 
 

@@ -13,10 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tortoise.functions import Count
-
 from app.db import fetch_all
-from models.groups import GroupLocation, GroupMembership
+from models.groups import GroupLocation
 from models.organization import Location
 from models.users import User
 from permissions.catalog import Permission
@@ -33,18 +31,6 @@ async def group_locations(keys: list[str]) -> list[list[Location]]:
     links = await GroupLocation.filter(group_id__in=keys).select_related("location")
     result = grouped([(link.group_id, link.location) for link in links], keys)
     return [sorted(rows, key=lambda loc: loc.name_key) for rows in result]
-
-
-async def group_member_counts(keys: list[str]) -> list[int]:
-    """Every member of each group (a count, not rows: it does not depend on the viewer)."""
-    rows = (
-        await GroupMembership.filter(group_id__in=keys)
-        .group_by("group_id")
-        .annotate(n=Count("id"))
-        .values("group_id", "n")
-    )
-    found = {str(r["group_id"]): r["n"] for r in rows}
-    return [found.get(str(k), 0) for k in keys]
 
 
 @dataclass(frozen=True)
@@ -126,6 +112,13 @@ async def _visible_counts(keys: Sequence[MembersKey]) -> dict[str, int]:
         [*sorted({k.group_id for k in keys}), *params],
     )
     return {str(r["group_id"]): int(r["n"]) for r in rows}
+
+
+async def group_member_counts(keys: list[MembersKey]) -> list[int]:
+    """How many members of each group the viewer may see: a count over hidden users would tell
+    that they exist, as `members.totalCount` and a provider's `clientCount` do not."""
+    counts = await _visible_counts(keys)
+    return [counts.get(k.group_id, 0) for k in keys]
 
 
 async def group_members(keys: list[MembersKey]) -> list[Connection[Any]]:

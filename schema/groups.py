@@ -54,9 +54,11 @@ class PermissionGroup:
         rows = await info.context.loaders.of(group_relations.group_locations).load(str(self.id))
         return [r for r in rows if principal and can_see_location(principal, str(r.id))]
 
-    @strawberry.field(description="Every member, including those the viewer may not see.")
+    @strawberry.field(description="Members the viewer may see (like members.totalCount).")
     async def member_count(self: Any, info: Info) -> int:
-        return await info.context.loaders.of(group_relations.group_member_counts).load(str(self.id))
+        principal = await info.context.require_principal()
+        key = group_relations.MembersKey.of(principal, str(self.id), 0, None)
+        return await info.context.loaders.of(group_relations.group_member_counts).load(key)
 
     @strawberry.field(description="Members the viewer may see, by last name, first name.")
     async def members(self: Any, info: Info, first: int | None = 50, after: str | None = None) -> Connection[UserNode]:

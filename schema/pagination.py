@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from tortoise.exceptions import ValidationError
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
@@ -48,21 +50,62 @@ class Connection(Generic[T]):
     @strawberry.field(description="Rows in the viewer's scope (all pages).")
     async def total_count(self) -> int:
         if self.known_total is None:
-            self.known_total = await self.count_query.count() if self.count_query is not None else len(self.edges)
+            if self.count_query is None:
+                self.known_total = len(self.edges)
+            else:
+                try:
+                    self.known_total = await self.count_query.count()
+                except ValidationError:
+                    self.known_total = 0  # see keyset_page: a filter value no column can hold
         return self.known_total
+
+
+def cursor_text(value: Any) -> str:
+    """A text column's value from a cursor: a string, and one PostgreSQL can compare (no NUL)."""
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError("not a text sort value")
+    return value
+
+
+def cursor_id(value: Any) -> str:
+    """An `id` column's value from a cursor: a UUID (canonical text, as the rows store it)."""
+    if not isinstance(value, str):
+        raise ValueError("not an id")
+    return str(uuid.UUID(value))
+
+
+def cursor_datetime(value: Any) -> datetime:
+    """A datetime column's value from a cursor: ISO 8601 with an offset, in UTC (encode_cursor
+    writes aware datetimes; a naive one would meet aware ones, an extreme offset would overflow)."""
+    if not isinstance(value, str):
+        raise ValueError("not a datetime")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError("no offset")
+    return parsed.astimezone(UTC)
 
 
 @dataclass(frozen=True)
 class SortKey:
-    """One column of the sort order; `parse` turns the cursor's JSON value back into a filter value."""
+    """One column of the sort order; `parse` turns the cursor's JSON value back into a filter value.
+
+    A cursor comes back from the caller, so it is input like any other: by default `id` must be a
+    UUID and any other column a string (`cursor_text`). A value of the wrong type would reach the
+    database as a comparison PostgreSQL refuses (an integer against a varchar, a NUL in text).
+    """
 
     field: str
     descending: bool = False
-    parse: Callable[[Any], Any] = lambda v: v
+    parse: Callable[[Any], Any] | None = None
+
+    def read(self, value: Any) -> Any:
+        if self.parse is not None:
+            return self.parse(value)
+        return cursor_id(value) if self.field == "id" else cursor_text(value)
 
 
 def datetime_key(field: str, descending: bool = False) -> SortKey:
-    return SortKey(field, descending, lambda v: datetime.fromisoformat(v) if v is not None else None)
+    return SortKey(field, descending, cursor_datetime)
 
 
 def check_first(first: int | None) -> int:
@@ -93,8 +136,8 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
         if not isinstance(values, list) or len(values) != len(keys):
             raise ValueError
-        return [k.parse(v) for k, v in zip(keys, values, strict=True)]
-    except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+        return [k.read(v) for k, v in zip(keys, values, strict=True)]
+    except (ValueError, TypeError, OverflowError, UnicodeDecodeError, json.JSONDecodeError):
         raise bad_input("`after` is not a cursor this list gave out.") from None
 
 
@@ -123,7 +166,13 @@ async def keyset_page(
     page_query = query
     if after:
         page_query = page_query.filter(after_q(keys, decode_cursor(after, keys)))
-    rows = await page_query.order_by(*order_by(keys)).limit(limit + 1) if limit else []
+    try:
+        rows = await page_query.order_by(*order_by(keys)).limit(limit + 1) if limit else []
+    except ValidationError:
+        # Tortoise checks a filter value against its column before sending any SQL (a 10,000
+        # character username, say): a value the column cannot hold matches no row. One answer for
+        # every list, rather than a length check per filter field.
+        return Connection(edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None), known_total=0)
     has_next = len(rows) > limit
     rows = list(rows)[:limit]
     edges = [Edge(cursor=encode_cursor(r, keys), node=r) for r in rows]

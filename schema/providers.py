@@ -19,7 +19,7 @@ from models.enums import BillingRole, ProviderStatus
 from permissions.catalog import Permission
 from permissions.classes import requires
 from permissions.errors import forbidden
-from permissions.scoping import can_see_location, can_see_user
+from permissions.scoping import can_see_location, can_see_provider, can_see_user
 from resolvers import providers as resolvers
 from resolvers.providers import Sites
 from schema import provider_relations, relations
@@ -107,6 +107,9 @@ class Provider:
     async def locations(self: Any, info: Info) -> list[Location]:
         principal = await info.context.require_principal()
         sites = await provider_sites(info, self)
+        if not can_see_provider(principal, sites.all_locations, sites.ids):
+            # Reached through a client: only the public fields (name, specialty, status) show.
+            return []
         if sites.all_locations:
             rows = await info.context.loaders.of(provider_relations.organization_locations).load(
                 str(self.organization_id)

@@ -1,0 +1,153 @@
+"""Every path to a client (DESIGN §3: one scoping rule), guarded fields and the filters on them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from models.clients import Client
+from permissions.catalog import Permission as P
+from tests.conftest import GQL, Factory, Org
+from tests.security.support import client_at, codes, payload_codes, provider_of, staff
+
+
+async def test_provider_clients_and_count_show_only_visible_clients(gql: GQL, factory: Factory, org_a: Org) -> None:
+    a1, a2 = org_a.locations
+    doctor = await factory.user(org_a.organization, username="doc", all_locations=True)
+    provider = await provider_of(doctor.user)
+    seen = await client_at(org_a, a1, "Seen", "Client", primary_provider=provider)
+    await client_at(org_a, a2, "Hidden", "Client", primary_provider=provider)
+    viewer = await staff(factory, org_a, [P.PROVIDERS_READ, P.CLIENTS_READ], [a1])
+    body = await gql(
+        "query ($id: ID!) { provider(id: $id) { clientCount clients { totalCount edges { node { id } } } } }",
+        {"id": str(provider.id)},
+        token=viewer.token,
+    )
+    assert body["data"]["provider"] == {
+        "clientCount": 1,
+        "clients": {"totalCount": 1, "edges": [{"node": {"id": str(seen.id)}}]},
+    }
+
+
+async def test_merge_lineage_hides_clients_out_of_scope(gql: GQL, factory: Factory, org_a: Org) -> None:
+    a1, a2 = org_a.locations
+    survivor = await client_at(org_a, a1, "Sur", "Vivor")
+    await client_at(org_a, a2, "Mer", "Ged", status="MERGED", merged_into_id=survivor.id, merged_at=datetime.now(UTC))
+    viewer = await staff(factory, org_a, [P.CLIENTS_READ], [a1])
+    body = await gql(
+        "query ($id: ID!) { client(id: $id) { mergedFrom { id } } }", {"id": str(survivor.id)}, token=viewer.token
+    )
+    assert body["data"]["client"]["mergedFrom"] == []
+    hidden_survivor = await client_at(org_a, a2, "Hid", "Den")
+    merged = await client_at(
+        org_a, a1, "Mer", "Two", status="MERGED", merged_into_id=hidden_survivor.id, merged_at=datetime.now(UTC)
+    )
+    body = await gql(
+        "query ($id: ID!) { client(id: $id) { mergedInto { id } } }", {"id": str(merged.id)}, token=viewer.token
+    )
+    assert body["data"]["client"]["mergedInto"] is None
+
+
+async def test_health_card_is_guarded_in_fields_filters_and_search(gql: GQL, factory: Factory, org_a: Org) -> None:
+    a1, a2 = org_a.locations
+    card = "9876543217"
+    at_a2 = await client_at(org_a, a2, "Card", "Holder", health_card_number=card, health_card_province="ON")
+    reader = await factory.group(org_a.organization, [P.CLIENTS_READ])
+    coverage = await factory.group(org_a.organization, [P.CLIENTS_COVERAGE_READ], locations=[a1])
+    viewer = await factory.user(org_a.organization, username="v", locations=[a1, a2], groups=[reader, coverage])
+    query = "query ($f: ClientFilter) { clients(filter: $f) { totalCount edges { node { id } } } }"
+    body = await gql(query, {"f": {"healthCardNumber": card}}, token=viewer.token)
+    assert body["data"]["clients"]["totalCount"] == 0
+    body = await gql(query, {"f": {"search": card}}, token=viewer.token)
+    assert body["data"]["clients"]["totalCount"] == 0
+    body = await gql(
+        "query ($id: ID!) { client(id: $id) { coverage { healthCardNumber } } }",
+        {"id": str(at_a2.id)},
+        token=viewer.token,
+    )
+    assert codes(body) == ["FORBIDDEN"] and card not in str(body)
+    plain = await staff(factory, org_a, [P.CLIENTS_READ], [a1, a2])
+    assert codes(await gql(query, {"f": {"healthCardNumber": card}}, token=plain.token)) == ["FORBIDDEN"]
+
+
+async def test_cross_organization_ids_in_client_inputs(gql: GQL, factory: Factory, org_a: Org, org_b: Org) -> None:
+    a1 = org_a.locations[0]
+    b1 = org_b.locations[0]
+    theirs = await client_at(org_b, b1, "Their", "Client")
+    their_doc = await provider_of((await factory.user(org_b.organization, username="doc", locations=[b1])).user)
+    token = org_a.admin.token
+    body = await gql("query ($id: ID!) { client(id: $id) { id } }", {"id": str(theirs.id)}, token=token)
+    assert body["data"]["client"] is None
+    body = await gql(
+        "query ($p: ID) { clients(filter: {primaryProviderId: $p}) { totalCount } }",
+        {"p": str(their_doc.id)},
+        token=token,
+    )
+    assert body["data"]["clients"]["totalCount"] == 0
+    create = (
+        "mutation ($input: CreateClientInput!) { createClient(input: $input) { client { id } errors { code field } } }"
+    )
+    body = await gql(create, {"input": {"firstName": "A", "lastName": "B", "locationId": str(b1.id)}}, token=token)
+    assert payload_codes(body["data"]["createClient"]) == ["NOT_FOUND"]
+    body = await gql(
+        create,
+        {
+            "input": {
+                "firstName": "A",
+                "lastName": "B",
+                "locationId": str(a1.id),
+                "primaryProviderId": str(their_doc.id),
+            }
+        },
+        token=token,
+    )
+    errors = body["data"]["createClient"]["errors"]
+    assert {"code": "NOT_FOUND", "field": ["input", "primaryProviderId"]} in errors, errors
+    assert body["data"]["createClient"]["client"] is None
+    body = await gql(
+        """mutation ($id: ID!) { updateClient(input: {id: $id, firstName: "X"}) { errors { code } } }""",
+        {"id": str(theirs.id)},
+        token=token,
+    )
+    assert payload_codes(body["data"]["updateClient"]) == ["NOT_FOUND"]
+    assert (await Client.get(id=theirs.id)).first_name == "Their"
+
+
+async def test_moving_a_client_needs_clients_manage_at_both_locations(gql: GQL, factory: Factory, org_a: Org) -> None:
+    a1, a2 = org_a.locations
+    patient = await client_at(org_a, a1, "Pat", "Ient")
+    manage = await factory.group(org_a.organization, [P.CLIENTS_READ, P.CLIENTS_MANAGE], locations=[a1])
+    read = await factory.group(org_a.organization, [P.CLIENTS_READ])
+    actor = await factory.user(org_a.organization, username="m", locations=[a1, a2], groups=[manage, read])
+    body = await gql(
+        "mutation ($id: ID!, $l: ID!) { updateClient(input: {id: $id, locationId: $l}) { errors { code } } }",
+        {"id": str(patient.id), "l": str(a2.id)},
+        token=actor.token,
+    )
+    assert payload_codes(body["data"]["updateClient"]) == ["FORBIDDEN"]
+    assert str((await Client.get(id=patient.id)).location_id) == str(a1.id)
+
+
+async def test_primary_provider_id_is_not_an_existence_oracle(gql: GQL, factory: Factory, org_a: Org) -> None:
+    import uuid
+
+    a1, a2 = org_a.locations
+    actor = await staff(factory, org_a, [P.CLIENTS_READ, P.CLIENTS_MANAGE], [a1])
+    hidden = await provider_of((await factory.user(org_a.organization, username="far", locations=[a2])).user)
+    create = "mutation ($input: CreateClientInput!) { createClient(input: $input) { errors { code field } } }"
+    answers = []
+    for provider_id in (str(hidden.id), str(uuid.uuid4())):
+        body = await gql(
+            create,
+            {
+                "input": {
+                    "firstName": "A",
+                    "lastName": "B",
+                    "locationId": str(a1.id),
+                    "smsConsent": False,
+                    "primaryProviderId": provider_id,
+                }
+            },
+            token=actor.token,
+        )
+        answers.append(body["data"]["createClient"]["errors"])
+    assert answers[0] == answers[1]

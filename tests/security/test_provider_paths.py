@@ -1,0 +1,112 @@
+"""Every path to a provider, and every change to one, against DESIGN §3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.users import User
+from permissions.catalog import Permission as P
+from tests.conftest import GQL, Factory, Org
+from tests.security.support import client_at, codes, payload_codes, provider_of, staff
+
+DEACTIVATE = """
+mutation ($id: ID!) { deactivateProvider(input: {id: $id}) { provider { id status } errors { code field } } }
+"""
+UPDATE = """
+mutation ($id: ID!) { updateProvider(input: {id: $id, displayName: "Renamed"}) { provider { displayName }
+  errors { code field } } }
+"""
+
+
+async def _second_admin(factory: Factory, org: Org) -> None:
+    """Another acting admin, so LAST_ADMIN is not what refuses the change."""
+    await factory.user(org.organization, username="admin2", is_admin=True, all_locations=True)
+
+
+async def test_non_admin_cannot_deactivate_an_admins_provider(gql: GQL, factory: Factory, org_a: Org) -> None:
+    """Only admins may edit an admin: deactivating an admin's provider makes the admin inactive."""
+    await _second_admin(factory, org_a)
+    actor = await staff(
+        factory, org_a, [P.PROVIDERS_READ, P.PROVIDERS_MANAGE, P.PROVIDERS_DEACTIVATE], [], all_locations=True
+    )
+    target = await provider_of(org_a.admin.user)
+    body = await gql(DEACTIVATE, {"id": str(target.id)}, token=actor.token)
+    assert "errors" not in body, body
+    assert payload_codes(body["data"]["deactivateProvider"]) == ["FORBIDDEN"]
+    assert (await User.get(id=org_a.admin.user.id)).is_active
+
+
+async def test_non_admin_cannot_edit_an_admins_provider(gql: GQL, factory: Factory, org_a: Org) -> None:
+    actor = await staff(factory, org_a, [P.PROVIDERS_READ, P.PROVIDERS_MANAGE], [], all_locations=True)
+    target = await provider_of(org_a.admin.user, "Dr Admin")
+    body = await gql(UPDATE, {"id": str(target.id)}, token=actor.token)
+    assert payload_codes(body["data"]["updateProvider"]) == ["FORBIDDEN"]
+
+
+async def test_admin_may_still_deactivate_an_admins_provider(gql: GQL, factory: Factory, org_a: Org) -> None:
+    await _second_admin(factory, org_a)
+    other = await factory.user(org_a.organization, username="admin3", is_admin=True, all_locations=True)
+    target = await provider_of(other.user)
+    body = await gql(DEACTIVATE, {"id": str(target.id)}, token=org_a.admin.token)
+    assert payload_codes(body["data"]["deactivateProvider"]) == []
+    assert body["data"]["deactivateProvider"]["provider"]["status"] == "INACTIVE"
+
+
+PRIMARY = """
+query ($id: ID!) { client(id: $id) { id primaryProvider { displayName specialty status locations { id } } } }
+"""
+
+
+async def test_primary_provider_shows_only_public_fields_without_providers_read(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    """DESIGN §3: through a client, a provider shows its public fields (display name, specialty,
+    status); where it works is provider data that needs PROVIDERS_READ at one of its sites."""
+    a1, a2 = org_a.locations
+    doctor = await factory.user(org_a.organization, username="doc", locations=[a1, a2])
+    provider = await provider_of(doctor.user, "Dr Doc")
+    patient = await client_at(org_a, a1, "Pat", "Ient", primary_provider=provider)
+    viewer = await staff(factory, org_a, [P.CLIENTS_READ], [], all_locations=True)
+    body = await gql(PRIMARY, {"id": str(patient.id)}, token=viewer.token)
+    assert "errors" not in body, body
+    shown = body["data"]["client"]["primaryProvider"]
+    assert shown["displayName"] == "Dr Doc"
+    assert shown["locations"] == []
+
+
+async def test_primary_provider_billing_needs_billing_read(gql: GQL, factory: Factory, org_a: Org) -> None:
+    a1 = org_a.locations[0]
+    doctor = await factory.user(org_a.organization, username="doc", locations=[a1])
+    provider = await provider_of(doctor.user, provincial_billing_number="123456")
+    patient = await client_at(org_a, a1, "Pat", "Ient", primary_provider=provider)
+    viewer = await staff(factory, org_a, [P.CLIENTS_READ, P.PROVIDERS_READ], [a1])
+    body = await gql(
+        "query ($id: ID!) { client(id: $id) { primaryProvider { billing { provincialBillingNumber } } } }",
+        {"id": str(patient.id)},
+        token=viewer.token,
+    )
+    assert codes(body) == ["FORBIDDEN"]
+    assert "123456" not in str(body)
+
+
+async def test_cross_organization_provider_ids_are_not_found(
+    gql: GQL, factory: Factory, org_a: Org, org_b: Org
+) -> None:
+    a1 = org_a.locations[0]
+    mine = await provider_of((await factory.user(org_a.organization, username="doc", locations=[a1])).user)
+    theirs = await provider_of(
+        (await factory.user(org_b.organization, username="doc", locations=[org_b.locations[0]])).user
+    )
+    body: dict[str, Any] = await gql(
+        "query ($id: ID!) { provider(id: $id) { id } }", {"id": str(theirs.id)}, token=org_a.admin.token
+    )
+    assert body["data"]["provider"] is None
+    body = await gql(
+        """mutation ($id: ID!, $to: ID!) { deactivateProvider(input: {id: $id, reassignClientsToProviderId: $to})
+           { errors { code field } } }""",
+        {"id": str(mine.id), "to": str(theirs.id)},
+        token=org_a.admin.token,
+    )
+    assert payload_codes(body["data"]["deactivateProvider"]) == ["NOT_FOUND"]
+    body = await gql(DEACTIVATE, {"id": str(theirs.id)}, token=org_a.admin.token)
+    assert payload_codes(body["data"]["deactivateProvider"]) == ["NOT_FOUND"]

@@ -1,0 +1,141 @@
+"""Every path to a staff user, and the changes that add grants or could lock an organization out."""
+
+from __future__ import annotations
+
+from models.users import User
+from permissions.catalog import Permission as P
+from tests.conftest import GQL, Factory, Org
+from tests.security.support import codes, payload_codes, provider_of, staff
+
+USERS = """
+query ($filter: UserFilter) { users(filter: $filter) { totalCount edges { node { id locations { id } } } } }
+"""
+
+
+async def test_users_location_filter_is_not_an_oracle(gql: GQL, factory: Factory, org_a: Org) -> None:
+    a1, a2 = org_a.locations
+    viewer = await staff(factory, org_a, [P.USERS_READ], [a1])
+    both = await factory.user(org_a.organization, username="both", locations=[a1, a2])
+    body = await gql(USERS, {"filter": {"username": "both"}}, token=viewer.token)
+    assert body["data"]["users"]["edges"][0]["node"] == {"id": str(both.user.id), "locations": [{"id": str(a1.id)}]}
+    body = await gql(USERS, {"filter": {"username": "both", "locationId": str(a2.id)}}, token=viewer.token)
+    assert body["data"]["users"]["totalCount"] == 0
+    assert body["data"]["users"]["edges"] == []
+
+
+async def test_provider_number_filter_only_where_billing_read_is_held(gql: GQL, factory: Factory, org_a: Org) -> None:
+    a1, a2 = org_a.locations
+    reader = await factory.group(org_a.organization, [P.USERS_READ])
+    billing = await factory.group(org_a.organization, [P.BILLING_READ], locations=[a1])
+    viewer = await factory.user(org_a.organization, username="v", locations=[a1, a2], groups=[reader, billing])
+    doc = await factory.user(org_a.organization, username="doc", locations=[a2])
+    await provider_of(doc.user, provincial_billing_number="123456")
+    body = await gql(USERS, {"filter": {"providerNumber": "123456"}}, token=viewer.token)
+    assert "errors" not in body, body
+    assert body["data"]["users"]["totalCount"] == 0
+    no_billing = await staff(factory, org_a, [P.USERS_READ], [a1, a2])
+    body = await gql(USERS, {"filter": {"providerNumber": "123456"}}, token=no_billing.token)
+    assert codes(body) == ["FORBIDDEN"]
+
+
+async def test_other_organizations_users_are_missing_everywhere(
+    gql: GQL, factory: Factory, org_a: Org, org_b: Org
+) -> None:
+    theirs = await factory.user(org_b.organization, username="theirs", locations=[org_b.locations[0]])
+    group_b = await factory.group(org_b.organization, [P.USERS_READ])
+    token = org_a.admin.token
+    body = await gql("query ($id: ID!) { user(id: $id) { id } }", {"id": str(theirs.user.id)}, token=token)
+    assert body["data"]["user"] is None
+    body = await gql(USERS, {"filter": {"locationId": str(org_b.locations[0].id)}}, token=token)
+    assert all(e["node"]["id"] != str(theirs.user.id) for e in body["data"]["users"]["edges"])
+    body = await gql(USERS, {"filter": {"permissionGroupId": str(group_b.id)}}, token=token)
+    assert body["data"]["users"]["totalCount"] == 0
+    body = await gql(
+        """mutation ($id: ID!) { updateUser(input: {id: $id, firstName: "X"}) { errors { code } } }""",
+        {"id": str(theirs.user.id)},
+        token=token,
+    )
+    assert payload_codes(body["data"]["updateUser"]) == ["NOT_FOUND"]
+    body = await gql(
+        "mutation ($id: ID!, $g: [ID!]) { updateUser(input: {id: $id, permissionGroupIds: $g}) { errors { code } } }",
+        {"id": str(org_a.admin.user.id), "g": [str(group_b.id)]},
+        token=token,
+    )
+    assert payload_codes(body["data"]["updateUser"]) == ["NOT_FOUND"]
+    body = await gql(
+        """mutation ($id: ID!) { disableAccess(input: {userIds: [$id]}) { errors { code } } }""",
+        {"id": str(theirs.user.id)},
+        token=token,
+    )
+    assert payload_codes(body["data"]["disableAccess"]) == ["NOT_FOUND"]
+    assert (await User.get(id=theirs.user.id)).access_status.value == "ENABLED"
+
+
+async def test_user_provider_needs_providers_read(gql: GQL, factory: Factory, org_a: Org) -> None:
+    a1 = org_a.locations[0]
+    viewer = await staff(factory, org_a, [P.USERS_READ], [a1])
+    doc = await factory.user(org_a.organization, username="doc", locations=[a1])
+    await provider_of(doc.user, provincial_billing_number="123456")
+    body = await gql(
+        "query ($id: ID!) { user(id: $id) { provider { id } } }", {"id": str(doc.user.id)}, token=viewer.token
+    )
+    assert body["data"]["user"] == {"provider": None}
+
+
+async def test_no_escalation_through_update_user(gql: GQL, factory: Factory, org_a: Org) -> None:
+    a1, a2 = org_a.locations
+    manager = await staff(factory, org_a, [P.USERS_READ, P.USERS_MANAGE], [a1])
+    target = await factory.user(org_a.organization, username="t", locations=[a1])
+    strong = await factory.group(org_a.organization, [P.CLIENTS_READ])
+    mutation = """mutation ($input: UpdateUserInput!) { updateUser(input: $input) { errors { code field } } }"""
+    for change in (
+        {"permissionGroupIds": [str(strong.id)]},
+        {"sites": {"allLocations": True}},
+        {"sites": {"locationIds": [str(a1.id), str(a2.id)]}},
+        {"isAdmin": True},
+    ):
+        body = await gql(mutation, {"input": {"id": str(target.user.id), **change}}, token=manager.token)
+        assert payload_codes(body["data"]["updateUser"]) == ["FORBIDDEN"], change
+    body = await gql(mutation, {"input": {"id": str(org_a.admin.user.id), "firstName": "Mallory"}}, token=manager.token)
+    assert payload_codes(body["data"]["updateUser"]) == ["FORBIDDEN"]
+
+
+async def test_last_admin_cannot_be_removed_by_any_path(gql: GQL, factory: Factory, org_a: Org) -> None:
+    admin = org_a.admin
+    uid = str(admin.user.id)
+    for mutation, name in (
+        ("mutation ($id: ID!) { setUserActive(input: {id: $id, active: false}) { errors { code } } }", "setUserActive"),
+        ("mutation ($id: ID!) { disableAccess(input: {userIds: [$id]}) { errors { code } } }", "disableAccess"),
+        ("mutation ($id: ID!) { updateUser(input: {id: $id, isAdmin: false}) { errors { code } } }", "updateUser"),
+    ):
+        body = await gql(mutation, {"id": uid}, token=admin.token)
+        assert payload_codes(body["data"][name]) == ["LAST_ADMIN"], (name, body)
+    provider = await provider_of(admin.user)
+    body = await gql(
+        "mutation ($id: ID!) { deactivateProvider(input: {id: $id}) { errors { code } } }",
+        {"id": str(provider.id)},
+        token=admin.token,
+    )
+    assert payload_codes(body["data"]["deactivateProvider"]) == ["LAST_ADMIN"]
+    row = await User.get(id=uid)
+    assert row.is_admin and row.is_active
+
+
+async def test_no_escalation_through_a_deactivated_location(gql: GQL, factory: Factory, org_a: Org) -> None:
+    from models.groups import GroupMembership
+    from models.organization import Location
+
+    a1, a2 = org_a.locations
+    managers = await factory.group(org_a.organization, [P.USERS_READ, P.USERS_MANAGE])
+    actor = await factory.user(org_a.organization, username="um", all_locations=True, groups=[managers])
+    at_a2 = await factory.group(org_a.organization, [P.CLIENTS_MANAGE], locations=[a2])
+    target = await factory.user(org_a.organization, username="t", all_locations=True)
+    await Location.filter(id=a2.id).update(is_active=False)
+    body = await gql(
+        "mutation ($id: ID!, $g: [ID!]) { updateUser(input: {id: $id, permissionGroupIds: $g})"
+        " { errors { code field } } }",
+        {"id": str(target.user.id), "g": [str(at_a2.id)]},
+        token=actor.token,
+    )
+    assert payload_codes(body["data"]["updateUser"]) == ["FORBIDDEN"]
+    assert not await GroupMembership.filter(user_id=target.user.id).exists()
