@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
-from models.enums import AccessStatus
+from models.enums import AccessStatus, ProviderStatus
+from models.providers import Provider
 from models.users import User
 from resolvers.errors import ErrorCode, fail
 
@@ -22,10 +23,17 @@ LAST_ADMIN_MESSAGE = "This would leave the organization without an active admini
 
 
 def acting_admin_q(organization_id: Any, now: datetime) -> Q:
-    """Admins who can act right now: active, access ENABLED, not expired (permissions.escalation.is_active_admin)."""
+    """Admins who can act right now: active, access ENABLED, not expired, and not a provider who is
+    deactivated or whose deactivation date has passed (they cannot log in: resolvers.sessions)."""
+    gone = Subquery(
+        Provider.filter(
+            Q(status=ProviderStatus.INACTIVE) | Q(deactivate_at__lte=now), organization_id=organization_id
+        ).values("user_id")
+    )
     return Q(
         Q(organization_id=organization_id, is_admin=True, is_active=True, access_status=AccessStatus.ENABLED),
         Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+        ~Q(id__in=gone),
     )
 
 
