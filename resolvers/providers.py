@@ -221,6 +221,25 @@ async def _bump(provider: Provider, expected_version: int | None, **values: Any)
         )
 
 
+async def _save(
+    ctx: RequestContext, provider: Provider, action: str, expected_version: int | None, **values: Any
+) -> Provider:
+    """Write `values` (optimistically, see `_bump`) and record `action` with what changed: the one
+    path every provider change takes, so none can skip its version check or its audit event."""
+    before = audit.snapshot(provider, AUDITED_FIELDS)
+    if values:
+        await _bump(provider, expected_version, **values)
+    updated = await Provider.get(id=provider.id)
+    await audit.record(
+        ctx,
+        action,
+        target_type="Provider",
+        target_id=provider.id,
+        changes=audit.diff(before, audit.snapshot(updated, AUDITED_FIELDS)),
+    )
+    return updated
+
+
 # --------------------------------------------------------------------------- updateProvider
 
 
@@ -293,18 +312,7 @@ async def update_provider(
                 )
                 values.update(billing)
         problems.raise_if_any()
-        before = audit.snapshot(provider, AUDITED_FIELDS)
-        if values:
-            await _bump(provider, expected_version, **values)
-        updated = await Provider.get(id=provider.id)
-        await audit.record(
-            ctx,
-            "provider.update",
-            target_type="Provider",
-            target_id=provider.id,
-            changes=audit.diff(before, audit.snapshot(updated, AUDITED_FIELDS)),
-        )
-    return updated
+        return await _save(ctx, provider, "provider.update", expected_version, **values)
 
 
 # --------------------------------------------------------------------------- deactivation
@@ -448,17 +456,15 @@ async def cancel_deactivation(ctx: RequestContext, provider_id: str) -> Provider
         provider = target.provider
         if provider.status is not ProviderStatus.DEACTIVATION_SCHEDULED:
             raise fail(ErrorCode.INVALID, "No deactivation is scheduled for this provider.", "input", "id")
-        before = audit.snapshot(provider, AUDITED_FIELDS)
-        await _bump(provider, None, status=ProviderStatus.ACTIVE, deactivate_at=None, reassign_to_id=None)
-        updated = await Provider.get(id=provider.id)
-        await audit.record(
+        return await _save(
             ctx,
+            provider,
             "provider.deactivation_cancel",
-            target_type="Provider",
-            target_id=provider.id,
-            changes=audit.diff(before, audit.snapshot(updated, AUDITED_FIELDS)),
+            None,
+            status=ProviderStatus.ACTIVE,
+            deactivate_at=None,
+            reassign_to_id=None,
         )
-    return updated
 
 
 async def reactivate_provider(ctx: RequestContext, provider_id: str) -> Provider:
@@ -470,9 +476,11 @@ async def reactivate_provider(ctx: RequestContext, provider_id: str) -> Provider
         provider = target.provider
         if effective_status(provider, now) is not ProviderStatus.INACTIVE:
             raise fail(ErrorCode.INVALID, "This provider is not inactive.", "input", "id")
-        before = audit.snapshot(provider, AUDITED_FIELDS)
-        await _bump(
+        await User.filter(id=provider.user_id).update(is_active=True, version=F("version") + 1, updated_at=now)
+        return await _save(
+            ctx,
             provider,
+            "provider.reactivate",
             None,
             status=ProviderStatus.ACTIVE,
             deactivate_at=None,
@@ -480,16 +488,6 @@ async def reactivate_provider(ctx: RequestContext, provider_id: str) -> Provider
             reassign_to_id=None,
             updated_at=now,
         )
-        await User.filter(id=provider.user_id).update(is_active=True, version=F("version") + 1, updated_at=now)
-        updated = await Provider.get(id=provider.id)
-        await audit.record(
-            ctx,
-            "provider.reactivate",
-            target_type="Provider",
-            target_id=provider.id,
-            changes=audit.diff(before, audit.snapshot(updated, AUDITED_FIELDS)),
-        )
-    return updated
 
 
 # --------------------------------------------------------------------------- the scheduled job
