@@ -62,6 +62,14 @@ async def provider_sites(info: Info, provider: Any) -> Sites:
     return Sites(bool(user and user.all_locations), frozenset(str(s) for s in site_ids))
 
 
+async def _seen_directly(info: Info, provider: Any) -> bool:
+    """Whether the viewer may see this provider itself (PROVIDERS_READ at one of its sites), not just
+    as the primary provider of a client it may see, where only the public fields show (DESIGN §3)."""
+    principal = await info.context.require_principal()
+    sites = await provider_sites(info, provider)
+    return can_see_provider(principal, sites.all_locations, sites.ids)
+
+
 @strawberry.type
 class Provider:
     id: strawberry.ID
@@ -69,9 +77,15 @@ class Provider:
     specialty: str | None
     billing_role: BillingRole
     profile_image_url: str | None = strawberry.field(description="An https:// address.")
-    deactivate_at: datetime | None = strawberry.field(description="A scheduled deactivation.")
-    deactivated_at: datetime | None
     version: int
+
+    @strawberry.field(description="A scheduled deactivation (null through a client without PROVIDERS_READ).")
+    async def deactivate_at(self: Any, info: Info) -> datetime | None:
+        return self.deactivate_at if await _seen_directly(info, self) else None
+
+    @strawberry.field(description="When deactivated (null through a client without PROVIDERS_READ).")
+    async def deactivated_at(self: Any, info: Info) -> datetime | None:
+        return self.deactivated_at if await _seen_directly(info, self) else None
 
     @strawberry.field(description="DEACTIVATION_SCHEDULED shows as INACTIVE once its date has passed.")
     def status(self: Any, info: Info) -> ProviderStatus:
@@ -107,7 +121,7 @@ class Provider:
     async def locations(self: Any, info: Info) -> list[Location]:
         principal = await info.context.require_principal()
         sites = await provider_sites(info, self)
-        if not can_see_provider(principal, sites.all_locations, sites.ids):
+        if not await _seen_directly(info, self):
             # Reached through a client: only the public fields (name, specialty, status) show.
             return []
         if sites.all_locations:

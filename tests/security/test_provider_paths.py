@@ -110,3 +110,30 @@ async def test_cross_organization_provider_ids_are_not_found(
     assert payload_codes(body["data"]["deactivateProvider"]) == ["NOT_FOUND"]
     body = await gql(DEACTIVATE, {"id": str(theirs.id)}, token=org_a.admin.token)
     assert payload_codes(body["data"]["deactivateProvider"]) == ["NOT_FOUND"]
+
+
+async def test_a_providers_deactivation_dates_do_not_show_through_a_client(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    """When a provider leaves is staff (HR) information, not one of the public fields a client's
+    reader sees (DESIGN §3): null without PROVIDERS_READ, shown with it."""
+    from datetime import UTC, datetime, timedelta
+
+    from models.enums import ProviderStatus
+
+    a1 = org_a.locations[0]
+    doctor = await factory.user(org_a.organization, username="doc", locations=[a1])
+    leaving = datetime.now(UTC) + timedelta(days=30)
+    provider = await provider_of(
+        doctor.user, "Dr Doc", status=ProviderStatus.DEACTIVATION_SCHEDULED, deactivate_at=leaving
+    )
+    patient = await client_at(org_a, a1, "Pat", "Ient", primary_provider=provider)
+    query = "query ($id: ID!) { client(id: $id) { primaryProvider { displayName deactivateAt deactivatedAt } } }"
+
+    reader = await staff(factory, org_a, [P.CLIENTS_READ], [a1])
+    shown = (await gql(query, {"id": str(patient.id)}, token=reader.token))["data"]["client"]["primaryProvider"]
+    assert shown == {"displayName": "Dr Doc", "deactivateAt": None, "deactivatedAt": None}
+
+    both = await staff(factory, org_a, [P.CLIENTS_READ, P.PROVIDERS_READ], [a1])
+    shown = (await gql(query, {"id": str(patient.id)}, token=both.token))["data"]["client"]["primaryProvider"]
+    assert shown["deactivateAt"] is not None
