@@ -78,9 +78,10 @@ async def test_the_ip_throttle_lifts_after_the_setting(at, org_a):
     one = at("198.51.100.1")
     for _ in range(5):
         await attempt(one)
-    await age_attempts(899)
+    # Still locked with a minute of the 15 left (a margin no slow machine eats), free a minute after.
+    await age_attempts(840)
     assert await attempt(one, password=PASSWORD) == ["LOGIN_THROTTLED"]
-    await age_attempts(2)
+    await age_attempts(120)
     assert await attempt(one, password=PASSWORD) == []
 
 
