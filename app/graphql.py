@@ -8,10 +8,13 @@ introspection is on.
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from strawberry.asgi import GraphQL
+from strawberry.types.unset import UNSET
 
 from app.settings import Settings
 from resolvers.context import RequestContext
@@ -58,9 +61,30 @@ class TesseraGraphQL(GraphQL):
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON nested past Python's recursion limit (a 256 KiB body can nest 100,000 deep) is a
-        bad body like any other, not an unhandled exception."""
+        bad body like any other, not an unhandled exception; so is a body that is not an object
+        (`"text"`, `42`, `null`: Strawberry would call `.get` on it and answer 500)."""
         try:
-            return super().decode_json(data)
+            decoded = super().decode_json(data)
         except RecursionError:
             # Strawberry answers a JSONDecodeError with its own 400 "Unable to parse request body".
             raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
+        if not isinstance(decoded, dict | list):  # a list is refused as a batch
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return decoded
+
+    async def run(self, request: Request, context: Any = UNSET, root_value: Any = UNSET) -> Response:  # type: ignore[override]
+        """A refused request (method, content type, body, batch) answers like any other error: JSON
+        with `extensions.code` and the request id, not Strawberry's plain-text reason."""
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as error:
+            request_id = getattr(request.state, "request_id", None)
+            return JSONResponse(
+                {
+                    "errors": [
+                        {"message": error.reason, "extensions": {"code": "BAD_USER_INPUT", "requestId": request_id}}
+                    ],
+                    "extensions": {"requestId": request_id},
+                },
+                status_code=error.status_code,
+            )

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -19,6 +20,21 @@ from app.db import tortoise_config
 from app.graphql import TesseraGraphQL
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.settings import Settings, get_settings
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own refusals (an unknown path, a method /graphql does not take) in the shape of
+    every other error: JSON with a code and the request id, not a plain-text reason."""
+    assert isinstance(exc, HTTPException)
+    request_id = getattr(request.state, "request_id", None)
+    return JSONResponse(
+        {
+            "errors": [{"message": exc.detail, "extensions": {"code": "BAD_USER_INPUT", "requestId": request_id}}],
+            "extensions": {"requestId": request_id},
+        },
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -81,5 +97,6 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             Route("/readyz", readyz, methods=["GET"]),
         ],
         middleware=middleware,
+        exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import re
 import time
@@ -116,8 +117,9 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         length = Headers(scope=scope).get("content-length")
+        request_id = scope.get("state", {}).get("request_id")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _too_large(send)
+            await _too_large(send, request_id)
             return
         received = 0
         response_started = False
@@ -141,17 +143,27 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
             if not response_started:
-                await _too_large(send)
+                await _too_large(send, request_id)
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-async def _too_large(send: Send) -> None:
-    body = (
-        b'{"errors":[{"message":"Request body too large (256 KiB at most).","extensions":{"code":"BAD_USER_INPUT"}}]}'
-    )
+async def _too_large(send: Send, request_id: str | None) -> None:
+    """413 in the shape of every other error: a code, and the request id (DESIGN §5: every response)."""
+    body = json.dumps(
+        {
+            "errors": [
+                {
+                    "message": "Request body too large (256 KiB at most).",
+                    "extensions": {"code": "BAD_USER_INPUT", "requestId": request_id},
+                }
+            ],
+            "extensions": {"requestId": request_id},
+        },
+        separators=(",", ":"),
+    ).encode()
     await send(
         {
             "type": "http.response.start",

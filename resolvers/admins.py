@@ -4,12 +4,13 @@ A change that may remove an acting admin (deactivating, expiring, disabling acce
 `isAdmin` from one, oneself included) first calls `lock_admins` (on PostgreSQL two such changes
 then run one after the other, so two admins demoting each other at once cannot both succeed),
 applies its writes, and calls `ensure_admin_remains` before its transaction commits: the check sees
-the state after the change, whatever the change was.
+the state after the change, whatever the change was. Giving an admin an expiry date also calls
+`ensure_admin_remains_for_good`: the date would otherwise lock the organization out when it passes.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.expressions import Q, Subquery
@@ -46,4 +47,16 @@ async def lock_admins(organization_id: Any) -> None:
 async def ensure_admin_remains(organization_id: Any, now: datetime, *field: str) -> None:
     """Raise LAST_ADMIN (rolling the transaction back) when no acting admin is left."""
     if not await User.filter(acting_admin_q(organization_id, now)).exists():
+        raise fail(ErrorCode.LAST_ADMIN, LAST_ADMIN_MESSAGE, *field)
+
+
+# Later than any expiry or deactivation date: an admin still acting then has no end date.
+FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+async def ensure_admin_remains_for_good(organization_id: Any, *field: str) -> None:
+    """Raise LAST_ADMIN unless an acting admin with no end date (no expiry, no provider deactivation
+    date) is left: giving the last such admin an expiry date would lock the organization out the day
+    it passes, with no request to refuse then."""
+    if not await User.filter(acting_admin_q(organization_id, FOREVER)).exists():
         raise fail(ErrorCode.LAST_ADMIN, LAST_ADMIN_MESSAGE, *field)

@@ -14,6 +14,7 @@ import contextlib
 import re
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import Q
@@ -43,6 +44,7 @@ from resolvers.client_input import (
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.health_cards import normalize_card_number
+from resolvers.providers import effective_status
 from resolvers.validation import normalize_phone, search_key
 
 # Everything the audit diff looks at (health_card_number is redacted to its last 4 there).
@@ -85,8 +87,11 @@ async def _location_for(principal: Principal, location_id: Any, path: tuple[str,
     return location
 
 
-async def _provider_problem(principal: Principal, provider_id: Any, location: Location) -> tuple[Any, str | None]:
-    """(provider, problem code) for a primary provider: active and practising at `location`."""
+async def _provider_problem(
+    principal: Principal, provider_id: Any, location: Location, now: datetime
+) -> tuple[Any, str | None]:
+    """(provider, problem code) for a primary provider: active (a scheduled deactivation whose date has
+    passed counts as inactive, job or not) and practising at `location`."""
     parsed = parse_id(provider_id)
     provider = (
         await Provider.filter(id=parsed, organization_id=principal.organization_id).select_related("user").first()
@@ -102,18 +107,19 @@ async def _provider_problem(principal: Principal, provider_id: Any, location: Lo
         # Neither at the client's location nor visible to the actor: as if it did not exist, or
         # the answer would tell that a provider works somewhere the actor cannot see.
         return None, ErrorCode.NOT_FOUND
-    if not practises or provider.status is ProviderStatus.INACTIVE or not provider.user.is_active:
+    inactive = effective_status(provider, now) is ProviderStatus.INACTIVE or not provider.user.is_active
+    if not practises or inactive:
         return provider, ErrorCode.INVALID
     return provider, None
 
 
 async def _check_provider(
-    principal: Principal, provider_id: Any, location: Location | None, problems: Problems
+    principal: Principal, provider_id: Any, location: Location | None, problems: Problems, now: datetime
 ) -> uuid.UUID | None:
     """The primary provider's id if it may be one at `location`; else None, with the problem recorded."""
     if provider_id is None or location is None:
         return None
-    provider, code = await _provider_problem(principal, provider_id, location)
+    provider, code = await _provider_problem(principal, provider_id, location, now)
     path = ("input", "primaryProviderId")
     if code is ErrorCode.NOT_FOUND:
         problems.add(code, "No such provider.", *path)
@@ -149,7 +155,7 @@ async def create_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
             check.field(name, data.get(name))
         check.address(data.get("address"))
         check.coverage(data.get("coverage") or {}, {})
-        provider_id = await _check_provider(principal, data.get("primary_provider_id"), location, problems)
+        provider_id = await _check_provider(principal, data.get("primary_provider_id"), location, problems, ctx.now())
         check_sms_consent(check.values, problems)
         problems.raise_if_any()
         values = check.values
@@ -223,11 +229,11 @@ async def update_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
             check.coverage(coverage, before)
         if "primary_provider_id" in data:
             check.values["primary_provider_id"] = await _check_provider(
-                principal, data["primary_provider_id"], location, problems
+                principal, data["primary_provider_id"], location, problems, ctx.now()
             )
         elif location.id != client.location_id and client.primary_provider_id is not None:
             # A move keeps the provider only if they practise at the new location too.
-            _, code = await _provider_problem(principal, client.primary_provider_id, location)
+            _, code = await _provider_problem(principal, client.primary_provider_id, location, ctx.now())
             if code is not None:
                 problems.add(
                     ErrorCode.INVALID,

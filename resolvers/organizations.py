@@ -20,6 +20,23 @@ SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{3,150}$")
 
 
+ORGANIZATION_NAME_MAX = 200  # organizations.name
+PERSON_NAME_MAX = 100  # users.first_name, users.last_name
+
+
+def _person_name(value: str, which: str, field: str, problems: Problems) -> str:
+    """The admin's first or last name, trimmed: required and at most 100 characters, as for any
+    user (a longer one would fail its INSERT as a traceback rather than a line saying so)."""
+    text = value.strip()
+    if not text:
+        problems.add(ErrorCode.REQUIRED, f"The administrator's {which} name is required.", field)
+    elif len(text) > PERSON_NAME_MAX:
+        problems.add(
+            ErrorCode.INVALID, f"The administrator's {which} name is at most {PERSON_NAME_MAX} characters.", field
+        )
+    return text
+
+
 @dataclass
 class CreatedOrganization:
     organization: Organization
@@ -47,6 +64,10 @@ async def create_organization(
     problems = Problems()
     if not name.strip():
         problems.add(ErrorCode.REQUIRED, "The organization needs a name.", "name")
+    elif len(name.strip()) > ORGANIZATION_NAME_MAX:
+        problems.add(ErrorCode.INVALID, f"The organization name is at most {ORGANIZATION_NAME_MAX} characters.", "name")
+    admin_first_name = _person_name(admin_first_name, "first", "adminFirstName", problems)
+    admin_last_name = _person_name(admin_last_name, "last", "adminLastName", problems)
     if not SLUG.match(slug):
         problems.add(ErrorCode.INVALID, "A slug is 1-63 lower-case letters, digits and hyphens.", "slug")
     if problem := username_problem(admin_username):

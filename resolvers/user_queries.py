@@ -17,6 +17,7 @@ from tortoise.queryset import QuerySet
 
 from models.enums import AccountStatus, UserType
 from models.groups import GroupMembership
+from models.organization import Location
 from models.providers import Provider
 from models.sessions import LoginAttempt
 from models.users import User, UserLocation
@@ -132,7 +133,10 @@ def users_query(ctx: RequestContext, principal: Principal, filter: UserFilterDat
             query = query.filter(id__in=[])
         else:
             at_location = Subquery(UserLocation.filter(location_id=lid).values("user_id"))
-            query = query.filter(Q(all_locations=True) | Q(id__in=at_location))
+            # All-locations users work there only if it is a location of this organization: an
+            # unknown or another organization's id filters to nothing, like a malformed one.
+            ours = Subquery(Location.filter(id=lid, organization_id=org_id).values("organization_id"))
+            query = query.filter(Q(all_locations=True, organization_id__in=ours) | Q(id__in=at_location))
     if filter.permission_group_id is not None:
         gid = parse_uuid(filter.permission_group_id)
         query = query.filter(id__in=Subquery(GroupMembership.filter(group_id=gid).values("user_id")) if gid else [])

@@ -338,6 +338,8 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
                 await GroupMembership.create(id=uuid.uuid4(), organization_id=org_id, group_id=gid, user_id=user.id)
         if was_admin:
             await admins.ensure_admin_remains(org_id, now, *_p("isAdmin" if "is_admin" in values else "expiresAt"))
+            if values.get("expires_at") is not None and values.get("is_admin", True):
+                await admins.ensure_admin_remains_for_good(org_id, *_p("expiresAt"))
         user = await User.get(id=user.id)
         after_snapshot = _snapshot(user, site_ids, (new_groups if new_groups is not None else old_groups).keys())
         await audit.record(

@@ -66,6 +66,10 @@ class RequestInfo(SchemaExtension):
         if context is not None and hasattr(context, "operation_name"):
             context.operation_name = self.execution_context.operation_name
         yield
+        if context is not None and hasattr(context, "operation_name"):
+            # Now that the document is parsed: the name of the operation it ran, for the access log,
+            # when the request did not send `operationName` (most clients only send the query).
+            context.operation_name = self.execution_context.operation_name
         result = self.execution_context.result
         if result is None or not result.errors:
             return

@@ -123,9 +123,12 @@ async def test_body_limit_just_under_and_over(client):
     ok = await client.post("/graphql", content=body_of(limit), headers={"content-type": "application/json"})
     assert ok.status_code == 200, ok.text[:200]
     assert ok.json()["data"] == {"__typename": "Query"}
-    over = await client.post("/graphql", content=body_of(limit + 1), headers={"content-type": "application/json"})
+    over = await client.post(
+        "/graphql", content=body_of(limit + 1), headers={"content-type": "application/json", "x-request-id": "big"}
+    )
     assert over.status_code == 413
-    assert over.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert over.json()["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "requestId": "big"}
+    assert over.json()["extensions"] == {"requestId": "big"} and over.headers["x-request-id"] == "big"
 
 
 async def test_body_limit_when_streamed_without_length(client):
@@ -139,6 +142,7 @@ async def test_body_limit_when_streamed_without_length(client):
 
     response = await client.post("/graphql", content=stream(), headers={"content-type": "application/json"})
     assert response.status_code == 413
+    assert response.json()["extensions"]["requestId"] == response.headers["x-request-id"]
 
 
 # --------------------------------------------------------------------------- document limits
@@ -619,3 +623,80 @@ async def test_a_forged_forwarded_for_line_is_not_believed(make_client, org_a):
         )
         token = response.json()["data"]["login"]["token"]
         assert (await Session.get(token_hash=token_hash(token))).ip_address == "198.51.100.7"
+
+
+# --------------------------------------------------------------------------- access log, document cache
+
+
+async def test_the_access_log_names_request_operation_principal_and_duration(client, org_a, caplog):
+    """One JSON line a request: its id, operation name, principal and duration (no query text)."""
+    query = "query WhoAmI { viewer { user { username } } }"
+    with caplog.at_level(logging.INFO, logger="tessera.access"):
+        await post(client, query, headers={"authorization": f"Bearer {org_a.admin.token}", "x-request-id": "log-1"})
+        await post(client, "{ __typename }", headers={"x-request-id": "log-2"})
+    lines = {
+        entry["request_id"]: entry
+        for entry in (json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "tessera.access")
+    }
+    mine = lines["log-1"]
+    assert mine["operation"] == "WhoAmI" and mine["principal"] == str(org_a.admin.user.id)
+    assert mine["status"] == 200 and mine["path"] == "/graphql" and mine["level"] == "INFO"
+    assert isinstance(mine["duration_ms"], int | float) and mine["duration_ms"] >= 0
+    assert "viewer" not in json.dumps(mine)
+    anonymous = lines["log-2"]
+    assert anonymous["principal"] is None and anonymous["operation"] is None
+
+
+async def test_parsed_documents_are_cached_across_requests(client):
+    from schema.limits import parse_document
+
+    query = "query CacheProbe { __typename }"
+    await post(client, query)
+    before = parse_document.cache_info()
+    for _ in range(3):
+        assert (await post(client, query)).json()["data"] == {"__typename": "Query"}
+    after = parse_document.cache_info()
+    assert after.hits - before.hits == 3 and after.misses == before.misses
+
+
+@pytest.mark.parametrize(
+    "content_type, body",
+    [
+        ("application/json", b'"{ __typename }"'),
+        ("application/json", b"42"),
+        ("application/json", b"null"),
+        ("application/json", b"true"),
+        ("application/json", b"not json"),
+        ("application/json", b'[{"query": "{ __typename }"}]'),
+        ("application/json", b'{"query": "{ __typename }", "variables": []}'),
+        ("application/json", b"{}"),
+        ("text/plain", b'{"query": "{ __typename }"}'),
+    ],
+)
+async def test_a_refused_body_is_a_coded_json_error_never_a_500(client, content_type, body):
+    """A body that is not one JSON object with a query (a bare string or number made Strawberry
+    answer 500) is a 400 that says so like every other error: JSON, a code and the request id."""
+    response = await client.post(
+        "/graphql", content=body, headers={"content-type": content_type, "x-request-id": "bad-body"}
+    )
+    assert response.status_code == 400, response.text
+    refused = response.json()
+    assert error_codes(refused) == ["BAD_USER_INPUT"] and "data" not in refused
+    assert refused["errors"][0]["message"] and refused["extensions"]["requestId"] == "bad-body"
+    assert refused["errors"][0]["extensions"]["requestId"] == "bad-body"
+
+
+async def test_a_get_query_is_a_coded_json_error(client):
+    response = await client.get("/graphql", params={"query": "{ __typename }"}, headers={"accept": "application/json"})
+    assert response.status_code == 400
+    assert error_codes(response.json()) == ["BAD_USER_INPUT"] and "__typename" not in response.text
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [("PUT", "/graphql", 405), ("POST", "/nowhere", 404)])
+async def test_routing_refusals_are_coded_json_errors(client, method, path, status):
+    response = await client.request(method, path, json={"query": "{ __typename }"}, headers={"x-request-id": "route"})
+    assert response.status_code == status
+    body = response.json()
+    assert error_codes(body) == ["BAD_USER_INPUT"] and body["extensions"]["requestId"] == "route"
+    if status == 405:
+        assert "POST" in response.headers["allow"]

@@ -13,6 +13,7 @@ from app.main import create_app
 from app.settings import Settings
 from models.organization import Organization
 from models.users import User
+from permissions.catalog import Permission
 from tests.app.support import ROOT, table_counts, table_names, tessera
 from tests.conftest import PASSWORD, orm
 
@@ -92,6 +93,15 @@ async def test_create_organization_prints_ids_and_its_admin_can_log_in(fresh_dat
                 "user": {"username": "chief"},
                 "organization": {"name": "North Clinic"},
             }
+            # Its admin holds every permission of the catalogue, everywhere.
+            held = await http.post(
+                "/graphql",
+                json={"query": "{ viewer { permissions { permission allLocations } } }"},
+                headers={"authorization": f"Bearer {payload['token']}"},
+            )
+            permissions = held.json()["data"]["viewer"]["permissions"]
+            assert {p["permission"] for p in permissions} == {p.value for p in Permission}
+            assert all(p["allLocations"] for p in permissions)
 
 
 async def test_a_duplicate_slug_is_one_line_and_exits_non_zero(fresh_database: TestDatabase) -> None:
@@ -109,6 +119,27 @@ async def test_a_weak_password_is_one_line_and_creates_nothing(fresh_database: T
     one_line(result.stderr)
     async with orm(fresh_database.url):
         assert not await Organization.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (("--name", "N" * 201), "organization name"),
+        (("--admin-last-name", "L" * 101), "last name"),
+        (("--admin-first-name", "  "), "first name"),
+        (("--slug", "North Clinic"), "slug"),
+        (("--seat-limit", "0"), "seat limit"),
+    ],
+)
+async def test_bad_organization_input_is_one_line_and_creates_nothing(
+    fresh_database: TestDatabase, extra: tuple[str, ...], says: str
+) -> None:
+    """Each refused value is named in one line (a name too long for its column was a traceback)."""
+    result = await create_org(fresh_database, *extra)
+    assert result.returncode == 1 and result.stdout == ""
+    assert says in one_line(result.stderr)
+    async with orm(fresh_database.url):
+        assert not await Organization.exists() and not await User.exists()
 
 
 async def test_an_unreachable_database_is_one_line_without_its_password() -> None:

@@ -114,3 +114,30 @@ async def test_the_models_have_no_change_missing_from_the_migrations(tmp_path) -
         "the models changed without a migration: regenerate models/migrations/0001_initial.py "
         f"(see the README):\n{json.dumps(changes, indent=2)}"
     )
+
+
+# Indexes the job runner scans across every organization (due mail, due deactivations): the one
+# place a leading organization_id would defeat the index.
+CROSS_ORGANIZATION_JOB_INDEXES = {
+    ("outbox_messages", ("status", "next_attempt_at")),
+    ("providers", ("status", "deactivate_at")),
+}
+
+
+async def test_data_rules_uuid_keys_organization_first_and_versions(db) -> None:
+    """DESIGN §6: UUID primary keys; organization_id first in every composite index of a tenant
+    table; a version column on the mutable aggregates (optimistic concurrency)."""
+    from tortoise import fields
+
+    models = {m.__name__: m for app in Tortoise.apps.values() for m in app.values()}
+    for model in models.values():
+        meta = model._meta
+        assert isinstance(meta.fields_map[meta.pk_attr], fields.UUIDField), f"{meta.db_table}: key is not a UUID"
+        if "organization_id" not in meta.fields_db_projection.values() or meta.db_table == "organizations":
+            continue
+        for index in meta.indexes or ():
+            names = _column_names(model, getattr(index, "fields", index))
+            if len(names) > 1 and (meta.db_table, names) not in CROSS_ORGANIZATION_JOB_INDEXES:
+                assert names[0] == "organization_id", f"{meta.db_table}: index {names} does not lead with it"
+    for name in ("User", "Provider", "Client", "Location", "PermissionGroup"):
+        assert "version" in models[name]._meta.fields_map, f"{name} has no version column"

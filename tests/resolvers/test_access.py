@@ -105,6 +105,14 @@ async def test_expired_and_unknown_links_are_invalid(gql, factory, org_a):
     assert (await User.get(id=staff.user.id)).password_hash is None
 
 
+async def test_a_registration_link_lives_72_hours(gql, factory, org_a):
+    staff = await invitee(factory, org_a)
+    sent = datetime.now(UTC)
+    await gql(ENABLE, {"ids": [str(staff.user.id)]}, token=org_a.admin.token)
+    (link,) = await StaffToken.filter(user_id=staff.user.id, revoked_at__isnull=True)
+    assert abs(link.expires_at - (sent + timedelta(hours=72))) < timedelta(minutes=1), link.expires_at
+
+
 async def test_sending_needs_an_invited_user_with_email(gql, factory, org_a):
     enabled = await factory.user(org_a.organization, session=False)
     no_email = await invitee(factory, org_a)

@@ -5,13 +5,15 @@ PHI access log."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from models.audit import AuditEvent
 from models.clients import Client
 from models.enums import ClientStatus, ProviderStatus
+from models.organization import Location
+from models.providers import Provider
 from permissions.catalog import Permission as P
 from tests.conftest import error_codes
 from tests.resolvers.test_clients_fixtures import make_client, make_provider, provider_staff, staff_with
@@ -169,6 +171,21 @@ async def test_language_and_phone_normalized(gql, clinic):
     ]
 
 
+async def test_timezone_and_phone_region_come_from_the_location(gql, clinic):
+    """No timezone given: the location's. A phone without a country code is read in the location's
+    country: a UK mobile written the UK way is valid at a London site and not at a Toronto one."""
+    org = clinic["org"]
+    london = await org.factory.location(org.organization, "London site")
+    await Location.filter(id=london.id).update(timezone="Europe/London", address_province=None, address_country="GB")
+    base = {"firstName": "Ada", "lastName": "Byron", "mobile": "07400 123456"}
+    body = await gql(CREATE, {"input": {**base, "locationId": str(london.id)}}, token=org.admin.token)
+    assert _errors(body, "createClient") == []
+    client = body["data"]["createClient"]["client"]
+    assert client["timezone"] == "Europe/London" and client["mobile"] == "+447400123456"
+    body = await gql(CREATE, {"input": {**base, "locationId": str(clinic["a1"].id)}}, token=org.admin.token)
+    assert [(e["field"], e["code"]) for e in _errors(body, "createClient")] == [(["input", "mobile"], "INVALID")]
+
+
 async def test_location_must_be_active_in_scope_and_managed(gql, clinic, factory, org_b):
     closed = await factory.location(clinic["org"].organization, "Closed site", active=False)
     base = {"firstName": "Ana", "lastName": "Lopez", "smsConsent": False}
@@ -225,6 +242,38 @@ async def test_primary_provider_active_and_practising_there(gql, clinic, factory
         token=org.admin.token,
     )
     assert [e["code"] for e in _errors(body, "createClient")] == ["INVALID"]
+
+
+async def test_a_provider_past_its_deactivation_date_is_inactive_before_the_job_runs(gql, clinic, factory):
+    """DESIGN §6: correctness never waits on a job. A scheduled date that has passed makes the provider
+    inactive for choosing a primary provider, on create, on update and when a move keeps the provider."""
+    org, a1 = clinic["org"], clinic["a1"]
+    leaving = await make_provider((await provider_staff(factory, org, [a1, clinic["a2"]], name="Lee Ving")).user)
+    await Provider.filter(id=leaving.id).update(
+        status=ProviderStatus.DEACTIVATION_SCHEDULED, deactivate_at=datetime.now(UTC) - timedelta(minutes=1)
+    )
+    base = {"firstName": "Ana", "lastName": "Lopez", "smsConsent": False, "locationId": str(a1.id)}
+    body = await gql(CREATE, {"input": {**base, "primaryProviderId": str(leaving.id)}}, token=org.admin.token)
+    assert [(e["field"], e["code"]) for e in _errors(body, "createClient")] == [
+        (["input", "primaryProviderId"], "INVALID")
+    ]
+    client = await make_client(org, a1, "Kai", "Moss", provider=leaving)
+    body = await gql(
+        UPDATE, {"input": {"id": str(client.id), "primaryProviderId": str(leaving.id)}}, token=org.admin.token
+    )
+    assert [(e["field"], e["code"]) for e in _errors(body, "updateClient")] == [
+        (["input", "primaryProviderId"], "INVALID")
+    ]
+    body = await gql(
+        UPDATE, {"input": {"id": str(client.id), "locationId": str(clinic["a2"].id)}}, token=org.admin.token
+    )
+    assert [(e["field"], e["code"]) for e in _errors(body, "updateClient")] == [
+        (["input", "primaryProviderId"], "INVALID")
+    ]
+    # Still ahead: the provider is active until then.
+    await Provider.filter(id=leaving.id).update(deactivate_at=datetime.now(UTC) + timedelta(days=1))
+    body = await gql(CREATE, {"input": {**base, "primaryProviderId": str(leaving.id)}}, token=org.admin.token)
+    assert _errors(body, "createClient") == []
 
 
 async def test_coverage_write_and_read_are_guarded(gql, clinic):

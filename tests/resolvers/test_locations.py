@@ -150,3 +150,19 @@ async def test_deactivating_a_location_ends_grants_there_and_keeps_rows(gql, fac
     body = await gql(SET_ACTIVE, {"id": str(a2.id), "active": True}, token=org_a.admin.token)
     assert body["data"]["setLocationActive"]["location"]["isActive"] is True
     assert await AuditEvent.filter(action="location.deactivate", target_id=a2.id).exists()
+
+
+async def test_deactivating_a_location_ends_what_a_group_restricted_to_it_gave(gql, factory, org_a):
+    # An all-locations user whose group is restricted to A2 holds its permissions only there: once A2
+    # is deactivated, nothing is left, at the very next request.
+    a1, a2 = org_a.locations
+    group = await factory.group(org_a.organization, [P.USERS_READ, P.CLIENTS_READ], locations=[a2])
+    staff = await factory.user(org_a.organization, all_locations=True, groups=[group])
+    body = await gql(VIEWER_PERMS, token=staff.token)
+    assert {p["permission"]: [loc["id"] for loc in p["locations"]] for p in body["data"]["viewer"]["permissions"]} == {
+        "USERS_READ": [str(a2.id)],
+        "CLIENTS_READ": [str(a2.id)],
+    }
+    await gql(SET_ACTIVE, {"id": str(a2.id), "active": False}, token=org_a.admin.token)
+    assert (await gql(VIEWER_PERMS, token=staff.token))["data"]["viewer"]["permissions"] == []
+    assert error_codes(await gql("{ users { totalCount } }", token=staff.token)) == ["FORBIDDEN"]

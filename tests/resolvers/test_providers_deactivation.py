@@ -104,6 +104,37 @@ async def test_reassignment_is_all_or_nothing(gql, factory, org_a, org_b) -> Non
     assert error_codes(await gql(VIEWER, token=leaving.token)) == []
 
 
+async def test_the_new_provider_must_be_reachable_by_the_actor(gql, factory, org_a) -> None:
+    """Active and practising at the client's location is not enough: a provider the actor cannot see
+    (no PROVIDERS_READ at its sites) is NOT_FOUND, like a random id, and nothing moves."""
+    a1, a2 = org_a.locations
+    _, old = await provider_staff(factory, org_a, [a1], "Dr Old")
+    _, hidden = await provider_staff(factory, org_a, [a1, a2], "Dr Hidden")
+    _, visible = await provider_staff(factory, org_a, [a1], "Dr Visible")
+    await make_client(org_a, a1, "C", "One", provider=old)
+    manage = await factory.group(org_a.organization, [P.PROVIDERS_DEACTIVATE, P.CLIENTS_MANAGE], locations=[a1])
+    # May deactivate providers and move clients at A1, but holds no PROVIDERS_READ: sees no provider.
+    actor = await factory.user(org_a.organization, locations=[a1], groups=[manage])
+    body = await gql(
+        DEACTIVATE, {"input": {"id": str(old.id), "reassignClientsToProviderId": str(hidden.id)}}, token=actor.token
+    )
+    assert [(e["field"][-1], e["code"]) for e in body["data"]["deactivateProvider"]["errors"]] == [
+        ("reassignClientsToProviderId", "NOT_FOUND")
+    ]
+    assert (await Provider.get(id=old.id)).status is ProviderStatus.ACTIVE
+    assert await Client.filter(primary_provider_id=old.id).count() == 1
+    # With PROVIDERS_READ where they work, the same actor may hand the clients over.
+    reader = await factory.group(org_a.organization, [P.PROVIDERS_READ], locations=[a1])
+    actor2 = await factory.user(org_a.organization, locations=[a1], groups=[manage, reader])
+    body = await gql(
+        DEACTIVATE, {"input": {"id": str(old.id), "reassignClientsToProviderId": str(visible.id)}}, token=actor2.token
+    )
+    assert (
+        body["data"]["deactivateProvider"]["errors"] == []
+        and body["data"]["deactivateProvider"]["reassignedClientCount"] == 1
+    )
+
+
 async def test_clients_manage_is_needed_at_every_client_location(gql, factory, org_a) -> None:
     a1, a2 = org_a.locations
     _, old = await provider_staff(factory, org_a, [a1], "Dr Old")

@@ -248,11 +248,17 @@ async def test_the_last_admin_cannot_be_removed(gql, factory, org_a):
     for document, variables, name in [
         (SET_ACTIVE, {"id": admin_id, "active": False}, "setUserActive"),
         (UPDATE, {"input": {"id": admin_id, "isAdmin": False}}, "updateUser"),
+        # An expiry date, even a future one, would lock the organization out the day it passes.
         (UPDATE, {"input": {"id": admin_id, "expiresAt": (datetime.now(UTC) + timedelta(days=1)).isoformat()}}, None),
     ]:
         body = await gql(document, variables, token=org_a.admin.token)
-        if name:
-            assert [e["code"] for e in body["data"][name]["errors"]] == ["LAST_ADMIN"], body
+        errors = body["data"][name or "updateUser"]["errors"]
+        assert [(e["code"], e["field"]) for e in errors][:1] in (
+            [("LAST_ADMIN", ["input", "active"])],
+            [("LAST_ADMIN", ["input", "isAdmin"])],
+            [("LAST_ADMIN", ["input", "expiresAt"])],
+        ), body
+    assert (await User.get(id=admin_id)).expires_at is None
     body = await gql(
         "mutation($ids: [ID!]!) { disableAccess(input: {userIds: $ids}) { users { id } errors { code } } }",
         {"ids": [admin_id]},
@@ -260,8 +266,21 @@ async def test_the_last_admin_cannot_be_removed(gql, factory, org_a):
     )
     assert [e["code"] for e in body["data"]["disableAccess"]["errors"]] == ["LAST_ADMIN"]
     assert (await User.get(id=admin_id)).is_admin
-    # With a second admin, the first may step down.
-    await factory.user(org_a.organization, username="second", is_admin=True, all_locations=True)
+    # A second admin who is expiring too does not count: once both dates pass, no one is left.
+    second = await factory.user(
+        org_a.organization,
+        username="second",
+        is_admin=True,
+        all_locations=True,
+        expires_at=datetime.now(UTC) + timedelta(days=30),
+    )
+    later = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    body = await gql(UPDATE, {"input": {"id": admin_id, "expiresAt": later}}, token=org_a.admin.token)
+    assert [e["code"] for e in body["data"]["updateUser"]["errors"]] == ["LAST_ADMIN"], body
+    # With a second admin who stays, the first may take an end date, or step down.
+    await User.filter(id=second.user.id).update(expires_at=None)
+    body = await gql(UPDATE, {"input": {"id": admin_id, "expiresAt": later}}, token=org_a.admin.token)
+    assert body["data"]["updateUser"]["errors"] == [], body
     body = await gql(UPDATE, {"input": {"id": admin_id, "isAdmin": False}}, token=org_a.admin.token)
     assert body["data"]["updateUser"]["errors"] == []
 

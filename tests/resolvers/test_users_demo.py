@@ -43,3 +43,32 @@ async def test_demo_staff_logins_and_states(gql, factory):
     seen = {e["node"]["username"] for e in body["data"]["users"]["edges"]}
     assert {"omar.desk", "bea.billing", "nina.invited", "morgan.manager"} <= seen
     assert not {"frida.desk", "tom.temp"} & seen
+
+
+async def test_the_whole_demo_through_the_api(gql, db):
+    """What `make run` loads, as its administrator sees it: two locations, the seat limit, the three
+    groups (the managers' restricted to one location) and a dozen staff in different states."""
+    from app import demo
+
+    await demo.load_demo()
+    body = await gql(LOGIN, {"s": demo.DEMO_SLUG, "u": demo.ADMIN_USERNAME, "p": demo.ADMIN_PASSWORD})
+    token = body["data"]["login"]["token"]
+    body = await gql(
+        """{ organization { seatLimit seatsUsed } locations { name }
+             permissionGroups { name allLocations locations { name } memberCount } }""",
+        token=token,
+    )
+    data = body["data"]
+    assert data["organization"]["seatLimit"] == 25 and 1 < data["organization"]["seatsUsed"] <= 25
+    assert sorted(loc["name"] for loc in data["locations"]) == ["Downtown", "Uptown"]
+    groups = {g["name"]: g for g in data["permissionGroups"]}
+    assert {"Front desk", "Billing", "Uptown managers"} <= set(groups)
+    assert groups["Front desk"]["allLocations"] and groups["Billing"]["allLocations"]
+    assert not groups["Uptown managers"]["allLocations"]
+    assert groups["Uptown managers"]["locations"] == [{"name": "Uptown"}]
+    assert all(g["memberCount"] >= 1 for g in groups.values())
+    body = await gql(USERS, token=token)
+    users = [e["node"] for e in body["data"]["users"]["edges"]]
+    assert len(users) >= 12
+    assert {u["status"] for u in users} >= {"ACTIVE", "EXPIRED", "INACTIVE"}
+    assert {u["accessStatus"] for u in users} == {"ENABLED", "INVITED", "NO_ACCESS"}

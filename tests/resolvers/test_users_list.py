@@ -96,6 +96,23 @@ async def test_every_filter(gql, factory, org_a):
     assert await _names(gql, token, {"locationId": str(a1.id), "search": "e"}) == ["evans"]
 
 
+async def test_a_location_or_group_of_another_organization_filters_to_nothing(gql, factory, org_a, org_b):
+    # Not even the all-locations users: an unknown or other-organization id is like a malformed one.
+    made = await _people(factory, org_a)
+    theirs = await factory.group(org_b.organization, [P.CLIENTS_READ], name="Theirs")
+    token = org_a.admin.token
+    for junk in (str(org_b.locations[0].id), "00000000-0000-4000-8000-000000000000", "junk"):
+        body = await gql(USERS, {"f": {"locationId": junk}}, token=token)
+        assert body["data"]["users"] == {
+            "totalCount": 0,
+            "edges": [],
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
+        }
+    assert await _names(gql, token, {"permissionGroupId": str(theirs.id)}) == []
+    assert "carter" in await _names(gql, token, {"locationId": str(org_a.locations[0].id)})
+    assert made["carter"].user.all_locations
+
+
 async def test_scope_users_read_at_a1_sees_a1_and_all_locations_users_and_self(gql, factory, org_a):
     made = await _people(factory, org_a)
     a1 = org_a.locations[0]

@@ -117,6 +117,24 @@ async def unchanged(w: World, data):
     assert (await Client.get(id=cid(w, "a1"))).version == 1
 
 
+NESTED = "query($id: ID!) { provider(id: $id) { clientCount clients { totalCount edges { node { id } } } } }"
+
+
+def nested():
+    return lambda w: (NESTED, {"id": str(w.extra["clients"]["a1_own"].primary_provider_id)})
+
+
+def nested_are(*names: str):
+    """provider.clientCount, clients.totalCount and the clients listed are exactly these world clients."""
+
+    def check(w: World, data):
+        expected = sorted(cid(w, n) for n in names)
+        assert sorted(e["node"]["id"] for e in data["clients"]["edges"]) == expected, data
+        assert data["clientCount"] == data["clients"]["totalCount"] == len(expected), data
+
+    return check
+
+
 COVERAGE = {"coverage": {"healthCardProvince": "ON", "healthCardNumber": "9698658215"}}
 
 CASES = [
@@ -202,6 +220,17 @@ CASES = [
     Case("other org", "archiveClient", "admin_b", "A1 client", NOT_FOUND, archive("a1")),
     Case("read only", "archiveClient", "billing_a1", "A1 client", FORBIDDEN, archive("a1")),
     Case("no token", "archiveClient", "anonymous", "A1 client", UNAUTHENTICATED, archive("a1")),
+    # Nested paths: provider.clientCount and provider.clients never reveal a client the viewer could not
+    # fetch with `client(id)` (the provider is provider_a1's profile; its one client is a1_own at A1).
+    Case("nested, every location", "provider", "admin_a", "provider_a1's clients", OK, nested(), nested_are("a1_own")),
+    Case(
+        "nested, CLIENTS_READ", "provider", "front_desk_a1", "provider_a1's clients", OK, nested(), nested_are("a1_own")
+    ),
+    Case("nested, billing", "provider", "billing_a1", "provider_a1's clients", OK, nested(), nested_are("a1_own")),
+    Case("nested, read own", "provider", "provider_a1", "own clients", OK, nested(), nested_are("a1_own")),
+    Case("nested, no client right", "provider", "manager_a1", "provider_a1's clients", OK, nested(), nested_are()),
+    Case("nested, other site", "provider", "restricted_a2", "provider_a1's clients", HIDDEN, nested()),
+    Case("nested, other org", "provider", "admin_b", "provider_a1's clients", HIDDEN, nested()),
 ]
 
 # Placeholders resolved against the world (filters name locations before the world exists).

@@ -73,6 +73,9 @@ ONE = "query($id: ID!) { user(id: $id) { id username } }"
 CREATE = """mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } errors { code field } } }"""
 UPDATE = """mutation($id: ID!) { updateUser(input: {id: $id, firstName: "Changed"}) {
   user { id } errors { code field } } }"""
+EXPIRE = """mutation($id: ID!, $at: DateTime) { updateUser(input: {id: $id, expiresAt: $at}) {
+  user { id } errors { code field } } }"""
+IN_A_WEEK = (datetime.now(UTC) + timedelta(days=7)).isoformat()
 SET_ACTIVE = """mutation($id: ID!) { setUserActive(input: {id: $id, active: false}) {
   user { id } errors { code field } } }"""
 ENABLE = """mutation($ids: [ID!]!) { enableAccess(input: {userIds: $ids}) { users { id } errors { code field } } }"""
@@ -181,6 +184,7 @@ CASES = [
     Case("manager, target at A1", "updateUser", "manager_a1", "front desk", OK, on(UPDATE, "front_desk_a1")),
     Case("manager, target at A1+A2", "updateUser", "manager_a1", "both", DENIED_INPUT, on(UPDATE, "both")),
     Case("manager edits an admin", "updateUser", "manager_a1", "admin A", DENIED_INPUT, on(UPDATE, "admin_a")),
+    Case("last admin, own expiry", "updateUser", "admin_a", "self", LAST_ADMIN, on(EXPIRE, "admin_a", at=IN_A_WEEK)),
     Case("not visible from A2", "updateUser", "restricted_a2", "front desk", NOT_FOUND, on(UPDATE, "front_desk_a1")),
     Case("other org", "updateUser", "admin_b", "front desk A", NOT_FOUND, on(UPDATE, "front_desk_a1")),
     Case("no group", "updateUser", "no_group", "front desk", FORBIDDEN, on(UPDATE, "front_desk_a1")),
