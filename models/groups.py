@@ -36,7 +36,7 @@ class GroupLocation(Model):
 
     class Meta:
         table = "group_locations"
-        unique_together = (("group_id", "location_id"),)
+        unique_together = (("organization_id", "group_id", "location_id"),)
 
 
 class GroupMembership(Model):
@@ -47,5 +47,5 @@ class GroupMembership(Model):
 
     class Meta:
         table = "group_memberships"
-        unique_together = (("group_id", "user_id"),)
+        unique_together = (("organization_id", "group_id", "user_id"),)
         indexes = (("organization_id", "user_id"),)

@@ -52,7 +52,7 @@ class UserLocation(Model):
 
     class Meta:
         table = "user_locations"
-        unique_together = (("user_id", "location_id"),)
+        unique_together = (("organization_id", "user_id", "location_id"),)
         indexes = (("organization_id", "location_id"),)
 
 

@@ -249,7 +249,7 @@ async def accept_staff_invitation(ctx: RequestContext, token: str, password: str
             else user.access_status is AccessStatus.ENABLED
         )
         # A passed provider deactivation date denies like an inactive account (DESIGN §3).
-        and not provider_gone(await load_access_data(str(user.id)), now)
+        and not provider_gone(await load_access_data(str(user.id), str(user.organization_id)), now)
     )
     if not usable:
         await audit.record(ctx, "auth.invitation_invalid", organization_id=user.organization_id if user else None)

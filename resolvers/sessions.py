@@ -23,17 +23,17 @@ from resolvers.credentials import STAFF_SESSION_PREFIX, token_hash
 _GRANTS_SQL = """
 SELECT 'site' AS kind, CAST(ul.location_id AS TEXT) AS a, NULL AS b, NULL AS c
   FROM user_locations ul JOIN locations l ON l.id = ul.location_id
- WHERE ul.user_id = ? AND l.is_active = TRUE
+ WHERE ul.organization_id = ? AND ul.user_id = ? AND l.is_active = TRUE
 UNION ALL
 SELECT 'group', CAST(g.id AS TEXT), g.permission_codes, CASE WHEN g.all_locations THEN '1' ELSE '0' END
   FROM group_memberships m JOIN permission_groups g ON g.id = m.group_id
- WHERE m.user_id = ?
+ WHERE m.organization_id = ? AND m.user_id = ?
 UNION ALL
 SELECT 'group_location', CAST(gl.group_id AS TEXT), CAST(gl.location_id AS TEXT), NULL
   FROM group_memberships m
-  JOIN group_locations gl ON gl.group_id = m.group_id
+  JOIN group_locations gl ON gl.organization_id = m.organization_id AND gl.group_id = m.group_id
   JOIN locations l ON l.id = gl.location_id
- WHERE m.user_id = ? AND l.is_active = TRUE
+ WHERE m.organization_id = ? AND m.user_id = ? AND l.is_active = TRUE
 UNION ALL
 SELECT 'provider', CAST(p.status AS TEXT), CAST(p.deactivate_at AS TEXT), NULL
   FROM providers p
@@ -51,10 +51,12 @@ class UserAccessData:
     provider_deactivate_at: datetime | None
 
 
-async def load_access_data(user_id: str) -> UserAccessData:
-    """The user's active sites, groups (with their active locations) and provider state: one statement."""
-    uid = str(user_id)
-    rows = await fetch_all(_GRANTS_SQL, [uid, uid, uid, uid])
+async def load_access_data(user_id: str, organization_id: str) -> UserAccessData:
+    """The user's active sites, groups (with their active locations) and provider state: one statement.
+
+    Every lookup names the organization: the link tables' indexes lead with it (DESIGN §6)."""
+    uid, oid = str(user_id), str(organization_id)
+    rows = await fetch_all(_GRANTS_SQL, [oid, uid, oid, uid, oid, uid, uid])
     sites: set[str] = set()
     groups: dict[str, tuple[str, bool]] = {}
     group_locations: dict[str, set[str]] = {}
@@ -117,7 +119,7 @@ def grants_from(user: User, access: UserAccessData) -> Grants:
 
 async def user_grants(user: User, now: datetime) -> Grants:
     """A user's grants as they stand (NO_GRANTS for one who may not act): used by escalation checks."""
-    access = await load_access_data(str(user.id))
+    access = await load_access_data(str(user.id), str(user.organization_id))
     if denial_reason(user, access, now):
         return NO_GRANTS
     return grants_from(user, access)
@@ -147,7 +149,7 @@ async def authenticate_staff(ctx: RequestContext) -> Principal | None:
     if session is None or session.expires_at <= now:
         return None
     user = session.user
-    access = await load_access_data(str(user.id))
+    access = await load_access_data(str(user.id), str(user.organization_id))
     if denial_reason(user, access, now):
         return None
     locked = is_idle_locked(session, now, ctx.settings.session_idle_seconds)

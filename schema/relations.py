@@ -61,19 +61,24 @@ SELECT CAST(u.id AS TEXT) AS uid, 'user' AS kind,
   FROM users u WHERE u.id IN ({keys})
 UNION ALL
 SELECT CAST(ul.user_id AS TEXT), 'site', CAST(ul.location_id AS TEXT), NULL, NULL
-  FROM user_locations ul JOIN locations l ON l.id = ul.location_id
- WHERE ul.user_id IN ({keys}) AND l.is_active = TRUE
+  FROM users u
+  JOIN user_locations ul ON ul.organization_id = u.organization_id AND ul.user_id = u.id
+  JOIN locations l ON l.id = ul.location_id
+ WHERE u.id IN ({keys}) AND l.is_active = TRUE
 UNION ALL
 SELECT CAST(m.user_id AS TEXT), 'group', CAST(g.id AS TEXT), g.permission_codes,
        CASE WHEN g.all_locations THEN '1' ELSE '0' END
-  FROM group_memberships m JOIN permission_groups g ON g.id = m.group_id
- WHERE m.user_id IN ({keys})
+  FROM users u
+  JOIN group_memberships m ON m.organization_id = u.organization_id AND m.user_id = u.id
+  JOIN permission_groups g ON g.id = m.group_id
+ WHERE u.id IN ({keys})
 UNION ALL
 SELECT CAST(m.user_id AS TEXT), 'group_location', CAST(gl.group_id AS TEXT), CAST(gl.location_id AS TEXT), NULL
-  FROM group_memberships m
-  JOIN group_locations gl ON gl.group_id = m.group_id
+  FROM users u
+  JOIN group_memberships m ON m.organization_id = u.organization_id AND m.user_id = u.id
+  JOIN group_locations gl ON gl.organization_id = m.organization_id AND gl.group_id = m.group_id
   JOIN locations l ON l.id = gl.location_id
- WHERE m.user_id IN ({keys}) AND l.is_active = TRUE
+ WHERE u.id IN ({keys}) AND l.is_active = TRUE
 """
 
 

@@ -128,7 +128,7 @@ class Migration(migrations.Migration):
                 ('group', fields.ForeignKeyField('models.PermissionGroup', source_field='group_id', db_constraint=True, to_field='id', related_name='location_links', on_delete=OnDelete.CASCADE)),
                 ('location', fields.ForeignKeyField('models.Location', source_field='location_id', db_constraint=True, to_field='id', related_name='group_links', on_delete=OnDelete.RESTRICT)),
             ],
-            options={'table': 'group_locations', 'app': 'models', 'unique_together': (('group_id', 'location_id'),), 'pk_attr': 'id'},
+            options={'table': 'group_locations', 'app': 'models', 'unique_together': (('organization_id', 'group_id', 'location_id'),), 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -169,7 +169,7 @@ class Migration(migrations.Migration):
                 ('group', fields.ForeignKeyField('models.PermissionGroup', source_field='group_id', db_constraint=True, to_field='id', related_name='memberships', on_delete=OnDelete.CASCADE)),
                 ('user', fields.ForeignKeyField('models.User', source_field='user_id', db_constraint=True, to_field='id', related_name='memberships', on_delete=OnDelete.CASCADE)),
             ],
-            options={'table': 'group_memberships', 'app': 'models', 'unique_together': (('group_id', 'user_id'),), 'indexes': [Index(fields=['organization_id', 'user_id'])], 'pk_attr': 'id'},
+            options={'table': 'group_memberships', 'app': 'models', 'unique_together': (('organization_id', 'group_id', 'user_id'),), 'indexes': [Index(fields=['organization_id', 'user_id'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -300,7 +300,7 @@ class Migration(migrations.Migration):
                 ('user', fields.ForeignKeyField('models.User', source_field='user_id', db_constraint=True, to_field='id', related_name='site_links', on_delete=OnDelete.CASCADE)),
                 ('location', fields.ForeignKeyField('models.Location', source_field='location_id', db_constraint=True, to_field='id', related_name='user_links', on_delete=OnDelete.RESTRICT)),
             ],
-            options={'table': 'user_locations', 'app': 'models', 'unique_together': (('user_id', 'location_id'),), 'indexes': [Index(fields=['organization_id', 'location_id'])], 'pk_attr': 'id', 'table_description': 'A site a (non all-locations) user works at.'},
+            options={'table': 'user_locations', 'app': 'models', 'unique_together': (('organization_id', 'user_id', 'location_id'),), 'indexes': [Index(fields=['organization_id', 'location_id'])], 'pk_attr': 'id', 'table_description': 'A site a (non all-locations) user works at.'},
             bases=['Model'],
         ),
     ]

@@ -125,8 +125,8 @@ CROSS_ORGANIZATION_JOB_INDEXES = {
 
 
 async def test_data_rules_uuid_keys_organization_first_and_versions(db) -> None:
-    """DESIGN §6: UUID primary keys; organization_id first in every composite index of a tenant
-    table; a version column on the mutable aggregates (optimistic concurrency)."""
+    """DESIGN §6: UUID primary keys; organization_id first in every composite index (unique ones
+    too) of a tenant table; a version column on the mutable aggregates (optimistic concurrency)."""
     from tortoise import fields
 
     models = {m.__name__: m for app in Tortoise.apps.values() for m in app.values()}
@@ -135,7 +135,7 @@ async def test_data_rules_uuid_keys_organization_first_and_versions(db) -> None:
         assert isinstance(meta.fields_map[meta.pk_attr], fields.UUIDField), f"{meta.db_table}: key is not a UUID"
         if "organization_id" not in meta.fields_db_projection.values() or meta.db_table == "organizations":
             continue
-        for index in meta.indexes or ():
+        for index in (*(meta.indexes or ()), *(meta.unique_together or ())):
             names = _column_names(model, getattr(index, "fields", index))
             if len(names) > 1 and (meta.db_table, names) not in CROSS_ORGANIZATION_JOB_INDEXES:
                 assert names[0] == "organization_id", f"{meta.db_table}: index {names} does not lead with it"
