@@ -1,11 +1,11 @@
-"""Database configuration, migrations, and the portable raw-SQL helper."""
+"""Database configuration and migrations (the raw-SQL helper is `models.sql`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from tortoise import Tortoise, connections
+from tortoise import Tortoise
 from tortoise.migrations.api import migrate as run_migrations
 
 from models import MODEL_MODULES
@@ -49,25 +49,6 @@ async def migrate(database_url: str) -> None:
         await run_migrations(config=tortoise_config(database_url))
     finally:
         await Tortoise.close_connections()
-
-
-def dialect() -> str:
-    """'postgres' or 'sqlite': the few raw statements that differ ask this."""
-    return connections.get("default").capabilities.dialect
-
-
-async def fetch_all(sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    """Run a raw SELECT written with `?` placeholders on either backend.
-
-    Used only where one hand-written statement replaces several ORM ones on a hot path (the
-    per-request grants, the login lookup); everything else goes through the ORM.
-    """
-    conn = connections.get("default")
-    if conn.capabilities.dialect == "postgres":
-        parts = sql.split("?")
-        sql = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
-    _, rows = await conn.execute_query(sql, params)
-    return [dict(row) for row in rows]
 
 
 async def close() -> None:

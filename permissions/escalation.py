@@ -1,10 +1,12 @@
-"""No one gives what they do not have, and no one locks the organization out (DESIGN §3).
+"""No one gives what they do not have (docs/architecture.md, "No escalation").
 
 `escalation_problems` compares a principal's grants before and after a change with the actor's
 own: every grant the change adds must already be the actor's. Every mutation that can add grants
 (user groups, sites, allLocations, isAdmin; group permissions, locations, members; integrations)
 calls it with the target's grants computed both ways, and refuses the whole input with a FORBIDDEN
-UserError naming the field when it answers anything.
+UserError naming the field when it answers anything. Restoring grants and taking over an account
+are the same rule with `before` empty (resolvers/user_rules.py `check_restore`, `check_takeover`).
+"Never locked out" is resolvers/admins.py over permissions/standing.py.
 """
 
 from __future__ import annotations
@@ -37,8 +39,3 @@ def escalation_message(excess: list[Excess]) -> str:
     listed = ", ".join(e.describe() for e in excess[:5])
     more = f" and {len(excess) - 5} more" if len(excess) > 5 else ""
     return f"You cannot grant what you do not hold: {listed}{more}."
-
-
-def is_active_admin(*, is_admin: bool, is_active: bool, access_enabled: bool, expired: bool) -> bool:
-    """An admin who can act right now: counts toward "never locked out"."""
-    return is_admin and is_active and access_enabled and not expired

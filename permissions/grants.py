@@ -127,6 +127,25 @@ def compute_grants(
     return Grants({p: s for p, s in held.items() if s is ALL or s})
 
 
+@dataclass(frozen=True)
+class GrantSources:
+    """What a user's grants are computed from: the admin flag, allLocations, its sites and its
+    permission groups by id. No-escalation compares the grants of two of these (before and after)."""
+
+    is_admin: bool
+    all_locations: bool
+    sites: frozenset[str]
+    groups: Mapping[str, GroupGrant]
+
+    def grants(self) -> Grants:
+        return compute_grants(
+            is_admin=self.is_admin, all_locations=self.all_locations, site_ids=self.sites, groups=self.groups.values()
+        )
+
+
+NO_SOURCES = GrantSources(is_admin=False, all_locations=False, sites=frozenset(), groups={})
+
+
 def _intersect(a: Scope, b: Scope) -> Scope:
     if a is ALL:
         return b

@@ -13,7 +13,8 @@ Links: one single-use token per purpose and user, stored as a SHA-256 hash, vali
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import F
@@ -24,6 +25,7 @@ from models.organization import Organization
 from models.users import StaffToken, User
 from permissions.catalog import Permission
 from permissions.principal import Principal
+from permissions.standing import Standing, denial_reason
 from resolvers import admins, audit, outbox
 from resolvers.auth import LoginResult, open_session
 from resolvers.context import RequestContext
@@ -35,10 +37,11 @@ from resolvers.credentials import (
     pin_problem,
     token_hash,
 )
-from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.errors import ErrorCode, InputError, Problems, fail
 from resolvers.seats import check_seats
-from resolvers.sessions import end_sessions, load_access_data, provider_gone
-from resolvers.user_rules import Target, check_may_change, load_target
+from resolvers.sessions import end_sessions, void_links
+from resolvers.user_grants import load_user_access
+from resolvers.user_rules import Target, check_may_change, check_restore, check_takeover, load_target
 
 INVITATION_INVALID_MESSAGE = "This link is not valid any more: ask your administrator for a new one."
 _PATHS = {StaffTokenPurpose.REGISTRATION: "register", StaffTokenPurpose.PASSWORD_RESET: "reset-password"}
@@ -103,11 +106,7 @@ async def _targets(principal: Principal, user_ids: list[Any]) -> list[Target]:
         try:
             target = await load_target(principal, raw, *path, lock=True)
             check_may_change(principal, target, Permission.USERS_ACCESS_MANAGE, *path)
-        except Exception as error:  # InputError: collect and go on, so the caller sees every problem
-            from resolvers.errors import InputError
-
-            if not isinstance(error, InputError):
-                raise
+        except InputError as error:  # collect and go on, so the caller sees every problem
             problems.extend(error.problems)
             continue
         if str(target.user.id) not in seen:
@@ -131,12 +130,21 @@ async def enable_access(
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
+        await admins.lock_grants(principal.organization.id)
         targets = await _targets(principal, user_ids)
         problems = Problems()
         for target in targets:
-            user = target.user
+            user, path = target.user, _indexed(user_ids, target)
             if user.access_status is AccessStatus.NO_ACCESS and user.password_hash is None and not user.email:
-                problems.add(ErrorCode.INVALID, "Enabling access needs an email address.", *_indexed(user_ids, target))
+                problems.add(ErrorCode.INVALID, "Enabling access needs an email address.", *path)
+            # Enabling restores the user's grants; a registration link hands over the account.
+            restoring = user.access_status is AccessStatus.NO_ACCESS
+            linking = user.password_hash is None and delivery == EmailDelivery.SEND_NOW
+            if restoring or linking:
+                try:
+                    (check_restore if restoring else check_takeover)(principal, target.access.configured, *path)
+                except InputError as error:
+                    problems.extend(error.problems)
         problems.raise_if_any()
         newcomers = [t for t in targets if t.user.access_status is AccessStatus.NO_ACCESS]
         await check_seats(principal, len(newcomers), "input", "userIds")
@@ -170,7 +178,7 @@ async def disable_access(ctx: RequestContext, user_ids: list[Any]) -> list[User]
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
-        await admins.lock_admins(principal.organization.id)
+        await admins.lock_grants(principal.organization.id)
         targets = await _targets(principal, user_ids)
         result: list[User] = []
         for target in targets:
@@ -180,12 +188,7 @@ async def disable_access(ctx: RequestContext, user_ids: list[Any]) -> list[User]
                 await User.filter(id=user.id).update(
                     access_status=AccessStatus.NO_ACCESS, version=F("version") + 1, updated_at=now
                 )
-                await StaffToken.filter(
-                    user_id=user.id,
-                    purpose=StaffTokenPurpose.REGISTRATION,
-                    used_at__isnull=True,
-                    revoked_at__isnull=True,
-                ).update(revoked_at=now)
+                await void_links(str(user.id), now)
                 await end_sessions(str(user.id), "ACCESS_DISABLED", now)
                 user = await User.get(id=user.id)
             await audit.record(
@@ -197,7 +200,7 @@ async def disable_access(ctx: RequestContext, user_ids: list[Any]) -> list[User]
             )
             result.append(user)
         if any(t.user.is_admin for t in targets):
-            await admins.ensure_admin_remains(principal.organization.id, now, "input", "userIds")
+            await admins.ensure_admin_remains(principal.organization.id, "input", "userIds")
     return result
 
 
@@ -205,6 +208,7 @@ async def send_registration_email(ctx: RequestContext, user_ids: list[Any]) -> l
     """(Re)send the registration email to INVITED users: a new link, the old one void."""
     principal = await ctx.require_principal()
     async with in_transaction():
+        await admins.lock_grants(principal.organization.id)
         targets = await _targets(principal, user_ids)
         problems = Problems()
         for target in targets:
@@ -213,6 +217,11 @@ async def send_registration_email(ctx: RequestContext, user_ids: list[Any]) -> l
                 problems.add(ErrorCode.INVALID, "Only an invited user (access enabled, no password) gets one.", *path)
             elif not target.user.email:
                 problems.add(ErrorCode.INVALID, "This user has no email address.", *path)
+            else:
+                try:
+                    check_takeover(principal, target.access.configured, *path)
+                except InputError as error:
+                    problems.extend(error.problems)
         problems.raise_if_any()
         result = []
         for target in targets:
@@ -220,6 +229,19 @@ async def send_registration_email(ctx: RequestContext, user_ids: list[Any]) -> l
             await audit.record(ctx, "user.registration_email", target_type="User", target_id=target.user.id)
             result.append(target.user)
     return result
+
+
+async def _may_open(found: StaffToken, user: User, now: datetime) -> bool:
+    """Whether the link's user may set its password now: a registration link needs an INVITED user,
+    a reset link an ENABLED one, and either a user who may otherwise act (active, not expired, no
+    passed provider deactivation: the one standing rule)."""
+    wanted = AccessStatus.INVITED if found.purpose is StaffTokenPurpose.REGISTRATION else AccessStatus.ENABLED
+    if user.access_status is not wanted:
+        return False
+    access = await load_user_access(user.organization_id, user.id)
+    standing = Standing.of(user, access.provider_status, access.provider_deactivate_at)
+    # Judged as if enabled: the access status was checked against the link's purpose above.
+    return denial_reason(replace(standing, access_status=AccessStatus.ENABLED), now) is None
 
 
 async def accept_staff_invitation(ctx: RequestContext, token: str, password: str, pin: str | None) -> LoginResult:
@@ -241,15 +263,7 @@ async def accept_staff_invitation(ctx: RequestContext, token: str, password: str
         and found.used_at is None
         and found.revoked_at is None
         and found.expires_at > now
-        and user.is_active
-        and (user.expires_at is None or user.expires_at > now)
-        and (
-            user.access_status is AccessStatus.INVITED
-            if found.purpose is StaffTokenPurpose.REGISTRATION
-            else user.access_status is AccessStatus.ENABLED
-        )
-        # A passed provider deactivation date denies like an inactive account (DESIGN §3).
-        and not provider_gone(await load_access_data(str(user.id), str(user.organization_id)), now)
+        and await _may_open(found, user, now)
     )
     if not usable:
         await audit.record(ctx, "auth.invitation_invalid", organization_id=user.organization_id if user else None)
@@ -277,6 +291,8 @@ async def accept_staff_invitation(ctx: RequestContext, token: str, password: str
         if claimed != 1:
             raise fail(ErrorCode.INVITATION_INVALID, INVITATION_INVALID_MESSAGE, "input", "token")
         await User.filter(id=user.id).update(**values, version=F("version") + 1)
+        # The password is set: every other link of the user dies with the one just used.
+        await void_links(str(user.id), now)
         if found.purpose is StaffTokenPurpose.PASSWORD_RESET:
             await end_sessions(str(user.id), "PASSWORD_RESET", now)
         user = await User.get(id=user.id).select_related("organization")

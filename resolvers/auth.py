@@ -17,11 +17,12 @@ from typing import Any
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from app.db import fetch_all
 from models.enums import ActorKind, LoginOutcome
 from models.organization import Organization
 from models.sessions import LoginAttempt, Session
+from models.sql import fetch_all
 from models.users import User
+from permissions.standing import Standing, denial_reason
 from resolvers import audit
 from resolvers.context import RequestContext
 from resolvers.credentials import (
@@ -33,7 +34,7 @@ from resolvers.credentials import (
     verify_secret,
 )
 from resolvers.errors import ErrorCode, fail
-from resolvers.sessions import UserAccessData, denial_reason, end_sessions
+from resolvers.sessions import end_sessions, void_links
 from resolvers.throttle import (
     IP_FAILURE_LIMIT,
     USER_FAILURE_LIMIT,
@@ -177,8 +178,7 @@ async def _login(ctx: RequestContext, slug: str, username_key: str, password: st
         raise fail(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE)
 
     assert found is not None and user is not None
-    access_state = _provider_state(found)
-    if reason := denial_reason(user, access_state, now):
+    if reason := denial_reason(_standing(found), now):
         await audit.record(
             ctx,
             "auth.login_denied",
@@ -225,9 +225,10 @@ async def open_session(ctx: RequestContext, user: User, org_id: Any) -> LoginRes
     return LoginResult(token, expires_at, user, user.password_reset_required)
 
 
-def _provider_state(found: _Lookup) -> UserAccessData:
-    """The part of the access data the lookup already read: enough to refuse a deactivated provider."""
-    return UserAccessData(frozenset(), (), found.provider_status, found.provider_deactivate_at)
+def _standing(found: _Lookup) -> Standing:
+    """The user's standing from what the lookup already read (its provider's state included)."""
+    assert found.user is not None
+    return Standing.of(found.user, found.provider_status, found.provider_deactivate_at)
 
 
 async def _record_failure(
@@ -297,6 +298,7 @@ async def change_password(ctx: RequestContext, current_password: str, new_passwo
             password_hash=hash_secret(new_password), password_reset_required=False, updated_at=now
         )
         ended = await end_sessions(str(user.id), "PASSWORD_CHANGED", now, keep_session_id=str(principal.session.id))
+        await void_links(str(user.id), now)
         await audit.record(
             ctx,
             "auth.password_change",

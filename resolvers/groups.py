@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -24,12 +24,14 @@ from models.users import User, UserLocation
 from permissions.catalog import ORG_WIDE, Permission, parse_codes
 from permissions.errors import forbidden
 from permissions.escalation import Excess, escalation_message, excess_grants
-from permissions.grants import Grants, GroupGrant, compute_grants
+from permissions.grants import Grants, GrantSources, GroupGrant, compute_grants
 from permissions.principal import Principal
 from permissions.scoping import can_see_groups, can_see_location, can_see_user
 from resolvers import audit
+from resolvers.admins import lock_grants
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.user_grants import load_access
 from resolvers.validation import search_key
 
 UNSET: Any = object()
@@ -99,55 +101,28 @@ class GroupState:
 EMPTY_GROUP = GroupState(frozenset(), False, frozenset())
 
 
-@dataclass(frozen=True)
-class _MemberData:
-    user: User
-    site_ids: frozenset[str]
-    other_groups: tuple[GroupGrant, ...]
+# A group being changed stands under this key among its members' groups (a new one has no id yet).
+_THIS_GROUP = "this-group"
 
 
-async def _member_data(user_ids: Sequence[str], group_id: str | None) -> list[_MemberData]:
-    """The sites and the other groups of `user_ids`, loaded in a fixed number of statements.
-
-    Sites and group locations are taken whether active or not: a location reactivated later would
-    hand out what is granted there, so the check is the stricter one.
-    """
-    if not user_ids:
-        return []
-    users = await User.filter(id__in=list(user_ids))
-    sites: dict[str, set[str]] = {}
-    for uid, lid in await UserLocation.filter(user_id__in=list(user_ids)).values_list("user_id", "location_id"):
-        sites.setdefault(str(uid), set()).add(str(lid))
-    memberships = await GroupMembership.filter(user_id__in=list(user_ids)).values_list("user_id", "group_id")
-    other_ids = sorted({str(g) for _, g in memberships if str(g) != group_id})
-    groups: dict[str, GroupGrant] = {}
-    if other_ids:
-        locations: dict[str, set[str]] = {}
-        for gid, lid in await GroupLocation.filter(group_id__in=other_ids).values_list("group_id", "location_id"):
-            locations.setdefault(str(gid), set()).add(str(lid))
-        for row in await PermissionGroup.filter(id__in=other_ids).values("id", "permission_codes", "all_locations"):
-            gid = str(row["id"])
-            groups[gid] = GroupGrant(
-                frozenset(parse_codes(row["permission_codes"])),
-                bool(row["all_locations"]),
-                frozenset(locations.get(gid, ())),
-            )
-    by_user: dict[str, list[GroupGrant]] = {}
-    for uid, gid in memberships:
-        if str(gid) in groups:
-            by_user.setdefault(str(uid), []).append(groups[str(gid)])
-    return [_MemberData(u, frozenset(sites.get(str(u.id), ())), tuple(by_user.get(str(u.id), ()))) for u in users]
+async def _member_sources(
+    organization_id: Any, user_ids: Sequence[str], group_id: str | None
+) -> dict[str, GrantSources]:
+    """What each of `user_ids` holds its grants from, without the group `group_id`: one statement
+    (the one grants loader), deactivated locations included, since a location reactivated later
+    would hand out what is granted there."""
+    found = await load_access(organization_id, user_ids)
+    return {
+        uid: replace(access.configured, groups={g: v for g, v in access.configured.groups.items() if g != group_id})
+        for uid, access in found.items()
+    }
 
 
-def _grants_with(member: _MemberData, group: GroupState | None) -> Grants:
+def _grants_with(member: GrantSources, group: GroupState | None) -> Grants:
     """The member's grants, as a member of `group` (None: not a member of it)."""
-    groups = [*member.other_groups, group.grant()] if group is not None else list(member.other_groups)
-    return compute_grants(
-        is_admin=member.user.is_admin,
-        all_locations=member.user.all_locations,
-        site_ids=member.site_ids,
-        groups=groups,
-    )
+    if group is None:
+        return member.grants()
+    return replace(member, groups={**member.groups, _THIS_GROUP: group.grant()}).grants()
 
 
 def _blame(actor: Grants, item: Excess, before: GroupState, after: GroupState, *, creating: bool) -> str:
@@ -166,8 +141,8 @@ def escalation_problems(
     actor: Grants,
     before: GroupState,
     after: GroupState,
-    members: Sequence[_MemberData],
-    new_members: Sequence[_MemberData],
+    members: Sequence[GrantSources],
+    new_members: Sequence[GrantSources],
     *,
     creating: bool,
     members_field: str,
@@ -342,9 +317,10 @@ async def create_group(
     assert clean_name is not None and members is not None
     org_id = principal.organization.id
     async with in_transaction():
+        await lock_grants(org_id)
         if await _name_taken(org_id, clean_name):
             raise fail(ErrorCode.DUPLICATE, "Another permission group already has this name.", "input", "name")
-        new_members = await _member_data(members, None)
+        new_members = list((await _member_sources(org_id, members, None)).values())
         escalation_problems(
             principal.grants, EMPTY_GROUP, state, [], new_members, creating=True, members_field="memberIds"
         ).raise_if_any()
@@ -427,6 +403,7 @@ async def update_group(
         locs = await _check_locations(principal, location_ids, problems)
     gid = parse_uuid(group_id)
     async with in_transaction():
+        await lock_grants(principal.organization.id)
         group = (
             await PermissionGroup.filter(id=gid, organization_id=principal.organization.id).select_for_update().first()
             if gid
@@ -459,8 +436,9 @@ async def update_group(
         removed = sorted(set(removes) & current)
         staying = sorted(current - set(removed))
         group_changed = after != before
-        data = await _member_data([*staying, *added] if group_changed else added, str(group.id))
-        by_id = {str(d.user.id): d for d in data}
+        by_id = await _member_sources(
+            principal.organization.id, [*staying, *added] if group_changed else added, str(group.id)
+        )
         escalation_problems(
             principal.grants,
             before,
@@ -501,6 +479,7 @@ async def delete_group(ctx: RequestContext, group_id: Any) -> str:
     principal = await _manager(ctx)
     gid = parse_uuid(group_id)
     async with in_transaction():
+        await lock_grants(principal.organization.id)
         group = (
             await PermissionGroup.filter(id=gid, organization_id=principal.organization.id).select_for_update().first()
             if gid

@@ -22,21 +22,22 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.clients import Client
-from models.enums import AccessStatus, ActorKind, BillingRole, ClientStatus, ProviderStatus
+from models.enums import ActorKind, BillingRole, ClientStatus, ProviderStatus
 from models.organization import Location
 from models.providers import Provider
 from models.users import User, UserLocation
 from permissions.catalog import Permission
-from permissions.escalation import is_active_admin
 from permissions.grants import Grants
 from permissions.principal import Principal
 from permissions.scoping import can_change_user, can_see_location, can_see_provider, provider_q
 from resolvers import audit
-from resolvers.admins import acting_admin_q, lock_admins
+from resolvers.admins import ensure_admin_remains, lock_grants
 from resolvers.billing import billing_number_problems, normalize_billing_number
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
-from resolvers.sessions import end_sessions
+from resolvers.sessions import end_sessions, void_links
+from resolvers.user_grants import configured_sources
+from resolvers.user_rules import check_restore
 from resolvers.validation import search_key
 
 AUDITED_FIELDS = (
@@ -318,30 +319,6 @@ async def update_provider(
 # --------------------------------------------------------------------------- deactivation
 
 
-async def would_leave_no_admin(user: User, now: datetime) -> bool:
-    """True when `user` is the organization's last acting admin (never locked out, DESIGN §3).
-
-    Checked before the write, because a scheduled deactivation leaves the user active until its
-    date; admins whose provider is inactive or scheduled for deactivation do not count: they are leaving.
-    """
-    expired = user.expires_at is not None and user.expires_at <= now
-    if not is_active_admin(
-        is_admin=user.is_admin,
-        is_active=user.is_active,
-        access_enabled=user.access_status is AccessStatus.ENABLED,
-        expired=expired,
-    ):
-        return False
-    leaving = Subquery(
-        Provider.filter(
-            organization_id=user.organization_id,
-            status__in=[ProviderStatus.INACTIVE, ProviderStatus.DEACTIVATION_SCHEDULED],
-        ).values("user_id")
-    )
-    others = User.filter(acting_admin_q(user.organization_id, now)).exclude(id=user.id).exclude(id__in=leaving)
-    return not await others.exists()
-
-
 async def _client_locations(provider: Provider) -> set[str]:
     rows = (
         await Client.filter(primary_provider_id=provider.id, status__not=ClientStatus.MERGED)
@@ -391,6 +368,7 @@ async def apply_deactivation(provider: Provider, when: datetime, now: datetime, 
     )
     await User.filter(id=provider.user_id).update(is_active=False, version=F("version") + 1, updated_at=now)
     await end_sessions(str(provider.user_id), "PROVIDER_DEACTIVATED", now)
+    await void_links(str(provider.user_id), now)
     return moved
 
 
@@ -407,18 +385,11 @@ async def deactivate_provider(
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
+        await lock_grants(principal.organization.id)
         target = await _target(principal, provider_id, Permission.PROVIDERS_DEACTIVATE)
         provider = target.provider
         if effective_status(provider, now) is ProviderStatus.INACTIVE:
             raise fail(ErrorCode.INVALID, "This provider is already inactive.", "input", "id")
-        await lock_admins(principal.organization.id)
-        if await would_leave_no_admin(target.user, now):
-            raise fail(
-                ErrorCode.LAST_ADMIN,
-                "This provider is the organization's last active administrator.",
-                "input",
-                "id",
-            )
         locations = await _client_locations(provider)
         reassign_to = None
         if reassign_to_id is not None:
@@ -438,6 +409,9 @@ async def deactivate_provider(
         else:
             moved = await apply_deactivation(provider, now, now, reassign_to)
             action = "provider.deactivate"
+        if target.user.is_admin:
+            # Scheduled or now, the admin stops acting: another without an end date must remain.
+            await ensure_admin_remains(principal.organization.id, "input", "id")
         updated = await Provider.get(id=provider.id)
         changes: dict[str, Any] = audit.diff(before, audit.snapshot(updated, AUDITED_FIELDS))
         if reassign_to is not None:
@@ -452,10 +426,13 @@ async def cancel_deactivation(ctx: RequestContext, provider_id: str) -> Provider
     """Call off a scheduled deactivation (also one whose date passed before the job ran)."""
     principal = await ctx.require_principal()
     async with in_transaction():
+        await lock_grants(principal.organization.id)
         target = await _target(principal, provider_id, Permission.PROVIDERS_DEACTIVATE)
         provider = target.provider
         if provider.status is not ProviderStatus.DEACTIVATION_SCHEDULED:
             raise fail(ErrorCode.INVALID, "No deactivation is scheduled for this provider.", "input", "id")
+        # The user would have lost its grants on the date: calling it off restores them.
+        check_restore(principal, await configured_sources(principal.organization.id, target.user.id), "input", "id")
         return await _save(
             ctx,
             provider,
@@ -472,10 +449,12 @@ async def reactivate_provider(ctx: RequestContext, provider_id: str) -> Provider
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
+        await lock_grants(principal.organization.id)
         target = await _target(principal, provider_id, Permission.PROVIDERS_DEACTIVATE)
         provider = target.provider
         if effective_status(provider, now) is not ProviderStatus.INACTIVE:
             raise fail(ErrorCode.INVALID, "This provider is not inactive.", "input", "id")
+        check_restore(principal, await configured_sources(principal.organization.id, target.user.id), "input", "id")
         await User.filter(id=provider.user_id).update(is_active=True, version=F("version") + 1, updated_at=now)
         return await _save(
             ctx,

@@ -1,128 +1,23 @@
 """Turning a bearer token into a principal, and a user into grants (DESIGN §3, §4).
 
 A request pays at most two statements here: the session with its user and organization, then the
-user's sites, groups and provider state in one UNION. Nothing is cached across requests, so a
-deactivation, a removed group or a revoked session takes effect on the very next request.
+user's sites, groups and provider state in one UNION (resolvers/user_grants.py, the one loader).
+Nothing is cached across requests, so a deactivation, a removed group or a revoked session takes
+effect on the very next request.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.db import fetch_all
-from models.enums import AccessStatus, ProviderStatus
 from models.sessions import Session
-from models.users import User
-from permissions.catalog import parse_codes
-from permissions.grants import ALL, NO_GRANTS, Grants, GroupGrant, compute_grants
+from models.users import StaffToken
+from permissions.grants import ALL
 from permissions.principal import Principal, PrincipalKind
+from permissions.standing import Standing, denial_reason
 from resolvers.context import RequestContext
 from resolvers.credentials import STAFF_SESSION_PREFIX, token_hash
-
-_GRANTS_SQL = """
-SELECT 'site' AS kind, CAST(ul.location_id AS TEXT) AS a, NULL AS b, NULL AS c
-  FROM user_locations ul JOIN locations l ON l.id = ul.location_id
- WHERE ul.organization_id = ? AND ul.user_id = ? AND l.is_active = TRUE
-UNION ALL
-SELECT 'group', CAST(g.id AS TEXT), g.permission_codes, CASE WHEN g.all_locations THEN '1' ELSE '0' END
-  FROM group_memberships m JOIN permission_groups g ON g.id = m.group_id
- WHERE m.organization_id = ? AND m.user_id = ?
-UNION ALL
-SELECT 'group_location', CAST(gl.group_id AS TEXT), CAST(gl.location_id AS TEXT), NULL
-  FROM group_memberships m
-  JOIN group_locations gl ON gl.organization_id = m.organization_id AND gl.group_id = m.group_id
-  JOIN locations l ON l.id = gl.location_id
- WHERE m.organization_id = ? AND m.user_id = ? AND l.is_active = TRUE
-UNION ALL
-SELECT 'provider', CAST(p.status AS TEXT), CAST(p.deactivate_at AS TEXT), NULL
-  FROM providers p
- WHERE p.user_id = ?
-"""
-
-
-@dataclass(frozen=True)
-class UserAccessData:
-    """What the grants statement returns for one user."""
-
-    site_ids: frozenset[str]
-    groups: tuple[GroupGrant, ...]
-    provider_status: str | None
-    provider_deactivate_at: datetime | None
-
-
-async def load_access_data(user_id: str, organization_id: str) -> UserAccessData:
-    """The user's active sites, groups (with their active locations) and provider state: one statement.
-
-    Every lookup names the organization: the link tables' indexes lead with it (DESIGN §6)."""
-    uid, oid = str(user_id), str(organization_id)
-    rows = await fetch_all(_GRANTS_SQL, [oid, uid, oid, uid, oid, uid, uid])
-    sites: set[str] = set()
-    groups: dict[str, tuple[str, bool]] = {}
-    group_locations: dict[str, set[str]] = {}
-    provider_status: str | None = None
-    deactivate_at: datetime | None = None
-    for row in rows:
-        kind, a, b, c = row["kind"], row["a"], row["b"], row["c"]
-        if kind == "site":
-            sites.add(str(a))
-        elif kind == "group":
-            groups[str(a)] = (b or "", str(c).lower() in {"1", "true", "t"})
-        elif kind == "group_location":
-            group_locations.setdefault(str(a), set()).add(str(b))
-        elif kind == "provider":
-            provider_status = a
-            deactivate_at = datetime.fromisoformat(b) if b else None
-    return UserAccessData(
-        site_ids=frozenset(sites),
-        groups=tuple(
-            GroupGrant(
-                permissions=frozenset(parse_codes(codes)),
-                all_locations=all_locations,
-                location_ids=frozenset(group_locations.get(gid, ())),
-            )
-            for gid, (codes, all_locations) in groups.items()
-        ),
-        provider_status=provider_status,
-        provider_deactivate_at=deactivate_at,
-    )
-
-
-def denial_reason(user: User, access: UserAccessData | None, now: datetime) -> str | None:
-    """Why this user may not act at all right now, or None. Checked on every request and login."""
-    if not user.is_active:
-        return "ACCOUNT_INACTIVE"
-    if user.expires_at is not None and user.expires_at <= now:
-        return "ACCOUNT_EXPIRED"
-    if user.access_status is not AccessStatus.ENABLED:
-        return "ACCESS_NOT_ENABLED"
-    if access is not None and provider_gone(access, now):
-        return "ACCOUNT_INACTIVE"
-    return None
-
-
-def provider_gone(access: UserAccessData, now: datetime) -> bool:
-    """The user's provider profile is inactive, or its scheduled deactivation date has passed."""
-    if access.provider_status == ProviderStatus.INACTIVE.value:
-        return True
-    return access.provider_deactivate_at is not None and access.provider_deactivate_at <= now
-
-
-def grants_from(user: User, access: UserAccessData) -> Grants:
-    return compute_grants(
-        is_admin=user.is_admin,
-        all_locations=user.all_locations,
-        site_ids=access.site_ids,
-        groups=access.groups,
-    )
-
-
-async def user_grants(user: User, now: datetime) -> Grants:
-    """A user's grants as they stand (NO_GRANTS for one who may not act): used by escalation checks."""
-    access = await load_access_data(str(user.id), str(user.organization_id))
-    if denial_reason(user, access, now):
-        return NO_GRANTS
-    return grants_from(user, access)
+from resolvers.user_grants import load_user_access
 
 
 def touch_interval(idle_seconds: int) -> timedelta:
@@ -149,9 +44,10 @@ async def authenticate_staff(ctx: RequestContext) -> Principal | None:
     if session is None or session.expires_at <= now:
         return None
     user = session.user
-    access = await load_access_data(str(user.id), str(user.organization_id))
-    if denial_reason(user, access, now):
+    access = await load_user_access(user.organization_id, user.id)
+    if denial_reason(Standing.of(user, access.provider_status, access.provider_deactivate_at), now):
         return None
+    active = access.sources(inactive_locations=False)
     locked = is_idle_locked(session, now, ctx.settings.session_idle_seconds)
     if not locked and now - session.last_seen_at > touch_interval(ctx.settings.session_idle_seconds):
         session.last_seen_at = now
@@ -159,10 +55,10 @@ async def authenticate_staff(ctx: RequestContext) -> Principal | None:
     return Principal(
         kind=PrincipalKind.USER,
         organization=user.organization,
-        grants=grants_from(user, access),
+        grants=active.grants(),
         user=user,
         session=session,
-        sites=ALL if user.is_admin or user.all_locations else access.site_ids,
+        sites=ALL if user.is_admin or user.all_locations else active.sites,
         locked=locked,
         password_reset_required=user.password_reset_required,
     )
@@ -174,3 +70,19 @@ async def end_sessions(user_id: str, reason: str, now: datetime, *, keep_session
     if keep_session_id is not None:
         query = query.exclude(id=keep_session_id)
     return await query.update(revoked_at=now, revoked_reason=reason)
+
+
+async def void_links(user_id: str, now: datetime) -> int:
+    """A link dies with the credential it would set: every outstanding registration or reset link of
+    the user is revoked when its password changes by any path, its access is disabled, or it is
+    deactivated (docs/architecture.md, "Authentication")."""
+    return await StaffToken.filter(user_id=user_id, used_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+
+
+async def outstanding_links(user_id: str, now: datetime) -> bool:
+    """Whether a registration or reset link of the user could still be opened."""
+    return await StaffToken.filter(
+        user_id=user_id, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+    ).exists()

@@ -6,7 +6,10 @@
   changes an admin (`check_may_change`); putting a user at sites needs the permission at each of
   them (`check_may_assign_sites`); only an admin grants `isAdmin` (`actor_is_admin`);
 - no one gives what they do not have: the target's grants are computed before and after and the
-  whole input is refused with FORBIDDEN at the field responsible (`check_escalation`).
+  whole input is refused with FORBIDDEN at the field responsible (`check_escalation`);
+- restoring grants is granting (`check_restore`), and so is taking over an account by setting its
+  credentials or sending it a link (`check_takeover`): the target's configured grants must lie
+  within the actor's (docs/architecture.md, "No escalation").
 """
 
 from __future__ import annotations
@@ -14,27 +17,28 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from models.users import User, UserLocation
+from models.users import User
 from permissions.catalog import Permission
 from permissions.escalation import escalation_message, excess_grants
+from permissions.grants import NO_GRANTS, GrantSources
 from permissions.principal import Principal
 from permissions.scoping import can_change_user, can_see_user
 from resolvers.errors import ErrorCode, fail
 from resolvers.locations import parse_uuid
-from resolvers.user_grants import GrantState
+from resolvers.user_grants import UserAccess, load_user_access
 
 
 @dataclass
 class Target:
-    """A user the viewer may see, with every site it is linked to (active or not)."""
+    """A user the viewer may see, with what its grants are computed from (`access`)."""
 
     user: User
-    site_ids: frozenset[str]
+    access: UserAccess
 
-
-async def site_ids_of(user_id: Any) -> frozenset[str]:
-    """Every location the user is linked to, active or not: changing a user needs them all."""
-    return frozenset(str(x) for x in await UserLocation.filter(user_id=user_id).values_list("location_id", flat=True))
+    @property
+    def site_ids(self) -> frozenset[str]:
+        """Every location the user is linked to, active or not: changing a user needs them all."""
+        return self.access.configured.sites
 
 
 async def load_target(principal: Principal, user_id: Any, *path: str, lock: bool = False) -> Target:
@@ -45,9 +49,9 @@ async def load_target(principal: Principal, user_id: Any, *path: str, lock: bool
         query = User.filter(id=uid, organization_id=principal.organization.id)
         user = await (query.select_for_update() if lock else query).first()
     if user is not None:
-        sites = await site_ids_of(user.id)
-        if can_see_user(principal, str(user.id), user.all_locations, sites):
-            return Target(user, sites)
+        access = await load_user_access(principal.organization.id, user.id)
+        if can_see_user(principal, str(user.id), user.all_locations, access.configured.sites):
+            return Target(user, access)
     raise fail(ErrorCode.NOT_FOUND, "No such user.", *path)
 
 
@@ -76,7 +80,9 @@ def check_may_assign_sites(
         raise fail(ErrorCode.FORBIDDEN, f"This needs {permission.value} at every location you select.", *path)
 
 
-def check_escalation(principal: Principal, old: GrantState, new: GrantState, paths: dict[str, tuple[str, ...]]) -> None:
+def check_escalation(
+    principal: Principal, old: GrantSources, new: GrantSources, paths: dict[str, tuple[str, ...]]
+) -> None:
     """No one gives what they do not have: refuse the whole input when `new` adds grants over `old`
     that the actor lacks, with FORBIDDEN at the field responsible (isAdmin, permissionGroupIds or sites:
     the one whose change, undone, leaves nothing in excess)."""
@@ -95,3 +101,24 @@ def check_escalation(principal: Principal, old: GrantState, new: GrantState, pat
     else:
         blame = paths["permissionGroupIds"] if set(new.groups) != set(old.groups) else paths["sites"]
     raise fail(ErrorCode.FORBIDDEN, escalation_message(excess), *blame)
+
+
+def _check_within_actor(principal: Principal, sources: GrantSources, why: str, *path: str) -> None:
+    """FORBIDDEN at `path` unless every grant `sources` configure is already the actor's."""
+    excess = excess_grants(principal.grants, NO_GRANTS, sources.grants())
+    if excess:
+        raise fail(ErrorCode.FORBIDDEN, f"{why} {escalation_message(excess)}", *path)
+
+
+def check_takeover(principal: Principal, sources: GrantSources, *path: str) -> None:
+    """Taking over an account is granting: setting another user's password or PIN, sending them a
+    reset or registration link, or redirecting the email of one who has no password yet lets the
+    actor become that user, so the user's configured grants (isAdmin and org-wide ones included)
+    must lie within the actor's."""
+    _check_within_actor(principal, sources, "Setting this user's credentials would hand you their access.", *path)
+
+
+def check_restore(principal: Principal, sources: GrantSources, *path: str) -> None:
+    """Restoring grants is granting: reactivating, enabling access, clearing or postponing an expiry,
+    or calling off a provider's deactivation gives the user its configured grants back."""
+    _check_within_actor(principal, sources, "This would give the user back access you do not hold.", *path)

@@ -20,6 +20,7 @@ Reading users is in resolvers/user_queries.py.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -33,7 +34,7 @@ from models.providers import Provider
 from models.users import User, UserLocation
 from permissions.catalog import Permission
 from permissions.errors import forbidden
-from permissions.grants import GroupGrant
+from permissions.grants import NO_SOURCES, GrantSources, GroupGrant
 from permissions.scoping import can_change_user
 from resolvers import access, admins, audit
 from resolvers.billing import billing_number_problems, normalize_billing_number
@@ -41,8 +42,7 @@ from resolvers.context import RequestContext
 from resolvers.credentials import hash_secret, password_problem
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.seats import check_seats
-from resolvers.sessions import end_sessions
-from resolvers.user_grants import GrantState, current_groups
+from resolvers.sessions import end_sessions, outstanding_links, void_links
 from resolvers.user_input import (
     UNSET,
     CreateUserData,
@@ -57,7 +57,15 @@ from resolvers.user_input import (
     valid_phone,
     valid_username,
 )
-from resolvers.user_rules import actor_is_admin, check_escalation, check_may_assign_sites, check_may_change, load_target
+from resolvers.user_rules import (
+    actor_is_admin,
+    check_escalation,
+    check_may_assign_sites,
+    check_may_change,
+    check_restore,
+    check_takeover,
+    load_target,
+)
 from resolvers.validation import search_key
 
 # The user fields an audit event records as [before, after] (never a password or PIN hash).
@@ -163,14 +171,18 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
         principal.grants, Permission.BILLING_MANAGE, all_locations, site_ids
     ):
         raise fail(ErrorCode.FORBIDDEN, "Billing numbers need BILLING_MANAGE at these locations.", "input", "billing")
-    check_escalation(
-        principal,
-        GrantState(is_admin=False, all_locations=False, sites=frozenset(), groups={}),
-        GrantState(is_admin=login.is_admin, all_locations=all_locations, sites=site_ids, groups=groups),
-        {"isAdmin": _p("login", "isAdmin"), "permissionGroupIds": _p("permissionGroupIds"), "sites": _p("sites")},
-    )
 
     async with in_transaction():
+        # Serialized with every other grant change of the organization; the groups are read again
+        # after the lock, so a group widened meanwhile is judged as it now is.
+        await admins.lock_grants(org_id)
+        groups = await resolve_groups(org_id, data.permission_group_ids, Problems(), "input", "permissionGroupIds")
+        check_escalation(
+            principal,
+            NO_SOURCES,
+            GrantSources(is_admin=login.is_admin, all_locations=all_locations, sites=site_ids, groups=groups),
+            {"isAdmin": _p("login", "isAdmin"), "permissionGroupIds": _p("permissionGroupIds"), "sites": _p("sites")},
+        )
         await _username_free(org_id, username, None, "input", "login", "username")
         if data.access_enabled:
             await check_seats(principal, 1, "input", "accessEnabled")
@@ -235,6 +247,17 @@ def _p(*path: str) -> tuple[str, ...]:
     return ("input", *path)
 
 
+def _extends(before: datetime | None, after: datetime | None) -> bool:
+    """Whether an expiry change gives the user time it did not have: cleared, or moved later."""
+    return before is not None and (after is None or after > before)
+
+
+async def _claimable(user: User, now: datetime) -> bool:
+    """Whether whoever controls the user's email can set its password: it has none yet, or a
+    registration or reset link is outstanding. Redirecting that email is taking the account over."""
+    return user.password_hash is None or await outstanding_links(str(user.id), now)
+
+
 # --------------------------------------------------------------------------- update
 
 
@@ -281,7 +304,7 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
     problems.raise_if_any()
 
     async with in_transaction():
-        await admins.lock_admins(org_id)  # first, so concurrent admin changes queue instead of deadlocking
+        await admins.lock_grants(org_id)  # first: grant changes of the organization queue here
         target = await load_target(principal, data.id, "input", "id", lock=True)
         user = target.user
         expected = data.expected_version if given(data.expected_version) else None
@@ -296,21 +319,24 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
         all_locations = new_all if new_all is not None else user.all_locations
         if new_sites is not None:
             check_may_assign_sites(principal, Permission.USERS_MANAGE, all_locations, site_ids, "input", "sites")
-        old_groups = await current_groups(user.id)
-        groups = new_groups if new_groups is not None else old_groups
-        before_sites = frozenset(target.site_ids)
-        after_sites = frozenset(site_ids)
+        configured = target.access.configured
+        old_groups = dict(configured.groups)
+        after = GrantSources(
+            is_admin=values.get("is_admin", user.is_admin),
+            all_locations=all_locations,
+            sites=frozenset(site_ids),
+            groups=new_groups if new_groups is not None else old_groups,
+        )
         check_escalation(
             principal,
-            GrantState(is_admin=user.is_admin, all_locations=user.all_locations, sites=before_sites, groups=old_groups),
-            GrantState(
-                is_admin=values.get("is_admin", user.is_admin),
-                all_locations=all_locations,
-                sites=after_sites,
-                groups=groups,
-            ),
+            configured,
+            after,
             {"isAdmin": _p("isAdmin"), "permissionGroupIds": _p("permissionGroupIds"), "sites": _p("sites")},
         )
+        if "expires_at" in values and _extends(user.expires_at, values["expires_at"]):
+            check_restore(principal, after, *_p("expiresAt"))
+        if "email" in values and values["email"] != user.email and await _claimable(user, now):
+            check_takeover(principal, after, *_p("email"))
         if "username" in values:
             await _username_free(org_id, values["username"], user.id, "input", "username")
         before_snapshot = _snapshot(user, target.site_ids, old_groups.keys())
@@ -337,9 +363,10 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
             for gid in sorted(set(new_groups) - set(old_groups)):
                 await GroupMembership.create(id=uuid.uuid4(), organization_id=org_id, group_id=gid, user_id=user.id)
         if was_admin:
-            await admins.ensure_admin_remains(org_id, now, *_p("isAdmin" if "is_admin" in values else "expiresAt"))
-            if values.get("expires_at") is not None and values.get("is_admin", True):
-                await admins.ensure_admin_remains_for_good(org_id, *_p("expiresAt"))
+            await admins.ensure_admin_remains(org_id, *_p("isAdmin" if "is_admin" in values else "expiresAt"))
+        if "expires_at" in values and user.expires_at is not None and user.expires_at <= now:
+            # An expired user's links died with its expiry: a new date does not revive them.
+            await void_links(str(user.id), now)
         user = await User.get(id=user.id)
         after_snapshot = _snapshot(user, site_ids, (new_groups if new_groups is not None else old_groups).keys())
         await audit.record(
@@ -357,17 +384,20 @@ async def set_user_active(ctx: RequestContext, user_id: Any, active: bool) -> Us
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
-        await admins.lock_admins(principal.organization.id)
+        await admins.lock_grants(principal.organization.id)
         target = await load_target(principal, user_id, "input", "id", lock=True)
         check_may_change(principal, target, Permission.USERS_MANAGE, "input", "id")
         user = target.user
         before = _snapshot(user)
         if user.is_active != active:
+            if active:
+                check_restore(principal, target.access.configured, "input", "active")
             await User.filter(id=user.id).update(is_active=active, version=F("version") + 1, updated_at=now)
             if not active:
                 await end_sessions(str(user.id), "DEACTIVATED", now)
+                await void_links(str(user.id), now)
                 if user.is_admin:
-                    await admins.ensure_admin_remains(user.organization_id, now, "input", "active")
+                    await admins.ensure_admin_remains(user.organization_id, "input", "active")
             user = await User.get(id=user.id)
         await audit.record(
             ctx,
@@ -391,8 +421,10 @@ async def reset_credentials(
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
+        await admins.lock_grants(principal.organization.id)
         target = await load_target(principal, user_id, "input", "id", lock=True)
         check_may_change(principal, target, Permission.USERS_CREDENTIALS_RESET, "input", "id")
+        check_takeover(principal, target.access.configured, "input", "id")
         user = target.user
         problems = Problems()
         values: dict[str, Any] = {}
@@ -411,6 +443,8 @@ async def reset_credentials(
         before = _snapshot(user)
         await User.filter(id=user.id).update(**values, version=F("version") + 1, updated_at=now)
         user = await User.get(id=user.id)
+        if "password_hash" in values:
+            await void_links(str(user.id), now)
         if send_link:
             await access.send_password_reset(ctx, principal.organization, user)
         ended = await end_sessions(str(user.id), "CREDENTIALS_RESET", now)

@@ -7,14 +7,13 @@ from datetime import UTC, datetime
 from tortoise.expressions import Q
 from tortoise.functions import Max
 
-from app.db import fetch_all
 from models.groups import GroupMembership, PermissionGroup
 from models.organization import Location
 from models.providers import Provider
 from models.sessions import LoginAttempt, Session
 from models.users import User, UserLocation
-from permissions.catalog import parse_codes
-from permissions.grants import Grants, GroupGrant, compute_grants
+from permissions.grants import NO_GRANTS, Grants
+from resolvers.user_grants import UserAccess, load_access
 from schema.loaders import by_id, grouped
 
 
@@ -54,80 +53,17 @@ async def user_last_login(keys: list[str]) -> list[datetime | None]:
     return [found.get(str(k)) for k in keys]
 
 
-_USERS_GRANTS_SQL = """
-SELECT CAST(u.id AS TEXT) AS uid, 'user' AS kind,
-       CASE WHEN u.is_admin THEN '1' ELSE '0' END AS a, CASE WHEN u.all_locations THEN '1' ELSE '0' END AS b,
-       NULL AS c
-  FROM users u WHERE u.id IN ({keys})
-UNION ALL
-SELECT CAST(ul.user_id AS TEXT), 'site', CAST(ul.location_id AS TEXT), NULL, NULL
-  FROM users u
-  JOIN user_locations ul ON ul.organization_id = u.organization_id AND ul.user_id = u.id
-  JOIN locations l ON l.id = ul.location_id
- WHERE u.id IN ({keys}) AND l.is_active = TRUE
-UNION ALL
-SELECT CAST(m.user_id AS TEXT), 'group', CAST(g.id AS TEXT), g.permission_codes,
-       CASE WHEN g.all_locations THEN '1' ELSE '0' END
-  FROM users u
-  JOIN group_memberships m ON m.organization_id = u.organization_id AND m.user_id = u.id
-  JOIN permission_groups g ON g.id = m.group_id
- WHERE u.id IN ({keys})
-UNION ALL
-SELECT CAST(m.user_id AS TEXT), 'group_location', CAST(gl.group_id AS TEXT), CAST(gl.location_id AS TEXT), NULL
-  FROM users u
-  JOIN group_memberships m ON m.organization_id = u.organization_id AND m.user_id = u.id
-  JOIN group_locations gl ON gl.organization_id = m.organization_id AND gl.group_id = m.group_id
-  JOIN locations l ON l.id = gl.location_id
- WHERE u.id IN ({keys}) AND l.is_active = TRUE
-"""
-
-
-def _flag(value: object) -> bool:
-    return str(value).lower() in {"1", "true", "t"}
-
-
 async def user_grants(keys: list[str]) -> list[Grants]:
-    """Each user's grants as configured (admin, sites, groups; active locations only): one statement
-    for every key, so a page of users costs the same as one (DESIGN §8)."""
-    ids = [str(k) for k in keys]
-    placeholders = ", ".join("?" for _ in ids)
-    rows = await fetch_all(_USERS_GRANTS_SQL.format(keys=placeholders), ids * 4)
-    users: dict[str, tuple[bool, bool]] = {}
-    sites: dict[str, set[str]] = {}
-    groups: dict[str, dict[str, tuple[str, bool]]] = {}
-    group_locations: dict[str, dict[str, set[str]]] = {}
-    for row in rows:
-        uid, kind, a, b, c = str(row["uid"]), row["kind"], row["a"], row["b"], row["c"]
-        if kind == "user":
-            users[uid] = (_flag(a), _flag(b))
-        elif kind == "site":
-            sites.setdefault(uid, set()).add(str(a))
-        elif kind == "group":
-            groups.setdefault(uid, {})[str(a)] = (b or "", _flag(c))
-        else:
-            group_locations.setdefault(uid, {}).setdefault(str(a), set()).add(str(b))
-    result = []
-    for uid in ids:
-        if uid not in users:
-            result.append(Grants())
-            continue
-        is_admin, all_locations = users[uid]
-        result.append(
-            compute_grants(
-                is_admin=is_admin,
-                all_locations=all_locations,
-                site_ids=sites.get(uid, set()),
-                groups=[
-                    GroupGrant(
-                        permissions=frozenset(parse_codes(codes)),
-                        all_locations=unrestricted,
-                        location_ids=frozenset(group_locations.get(uid, {}).get(gid, ())),
-                    )
-                    for gid, (codes, unrestricted) in groups.get(uid, {}).items()
-                ],
-            )
-        )
-    return result
+    """Each user's grants as configured (admin, sites, groups; active locations only), through the
+    one grants loader: one statement per organization (keys are "organization_id|user_id"), so a
+    page of users costs the same as one (DESIGN §8)."""
+    pairs = [str(k).split("|", 1) for k in keys]
+    found: dict[str, UserAccess] = {}
+    for organization_id in sorted({org for org, _ in pairs}):
+        found.update(await load_access(organization_id, [uid for org, uid in pairs if org == organization_id]))
+    return [
+        found[uid].sources(inactive_locations=False).grants() if uid in found else NO_GRANTS for _, uid in pairs
+    ]
 
 
 async def user_providers(keys: list[str]) -> list[Provider | None]:

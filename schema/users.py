@@ -132,7 +132,8 @@ class User:
 
     @strawberry.field(description="What the user's groups, sites and administration access give, where.")
     async def effective_permissions(self: Any, info: Info) -> list[EffectivePermission]:
-        return effective_permissions(await info.context.loaders.of(relations.user_grants).load(str(self.id)))
+        key = f"{self.organization_id}|{self.id}"
+        return effective_permissions(await info.context.loaders.of(relations.user_grants).load(key))
 
     @strawberry.field(description="The provider profile, when the viewer may see it (PROVIDERS_READ at a site).")
     async def provider(self: Any, info: Info) -> ProviderNode | None:

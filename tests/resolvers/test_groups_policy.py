@@ -4,20 +4,17 @@ for the group itself, its members and new members, and which input field each re
 from __future__ import annotations
 
 from permissions.catalog import Permission as P
-from permissions.grants import ALL, Grants, GroupGrant, admin_grants
-from resolvers.groups import EMPTY_GROUP, GroupState, _MemberData, escalation_problems
+from permissions.grants import ALL, Grants, GrantSources, GroupGrant, admin_grants
+from resolvers.groups import EMPTY_GROUP, GroupState, escalation_problems
 
 # The actor: CLIENTS_READ at A1, USERS_READ and GROUPS_MANAGE everywhere.
 ACTOR = Grants({P.CLIENTS_READ: frozenset({"a1"}), P.USERS_READ: ALL, P.GROUPS_MANAGE: ALL})
 
 
-class _User:
-    def __init__(self, is_admin: bool = False, all_locations: bool = False) -> None:
-        self.is_admin, self.all_locations = is_admin, all_locations
-
-
-def member(*sites: str, groups: tuple[GroupGrant, ...] = (), **user: bool) -> _MemberData:
-    return _MemberData(_User(**user), frozenset(sites), groups)  # type: ignore[arg-type]
+def member(
+    *sites: str, groups: tuple[GroupGrant, ...] = (), is_admin: bool = False, all_locations: bool = False
+) -> GrantSources:
+    return GrantSources(is_admin, all_locations, frozenset(sites), {str(i): g for i, g in enumerate(groups)})
 
 
 def state(*permissions: P, locations: tuple[str, ...] | None = None) -> GroupState:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from permissions.catalog import Permission as P
-from permissions.escalation import Excess, escalation_message, excess_grants, is_active_admin
+from permissions.escalation import Excess, escalation_message, excess_grants
 from permissions.grants import ALL, NO_GRANTS, Grants, admin_grants
 
 A1, A2 = "loc-a1", "loc-a2"
@@ -54,11 +54,3 @@ def test_message_names_the_permissions():
     assert "AUDIT_READ at every location" in message
     many = escalation_message([Excess(p, ALL) for p in list(P)[:8]])
     assert many.endswith("and 3 more.")
-
-
-def test_is_active_admin():
-    assert is_active_admin(is_admin=True, is_active=True, access_enabled=True, expired=False)
-    assert not is_active_admin(is_admin=False, is_active=True, access_enabled=True, expired=False)
-    assert not is_active_admin(is_admin=True, is_active=False, access_enabled=True, expired=False)
-    assert not is_active_admin(is_admin=True, is_active=True, access_enabled=False, expired=False)
-    assert not is_active_admin(is_admin=True, is_active=True, access_enabled=True, expired=True)

@@ -1,4 +1,4 @@
-"""resolvers/sessions.py policy: who may act at all, the idle lock and how often it is refreshed."""
+"""Who may act at all (permissions/standing.py), the idle lock and how often it is refreshed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from models.enums import AccessStatus, ProviderStatus
-from resolvers.sessions import UserAccessData, denial_reason, is_idle_locked, touch_interval
+from permissions.standing import Standing, denial_reason
+from resolvers.sessions import is_idle_locked, touch_interval
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -18,8 +19,8 @@ def user(**fields):
     return SimpleNamespace(**{**base, **fields})
 
 
-def access(status: str | None = None, deactivate_at: datetime | None = None) -> UserAccessData:
-    return UserAccessData(frozenset(), (), status, deactivate_at)
+def access(status: str | None = None, deactivate_at: datetime | None = None) -> tuple[str | None, datetime | None]:
+    return status, deactivate_at
 
 
 @pytest.mark.parametrize(
@@ -43,7 +44,8 @@ def access(status: str | None = None, deactivate_at: datetime | None = None) -> 
     ],
 )
 def test_denial_reason(fields, data, reason):
-    assert denial_reason(user(**fields), data, NOW) == reason
+    status, deactivate_at = data or (None, None)
+    assert denial_reason(Standing.of(user(**fields), status, deactivate_at), NOW) == reason
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from models.enums import AccessStatus, StaffTokenPurpose
 from models.users import StaffToken, User
+from permissions.catalog import Permission
 from resolvers.credentials import LINK_TOKEN_PREFIX, new_token, token_hash
 from tests.conftest import Factory
 from tests.permissions.cases.base import (
@@ -50,11 +51,25 @@ async def add_users(world: World, factory: Factory) -> None:
         token_hash=token_hash(token),
         expires_at=datetime.now(UTC) + timedelta(hours=72),
     )
+    # Auditors hold AUDIT_READ organization-wide, which manager_a1 lacks: taking over one of their
+    # accounts, or restoring one's grants, is giving what the manager does not hold.
+    auditors = await factory.group(a, [Permission.AUDIT_READ], name="Auditors")
+    at_a1: dict = {"locations": [world.a1], "groups": [auditors], "email": "auditor@example.org", "session": False}
+    auditor_invited = await factory.user(a, username="auditor-invited", access=AccessStatus.INVITED, **at_a1)
+    await User.filter(id=auditor_invited.user.id).update(password_hash=None)
+    auditor_off = await factory.user(a, username="auditor-off", access=AccessStatus.NO_ACCESS, **at_a1)
+    auditor_inactive = await factory.user(a, username="auditor-inactive", active=False, **at_a1)
+    in_a_week = datetime.now(UTC) + timedelta(days=7)
+    auditor_expiring = await factory.user(a, username="auditor-expiring", expires_at=in_a_week, **at_a1)
     world.extra["users"] = {
         "both": both.user,
         "no_access": no_access.user,
         "invited": invited.user,
         "invitation_token": token,
+        "auditor_invited": auditor_invited.user,
+        "auditor_off": auditor_off.user,
+        "auditor_inactive": auditor_inactive.user,
+        "auditor_expiring": auditor_expiring.user,
     }
 
 
@@ -78,6 +93,13 @@ EXPIRE = """mutation($id: ID!, $at: DateTime) { updateUser(input: {id: $id, expi
 IN_A_WEEK = (datetime.now(UTC) + timedelta(days=7)).isoformat()
 SET_ACTIVE = """mutation($id: ID!) { setUserActive(input: {id: $id, active: false}) {
   user { id } errors { code field } } }"""
+REACTIVATE = """mutation($id: ID!) { setUserActive(input: {id: $id, active: true}) {
+  user { id } errors { code field } } }"""
+EMAIL = """mutation($id: ID!) { updateUser(input: {id: $id, email: "mine@example.org"}) {
+  user { id } errors { code field } } }"""
+ENABLE_LATER = """mutation($ids: [ID!]!) { enableAccess(input: {userIds: $ids, registrationEmail: SEND_LATER}) {
+  users { id } errors { code field } } }"""
+RESET_LINK = """mutation($id: ID!) { resetCredentials(input: {id: $id}) { user { id } errors { code field } } }"""
 ENABLE = """mutation($ids: [ID!]!) { enableAccess(input: {userIds: $ids}) { users { id } errors { code field } } }"""
 DISABLE = """mutation($ids: [ID!]!) { disableAccess(input: {userIds: $ids}) { users { id } errors { code field } } }"""
 SEND = """mutation($ids: [ID!]!) { sendRegistrationEmail(input: {userIds: $ids}) {
@@ -184,6 +206,30 @@ CASES = [
     Case("manager, target at A1", "updateUser", "manager_a1", "front desk", OK, on(UPDATE, "front_desk_a1")),
     Case("manager, target at A1+A2", "updateUser", "manager_a1", "both", DENIED_INPUT, on(UPDATE, "both")),
     Case("manager edits an admin", "updateUser", "manager_a1", "admin A", DENIED_INPUT, on(UPDATE, "admin_a")),
+    Case(
+        "manager redirects an invited auditor's email",
+        "updateUser",
+        "manager_a1",
+        "auditor invited",
+        DENIED_INPUT,
+        on(EMAIL, "auditor_invited"),
+    ),
+    Case(
+        "manager lifts an auditor's expiry",
+        "updateUser",
+        "manager_a1",
+        "auditor expiring",
+        DENIED_INPUT,
+        on(EXPIRE, "auditor_expiring", at=None),
+    ),
+    Case(
+        "admin lifts an auditor's expiry",
+        "updateUser",
+        "admin_a",
+        "auditor",
+        OK,
+        on(EXPIRE, "auditor_expiring", at=None),
+    ),
     Case("last admin, own expiry", "updateUser", "admin_a", "self", LAST_ADMIN, on(EXPIRE, "admin_a", at=IN_A_WEEK)),
     Case("not visible from A2", "updateUser", "restricted_a2", "front desk", NOT_FOUND, on(UPDATE, "front_desk_a1")),
     Case("other org", "updateUser", "admin_b", "front desk A", NOT_FOUND, on(UPDATE, "front_desk_a1")),
@@ -195,9 +241,26 @@ CASES = [
     Case("manager, target at A1+A2", "setUserActive", "manager_a1", "both", DENIED_INPUT, on(SET_ACTIVE, "both")),
     Case("other org", "setUserActive", "admin_b", "front desk A", NOT_FOUND, on(SET_ACTIVE, "front_desk_a1")),
     Case("front desk", "setUserActive", "front_desk_a1", "no group", FORBIDDEN, on(SET_ACTIVE, "no_group")),
+    Case("admin reactivates", "setUserActive", "admin_a", "auditor", OK, on(REACTIVATE, "auditor_inactive")),
+    Case(
+        "manager reactivates an auditor",
+        "setUserActive",
+        "manager_a1",
+        "auditor inactive",
+        DENIED_INPUT,
+        on(REACTIVATE, "auditor_inactive"),
+    ),
     # enableAccess
     Case("admin", "enableAccess", "admin_a", "no access", OK, on_many(ENABLE, "no_access")),
     Case("manager, target at A1", "enableAccess", "manager_a1", "no access", OK, on_many(ENABLE, "no_access")),
+    Case(
+        "manager restores an auditor",
+        "enableAccess",
+        "manager_a1",
+        "auditor off",
+        DENIED_INPUT,
+        on_many(ENABLE_LATER, "auditor_off"),
+    ),
     Case(
         "manager, one target at A1+A2",
         "enableAccess",
@@ -218,11 +281,44 @@ CASES = [
     # sendRegistrationEmail
     Case("admin", "sendRegistrationEmail", "admin_a", "invited", OK, on_many(SEND, "invited")),
     Case("manager, target at A1", "sendRegistrationEmail", "manager_a1", "invited", OK, on_many(SEND, "invited")),
+    Case(
+        "manager mails an auditor's link",
+        "sendRegistrationEmail",
+        "manager_a1",
+        "auditor invited",
+        DENIED_INPUT,
+        on_many(SEND, "auditor_invited"),
+    ),
+    Case(
+        "admin mails an auditor's link",
+        "sendRegistrationEmail",
+        "admin_a",
+        "auditor",
+        OK,
+        on_many(SEND, "auditor_invited"),
+    ),
     Case("other org", "sendRegistrationEmail", "admin_b", "invited A", NOT_FOUND, on_many(SEND, "invited")),
     Case("billing", "sendRegistrationEmail", "billing_a1", "invited", FORBIDDEN, on_many(SEND, "invited")),
     # resetCredentials
     Case("admin sets", "resetCredentials", "admin_a", "front desk", OK, on(RESET, "front_desk_a1", p=NEW_PASSWORD)),
-    Case("manager mails a link", "resetCredentials", "manager_a1", "front desk", OK, on(RESET, "front_desk_a1")),
+    Case("manager mails a link", "resetCredentials", "manager_a1", "no access", OK, on(RESET_LINK, "no_access")),
+    # Taking over an account is granting: the front desk holds client permissions the manager lacks.
+    Case(
+        "manager sets a password above its own",
+        "resetCredentials",
+        "manager_a1",
+        "front desk",
+        DENIED_INPUT,
+        on(RESET, "front_desk_a1", p=NEW_PASSWORD),
+    ),
+    Case(
+        "manager mails a link above its own",
+        "resetCredentials",
+        "manager_a1",
+        "front desk",
+        DENIED_INPUT,
+        on(RESET_LINK, "front_desk_a1"),
+    ),
     Case("manager, target at A1+A2", "resetCredentials", "manager_a1", "both", DENIED_INPUT, on(RESET, "both")),
     Case("other org", "resetCredentials", "admin_b", "front desk A", NOT_FOUND, on(RESET, "front_desk_a1")),
     Case("lacks the permission", "resetCredentials", "restricted_a2", "both", FORBIDDEN, on(RESET, "both")),
