@@ -16,6 +16,8 @@ from resolvers.context import RequestContext
 SECRET_FIELDS = frozenset({"password", "password_hash", "pin", "pin_hash", "token", "token_hash", "verification_code"})
 # Shown by their last 4 characters only.
 LAST4_FIELDS = frozenset({"health_card_number"})
+# The PHI access log's event (schema/phi.py): its values are client ids, never client data.
+CLIENT_READ_ACTION = "client.read"
 
 
 def _plain(value: Any) -> Any:

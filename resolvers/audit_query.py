@@ -2,6 +2,17 @@
 
 Reading the trail is itself recorded: one `audit.read` event per request (not per row, nor per
 aliased field), naming the filter used. The trail is append-only: nothing here updates or deletes.
+
+The trail is no side door to patient data. An event about a client (target type "client", any
+case) shows every AUDIT_READ holder which fields changed, but their `[before, after]` values only
+when the reader may read that client now (`permissions.scoping.can_see_client` on the client's
+current location and primary provider: CLIENTS_READ there, or CLIENTS_READ_OWN as its primary
+provider); coverage fields (`COVERAGE_READ_FIELDS`) also need CLIENTS_COVERAGE_READ at that
+location. A value withheld becomes `[REDACTED, REDACTED]`, so `changes` keeps its shape. A client
+that cannot be found in the reader's organization shows no values (fail closed). Values shown are
+a PHI read: they are noted on the request (`ctx.note_client_read`, coverage flagged) for its one
+`client.read` access event. That access event itself lists only client ids (like `targetId`), so
+it is shown as is.
 """
 
 from __future__ import annotations
@@ -17,12 +28,18 @@ from tortoise.queryset import QuerySet
 from models.audit import AuditEvent
 from permissions.catalog import Permission
 from permissions.errors import bad_input, forbidden
+from permissions.principal import Principal
+from permissions.scoping import can_see_client
 from resolvers import audit
+from resolvers.client_input import COVERAGE_READ_FIELDS
 from resolvers.context import RequestContext
 
 READ_ACTION = "audit.read"
 # Set on the request's context once its read has been recorded.
 _RECORDED = "_audit_read_recorded"
+# Stands for a value the reader may not see (both sides of `[before, after]`).
+REDACTED = "[redacted]"
+_COVERAGE = frozenset(COVERAGE_READ_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -98,3 +115,46 @@ async def record_read(ctx: RequestContext, query: AuditQuery | None = None) -> N
         return
     setattr(ctx, _RECORDED, True)
     await audit.record(ctx, READ_ACTION, changes={"filter": [None, _described(query or AuditQuery())]})
+
+
+# --------------------------------------------------------------------------- client values
+
+
+def about_client(event: AuditEvent) -> bool:
+    """Whether `event`'s values may carry a client's data, so are shown only as the rule says.
+
+    Client events are written with target type "client"; "Client" is read the same, so an older or
+    hand-written row cannot slip past. The PHI access log's own event carries only client ids.
+    """
+    return (
+        bool(event.changes)
+        and (event.target_type or "").lower() == "client"
+        and event.action != audit.CLIENT_READ_ACTION
+    )
+
+
+def _readable(principal: Principal, client: Any) -> tuple[bool, bool]:
+    """(may read the client, may read its coverage), for a client row loaded with its provider."""
+    if client is None or str(client.organization_id) != str(principal.organization_id):
+        return False, False
+    location = str(client.location_id)
+    provider = client.primary_provider
+    if not can_see_client(principal, location, str(provider.user_id) if provider is not None else None):
+        return False, False
+    return True, principal.grants.has(Permission.CLIENTS_COVERAGE_READ, location)
+
+
+def client_changes(ctx: RequestContext, principal: Principal, event: AuditEvent, client: Any) -> dict[str, Any]:
+    """`event.changes` as this reader may see them (module docstring), the values shown noted as a
+    PHI read of the client. `client` is the event's client row (with its primary provider), or None."""
+    readable, coverage = _readable(principal, client)
+    shown: dict[str, Any] = {}
+    shown_any = shown_coverage = False
+    for name, value in (event.changes or {}).items():
+        allowed = coverage if name in _COVERAGE else readable
+        shown[name] = value if allowed else [REDACTED, REDACTED]
+        shown_any = shown_any or allowed
+        shown_coverage = shown_coverage or (allowed and name in _COVERAGE)
+    if shown_any:
+        ctx.note_client_read(str(client.id), coverage=shown_coverage)
+    return shown

@@ -67,6 +67,9 @@ COVERAGE_FIELDS = (
     "sessions_authorized",
     "billing_notes",
 )
+# What a client's `coverage` returns: the coverage input plus the stored card check. These are
+# guarded by CLIENTS_COVERAGE_READ wherever they show (the Coverage type, the audit trail's values).
+COVERAGE_READ_FIELDS = (*COVERAGE_FIELDS, "health_card_check")
 REQUIRED_FIELDS = frozenset(
     {
         "first_name",

@@ -33,7 +33,7 @@ from permissions.scoping import can_see_location, client_q, provider_q
 from resolvers import audit
 from resolvers.client_input import (
     ADDRESS_FIELDS,
-    COVERAGE_FIELDS,
+    COVERAGE_READ_FIELDS,
     CREATE_DEFAULTS,
     PROFILE_FIELDS,
     ClientValidator,
@@ -51,8 +51,7 @@ from resolvers.validation import normalize_phone, search_key
 AUDITED = (
     *PROFILE_FIELDS,
     *(f"address_{f}" for f in ADDRESS_FIELDS),
-    *COVERAGE_FIELDS,
-    "health_card_check",
+    *COVERAGE_READ_FIELDS,
     "location_id",
     "primary_provider_id",
     "status",

@@ -13,7 +13,7 @@ from permissions.catalog import Permission
 from permissions.classes import requires
 from permissions.scoping import can_see_location
 from resolvers import audit_query
-from schema import relations
+from schema import client_relations, relations
 from schema.enums import ActorKind
 from schema.organization import Location
 from schema.pagination import Connection, SortKey, check_first, datetime_key, decode_cursor, keyset_page
@@ -36,8 +36,16 @@ class AuditEvent:
     request_id: str | None
 
     @strawberry.field(description="{field: [before, after]}; secrets never, PHI redacted.")
-    def changes(self: Any) -> JSON | None:
-        return self.changes
+    async def changes(self: Any, info: Info) -> JSON | None:
+        # A client's values only to a reader who may read it (resolvers/audit_query.py); its row
+        # comes through the request's loader, so a page costs one statement, not one per event.
+        if not audit_query.about_client(self):
+            return self.changes
+        principal = await info.context.require_principal()
+        client = None
+        if self.target_id is not None:
+            client = await info.context.loaders.of(client_relations.clients_by_id).load(str(self.target_id))
+        return audit_query.client_changes(info.context, principal, self, client)
 
     @strawberry.field
     async def location(self: Any, info: Info) -> Location | None:

@@ -24,7 +24,7 @@ class PhiAccessLog(SchemaExtension):
             return
         await audit.record(
             ctx,
-            "client.read",
+            audit.CLIENT_READ_ACTION,
             target_type="client",
             target_id=next(iter(read)) if len(read) == 1 else None,
             changes={

@@ -12,6 +12,7 @@ from models.audit import AuditEvent
 from models.enums import ActorKind
 from permissions.catalog import Permission as P
 from tests.conftest import count_statements, error_codes
+from tests.resolvers.test_clients_fixtures import make_client
 
 QUERY = """query($filter: AuditFilter, $first: Int, $after: String) {
   auditEvents(filter: $filter, first: $first, after: $after) {
@@ -37,7 +38,8 @@ async def event(org, action, minutes, **fields):
 @pytest.fixture
 async def trail(org_a, org_b):
     a1 = org_a.locations[0]
-    target = uuid.uuid4()
+    # A real client the admin may read: an event about an unknown client shows no values.
+    target = (await make_client(org_a, a1, "Ann", "Lee")).id
     events = [
         await event(org_a, "user.create", 0, actor_id=org_a.admin.user.id, actor_name="Admin User", target_type="User"),
         await event(org_a, "client.create", 1, target_type="Client", target_id=target, location_id=a1.id),
