@@ -1,0 +1,239 @@
+"""Sequences of allowed calls that must not add up to escalation (issue 7): taking over an account
+is granting, restoring grants is granting, the last admin counts future dates, and a link dies
+with the credential it would set. Each test replays the attack an outside review reproduced."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from models.enums import AccessStatus, StaffTokenPurpose
+from models.providers import Provider
+from models.users import StaffToken, User
+from permissions.catalog import Permission as P
+from resolvers.credentials import LINK_TOKEN_PREFIX, new_token, token_hash
+from tests.conftest import GQL, Factory, Org, Staff
+from tests.security.support import payload_codes, provider_of, staff
+
+PASSWORD = "heron-granite-orchard-41"
+RESET = """mutation ($id: ID!, $p: String, $pin: String) {
+  resetCredentials(input: {id: $id, newPassword: $p, newPin: $pin}) { errors { code field } } }"""
+UPDATE = """mutation ($input: UpdateUserInput!) { updateUser(input: $input) { errors { code field } } }"""
+ACTIVE = (
+    """mutation ($id: ID!, $a: Boolean!) { setUserActive(input: {id: $id, active: $a}) { errors { code field } } }"""
+)
+ENABLE = """mutation ($ids: [ID!]!, $d: EmailDelivery) { enableAccess(input: {userIds: $ids, registrationEmail: $d}) {
+  errors { code field } } }"""
+SEND = """mutation ($ids: [ID!]!) { sendRegistrationEmail(input: {userIds: $ids}) { errors { code field } } }"""
+ACCEPT = """mutation ($t: String!, $p: String!) { acceptStaffInvitation(input: {token: $t, password: $p}) {
+  token errors { code field } } }"""
+
+
+async def _manager(factory: Factory, org: Org, *extra: P) -> Staff:
+    """A user manager at the first location only, holding every user permission there."""
+    perms = [P.USERS_READ, P.USERS_MANAGE, P.USERS_ACCESS_MANAGE, P.USERS_CREDENTIALS_RESET, *extra]
+    return await staff(factory, org, perms, [org.locations[0]])
+
+
+async def _auditor(factory: Factory, org: Org, **extra) -> Staff:
+    """A user at the manager's location who holds AUDIT_READ organization-wide (the manager does not)."""
+    auditors = await factory.group(org.organization, [P.AUDIT_READ])
+    extra.setdefault("email", "auditor@example.org")
+    return await factory.user(org.organization, locations=[org.locations[0]], groups=[auditors], **extra)
+
+
+async def _link(user: User, purpose: StaffTokenPurpose = StaffTokenPurpose.REGISTRATION) -> str:
+    import uuid
+
+    token = new_token(LINK_TOKEN_PREFIX)
+    await StaffToken.create(
+        id=uuid.uuid4(),
+        organization_id=user.organization_id,
+        user=user,
+        purpose=purpose,
+        token_hash=token_hash(token),
+        expires_at=datetime.now(UTC) + timedelta(hours=72),
+    )
+    return token
+
+
+# --------------------------------------------------------------------------- taking over is granting
+
+
+async def test_setting_a_password_or_pin_above_ones_own_is_refused(gql: GQL, factory: Factory, org_a: Org) -> None:
+    manager = await _manager(factory, org_a)
+    auditor = await _auditor(factory, org_a)
+    before = (await User.get(id=auditor.user.id)).password_hash
+    for variables in ({"p": PASSWORD}, {"pin": "4826"}, {}):
+        body = await gql(RESET, {"id": str(auditor.user.id), **variables}, token=manager.token)
+        assert body["data"]["resetCredentials"]["errors"] == [{"code": "FORBIDDEN", "field": ["input", "id"]}], body
+    assert (await User.get(id=auditor.user.id)).password_hash == before
+    assert not await StaffToken.filter(user_id=auditor.user.id).exists()
+    # Within the manager's own grants it still works.
+    plain = await factory.user(org_a.organization, username="plain", locations=[org_a.locations[0]])
+    body = await gql(RESET, {"id": str(plain.user.id), "p": PASSWORD}, token=manager.token)
+    assert payload_codes(body["data"]["resetCredentials"]) == []
+
+
+async def test_redirecting_an_invited_users_email_is_taking_it_over(gql: GQL, factory: Factory, org_a: Org) -> None:
+    manager = await _manager(factory, org_a)
+    invited = await _auditor(factory, org_a, access=AccessStatus.INVITED, session=False)
+    await User.filter(id=invited.user.id).update(password_hash=None)
+    body = await gql(UPDATE, {"input": {"id": str(invited.user.id), "email": "m@example.com"}}, token=manager.token)
+    assert body["data"]["updateUser"]["errors"] == [{"code": "FORBIDDEN", "field": ["input", "email"]}]
+    assert (await User.get(id=invited.user.id)).email == "auditor@example.org"
+    # A user with a password and no outstanding link: the email is only contact data.
+    settled = await _auditor(factory, org_a, username="settled")
+    body = await gql(UPDATE, {"input": {"id": str(settled.user.id), "email": "new@example.org"}}, token=manager.token)
+    assert payload_codes(body["data"]["updateUser"]) == []
+    # ...until a reset link is outstanding for it.
+    await _link(settled.user, StaffTokenPurpose.PASSWORD_RESET)
+    body = await gql(UPDATE, {"input": {"id": str(settled.user.id), "email": "m@example.com"}}, token=manager.token)
+    assert payload_codes(body["data"]["updateUser"]) == ["FORBIDDEN"]
+
+
+async def test_mailing_links_above_ones_own_is_refused(gql: GQL, factory: Factory, org_a: Org) -> None:
+    manager = await _manager(factory, org_a)
+    invited = await _auditor(factory, org_a, access=AccessStatus.INVITED, session=False)
+    await User.filter(id=invited.user.id).update(password_hash=None)
+    body = await gql(SEND, {"ids": [str(invited.user.id)]}, token=manager.token)
+    assert body["data"]["sendRegistrationEmail"]["errors"] == [
+        {"code": "FORBIDDEN", "field": ["input", "userIds", "0"]}
+    ]
+    off = await _auditor(factory, org_a, username="off", access=AccessStatus.NO_ACCESS, session=False)
+    await User.filter(id=off.user.id).update(password_hash=None)
+    body = await gql(ENABLE, {"ids": [str(off.user.id)], "d": "SEND_NOW"}, token=manager.token)
+    assert payload_codes(body["data"]["enableAccess"]) == ["FORBIDDEN"]
+    assert not await StaffToken.filter(user_id__in=[invited.user.id, off.user.id]).exists()
+    assert (await User.get(id=off.user.id)).access_status is AccessStatus.NO_ACCESS
+
+
+# --------------------------------------------------------------------------- restoring is granting
+
+
+async def test_restoring_grants_above_ones_own_is_refused(gql: GQL, factory: Factory, org_a: Org) -> None:
+    manager = await _manager(factory, org_a)
+    inactive = await _auditor(factory, org_a, username="inactive", active=False)
+    body = await gql(ACTIVE, {"id": str(inactive.user.id), "a": True}, token=manager.token)
+    assert body["data"]["setUserActive"]["errors"] == [{"code": "FORBIDDEN", "field": ["input", "active"]}]
+    assert not (await User.get(id=inactive.user.id)).is_active
+
+    off = await _auditor(factory, org_a, username="off", access=AccessStatus.NO_ACCESS)
+    body = await gql(ENABLE, {"ids": [str(off.user.id)], "d": "SEND_LATER"}, token=manager.token)
+    assert payload_codes(body["data"]["enableAccess"]) == ["FORBIDDEN"]
+
+    soon = datetime.now(UTC) + timedelta(days=2)
+    expiring = await _auditor(factory, org_a, username="expiring", expires_at=soon)
+    for later in (None, (soon + timedelta(days=30)).isoformat()):
+        body = await gql(UPDATE, {"input": {"id": str(expiring.user.id), "expiresAt": later}}, token=manager.token)
+        assert body["data"]["updateUser"]["errors"] == [{"code": "FORBIDDEN", "field": ["input", "expiresAt"]}]
+    # Bringing an expiry forward takes grants away: allowed.
+    earlier = (soon - timedelta(days=1)).isoformat()
+    body = await gql(UPDATE, {"input": {"id": str(expiring.user.id), "expiresAt": earlier}}, token=manager.token)
+    assert payload_codes(body["data"]["updateUser"]) == []
+    # An admin may restore all of them.
+    body = await gql(ACTIVE, {"id": str(inactive.user.id), "a": True}, token=org_a.admin.token)
+    assert payload_codes(body["data"]["setUserActive"]) == []
+
+
+async def test_undoing_a_provider_deactivation_above_ones_own_is_refused(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    deactivator = await staff(factory, org_a, [P.PROVIDERS_READ, P.PROVIDERS_DEACTIVATE], [org_a.locations[0]])
+    auditor = await _auditor(factory, org_a)
+    provider = await provider_of(auditor.user)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    schedule = """mutation ($id: ID!, $at: DateTime) { deactivateProvider(input: {id: $id, effectiveAt: $at}) {
+      errors { code } } }"""
+    body = await gql(schedule, {"id": str(provider.id), "at": tomorrow}, token=deactivator.token)
+    assert payload_codes(body["data"]["deactivateProvider"]) == []
+    cancel = "mutation ($id: ID!) { cancelProviderDeactivation(input: {id: $id}) { errors { code field } } }"
+    body = await gql(cancel, {"id": str(provider.id)}, token=deactivator.token)
+    assert body["data"]["cancelProviderDeactivation"]["errors"] == [{"code": "FORBIDDEN", "field": ["input", "id"]}]
+    body = await gql(schedule, {"id": str(provider.id), "at": None}, token=org_a.admin.token)
+    assert payload_codes(body["data"]["deactivateProvider"]) == []
+    reactivate = "mutation ($id: ID!) { reactivateProvider(input: {id: $id}) { errors { code field } } }"
+    body = await gql(reactivate, {"id": str(provider.id)}, token=deactivator.token)
+    assert payload_codes(body["data"]["reactivateProvider"]) == ["FORBIDDEN"]
+    assert (await Provider.get(id=provider.id)).status.value == "INACTIVE"
+    body = await gql(reactivate, {"id": str(provider.id)}, token=org_a.admin.token)
+    assert payload_codes(body["data"]["reactivateProvider"]) == []
+
+
+# --------------------------------------------------------------------------- never locked out, counting the future
+
+
+async def test_the_last_admin_guard_counts_dates_already_set(gql: GQL, factory: Factory, org_a: Org) -> None:
+    admin_a = org_a.admin
+    admin_b = await factory.user(org_a.organization, username="admin-b", is_admin=True, all_locations=True)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    body = await gql(UPDATE, {"input": {"id": str(admin_a.user.id), "expiresAt": tomorrow}}, token=admin_b.token)
+    assert payload_codes(body["data"]["updateUser"]) == []
+    # Every way of removing B now leaves only an admin who stops tomorrow.
+    body = await gql(ACTIVE, {"id": str(admin_b.user.id), "a": False}, token=admin_a.token)
+    assert payload_codes(body["data"]["setUserActive"]) == ["LAST_ADMIN"]
+    body = await gql(UPDATE, {"input": {"id": str(admin_b.user.id), "isAdmin": False}}, token=admin_a.token)
+    assert payload_codes(body["data"]["updateUser"]) == ["LAST_ADMIN"]
+    body = await gql(UPDATE, {"input": {"id": str(admin_b.user.id), "expiresAt": tomorrow}}, token=admin_a.token)
+    assert payload_codes(body["data"]["updateUser"]) == ["LAST_ADMIN"]
+    provider = await provider_of(admin_b.user)
+    next_week = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    body = await gql(
+        "mutation ($id: ID!, $at: DateTime) { deactivateProvider(input: {id: $id, effectiveAt: $at})"
+        " { errors { code } } }",
+        {"id": str(provider.id), "at": next_week},
+        token=admin_a.token,
+    )
+    assert payload_codes(body["data"]["deactivateProvider"]) == ["LAST_ADMIN"]
+    row = await User.get(id=admin_b.user.id)
+    assert row.is_admin and row.is_active and row.expires_at is None
+
+
+# --------------------------------------------------------------------------- a link dies with its credential
+
+
+async def test_a_reset_link_dies_when_the_password_changes_by_any_path(gql: GQL, factory: Factory, org_a: Org) -> None:
+    user = await factory.user(org_a.organization, username="linked", locations=[org_a.locations[0]])
+    change = """mutation ($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) {
+      errors { code } } }"""
+    from tests.conftest import PASSWORD as CURRENT
+
+    # changePassword
+    link = await _link(user.user, StaffTokenPurpose.PASSWORD_RESET)
+    body = await gql(change, {"c": CURRENT, "n": PASSWORD}, token=user.token)
+    assert payload_codes(body["data"]["changePassword"]) == []
+    body = await gql(ACCEPT, {"t": link, "p": "another-long-secret-92"})
+    assert payload_codes(body["data"]["acceptStaffInvitation"]) == ["INVITATION_INVALID"]
+    # resetCredentials with a password
+    link = await _link(user.user, StaffTokenPurpose.PASSWORD_RESET)
+    body = await gql(RESET, {"id": str(user.user.id), "p": "meadow-cinder-pylon-77"}, token=org_a.admin.token)
+    assert payload_codes(body["data"]["resetCredentials"]) == []
+    body = await gql(ACCEPT, {"t": link, "p": "another-long-secret-92"})
+    assert payload_codes(body["data"]["acceptStaffInvitation"]) == ["INVITATION_INVALID"]
+    # another link, once used, voids the first (whatever its purpose)
+    first = await _link(user.user, StaffTokenPurpose.PASSWORD_RESET)
+    await User.filter(id=user.user.id).update(access_status=AccessStatus.ENABLED)
+    second = await _link(user.user, StaffTokenPurpose.REGISTRATION)
+    await User.filter(id=user.user.id).update(access_status=AccessStatus.INVITED)
+    body = await gql(ACCEPT, {"t": second, "p": "another-long-secret-92"})
+    assert payload_codes(body["data"]["acceptStaffInvitation"]) == []
+    body = await gql(ACCEPT, {"t": first, "p": "yet-another-secret-13"})
+    assert payload_codes(body["data"]["acceptStaffInvitation"]) == ["INVITATION_INVALID"]
+
+
+async def test_a_link_dies_when_access_is_disabled_or_the_user_deactivated(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    for mutation, name in (
+        ("mutation ($id: ID!) { disableAccess(input: {userIds: [$id]}) { errors { code } } }", "disableAccess"),
+        ("mutation ($id: ID!) { setUserActive(input: {id: $id, active: false}) { errors { code } } }", "setUserActive"),
+    ):
+        user = await factory.user(org_a.organization, locations=[org_a.locations[0]])
+        link = await _link(user.user, StaffTokenPurpose.PASSWORD_RESET)
+        body = await gql(mutation, {"id": str(user.user.id)}, token=org_a.admin.token)
+        assert payload_codes(body["data"][name]) == []
+        # Whatever is restored later, the link stays dead.
+        await User.filter(id=user.user.id).update(is_active=True, access_status=AccessStatus.ENABLED)
+        body = await gql(ACCEPT, {"t": link, "p": "another-long-secret-92"})
+        assert payload_codes(body["data"]["acceptStaffInvitation"]) == ["INVITATION_INVALID"], name
+        token = await StaffToken.get(token_hash=token_hash(link))
+        assert token.revoked_at is not None
