@@ -12,6 +12,11 @@ leaves its rows to be picked up again when the lease runs out: nothing is lost.
 Without `TESSERA_SMTP_URL`, development writes each mail to the `tessera.mail` log (with its
 links, so a developer can click them) and marks it SENT; production leaves it PENDING and warns,
 so mail queued before the mail server is configured goes out once it is.
+
+A link token (registration, password reset) is for the recipient's mailbox only: the write that
+marks a message SENT also replaces the token in its stored bodies. A message whose link expired
+before it was delivered is never claimed; the `mail_link_purge` job then purges its bodies and
+marks a pending one EXPIRED (a FAILED one keeps its status and the reason it failed).
 """
 
 from __future__ import annotations
@@ -28,12 +33,15 @@ from email.utils import formatdate, parseaddr
 from urllib.parse import unquote, urlparse
 
 import aiosmtplib
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from app.jobs import job
 from app.settings import Settings
 from models.enums import OutboxStatus
 from models.outbox import OutboxMessage
+from resolvers.outbox import holds_link_token, remove_link_tokens
 
 log = logging.getLogger("tessera.mail")
 
@@ -44,6 +52,10 @@ MAX_BACKOFF = timedelta(hours=1)
 LEASE = timedelta(minutes=5)  # longer than a batch can take: SMTP_TIMEOUT bounds every step
 SMTP_TIMEOUT = 15.0
 ERROR_LENGTH = 200
+# Where a delivered message's link token stood, in its stored bodies.
+TOKEN_REMOVED = "[link removed after delivery]"
+# The whole of each body of a message whose link expired before it was delivered.
+BODY_PURGED = "[purged: the link in this message expired before it was delivered]"
 
 _LINK = re.compile(r"https?://\S+")
 
@@ -157,10 +169,30 @@ def short_error(error: BaseException, settings: Settings) -> str:
     return " ".join(text.split())[:ERROR_LENGTH]
 
 
+def _without_link_tokens(message: OutboxMessage) -> dict[str, object]:
+    """The stored bodies of a delivered message, its link tokens replaced; nothing for one without any.
+
+    Bodies are checked, not only `link_expires_at`, so a row written before that column still loses
+    its token.
+    """
+    if message.link_expires_at is None and not holds_link_token(message.text_body, message.html_body):
+        return {}
+    return {
+        "text_body": remove_link_tokens(message.text_body, TOKEN_REMOVED),
+        "html_body": remove_link_tokens(message.html_body, TOKEN_REMOVED),
+        "link_expires_at": None,
+    }
+
+
 async def _mark_sent(message: OutboxMessage) -> None:
+    """SENT, and the link token out of the stored bodies in the same write: no moment holds one without the other."""
     now = datetime.now(UTC)
     await OutboxMessage.filter(id=message.id).update(
-        status=OutboxStatus.SENT, sent_at=now, attempts=message.attempts + 1, last_error=None
+        status=OutboxStatus.SENT,
+        sent_at=now,
+        attempts=message.attempts + 1,
+        last_error=None,
+        **_without_link_tokens(message),
     )
 
 
@@ -183,6 +215,13 @@ async def _mark_failed(message: OutboxMessage, error: BaseException, settings: S
 # --------------------------------------------------------------------------- the job
 
 
+def _due(now: datetime) -> QuerySet[OutboxMessage]:
+    """PENDING messages whose attempt is due, leaving out any whose link has expired: correctness does
+    not wait for the purge job (DESIGN §6), an expired link is never sent."""
+    link_valid = Q(link_expires_at__isnull=True) | Q(link_expires_at__gt=now)
+    return OutboxMessage.filter(link_valid, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+
+
 async def claim(limit: int = BATCH_SIZE) -> list[OutboxMessage]:
     """Take up to `limit` due messages for this worker: lock them, then push them a lease ahead.
 
@@ -193,7 +232,7 @@ async def claim(limit: int = BATCH_SIZE) -> list[OutboxMessage]:
     now = datetime.now(UTC)
     lease = now + LEASE + timedelta(microseconds=secrets.randbelow(1_000_000))
     async with in_transaction():
-        due = OutboxMessage.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        due = _due(now)
         # Whole rows: Tortoise drops FOR UPDATE from a values_list() query.
         locked = await due.order_by("next_attempt_at").limit(limit).select_for_update(skip_locked=True)
         if not locked:
@@ -233,9 +272,7 @@ async def deliver(batch: list[OutboxMessage], settings: Settings) -> int:
 async def deliver_outbox(settings: Settings) -> int:
     """Deliver what is due from the outbox; return how many messages went out."""
     if not settings.smtp_url and settings.is_production:
-        waiting = await OutboxMessage.filter(
-            status=OutboxStatus.PENDING, next_attempt_at__lte=datetime.now(UTC)
-        ).count()
+        waiting = await _due(datetime.now(UTC)).count()
         if waiting:
             log.warning(
                 "mail is waiting in the outbox but TESSERA_SMTP_URL is not set; it stays pending",
@@ -250,3 +287,20 @@ async def deliver_outbox(settings: Settings) -> int:
         if len(batch) < BATCH_SIZE or delivered < len(batch):
             break  # nothing more is due, or the server is struggling: the next pass goes on
     return sent
+
+
+@job("mail_link_purge")
+async def purge_expired_links(settings: Settings) -> int:
+    """Purge the bodies of undelivered messages whose link has expired; return how many.
+
+    The token no longer opens anything, but the outbox is no place to keep one: a pending message
+    becomes EXPIRED (never sent), any other keeps its status (a FAILED one, why it failed). Found by
+    the `link_expires_at` index and cleared with it, so a row is purged once; two workers running
+    this at once purge the same rows to the same values.
+    """
+    expired = OutboxMessage.filter(link_expires_at__lte=datetime.now(UTC))
+    purged: dict[str, object] = {"text_body": BODY_PURGED, "html_body": BODY_PURGED, "link_expires_at": None}
+    async with in_transaction():
+        held = await expired.filter(status=OutboxStatus.PENDING).update(status=OutboxStatus.EXPIRED, **purged)
+        others = await expired.update(**purged)
+    return held + others

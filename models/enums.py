@@ -75,9 +75,12 @@ class StaffTokenPurpose(str, Enum):
 
 
 class OutboxStatus(str, Enum):
+    """EXPIRED: never delivered, and its link expired first; its bodies were purged and it is never sent."""
+
     PENDING = "PENDING"
     SENT = "SENT"
     FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
 
 
 class EmailDelivery(str, Enum):

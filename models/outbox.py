@@ -20,7 +20,10 @@ class OutboxMessage(Model):
     last_error = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
+    # Set while the bodies hold a link token: when that link expires. Delivery and the purge job clear
+    # it with the token, so the purge finds its rows by an index range, never by scanning bodies.
+    link_expires_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "outbox_messages"
-        indexes = (("status", "next_attempt_at"),)
+        indexes = (("status", "next_attempt_at"), ("link_expires_at",))
