@@ -16,6 +16,7 @@ from strawberry.tools import merge_types
 from schema.extensions import RequestInfo, log_unexpected
 from schema.limits import QueryLimits
 from schema.phi import PhiAccessLog
+from schema.refusals import RefusalLog
 from schema.scalars import SCALAR_OVERRIDES
 
 # One module per domain; each may define `Query` and `Mutation` types holding its root fields.
@@ -39,7 +40,7 @@ class TesseraSchema(strawberry.Schema):
 @lru_cache(maxsize=2)
 def build_schema(introspection: bool = True) -> strawberry.Schema:
     """The schema; without introspection (production default) its queries and suggestions are off."""
-    extensions: list[Any] = [QueryLimits, RequestInfo, PhiAccessLog]
+    extensions: list[Any] = [QueryLimits, RequestInfo, PhiAccessLog, RefusalLog]
     if not introspection:
         # A factory, not an instance: a shared instance holds one request's execution context at a
         # time, so concurrent requests could miss the rule (and answer introspection in production).

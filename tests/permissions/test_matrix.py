@@ -1,8 +1,11 @@
 """The permission matrix: one table `(case, operation, principal, target, expected)` covering every
 root Query and Mutation field, run over HTTP against a world of two organizations.
 
-Refused rows assert the code, the absent data, and an unchanged database. A test fails when a root
-field of the schema has no row, or a field that needs a session has no allowed and no refused row.
+Refused rows assert the code, the absent data, and an unchanged database. Every refusal is recorded
+(DESIGN §7): a FORBIDDEN row writes exactly one `<operation>.refused` audit event naming its
+principal, a DENIED_INPUT row exactly one (its mutation's own, from `attempt()`), and any other row
+none. A test fails when a root field of the schema has no row, or a field that needs a session has no
+allowed and no refused row.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from tests.permissions.cases.base import (
     UNAUTHENTICATED,
     Case,
 )
-from tests.permissions.world import build_world, fingerprint
+from tests.permissions.world import World, build_world, fingerprint, refusal_events
 
 # Each domain adds its module here.
 MATRIX: list[Case] = [*auth.CASES, *provider_cases.CASES, *client_cases.CASES, *group_cases.CASES, *audit_cases.CASES]
@@ -80,6 +83,7 @@ async def test_matrix(case: Case, gql, factory) -> None:
     world = await build_world(factory)
     document, variables = case.document(world)
     before = None if case.expected == OK else await fingerprint()
+    refusals_before = await refusal_events()
     body = await gql(document, variables, token=world.token(case.principal))
     data = (body.get("data") or {}).get(case.operation)
     codes = error_codes(body)
@@ -104,8 +108,26 @@ async def test_matrix(case: Case, gql, factory) -> None:
 
     if before is not None:
         assert await fingerprint() == before, "a refused operation changed the database"
+    written = [e for i, e in (await refusal_events()).items() if i not in refusals_before]
+    _assert_refusals_recorded(case, world, written)
     if case.check is not None:
         await case.check(world, data) if _is_coro(case.check) else case.check(world, data)
+
+
+def _assert_refusals_recorded(case: Case, world: World, written: list[dict]) -> None:
+    """A top-level FORBIDDEN is recorded once, under the field's own name, with the principal as the
+    actor; a FORBIDDEN UserError once too (by `attempt()`, under the mutation's action, never a
+    second time under the field's name); nothing else writes a refusal."""
+    if case.expected == FORBIDDEN:
+        assert [e["action"] for e in written] == [f"{case.operation}.refused"], written
+        staff = world.principals[case.principal]
+        assert staff is not None and str(written[0]["actor_id"]) == str(staff.user.id), written
+        assert written[0]["changes"]["paths"] == [case.operation], written
+    elif case.expected == DENIED_INPUT:
+        assert len(written) == 1, written
+        assert written[0]["action"] != f"{case.operation}.refused", written
+    else:
+        assert written == [], written
 
 
 def _is_coro(fn: object) -> bool:

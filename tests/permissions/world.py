@@ -13,6 +13,7 @@ from typing import Any
 
 from tortoise import connections
 
+from models.audit import AuditEvent
 from models.enums import UserType
 from models.organization import Location
 from permissions.catalog import Permission as P
@@ -129,3 +130,14 @@ async def fingerprint() -> str:
     for row in rows:
         digest.update(repr(sorted(dict(row).items())).encode())
     return digest.hexdigest()
+
+
+REFUSED_SUFFIX = ".refused"
+
+
+async def refusal_events() -> dict[str, dict[str, Any]]:
+    """Every refusal on the trail, by id: `<operation>.refused` events (DESIGN §7, issue 7), whether
+    written for a top-level FORBIDDEN or by `attempt()` for a FORBIDDEN UserError. The fingerprint
+    leaves the trail out; the matrix compares these before and after a row instead."""
+    rows = await AuditEvent.filter(action__endswith=REFUSED_SUFFIX).values("id", "action", "actor_id", "changes")
+    return {str(row["id"]): row for row in rows}

@@ -1,0 +1,112 @@
+"""Every top-level FORBIDDEN is recorded (DESIGN §7: refused operations are security events).
+
+A refusal reaches the caller in one of two ways. A FORBIDDEN UserError in a mutation payload is
+caught, and recorded, by `attempt()` (schema/errors.py). A top-level FORBIDDEN error comes from many
+places: the permission classes (permissions/classes.py), `forbidden(...)` raised in resolvers, and
+guarded fields (client `coverage`, provider `billing`) that answer null with FORBIDDEN at their path.
+Rather than ask each of those to remember the trail, this extension reads the response's errors once
+execution is over and records them here, in one place.
+
+- One event per distinct refused field per request, action `<fieldName>.refused` (attempt()'s
+  convention), the actor being the request's principal. A page of 50 clients whose coverage is
+  refused writes one `coverage.refused` event listing the paths (the first `MAX_PATHS`) and the
+  count, never 50 events.
+- The field name is the schema's, not the caller's alias: an alias must not choose the action.
+- Written after execution, in a transaction of its own: a mutation whose transaction rolled back
+  on the refusal still leaves the refusal on the trail.
+- Nothing is written for an unauthenticated caller (that is UNAUTHENTICATED, never FORBIDDEN).
+- No double recording: `attempt()` turns its refusal into payload data, so that refusal never
+  appears among the top-level errors this extension reads; the two sources cannot overlap.
+- A request with no top-level FORBIDDEN pays nothing: no SQL statement, one scan of its errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import FieldNode, GraphQLError
+from strawberry.extensions import SchemaExtension
+from tortoise.transactions import in_transaction
+
+from permissions.errors import ApiErrorCode
+from resolvers import audit
+from resolvers.context import RequestContext
+
+REFUSED_SUFFIX = ".refused"
+# Enough to say where the refusals were without one event growing with a page (or a nested page).
+MAX_PATHS = 50
+# models.audit.AuditEvent.action is 64 characters.
+MAX_ACTION = 64
+
+
+@dataclass
+class Refusal:
+    """The top-level FORBIDDEN errors of one field within one response."""
+
+    field: str
+    paths: list[str] = field(default_factory=list)
+    reasons: set[str] = field(default_factory=set)
+
+    @property
+    def action(self) -> str:
+        return self.field[: MAX_ACTION - len(REFUSED_SUFFIX)] + REFUSED_SUFFIX
+
+    def changes(self, operation_type: str | None) -> dict[str, Any]:
+        return {
+            "paths": self.paths[:MAX_PATHS],
+            "count": len(self.paths),
+            "reasons": sorted(self.reasons),
+            "operationType": operation_type,
+        }
+
+
+def _field_name(error: GraphQLError) -> str:
+    """The schema's name of the refused field: graphql-core locates a resolver's error at the field's
+    nodes, whose name is the real one (the path holds the response key, which may be an alias)."""
+    for node in error.nodes or ():
+        if isinstance(node, FieldNode):
+            return node.name.value
+    return next((str(p) for p in reversed(error.path or ()) if isinstance(p, str)), "operation")
+
+
+def _is_refusal(error: GraphQLError) -> bool:
+    """A top-level FORBIDDEN raised while resolving a field (so with a path)."""
+    return bool(error.path) and (error.extensions or {}).get("code") == ApiErrorCode.FORBIDDEN.value
+
+
+def refusals(errors: Iterable[GraphQLError] | None) -> list[Refusal]:
+    """The response's FORBIDDEN errors grouped by field name, in the order they first appear."""
+    grouped: dict[str, Refusal] = {}
+    for error in errors or ():
+        if not _is_refusal(error):
+            continue
+        name = _field_name(error)
+        refusal = grouped.setdefault(name, Refusal(name))
+        refusal.paths.append(".".join(str(p) for p in error.path or ()))
+        refusal.reasons.add(error.message)
+    return list(grouped.values())
+
+
+async def record_refusals(ctx: RequestContext, found: list[Refusal], operation_type: str | None) -> None:
+    """Write the events, all or none, in a transaction of the refusal's own (whatever the operation's
+    transactions did), naming the principal; an anonymous caller is not recorded here."""
+    if not found or await ctx.principal() is None:
+        return
+    async with in_transaction():
+        for refusal in found:
+            await audit.record(ctx, refusal.action, changes=refusal.changes(operation_type))
+
+
+class RefusalLog(SchemaExtension):
+    """Records the request's top-level FORBIDDEN errors once execution is over (see the module)."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        yield
+        ctx = self.execution_context.context
+        found = refusals(getattr(self.execution_context.result, "errors", None))
+        if not found or not isinstance(ctx, RequestContext):
+            return
+        operation_type = getattr(self.execution_context.operation_type, "value", None)
+        await record_refusals(ctx, found, operation_type)
