@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.organization import Location
-from permissions.scoping import can_see_location, location_filter
+from permissions.scoping import location_q
 from resolvers import audit
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
@@ -138,10 +138,7 @@ def _check_common(
 async def list_locations(ctx: RequestContext, include_inactive: bool = False) -> list[Location]:
     """The locations the viewer may reach (its sites, or all with LOCATIONS_MANAGE), by name."""
     principal = await ctx.require_principal()
-    query = Location.filter(organization_id=principal.organization.id)
-    allowed = location_filter(principal)
-    if allowed is not None:
-        query = query.filter(id__in=sorted(allowed))
+    query = Location.filter(location_q(principal))
     if not include_inactive:
         query = query.filter(is_active=True)
     return await query.order_by("name_key", "id")
@@ -153,20 +150,14 @@ async def get_location(ctx: RequestContext, location_id: Any) -> Location | None
     lid = parse_uuid(location_id)
     if lid is None:
         return None
-    location = await Location.filter(id=lid, organization_id=principal.organization.id).first()
-    if location is None or not can_see_location(principal, str(location.id)):
-        return None
-    return location
+    return await Location.filter(location_q(principal), id=lid).first()
 
 
 async def _load_for_change(ctx: RequestContext, location_id: Any) -> Location:
+    """The location to change, locked; out of reach (which LOCATIONS_MANAGE never is) is NOT_FOUND."""
     principal = await ctx.require_principal()
     lid = parse_uuid(location_id)
-    location = (
-        await Location.filter(id=lid, organization_id=principal.organization.id).select_for_update().first()
-        if lid
-        else None
-    )
+    location = await Location.filter(location_q(principal), id=lid).select_for_update().first() if lid else None
     if location is None:
         raise fail(ErrorCode.NOT_FOUND, "No such location.", "input", "id")
     return location

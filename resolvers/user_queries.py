@@ -1,9 +1,9 @@
 """Reading staff users (article 000 "Manage Users"): one user, and the `users` search.
 
 Both go through the same scoping rule as every other path to a user (DESIGN §3): a user is visible to
-itself and to holders of USERS_READ at any of its sites. `visible_users_q` is that rule as a row
-filter, so the search narrows and pages in SQL; `get_user` answers None for anything out of scope,
-exactly as for an id that does not exist.
+itself and to holders of USERS_READ at any of its sites. The search starts from that rule's row filter
+(`permissions.scoping.user_q`), so it narrows and pages in SQL; `get_user` answers None for anything out
+of scope (`can_see_user`, through `load_target`), exactly as for an id that does not exist.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from models.sessions import LoginAttempt
 from models.users import User, UserLocation
 from permissions.catalog import Permission
 from permissions.errors import forbidden
-from permissions.grants import ALL
 from permissions.principal import Principal
-from permissions.scoping import can_see_location
+from permissions.scoping import can_see_location, user_q, works_at_q
 from resolvers.billing import normalize_billing_number
 from resolvers.context import RequestContext
 from resolvers.errors import InputError
@@ -45,27 +44,6 @@ class UserFilterData:
     type: UserType | None = None
     location_id: str | None = None
     permission_group_id: str | None = None
-
-
-def _sites_q(scope: Any) -> Q:
-    """Users working where `scope` (ALL or location ids) reaches: all-locations users included."""
-    if scope is ALL:
-        return Q()
-    if not scope:
-        return Q(id__in=[])
-    return Q(all_locations=True) | Q(
-        id__in=Subquery(UserLocation.filter(location_id__in=sorted(scope)).values("user_id"))
-    )
-
-
-def visible_users_q(principal: Principal) -> Q:
-    """The row filter behind `can_see_user`: oneself, and users at the viewer's USERS_READ sites."""
-    q = Q(organization_id=principal.organization.id)
-    scope = principal.grants.scope(Permission.USERS_READ)
-    if scope is ALL:
-        return q
-    own = Q(id=principal.user.id) if principal.user is not None else Q(id__in=[])
-    return q & (own | _sites_q(scope)) if scope else q & own
 
 
 def _locked_usernames(org_id: Any, now: datetime) -> Subquery:
@@ -94,7 +72,7 @@ def _status_q(status: AccountStatus, org_id: Any, now: datetime) -> Q:
 
 def users_query(ctx: RequestContext, principal: Principal, filter: UserFilterData | None) -> QuerySet:
     """The users the viewer may see, narrowed by `filter`, in SQL (not yet ordered or paged)."""
-    query = User.filter(visible_users_q(principal))
+    query = User.filter(user_q(principal))
     if filter is None:
         return query
     org_id = principal.organization.id
@@ -116,7 +94,7 @@ def users_query(ctx: RequestContext, principal: Principal, filter: UserFilterDat
             raise forbidden("Filtering on a provider number needs the BILLING_READ permission.")
         number = normalize_billing_number(filter.provider_number)
         query = query.filter(
-            _sites_q(principal.grants.scope(Permission.BILLING_READ)),
+            works_at_q(principal.grants.scope(Permission.BILLING_READ)),
             id__in=Subquery(Provider.filter(provincial_billing_number=number).values("user_id")),
         )
     if filter.is_active is not None:

@@ -16,7 +16,7 @@ import strawberry
 from strawberry.types import Info
 
 from permissions.catalog import Permission
-from permissions.classes import requires
+from permissions.classes import GrantEffect, requires
 from permissions.errors import forbidden
 from permissions.scoping import can_see_client, can_see_client_invitations
 from resolvers import clients as resolvers
@@ -199,7 +199,10 @@ async def _visible(info: Info, rows: list[Any]) -> list[Any]:
         r
         for r in rows
         if can_see_client(
-            principal, str(r.location_id), str(r.primary_provider.user_id) if r.primary_provider else None
+            principal,
+            str(r.location_id),
+            str(r.primary_provider.user_id) if r.primary_provider else None,
+            organization_id=str(r.organization_id),
         )
     ]
     seen(info, visible)
@@ -362,7 +365,11 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
-        **requires(Permission.CLIENTS_MANAGE, description="Create a client at a location where CLIENTS_MANAGE is held.")
+        **requires(
+            Permission.CLIENTS_MANAGE,
+            description="Create a client at a location where CLIENTS_MANAGE is held.",
+            effects=(GrantEffect.NONE,),
+        )
     )
     async def create_client(self, info: Info, input: CreateClientInput) -> ClientPayload:
         return await _payload(info, "client.create", lambda: resolvers.create_client(info.context, given(input)))
@@ -372,11 +379,16 @@ class Mutation:
             Permission.CLIENTS_MANAGE,
             description="Edit a client (CONFLICT when expectedVersion is stale); moving it needs CLIENTS_MANAGE at "
             "both locations, coverage needs CLIENTS_COVERAGE_MANAGE.",
+            effects=(GrantEffect.NONE,),
         )
     )
     async def update_client(self, info: Info, input: UpdateClientInput) -> ClientPayload:
         return await _payload(info, "client.update", lambda: resolvers.update_client(info.context, given(input)))
 
-    @strawberry.mutation(**requires(Permission.CLIENTS_MANAGE, description="Archive a client (never deleted)."))
+    @strawberry.mutation(
+        **requires(
+            Permission.CLIENTS_MANAGE, description="Archive a client (never deleted).", effects=(GrantEffect.NONE,)
+        )
+    )
     async def archive_client(self, info: Info, input: ArchiveClientInput) -> ClientPayload:
         return await _payload(info, "client.archive", lambda: resolvers.archive_client(info.context, input.id))

@@ -2,26 +2,28 @@
 
 `group_members` pages the members of many groups at once: one windowed statement per distinct
 (first, after) pair, one for the nodes and one count, so `permissionGroups { members { ... } }`
-costs the same for 3 groups or 300. The viewer's USERS_READ scope travels in the key (batch
-functions see only their keys); the SQL filter is `permissions.scoping.can_see_user` as a WHERE
-clause.
+costs the same for 3 groups or 300. Which members show is the users' row filter
+(`permissions.scoping.user_q`), compiled by Tortoise into those statements: batch functions see only
+their keys, so each key carries the request's principal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from app.db import fetch_all
-from models.groups import GroupLocation
+from tortoise.expressions import Subquery
+from tortoise.functions import Count
+from tortoise.queryset import QuerySet
+
+from models.groups import GroupLocation, GroupMembership
 from models.organization import Location
 from models.users import User
-from permissions.catalog import Permission
-from permissions.grants import ALL
 from permissions.principal import Principal
-from schema.loaders import grouped
-from schema.pagination import Connection, Edge, PageInfo, SortKey, decode_cursor, encode_cursor
+from permissions.scoping import user_q
+from schema.loaders import first_per_group, grouped
+from schema.pagination import Connection, Edge, PageInfo, SortKey, after_q, decode_cursor, encode_cursor
 
 # Members are listed like the users list: by last name, first name, then id (all unique together).
 MEMBER_KEYS = (SortKey("last_name_key"), SortKey("first_name"), SortKey("id"))
@@ -35,82 +37,43 @@ async def group_locations(keys: list[str]) -> list[list[Location]]:
 
 @dataclass(frozen=True)
 class MembersKey:
-    """One group's `members(first, after)` as seen by one viewer."""
+    """One group's `members(first, after)` as seen by one viewer (equal by the identity of the
+    principal, which the batch functions need for the row filter)."""
 
     group_id: str
     first: int
     after: str | None
-    viewer_id: str | None
-    # Where the viewer holds USERS_READ: None for ALL.
-    users_read: frozenset[str] | None
+    viewer: int
+    principal: Principal = field(compare=False, hash=False, repr=False)
 
     @classmethod
     def of(cls, principal: Principal, group_id: str, first: int, after: str | None) -> MembersKey:
-        scope = principal.grants.scope(Permission.USERS_READ)
-        return cls(
-            group_id=str(group_id),
-            first=first,
-            after=after,
-            viewer_id=principal.actor_id,
-            users_read=None if scope is ALL else frozenset(scope),  # type: ignore[arg-type]
-        )
+        return cls(group_id=str(group_id), first=first, after=after, viewer=id(principal), principal=principal)
 
 
-def _visible_sql(key: MembersKey) -> tuple[str, list[Any]]:
-    """`can_see_user` over `users u`: oneself; with USERS_READ somewhere, users working everywhere or
-    at one of those locations; with it everywhere, everyone."""
-    if key.users_read is None:
-        return "1 = 1", []
-    clauses, params = ["u.id = ?"], [key.viewer_id or "00000000-0000-0000-0000-000000000000"]
-    if key.users_read:
-        marks = ", ".join("?" for _ in key.users_read)
-        clauses.append("u.all_locations = TRUE")
-        clauses.append(
-            f"EXISTS (SELECT 1 FROM user_locations ul WHERE ul.user_id = u.id AND ul.location_id IN ({marks}))"
-        )
-        params += sorted(key.users_read)
-    return "(" + " OR ".join(clauses) + ")", params
-
-
-def _after_sql(values: Sequence[Any] | None) -> tuple[str, list[Any]]:
-    if values is None:
-        return "1 = 1", []
-    last, first, uid = values
-    return (
-        "(u.last_name_key > ? OR (u.last_name_key = ? AND u.first_name > ?)"
-        " OR (u.last_name_key = ? AND u.first_name = ? AND u.id > ?))",
-        [last, last, first, last, first, str(uid)],
+def _memberships(keys: Sequence[MembersKey], members: QuerySet[User]) -> QuerySet[GroupMembership]:
+    """The keys' groups' memberships of `members` (already narrowed by the viewer's `user_q`)."""
+    return GroupMembership.filter(
+        group_id__in=sorted({k.group_id for k in keys}), user_id__in=Subquery(members.values("id"))
     )
 
 
 async def _page_ids(keys: Sequence[MembersKey]) -> dict[str, list[str]]:
     """{group id: member ids of the page, plus one to tell whether there is a next page}."""
     sample = keys[0]
-    marks = ", ".join("?" for _ in keys)
-    visible, visible_params = _visible_sql(sample)
-    after, after_params = _after_sql(decode_cursor(sample.after, MEMBER_KEYS) if sample.after else None)
-    sql = f"""
-SELECT group_id, user_id FROM (
-  SELECT CAST(m.group_id AS TEXT) AS group_id, CAST(u.id AS TEXT) AS user_id,
-         ROW_NUMBER() OVER (PARTITION BY m.group_id ORDER BY u.last_name_key, u.first_name, u.id) AS rn
-    FROM group_memberships m JOIN users u ON u.id = m.user_id
-   WHERE m.group_id IN ({marks}) AND {visible} AND {after}
-) ranked WHERE rn <= ? ORDER BY group_id, rn"""
-    rows = await fetch_all(sql, [*(k.group_id for k in keys), *visible_params, *after_params, sample.first + 1])
+    members = User.filter(user_q(sample.principal))
+    if sample.after:
+        members = members.filter(after_q(MEMBER_KEYS, decode_cursor(sample.after, MEMBER_KEYS)))
+    query = _memberships(keys, members).values(g="group_id", u="user_id", l="user__last_name_key", f="user__first_name")
     result: dict[str, list[str]] = {}
-    for row in rows:
-        result.setdefault(str(row["group_id"]), []).append(str(row["user_id"]))
+    for row in await first_per_group(query, "g", ("l", "f", "u"), sample.first + 1):
+        result.setdefault(str(row["g"]), []).append(str(row["u"]))
     return result
 
 
 async def _visible_counts(keys: Sequence[MembersKey]) -> dict[str, int]:
-    marks = ", ".join("?" for _ in keys)
-    visible, params = _visible_sql(keys[0])
-    rows = await fetch_all(
-        "SELECT CAST(m.group_id AS TEXT) AS group_id, COUNT(*) AS n FROM group_memberships m"
-        f" JOIN users u ON u.id = m.user_id WHERE m.group_id IN ({marks}) AND {visible} GROUP BY m.group_id",
-        [*sorted({k.group_id for k in keys}), *params],
-    )
+    members = User.filter(user_q(keys[0].principal))
+    rows = await _memberships(keys, members).group_by("group_id").annotate(n=Count("id")).values("group_id", "n")
     return {str(r["group_id"]): int(r["n"]) for r in rows}
 
 
@@ -126,7 +89,7 @@ async def group_members(keys: list[MembersKey]) -> list[Connection[Any]]:
     pages: dict[MembersKey, list[str]] = {}
     batches: dict[tuple[Any, ...], list[MembersKey]] = {}
     for key in keys:
-        batches.setdefault((key.first, key.after, key.viewer_id, key.users_read), []).append(key)
+        batches.setdefault((key.first, key.after, key.viewer), []).append(key)
     for batch in batches.values():
         wanted = [k for k in batch if k.first > 0]
         found = await _page_ids(wanted) if wanted else {}
@@ -134,10 +97,10 @@ async def group_members(keys: list[MembersKey]) -> list[Connection[Any]]:
             pages[key] = found.get(key.group_id, []) if key.first > 0 else []
     ids = sorted({uid for page in pages.values() for uid in page})
     users = {str(u.id): u for u in await User.filter(id__in=ids)} if ids else {}
-    viewers: dict[tuple[Any, ...], list[MembersKey]] = {}
+    viewers: dict[int, list[MembersKey]] = {}
     for key in keys:
-        viewers.setdefault((key.viewer_id, key.users_read), []).append(key)
-    counts: dict[tuple[Any, ...], dict[str, int]] = {v: await _visible_counts(ks) for v, ks in viewers.items()}
+        viewers.setdefault(key.viewer, []).append(key)
+    counts: dict[int, dict[str, int]] = {v: await _visible_counts(ks) for v, ks in viewers.items()}
     result = []
     for key in keys:
         page = pages[key]
@@ -147,7 +110,7 @@ async def group_members(keys: list[MembersKey]) -> list[Connection[Any]]:
             Connection(
                 edges=edges,
                 page_info=PageInfo(has_next_page=len(page) > key.first, end_cursor=edges[-1].cursor if edges else None),
-                known_total=counts[(key.viewer_id, key.users_read)].get(key.group_id, 0),
+                known_total=counts[key.viewer].get(key.group_id, 0),
             )
         )
     return result

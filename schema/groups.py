@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from permissions.catalog import Permission, parse_codes
-from permissions.classes import requires
+from permissions.classes import GrantEffect, requires
 from permissions.scoping import can_see_location
 from resolvers import groups
 from schema import group_relations
@@ -52,7 +52,11 @@ class PermissionGroup:
     async def locations(self: Any, info: Info) -> list[Location]:
         principal = await info.context.principal()
         rows = await info.context.loaders.of(group_relations.group_locations).load(str(self.id))
-        return [r for r in rows if principal and can_see_location(principal, str(r.id))]
+        return [
+            r
+            for r in rows
+            if principal and can_see_location(principal, str(r.id), organization_id=str(r.organization_id))
+        ]
 
     @strawberry.field(description="Members the viewer may see (like members.totalCount).")
     async def member_count(self: Any, info: Info) -> int:
@@ -123,6 +127,7 @@ class Mutation:
         **requires(
             Permission.GROUPS_MANAGE,
             description="Create a group; it may not hold (or give its members) what the caller does not hold.",
+            effects=(GrantEffect.ADDS,),
         )
     )
     async def create_permission_group(self, info: Info, input: CreatePermissionGroupInput) -> PermissionGroupPayload:
@@ -145,6 +150,7 @@ class Mutation:
         **requires(
             Permission.GROUPS_MANAGE,
             description="Change a group; whatever it adds to the group or its members must be the caller's.",
+            effects=(GrantEffect.ADDS,),
         )
     )
     async def update_permission_group(self, info: Info, input: UpdatePermissionGroupInput) -> PermissionGroupPayload:
@@ -166,7 +172,11 @@ class Mutation:
         return PermissionGroupPayload(permission_group=group, errors=errors)  # type: ignore[arg-type]
 
     @strawberry.mutation(
-        **requires(Permission.GROUPS_MANAGE, description="Delete a group; its members lose what it granted.")
+        **requires(
+            Permission.GROUPS_MANAGE,
+            description="Delete a group; its members lose what it granted.",
+            effects=(GrantEffect.NONE,),
+        )
     )
     async def delete_permission_group(self, info: Info, id: strawberry.ID) -> DeletePayload:
         deleted, errors = await attempt(info.context, "group.delete", lambda: groups.delete_group(info.context, id))

@@ -19,7 +19,7 @@ from models.organization import Location
 from models.providers import Provider
 from permissions.principal import Principal
 from permissions.scoping import client_q
-from schema.loaders import by_id, grouped
+from schema.loaders import by_id, first_per_group, grouped
 from schema.pagination import SortKey, after_q, decode_cursor
 
 # A provider's clients, in the order of the clients list (the index on last, first name, id).
@@ -71,7 +71,8 @@ async def client_pages(principal: Principal, keys: list[tuple[str, int, str | No
 
     One window-function statement per distinct (first, after) (in practice one per request: a page
     of providers asks each the same), then one statement for the rows. `client_q` is compiled by
-    Tortoise into the inner query, so the visibility rule is the very one `clients` uses.
+    Tortoise into the windowed query (`first_per_group`), so the visibility rule is the very one
+    `clients` uses.
     """
     ids_by_key: dict[tuple[str, int, str | None], list[str]] = {}
     groups: dict[tuple[int, str | None], list[str]] = {}
@@ -87,15 +88,7 @@ async def client_pages(principal: Principal, keys: list[tuple[str, int, str | No
         if after:
             query = query.filter(after_q(CLIENT_KEYS, decode_cursor(after, CLIENT_KEYS)))
         inner = query.values(i="id", p="primary_provider_id", l="last_name_key", f="first_name_key")
-        inner._choose_db_if_not_chosen()
-        inner._make_query()
-        sql, params = inner.query.get_parameterized_sql()
-        windowed = (
-            "SELECT s.i AS i, s.p AS p FROM (SELECT t.i, t.p, ROW_NUMBER() OVER "
-            f"(PARTITION BY t.p ORDER BY t.l, t.f, t.i) AS rn FROM ({sql}) t) s WHERE s.rn <= {int(first) + 1}"
-        )
-        _, rows = await inner._db.execute_query(windowed, params)
-        for row in rows:
+        for row in await first_per_group(inner, "p", ("l", "f", "i"), first + 1):
             ids_by_key.setdefault((str(row["p"]), first, after), []).append(str(row["i"]))
             wanted.append(str(row["i"]))
     clients = {str(c.id): c for c in await Client.filter(id__in=wanted)} if wanted else {}

@@ -17,7 +17,7 @@ from strawberry.types import Info
 
 from models.enums import BillingRole, ProviderStatus
 from permissions.catalog import Permission
-from permissions.classes import requires
+from permissions.classes import GrantEffect, requires
 from permissions.errors import forbidden
 from permissions.scoping import can_see_location, can_see_provider, can_see_user
 from resolvers import providers as resolvers
@@ -67,7 +67,7 @@ async def _seen_directly(info: Info, provider: Any) -> bool:
     as the primary provider of a client it may see, where only the public fields show (DESIGN §3)."""
     principal = await info.context.require_principal()
     sites = await provider_sites(info, provider)
-    return can_see_provider(principal, sites.all_locations, sites.ids)
+    return can_see_provider(principal, sites.all_locations, sites.ids, organization_id=str(provider.organization_id))
 
 
 @strawberry.type
@@ -100,7 +100,9 @@ class Provider:
         principal = await info.context.require_principal()
         row = await info.context.loaders.of(relations.users_by_id).load(str(self.user_id))
         site_ids = await info.context.loaders.of(relations.user_site_ids).load(str(self.user_id))
-        if row is None or not can_see_user(principal, str(row.id), row.all_locations, site_ids):
+        if row is None or not can_see_user(
+            principal, str(row.id), row.all_locations, site_ids, organization_id=str(row.organization_id)
+        ):
             return None
         return row  # type: ignore[no-any-return]
 
@@ -130,7 +132,7 @@ class Provider:
             )
         else:
             rows = await info.context.loaders.of(relations.user_locations).load(str(self.user_id))
-        return [r for r in rows if can_see_location(principal, str(r.id))]
+        return [r for r in rows if can_see_location(principal, str(r.id), organization_id=str(r.organization_id))]
 
     @strawberry.field(description="Clients whose primary provider this is, in the viewer's scope.")
     async def client_count(self: Any, info: Info) -> int:
@@ -274,6 +276,7 @@ class Mutation:
             Permission.PROVIDERS_MANAGE,
             description="Edit a provider's profile and settings: PROVIDERS_MANAGE at every one of its sites; "
             "billing numbers also need BILLING_MANAGE there.",
+            effects=(GrantEffect.NONE,),
         )
     )
     async def update_provider(self, info: Info, input: UpdateProviderInput) -> ProviderPayload:
@@ -289,6 +292,7 @@ class Mutation:
             Permission.PROVIDERS_DEACTIVATE,
             description="Deactivate now (provider and user inactive, sessions ended, clients reassigned) or on a "
             "future date (DEACTIVATION_SCHEDULED). Reassigning needs CLIENTS_MANAGE at each client's location.",
+            effects=(GrantEffect.NONE,),
         )
     )
     async def deactivate_provider(self, info: Info, input: DeactivateProviderInput) -> ProviderPayload:
@@ -306,7 +310,13 @@ class Mutation:
             reassigned_client_count=result.reassigned_client_count,
         )
 
-    @strawberry.mutation(**requires(Permission.PROVIDERS_DEACTIVATE, description="Call off a scheduled deactivation."))
+    @strawberry.mutation(
+        **requires(
+            Permission.PROVIDERS_DEACTIVATE,
+            description="Call off a scheduled deactivation.",
+            effects=(GrantEffect.RESTORES,),
+        )
+    )
     async def cancel_provider_deactivation(self, info: Info, input: CancelProviderDeactivationInput) -> ProviderPayload:
         provider, errors = await attempt(
             info.context,
@@ -319,6 +329,7 @@ class Mutation:
         **requires(
             Permission.PROVIDERS_DEACTIVATE,
             description="Make an inactive provider and its user active again (login access stays as it was).",
+            effects=(GrantEffect.RESTORES,),
         )
     )
     async def reactivate_provider(self, info: Info, input: ReactivateProviderInput) -> ProviderPayload:

@@ -2,7 +2,7 @@
 
 Every relation of User goes through a per-request DataLoader (schema/relations.py) and the scoping
 rules: `locations` shows only locations the viewer may see, `provider` only when
-`can_see_provider`. `users` filters in SQL (resolvers.user_queries.visible_users_q) and pages by keyset on
+`can_see_provider`. `users` filters in SQL (`permissions.scoping.user_q`) and pages by keyset on
 (last name, first name, id); a page of 50 with locations, groups and effective permissions costs a
 fixed number of statements (tests/api/test_users_statements.py).
 """
@@ -17,8 +17,9 @@ from strawberry.types import Info
 
 from models.enums import AccessStatus, AccountStatus, BillingRole, EmailDelivery, UserType
 from permissions.catalog import Permission
-from permissions.classes import public, requires
+from permissions.classes import GrantEffect, public, requires
 from permissions.grants import ALL, Grants
+from permissions.principal import Principal
 from permissions.scoping import can_see_groups, can_see_location, can_see_provider
 from resolvers import access, user_input, user_queries
 from resolvers import users as user_writes
@@ -39,6 +40,11 @@ LoginPayloadNode = Annotated["LoginPayload", strawberry.lazy("schema.auth")]
 USER_SORT = (SortKey("last_name_key"), SortKey("first_name"), SortKey("id"))
 
 
+def _visible_location(principal: Principal, row: Any) -> bool:
+    """`can_see_location` for a row a loader fetched by id alone (so its organization is checked too)."""
+    return can_see_location(principal, str(row.id), organization_id=str(row.organization_id))
+
+
 @strawberry.type
 class EffectivePermission:
     permission: Permission
@@ -49,7 +55,7 @@ class EffectivePermission:
     async def locations(self, info: Info) -> list[Location]:
         principal = await info.context.principal()
         rows = await info.context.loaders.of(relations.locations_by_id).load_many(self.location_ids)
-        return [r for r in rows if r is not None and principal and can_see_location(principal, str(r.id))]
+        return [r for r in rows if r is not None and principal and _visible_location(principal, r)]
 
 
 def effective_permissions(grants: Grants) -> list[EffectivePermission]:
@@ -121,7 +127,7 @@ class User:
     async def locations(self: Any, info: Info) -> list[Location]:
         principal = await info.context.principal()
         rows = await info.context.loaders.of(relations.user_locations).load(str(self.id))
-        return [r for r in rows if principal and can_see_location(principal, str(r.id))]
+        return [r for r in rows if principal and _visible_location(principal, r)]
 
     @strawberry.field(description="The user's groups: one's own, or anyone's for those who may see groups.")
     async def permission_groups(self: Any, info: Info) -> list[PermissionGroupNode]:
@@ -142,7 +148,8 @@ class User:
         if row is None or principal is None:
             return None
         site_ids = await info.context.loaders.of(relations.user_site_ids).load(str(self.id))
-        return row if can_see_provider(principal, self.all_locations, site_ids) else None
+        visible = can_see_provider(principal, self.all_locations, site_ids, organization_id=str(self.organization_id))
+        return row if visible else None
 
 
 UserConnection = Connection[User]
@@ -409,7 +416,10 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
-        **public("Open a registration (or password reset) link: set the password and PIN, get a session.")
+        **public(
+            "Open a registration (or password reset) link: set the password and PIN, get a session.",
+            effects=(GrantEffect.NONE,),
+        )
     )
     async def accept_staff_invitation(self, info: Info, input: AcceptStaffInvitationInput) -> LoginPayloadNode:
         from schema.auth import LoginPayload
@@ -421,7 +431,9 @@ class Mutation:
         )
         return LoginPayload.of(result, errors)
 
-    @strawberry.mutation(**requires(description="One's own contact details and PIN (no permission needed)."))
+    @strawberry.mutation(
+        **requires(description="One's own contact details and PIN (no permission needed).", effects=(GrantEffect.NONE,))
+    )
     async def update_my_profile(self, info: Info, input: UpdateMyProfileInput) -> UserPayload:
         return await _user_payload(
             info,
@@ -442,6 +454,7 @@ class Mutation:
             Permission.USERS_MANAGE,
             description="Add a user (login, contact, sites, billing). Needs USERS_MANAGE at every selected "
             "location (USERS_ACCESS_MANAGE too when access is enabled); grants no more than the viewer holds.",
+            effects=(GrantEffect.ADDS,),
         )
     )
     async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
@@ -454,6 +467,7 @@ class Mutation:
             Permission.USERS_MANAGE,
             description="Change a user. Needs USERS_MANAGE at every one of the user's locations; an admin only "
             "by an admin; stale expectedVersion: CONFLICT.",
+            effects=(GrantEffect.ADDS, GrantEffect.RESTORES, GrantEffect.HANDS_OVER),
         )
     )
     async def update_user(self, info: Info, input: UpdateUserInput) -> UserPayload:
@@ -465,6 +479,7 @@ class Mutation:
         **requires(
             Permission.USERS_MANAGE,
             description="Deactivate (sessions end at once) or reactivate a user.",
+            effects=(GrantEffect.RESTORES,),
         )
     )
     async def set_user_active(self, info: Info, input: SetUserActiveInput) -> UserPayload:
@@ -477,6 +492,7 @@ class Mutation:
             Permission.USERS_ACCESS_MANAGE,
             description="Enable login access for one or many users (registration email now or later). Needs "
             "USERS_ACCESS_MANAGE at every target's locations; the whole batch fails past the seat limit.",
+            effects=(GrantEffect.RESTORES, GrantEffect.HANDS_OVER),
         )
     )
     async def enable_access(self, info: Info, input: EnableAccessInput) -> UsersPayload:
@@ -489,7 +505,11 @@ class Mutation:
         )
 
     @strawberry.mutation(
-        **requires(Permission.USERS_ACCESS_MANAGE, description="Disable login access; the users' sessions end.")
+        **requires(
+            Permission.USERS_ACCESS_MANAGE,
+            description="Disable login access; the users' sessions end.",
+            effects=(GrantEffect.NONE,),
+        )
     )
     async def disable_access(self, info: Info, input: DisableAccessInput) -> UsersPayload:
         return await _users_payload(
@@ -500,6 +520,7 @@ class Mutation:
         **requires(
             Permission.USERS_ACCESS_MANAGE,
             description="(Re)send the registration email to invited users; the previous link stops working.",
+            effects=(GrantEffect.HANDS_OVER,),
         )
     )
     async def send_registration_email(self, info: Info, input: SendRegistrationEmailInput) -> UsersPayload:
@@ -513,6 +534,7 @@ class Mutation:
         **requires(
             Permission.USERS_CREDENTIALS_RESET,
             description="Set a user's password and/or PIN, or email a reset link; the user's sessions end.",
+            effects=(GrantEffect.HANDS_OVER,),
         )
     )
     async def reset_credentials(self, info: Info, input: ResetCredentialsInput) -> UserPayload:
