@@ -7,6 +7,7 @@ PASSWORD_RESET_REQUIRED or FORBIDDEN) rather than Strawberry's generic one.
 
 from __future__ import annotations
 
+from enum import Enum
 from functools import cache
 from typing import Any
 
@@ -15,6 +16,36 @@ from strawberry.types import Info
 
 from permissions.catalog import ORG_WIDE, Permission
 from permissions.errors import forbidden
+
+
+class GrantEffect(str, Enum):
+    """What a mutation does to someone's grants (docs/architecture.md, "No escalation"). Every
+    mutation declares its effects beside its permission (`requires(..., effects=...)`), and a test
+    fails when one declares none, so a new mutation cannot forget which check it owes:
+    ADDS compares the target's grants before and after (`excess_grants`), RESTORES and HANDS_OVER
+    need the target's configured grants within the actor's (`check_restore`, `check_takeover`);
+    every one but NONE takes the organization's grant lock first (`resolvers.admins.lock_grants`)."""
+
+    NONE = "none"
+    ADDS = "adds grants"
+    RESTORES = "restores grants"
+    HANDS_OVER = "hands over credentials"
+
+
+EFFECTS_KEY = "grant_effects"
+
+
+def _declared(effects: tuple[GrantEffect, ...] | None) -> dict[str, Any]:
+    """The field's metadata and the sentence documenting its grant effects (nothing for a query)."""
+    if effects is None:
+        return {}
+    return {"metadata": {EFFECTS_KEY: frozenset(effects)}}
+
+
+def _effects_text(effects: tuple[GrantEffect, ...] | None) -> str:
+    if not effects or effects == (GrantEffect.NONE,):
+        return ""
+    return " Grant effect: " + ", ".join(e.value for e in effects) + " (never beyond the caller's own grants)."
 
 
 class _Access(BasePermission):
@@ -64,16 +95,19 @@ def requires(
     description: str | None = None,
     allow_locked: bool = False,
     allow_reset: bool = False,
+    effects: tuple[GrantEffect, ...] | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for `strawberry.field`/`strawberry.mutation`: the permission class and the
-    description that documents it. Without permissions: any authenticated, unlocked session."""
-    text = describe(tuple(permissions))
+    description that documents it (a mutation also declares its grant `effects`). Without
+    permissions: any authenticated, unlocked session."""
+    text = describe(tuple(permissions)) + _effects_text(effects)
     return {
         "permission_classes": [_access_class(tuple(permissions), allow_locked, allow_reset)],
         "description": f"{description}\n\n{text}" if description else text,
+        **_declared(effects),
     }
 
 
-def public(description: str) -> dict[str, Any]:
+def public(description: str, effects: tuple[GrantEffect, ...] | None = None) -> dict[str, Any]:
     """A field anyone may call (the authentication mutations)."""
-    return {"description": f"{description}\n\nRequires: nothing (no token needed)."}
+    return {"description": f"{description}\n\nRequires: nothing (no token needed).", **_declared(effects)}

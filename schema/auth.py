@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from permissions.catalog import DESCRIPTIONS, ORG_WIDE, Permission
-from permissions.classes import public, requires
+from permissions.classes import GrantEffect, public, requires
 from permissions.principal import PrincipalKind
 from resolvers import auth
 from schema.errors import UserError, attempt
@@ -131,7 +131,7 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(**public("Open a staff session."))
+    @strawberry.mutation(**public("Open a staff session.", effects=(GrantEffect.NONE,)))
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         result, errors = await attempt(
             info.context,
@@ -140,11 +140,17 @@ class Mutation:
         )
         return LoginPayload.of(result, errors)
 
-    @strawberry.mutation(**requires(description="End this session.", allow_locked=True, allow_reset=True))
+    @strawberry.mutation(
+        **requires(description="End this session.", allow_locked=True, allow_reset=True, effects=(GrantEffect.NONE,))
+    )
     async def logout(self, info: Info) -> OkPayload:
         return await ok_payload(info, "auth.logout", lambda: auth.logout(info.context))
 
-    @strawberry.mutation(**requires(description="Change one's password; other sessions end.", allow_reset=True))
+    @strawberry.mutation(
+        **requires(
+            description="Change one's password; other sessions end.", allow_reset=True, effects=(GrantEffect.NONE,)
+        )
+    )
     async def change_password(self, info: Info, input: ChangePasswordInput) -> OkPayload:
         return await ok_payload(
             info,
@@ -154,12 +160,15 @@ class Mutation:
 
     @strawberry.mutation(
         **requires(
-            description="Unlock an idle-locked session; five wrong PINs end it.", allow_locked=True, allow_reset=True
+            description="Unlock an idle-locked session; five wrong PINs end it.",
+            allow_locked=True,
+            allow_reset=True,
+            effects=(GrantEffect.NONE,),
         )
     )
     async def unlock_with_pin(self, info: Info, input: UnlockWithPinInput) -> OkPayload:
         return await ok_payload(info, "auth.unlock", lambda: auth.unlock_with_pin(info.context, input.pin))
 
-    @strawberry.mutation(**requires(description="End one of one's own sessions."))
+    @strawberry.mutation(**requires(description="End one of one's own sessions.", effects=(GrantEffect.NONE,)))
     async def revoke_session(self, info: Info, id: strawberry.ID) -> OkPayload:
         return await ok_payload(info, "auth.session_revoke", lambda: auth.revoke_session(info.context, id))

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from permissions.catalog import Permission
-from permissions.classes import requires
+from permissions.classes import GrantEffect, requires
 from resolvers import locations
 from schema.errors import UserError, attempt
 from schema.organization import AddressInput, Location
@@ -81,7 +81,9 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(**requires(Permission.LOCATIONS_MANAGE, description="Create a location."))
+    @strawberry.mutation(
+        **requires(Permission.LOCATIONS_MANAGE, description="Create a location.", effects=(GrantEffect.NONE,))
+    )
     async def create_location(self, info: Info, input: CreateLocationInput) -> LocationPayload:
         return await _payload(
             info,
@@ -95,7 +97,9 @@ class Mutation:
             ),
         )
 
-    @strawberry.mutation(**requires(Permission.LOCATIONS_MANAGE, description="Change a location's details."))
+    @strawberry.mutation(
+        **requires(Permission.LOCATIONS_MANAGE, description="Change a location's details.", effects=(GrantEffect.NONE,))
+    )
     async def update_location(self, info: Info, input: UpdateLocationInput) -> LocationPayload:
         address = locations.UNSET if input.address is strawberry.UNSET else address_data(input.address)
         return await _payload(
@@ -115,6 +119,7 @@ class Mutation:
         **requires(
             Permission.LOCATIONS_MANAGE,
             description="Deactivate or reactivate a location: its rows stay, the grants it carried end at once.",
+            effects=(GrantEffect.NONE,),
         )
     )
     async def set_location_active(self, info: Info, input: SetLocationActiveInput) -> LocationPayload:

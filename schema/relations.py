@@ -61,9 +61,7 @@ async def user_grants(keys: list[str]) -> list[Grants]:
     found: dict[str, UserAccess] = {}
     for organization_id in sorted({org for org, _ in pairs}):
         found.update(await load_access(organization_id, [uid for org, uid in pairs if org == organization_id]))
-    return [
-        found[uid].sources(inactive_locations=False).grants() if uid in found else NO_GRANTS for _, uid in pairs
-    ]
+    return [found[uid].sources(inactive_locations=False).grants() if uid in found else NO_GRANTS for _, uid in pairs]
 
 
 async def user_providers(keys: list[str]) -> list[Provider | None]:
