@@ -87,7 +87,25 @@ async def add_providers(world: World, factory: Factory) -> None:
     world.principals["provider_manager_a1"] = await factory.user(
         a, username="provmanager", type=UserType.MANAGER, locations=[a1, a2], groups=[group]
     )
+    # Providers whose users hold AUDIT_READ organization-wide: undoing their deactivation restores a
+    # grant the provider manager does not hold (restoring is granting).
+    auditors = await factory.group(a, [P.AUDIT_READ], name="Provider auditors")
+    later_auditor = await factory.user(
+        a, username="provider-later-auditor", locations=[a1], groups=[auditors], session=False
+    )
+    gone_auditor = await factory.user(
+        a, username="provider-gone-auditor", locations=[a1], groups=[auditors], active=False, session=False
+    )
     world.extra["providers"] = {
+        "scheduled_auditor": await make_provider(
+            later_auditor.user,
+            display_name="Dr Fay Later",
+            status=ProviderStatus.DEACTIVATION_SCHEDULED,
+            deactivate_at=datetime.now(UTC) + timedelta(days=7),
+        ),
+        "inactive_auditor": await make_provider(
+            gone_auditor.user, display_name="Dr Gus Gone", status=ProviderStatus.INACTIVE
+        ),
         "a1": await own_provider(own.user),
         "a2": await make_provider(at_a2.user, display_name="Dr Bea Two"),
         "scheduled": await make_provider(
@@ -174,7 +192,7 @@ def status_is(status: str):
     return check
 
 
-A1_VISIBLE = ("Dr Ada One", "Dr Cy Later", "Dr Di Gone")
+A1_VISIBLE = ("Dr Ada One", "Dr Cy Later", "Dr Di Gone", "Dr Fay Later", "Dr Gus Gone")
 
 CASES = [
     # provider(id)
@@ -273,6 +291,14 @@ CASES = [
         OK,
         cancel("scheduled"),
     ),
+    Case(
+        "restores a grant the actor lacks",
+        "cancelProviderDeactivation",
+        "provider_manager_a1",
+        "scheduled auditor",
+        DENIED_INPUT,
+        cancel("scheduled_auditor"),
+    ),
     Case("other organization", "cancelProviderDeactivation", "admin_b", "scheduled", NOT_FOUND, cancel("scheduled")),
     Case("billing", "cancelProviderDeactivation", "billing_a1", "scheduled", FORBIDDEN, cancel("scheduled")),
     Case("no token", "cancelProviderDeactivation", "anonymous", "scheduled", UNAUTHENTICATED, cancel("scheduled")),
@@ -286,6 +312,15 @@ CASES = [
         OK,
         reactivate("inactive"),
     ),
+    Case(
+        "restores a grant the actor lacks",
+        "reactivateProvider",
+        "provider_manager_a1",
+        "inactive auditor",
+        DENIED_INPUT,
+        reactivate("inactive_auditor"),
+    ),
+    Case("admin restores an auditor", "reactivateProvider", "admin_a", "auditor", OK, reactivate("inactive_auditor")),
     Case("other organization", "reactivateProvider", "admin_b", "inactive", NOT_FOUND, reactivate("inactive")),
     Case("front desk", "reactivateProvider", "front_desk_a1", "inactive", FORBIDDEN, reactivate("inactive")),
     Case("provider", "reactivateProvider", "provider_a1", "inactive", FORBIDDEN, reactivate("inactive")),
