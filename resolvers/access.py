@@ -130,7 +130,7 @@ async def enable_access(
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
-        await admins.lock_grants(principal.organization.id)
+        await admins.lock_grants(principal)
         targets = await _targets(principal, user_ids)
         problems = Problems()
         for target in targets:
@@ -153,6 +153,7 @@ async def enable_access(
             user = target.user
             before = user.access_status
             if before is AccessStatus.NO_ACCESS:
+                await void_links(str(user.id), now)  # a link sent while disabled does not come back to life
                 # A user who already has a password (access disabled earlier) logs in again at once.
                 status = AccessStatus.ENABLED if user.password_hash else AccessStatus.INVITED
                 await User.filter(id=user.id).update(access_status=status, version=F("version") + 1, updated_at=now)
@@ -178,7 +179,7 @@ async def disable_access(ctx: RequestContext, user_ids: list[Any]) -> list[User]
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
-        await admins.lock_grants(principal.organization.id)
+        await admins.lock_grants(principal)
         targets = await _targets(principal, user_ids)
         result: list[User] = []
         for target in targets:
@@ -208,7 +209,7 @@ async def send_registration_email(ctx: RequestContext, user_ids: list[Any]) -> l
     """(Re)send the registration email to INVITED users: a new link, the old one void."""
     principal = await ctx.require_principal()
     async with in_transaction():
-        await admins.lock_grants(principal.organization.id)
+        await admins.lock_grants(principal)
         targets = await _targets(principal, user_ids)
         problems = Problems()
         for target in targets:

@@ -16,20 +16,38 @@ refuse then. The rule itself is `permissions.standing.acting_admin_q`.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from models.organization import Organization
 from models.users import User
-from permissions.standing import FOREVER, acting_admin_q
+from permissions.errors import forbidden
+from permissions.principal import Principal
+from permissions.standing import FOREVER, Standing, acting_admin_q, denial_reason
 from resolvers.errors import ErrorCode, fail
+from resolvers.user_grants import load_user_access
 
 LAST_ADMIN_MESSAGE = "This would leave the organization without an active administrator."
 
 
-async def lock_grants(organization_id: Any) -> None:
+async def lock_grants(principal: Principal) -> None:
     """Hold the organization's grant-change lock until the transaction ends (a model queryset, so
-    `FOR UPDATE` is really sent: `.values()` would drop it)."""
-    await Organization.filter(id=organization_id).select_for_update().first()
+    `FOR UPDATE` is really sent: `.values()` would drop it), then judge the actor as it stands now.
+
+    The principal was read when the request began; a change that committed while this one waited
+    (another admin demoting this actor, say) must count, or two calls could each pass on what the
+    other was undoing. So its user row and grants are read again under the lock (two statements, on
+    grant-changing mutations only), and an actor who may no longer act is refused."""
+    await Organization.filter(id=principal.organization.id).select_for_update().first()
+    if principal.user is None:
+        return
+    user = await User.filter(id=principal.user.id).first()
+    access = await load_user_access(principal.organization.id, principal.user.id)
+    standing = Standing.of(user, access.provider_status, access.provider_deactivate_at) if user else None
+    if user is None or standing is None or denial_reason(standing, datetime.now(UTC)) is not None:
+        raise forbidden("Your access changed while this request was waiting: reload and try again.")
+    principal.user = user
+    principal.grants = access.sources(inactive_locations=False).grants()
 
 
 async def ensure_admin_remains(organization_id: Any, *field: str) -> None:

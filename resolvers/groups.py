@@ -317,7 +317,7 @@ async def create_group(
     assert clean_name is not None and members is not None
     org_id = principal.organization.id
     async with in_transaction():
-        await lock_grants(org_id)
+        await lock_grants(principal)
         if await _name_taken(org_id, clean_name):
             raise fail(ErrorCode.DUPLICATE, "Another permission group already has this name.", "input", "name")
         new_members = list((await _member_sources(org_id, members, None)).values())
@@ -403,7 +403,7 @@ async def update_group(
         locs = await _check_locations(principal, location_ids, problems)
     gid = parse_uuid(group_id)
     async with in_transaction():
-        await lock_grants(principal.organization.id)
+        await lock_grants(principal)
         group = (
             await PermissionGroup.filter(id=gid, organization_id=principal.organization.id).select_for_update().first()
             if gid
@@ -479,7 +479,7 @@ async def delete_group(ctx: RequestContext, group_id: Any) -> str:
     principal = await _manager(ctx)
     gid = parse_uuid(group_id)
     async with in_transaction():
-        await lock_grants(principal.organization.id)
+        await lock_grants(principal)
         group = (
             await PermissionGroup.filter(id=gid, organization_id=principal.organization.id).select_for_update().first()
             if gid

@@ -372,6 +372,16 @@ async def apply_deactivation(provider: Provider, when: datetime, now: datetime, 
     return moved
 
 
+def _postpones(provider: Provider, effective_at: datetime | None) -> bool:
+    """Whether a new deactivation date is later than the one already scheduled."""
+    return (
+        provider.status is ProviderStatus.DEACTIVATION_SCHEDULED
+        and provider.deactivate_at is not None
+        and effective_at is not None
+        and effective_at > provider.deactivate_at
+    )
+
+
 @dataclass
 class DeactivationResult:
     provider: Provider
@@ -385,11 +395,16 @@ async def deactivate_provider(
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
-        await lock_grants(principal.organization.id)
+        await lock_grants(principal)
         target = await _target(principal, provider_id, Permission.PROVIDERS_DEACTIVATE)
         provider = target.provider
         if effective_status(provider, now) is ProviderStatus.INACTIVE:
             raise fail(ErrorCode.INVALID, "This provider is already inactive.", "input", "id")
+        if _postpones(provider, effective_at):
+            # Moving a scheduled date later keeps the user's grants longer: restoring is granting.
+            check_restore(
+                principal, await configured_sources(principal.organization.id, target.user.id), "input", "effectiveAt"
+            )
         locations = await _client_locations(provider)
         reassign_to = None
         if reassign_to_id is not None:
@@ -426,13 +441,16 @@ async def cancel_deactivation(ctx: RequestContext, provider_id: str) -> Provider
     """Call off a scheduled deactivation (also one whose date passed before the job ran)."""
     principal = await ctx.require_principal()
     async with in_transaction():
-        await lock_grants(principal.organization.id)
+        await lock_grants(principal)
         target = await _target(principal, provider_id, Permission.PROVIDERS_DEACTIVATE)
         provider = target.provider
         if provider.status is not ProviderStatus.DEACTIVATION_SCHEDULED:
             raise fail(ErrorCode.INVALID, "No deactivation is scheduled for this provider.", "input", "id")
         # The user would have lost its grants on the date: calling it off restores them.
         check_restore(principal, await configured_sources(principal.organization.id, target.user.id), "input", "id")
+        if provider.deactivate_at is not None and provider.deactivate_at <= ctx.now():
+            # The date passed before the job ran: the user's links died with it.
+            await void_links(str(target.user.id), ctx.now())
         return await _save(
             ctx,
             provider,
@@ -449,12 +467,13 @@ async def reactivate_provider(ctx: RequestContext, provider_id: str) -> Provider
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
-        await lock_grants(principal.organization.id)
+        await lock_grants(principal)
         target = await _target(principal, provider_id, Permission.PROVIDERS_DEACTIVATE)
         provider = target.provider
         if effective_status(provider, now) is not ProviderStatus.INACTIVE:
             raise fail(ErrorCode.INVALID, "This provider is not inactive.", "input", "id")
         check_restore(principal, await configured_sources(principal.organization.id, target.user.id), "input", "id")
+        await void_links(str(target.user.id), now)  # links die with the deactivation, not revived by this
         await User.filter(id=provider.user_id).update(is_active=True, version=F("version") + 1, updated_at=now)
         return await _save(
             ctx,

@@ -175,7 +175,7 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
     async with in_transaction():
         # Serialized with every other grant change of the organization; the groups are read again
         # after the lock, so a group widened meanwhile is judged as it now is.
-        await admins.lock_grants(org_id)
+        await admins.lock_grants(principal)
         groups = await resolve_groups(org_id, data.permission_group_ids, Problems(), "input", "permissionGroupIds")
         check_escalation(
             principal,
@@ -304,7 +304,14 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
     problems.raise_if_any()
 
     async with in_transaction():
-        await admins.lock_grants(org_id)  # first: grant changes of the organization queue here
+        await admins.lock_grants(principal)  # first: grant changes of the organization queue here
+        # Sites and groups read again under the lock: one changed or deleted meanwhile is judged as it is.
+        again = Problems()
+        if new_sites is not None:
+            new_sites = await resolve_sites(org_id, data.sites, again, "input", "sites")
+        if new_groups is not None:
+            new_groups = await resolve_groups(org_id, data.permission_group_ids, again, "input", "permissionGroupIds")
+        again.raise_if_any()
         target = await load_target(principal, data.id, "input", "id", lock=True)
         user = target.user
         expected = data.expected_version if given(data.expected_version) else None
@@ -384,7 +391,7 @@ async def set_user_active(ctx: RequestContext, user_id: Any, active: bool) -> Us
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
-        await admins.lock_grants(principal.organization.id)
+        await admins.lock_grants(principal)
         target = await load_target(principal, user_id, "input", "id", lock=True)
         check_may_change(principal, target, Permission.USERS_MANAGE, "input", "id")
         user = target.user
@@ -392,6 +399,7 @@ async def set_user_active(ctx: RequestContext, user_id: Any, active: bool) -> Us
         if user.is_active != active:
             if active:
                 check_restore(principal, target.access.configured, "input", "active")
+                await void_links(str(user.id), now)  # none sent while inactive comes back to life
             await User.filter(id=user.id).update(is_active=active, version=F("version") + 1, updated_at=now)
             if not active:
                 await end_sessions(str(user.id), "DEACTIVATED", now)
@@ -421,7 +429,7 @@ async def reset_credentials(
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
-        await admins.lock_grants(principal.organization.id)
+        await admins.lock_grants(principal)
         target = await load_target(principal, user_id, "input", "id", lock=True)
         check_may_change(principal, target, Permission.USERS_CREDENTIALS_RESET, "input", "id")
         check_takeover(principal, target.access.configured, "input", "id")

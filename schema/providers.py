@@ -292,7 +292,7 @@ class Mutation:
             Permission.PROVIDERS_DEACTIVATE,
             description="Deactivate now (provider and user inactive, sessions ended, clients reassigned) or on a "
             "future date (DEACTIVATION_SCHEDULED). Reassigning needs CLIENTS_MANAGE at each client's location.",
-            effects=(GrantEffect.NONE,),
+            effects=(GrantEffect.RESTORES,),
         )
     )
     async def deactivate_provider(self, info: Info, input: DeactivateProviderInput) -> ProviderPayload:

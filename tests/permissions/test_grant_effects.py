@@ -35,6 +35,7 @@ def test_the_grant_changing_mutations_are_the_ones_the_design_names() -> None:
         "reset_credentials": {GrantEffect.HANDS_OVER},
         "create_permission_group": {GrantEffect.ADDS},
         "update_permission_group": {GrantEffect.ADDS},
+        "deactivate_provider": {GrantEffect.RESTORES},  # postponing a scheduled date
         "cancel_provider_deactivation": {GrantEffect.RESTORES},
         "reactivate_provider": {GrantEffect.RESTORES},
     }

@@ -237,3 +237,45 @@ async def test_a_link_dies_when_access_is_disabled_or_the_user_deactivated(
         assert payload_codes(body["data"]["acceptStaffInvitation"]) == ["INVITATION_INVALID"], name
         token = await StaffToken.get(token_hash=token_hash(link))
         assert token.revoked_at is not None
+
+
+async def test_postponing_a_scheduled_deactivation_is_restoring(gql: GQL, factory: Factory, org_a: Org) -> None:
+    deactivator = await staff(factory, org_a, [P.PROVIDERS_READ, P.PROVIDERS_DEACTIVATE], [org_a.locations[0]])
+    auditor = await _auditor(factory, org_a)
+    provider = await provider_of(auditor.user)
+    schedule = """mutation ($id: ID!, $at: DateTime) { deactivateProvider(input: {id: $id, effectiveAt: $at}) {
+      errors { code field } } }"""
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    body = await gql(schedule, {"id": str(provider.id), "at": tomorrow}, token=org_a.admin.token)
+    assert payload_codes(body["data"]["deactivateProvider"]) == []
+    far = (datetime.now(UTC) + timedelta(days=3000)).isoformat()
+    body = await gql(schedule, {"id": str(provider.id), "at": far}, token=deactivator.token)
+    assert body["data"]["deactivateProvider"]["errors"] == [{"code": "FORBIDDEN", "field": ["input", "effectiveAt"]}]
+    # Bringing it forward takes grants away sooner: allowed.
+    sooner = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    body = await gql(schedule, {"id": str(provider.id), "at": sooner}, token=deactivator.token)
+    assert payload_codes(body["data"]["deactivateProvider"]) == []
+
+
+async def test_undoing_a_passed_provider_deactivation_does_not_revive_links(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    from models.enums import ProviderStatus
+
+    for mutation, name in (
+        ("mutation ($id: ID!) { reactivateProvider(input: {id: $id}) { errors { code } } }", "reactivateProvider"),
+        (
+            "mutation ($id: ID!) { cancelProviderDeactivation(input: {id: $id}) { errors { code } } }",
+            "cancelProviderDeactivation",
+        ),
+    ):
+        user = await factory.user(org_a.organization, locations=[org_a.locations[0]])
+        passed = datetime.now(UTC) - timedelta(minutes=5)
+        provider = await provider_of(user.user, status=ProviderStatus.DEACTIVATION_SCHEDULED, deactivate_at=passed)
+        link = await _link(user.user, StaffTokenPurpose.PASSWORD_RESET)
+        body = await gql(ACCEPT, {"t": link, "p": "another-long-secret-92"})
+        assert payload_codes(body["data"]["acceptStaffInvitation"]) == ["INVITATION_INVALID"]
+        body = await gql(mutation, {"id": str(provider.id)}, token=org_a.admin.token)
+        assert payload_codes(body["data"][name]) == [], body
+        body = await gql(ACCEPT, {"t": link, "p": "another-long-secret-92"})
+        assert payload_codes(body["data"]["acceptStaffInvitation"]) == ["INVITATION_INVALID"], name
