@@ -285,6 +285,9 @@ async def accept_staff_invitation(ctx: RequestContext, token: str, password: str
     if pin is not None:
         values["pin_hash"] = hash_secret(pin)
     async with in_transaction():
+        # The user row first, then its tokens: the order every mutation that voids links takes, so
+        # a link opened while an admin disables the user cannot deadlock with it (PostgreSQL).
+        await User.filter(id=user.id).select_for_update().first()
         # Single use even under a race: only the request that flips used_at goes on.
         claimed = await StaffToken.filter(id=found.id, used_at__isnull=True, revoked_at__isnull=True).update(
             used_at=now
