@@ -26,14 +26,21 @@ MOVE = """mutation($u: ID!, $sites: [ID!]!) { updateUser(input: {id: $u, sites: 
   errors { code field } } }"""
 
 
+async def _admin_pairs(factory: Factory, label: str, count: int, *, third_admin: bool = False) -> list[tuple]:
+    """`count` organizations, each with two admins who can log in (and a third one without a session)."""
+    pairs = []
+    for n in range(count):
+        org = await factory.organization(f"{label}{n}")
+        other = await factory.user(org.organization, username="other", is_admin=True, all_locations=True)
+        if third_admin:
+            await factory.user(org.organization, username="third", is_admin=True, all_locations=True, session=False)
+        pairs.append((org.admin, other))
+    return pairs
+
+
 async def test_two_admins_deactivating_each_other_leave_one(tmp_path: Path, settings) -> None:
     async with own_database(tmp_path, "adminrace") as database:
-        factory = Factory()
-        pairs = []
-        for n in range(4):
-            org = await factory.organization(f"adminrace{n}")
-            other = await factory.user(org.organization, username="other", is_admin=True, all_locations=True)
-            pairs.append((org.admin, other))
+        pairs = await _admin_pairs(Factory(), "adminrace", 4)
         async with app_client(settings, database, ip="203.0.113.23") as http:
 
             async def deactivate(actor, target) -> list:
@@ -92,13 +99,7 @@ async def test_two_admins_demoting_each_other_beside_a_third_leave_one_admin(tmp
     admin access meanwhile: judged under the lock as it now stands, it is refused."""
     demote = """mutation($id: ID!) { updateUser(input: {id: $id, isAdmin: false}) { errors { code } } }"""
     async with own_database(tmp_path, "demoterace") as database:
-        factory = Factory()
-        pairs = []
-        for n in range(3):
-            org = await factory.organization(f"demoterace{n}")
-            other = await factory.user(org.organization, username="other", is_admin=True, all_locations=True)
-            await factory.user(org.organization, username="third", is_admin=True, all_locations=True, session=False)
-            pairs.append((org.admin, other))
+        pairs = await _admin_pairs(Factory(), "demoterace", 3, third_admin=True)
         async with app_client(settings, database, ip="203.0.113.25") as http:
 
             async def call(actor, target) -> dict:
