@@ -1,4 +1,5 @@
-"""The GraphQL endpoint: Strawberry's ASGI view with a per-request context and DESIGN §5's transport rules.
+"""The GraphQL endpoint: Strawberry's ASGI view with a per-request context and docs/architecture.md "API
+conventions"'s transport rules.
 
 Only POST with application/json executes (no GET queries: PHI must not travel in URLs; no form or
 text/plain bodies: CSRF), batching and multipart uploads are off, and GraphiQL is served only when

@@ -1,4 +1,4 @@
-"""Mail: written to the outbox in the caller's transaction, delivered by the job runner (DESIGN §6).
+"""Mail: written to the outbox in the caller's transaction, delivered by the job runner (docs/architecture.md "Data").
 
 The `mail` job claims due PENDING rows in small batches and sends them over SMTP. A claim is a
 short transaction that locks the rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so a second
@@ -217,7 +217,7 @@ async def _mark_failed(message: OutboxMessage, error: BaseException, settings: S
 
 def _due(now: datetime) -> QuerySet[OutboxMessage]:
     """PENDING messages whose attempt is due, leaving out any whose link has expired: correctness does
-    not wait for the purge job (DESIGN §6), an expired link is never sent."""
+    not wait for the purge job (docs/architecture.md "Data"), an expired link is never sent."""
     link_valid = Q(link_expires_at__isnull=True) | Q(link_expires_at__gt=now)
     return OutboxMessage.filter(link_valid, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
 

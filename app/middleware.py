@@ -151,7 +151,8 @@ class _BodyTooLarge(Exception):
 
 
 async def _too_large(send: Send, request_id: str | None) -> None:
-    """413 in the shape of every other error: a code, and the request id (DESIGN §5: every response)."""
+    """413 in the shape of every other error: a code, and the request id (docs/architecture.md "API conventions":
+    every response)."""
     body = json.dumps(
         {
             "errors": [

@@ -1,4 +1,4 @@
-"""Settings from the `TESSERA_*` environment variables (DESIGN §10).
+"""Settings from the `TESSERA_*` environment variables (the README "Configuration").
 
 Every value is parsed and checked once, at start: a bad value stops the process with one line that
 names the variable, rather than failing later on the first request that happens to read it.

@@ -106,7 +106,8 @@ def compute_grants(
     site_ids: Iterable[str],
     groups: Iterable[GroupGrant],
 ) -> Grants:
-    """DESIGN §3: sites ∩ group scope per location permission; org-wide only via unrestricted groups.
+    """docs/architecture.md "Principals and grants": sites ∩ group scope per location permission; org-wide only via
+    unrestricted groups.
 
     `site_ids` must already be limited to active locations, and a principal who may not act
     (inactive, expired, no access) must not get here: the caller returns NO_GRANTS for them.

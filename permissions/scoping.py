@@ -1,4 +1,4 @@
-"""Scoping rules: which rows a principal may see (DESIGN §3).
+"""Scoping rules: which rows a principal may see (docs/architecture.md "Principals and grants").
 
 Each kind of row has one pair: a predicate, for a row already loaded, and a row filter, a Tortoise
 `Q` over the kind's model, for rows still in the database. The two state the same rule, so a page,

@@ -1,4 +1,5 @@
-"""Writing the audit trail (DESIGN §7). Secrets are never recorded; PHI is redacted here."""
+"""Writing the audit trail (docs/architecture.md "Audit and PHI access"). Secrets are never recorded; PHI is redacted
+here."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Reading the audit trail (DESIGN §7): newest first, keyset-paged, one organization only.
+"""Reading the audit trail (docs/architecture.md "Audit and PHI access"): newest first, keyset-paged, one organization
+only.
 
 Reading the trail is itself recorded: one `audit.read` event per request (not per row, nor per
 aliased field), naming the filter used. The trail is append-only: nothing here updates or deletes.

@@ -1,4 +1,4 @@
-"""Staff authentication: login, logout, password change, PIN unlock, sessions (DESIGN §4).
+"""Staff authentication: login, logout, password change, PIN unlock, sessions (docs/architecture.md "Authentication").
 
 No enumeration: until the password is proven right, every failure answers INVALID_CREDENTIALS with
 one message, and an unknown username is still verified against a dummy hash so timing tells
@@ -377,7 +377,8 @@ async def unlock_with_pin(ctx: RequestContext, pin: str) -> None:
 
 
 async def my_sessions(ctx: RequestContext) -> list[Session]:
-    # Not for a session that must change its password first (DESIGN §3: only changePassword,
+    # Not for a session that must change its password first (docs/architecture.md "Principals and grants": only
+    # changePassword,
     # logout and viewer).
     principal = await ctx.require_principal()
     assert principal.user is not None

@@ -265,7 +265,7 @@ async def update_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
 
 
 async def archive_client(ctx: RequestContext, client_id: Any) -> Client:
-    """Archive (never delete: DESIGN §6) a client; archiving an archived client changes nothing."""
+    """Archive (never delete: docs/architecture.md "Data") a client; archiving an archived client changes nothing."""
     principal = await ctx.require_principal()
     async with in_transaction():
         client = await _client_in_scope(principal, client_id)

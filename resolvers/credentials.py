@@ -1,4 +1,4 @@
-"""Passwords, PINs and bearer tokens (DESIGN §4).
+"""Passwords, PINs and bearer tokens (docs/architecture.md "Authentication").
 
 argon2id at t=2, m=19 MiB, p=1: the OWASP/ASVS 5 minimum, ~40 ms here where the library's
 defaults cost 200-300 ms per login. Tokens are 32 random bytes with a prefix saying what they open;

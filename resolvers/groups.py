@@ -1,4 +1,5 @@
-"""Permission groups: create, update, delete, and the reads (DESIGN §3; Onvio staff access).
+"""Permission groups: create, update, delete, and the reads (docs/architecture.md "Principals and grants"; Onvio staff
+access).
 
 A group is a set of permissions, held by its members at `sites ∩ group locations` (or everywhere
 when unrestricted). Changing a group changes every member's grants, so each change goes through

@@ -1,4 +1,4 @@
-"""Enqueue mail in the caller's transaction (DESIGN §6): a mail server being down loses nothing.
+"""Enqueue mail in the caller's transaction (docs/architecture.md "Data"): a mail server being down loses nothing.
 
 `enqueue` renders the template in the recipient's language and writes one outbox row; the job
 runner (`app.mail`) delivers it over SMTP with retries, or logs it when no SMTP server is set.

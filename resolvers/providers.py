@@ -198,7 +198,7 @@ async def _target(principal: Principal, provider_id: str, permission: Permission
         raise fail(ErrorCode.NOT_FOUND, NOT_FOUND_MESSAGE, *field)
     if user.is_admin and not (principal.user is not None and principal.user.is_admin):
         # Changing a provider is changing its user (deactivation makes the user inactive): an
-        # administrator's only by an administrator (DESIGN §3).
+        # administrator's only by an administrator (docs/architecture.md "Principals and grants").
         raise fail(ErrorCode.FORBIDDEN, "Only an administrator may change an administrator's provider profile.", *field)
     if not sites.held_everywhere(principal.grants, permission):
         raise fail(

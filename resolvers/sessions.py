@@ -1,4 +1,5 @@
-"""Turning a bearer token into a principal, and a user into grants (DESIGN §3, §4).
+"""Turning a bearer token into a principal, and a user into grants (docs/architecture.md,
+"Principals and grants" and "Authentication").
 
 A request pays at most two statements here: the session with its user and organization, then the
 user's sites, groups and provider state in one UNION (resolvers/user_grants.py, the one loader).

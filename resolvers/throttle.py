@@ -1,4 +1,4 @@
-"""Login throttling (DESIGN §4), keyed on the username typed whether or not it exists.
+"""Login throttling (docs/architecture.md "Authentication"), keyed on the username typed whether or not it exists.
 
 5 failures for one (organization, username, client IP) within the throttle window lock that triple
 for the window; 20 failures for one (organization, username) within an hour lock the username from

@@ -163,7 +163,8 @@ def valid_expiry(value: datetime | None, now: datetime, problems: Problems, *pat
 
 
 def hashed_pin(value: str | None, problems: Problems, *path: str) -> str | None:
-    """The hash of a new PIN that passes the PIN rules (DESIGN §4); None when none was given."""
+    """The hash of a new PIN that passes the PIN rules (docs/architecture.md "Authentication"); None when none was
+    given."""
     if value is None:
         return None
     if problem := pin_problem(value):

@@ -1,6 +1,7 @@
 """Reading staff users (article 000 "Manage Users"): one user, and the `users` search.
 
-Both go through the same scoping rule as every other path to a user (DESIGN §3): a user is visible to
+Both go through the same scoping rule as every other path to a user (docs/architecture.md "Principals and grants"): a
+user is visible to
 itself and to holders of USERS_READ at any of its sites. The search starts from that rule's row filter
 (`permissions.scoping.user_q`), so it narrows and pages in SQL; `get_user` answers None for anything out
 of scope (`can_see_user`, through `load_target`), exactly as for an id that does not exist.

@@ -1,4 +1,4 @@
-"""Who may see and change a staff user, and what may be given to one (DESIGN §3).
+"""Who may see and change a staff user, and what may be given to one (docs/architecture.md "Principals and grants").
 
 - a target out of the viewer's scope (or another organization's, or a malformed id) is NOT_FOUND,
   exactly like a random id, so an id tells nothing (`load_target`);
@@ -61,7 +61,8 @@ def actor_is_admin(principal: Principal) -> bool:
 
 
 def check_may_change(principal: Principal, target: Target, permission: Permission, *path: str) -> None:
-    """DESIGN §3: the permission at every one of the target's sites; an admin only by an admin."""
+    """docs/architecture.md "Principals and grants": the permission at every one of the target's sites; an admin only
+    by an admin."""
     if target.user.is_admin and not actor_is_admin(principal):
         raise fail(ErrorCode.FORBIDDEN, "Only an administrator may change an administrator.", *path)
     if not can_change_user(principal.grants, permission, target.user.all_locations, target.site_ids):

@@ -2,7 +2,7 @@
 own profile: the write operations. Each checks its input (resolvers/user_input.py), asks the rules
 (resolvers/user_rules.py), writes, and records its audit event, all in one transaction.
 
-The rules of DESIGN §3 as they apply to these writes:
+The rules of docs/architecture.md "Principals and grants" as they apply to these writes:
 - a target out of the viewer's scope (or another organization's, or a malformed id) is NOT_FOUND;
 - changing a user needs the permission at EVERY one of the target's sites (`check_may_change`), and
   only an admin changes an admin or grants `isAdmin`;

@@ -1,4 +1,5 @@
-"""Refuse expensive documents before any resolver runs (DESIGN §5), and cache parsing/validation.
+"""Refuse expensive documents before any resolver runs (docs/architecture.md "API conventions"), and cache
+parsing/validation.
 
 Limits: 15,000 characters, 2,000 tokens, depth 10, 15 aliases, an estimated cost of 5,000 (a
 connection multiplies its children by `first`), at most 10 mutations and one authentication

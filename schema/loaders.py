@@ -1,5 +1,5 @@
 """Per-request DataLoaders: every relation a type exposes is batched, so a page of N objects costs
-a number of statements bounded by the query's depth, never by N (DESIGN §8).
+a number of statements bounded by the query's depth, never by N (docs/architecture.md "Performance rules").
 
 Each domain module defines its batch functions beside its types; `ctx.loaders.of(fn)` gives the
 request's one DataLoader for a function. Loaders return raw related rows; the field using them

@@ -1,4 +1,4 @@
-"""Keyset pagination (DESIGN §5): the cursor encodes the sort key, never an OFFSET.
+"""Keyset pagination (docs/architecture.md "API conventions"): the cursor encodes the sort key, never an OFFSET.
 
 `Connection[T]` is named `<T>Connection` in the schema (Strawberry names generics by their type
 argument), with `<T>Edge`, `PageInfo` and `totalCount` (rows in the viewer's scope).

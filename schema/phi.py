@@ -1,4 +1,4 @@
-"""The PHI access log (DESIGN §7; PHIPA s.10.1, HIPAA 164.312(b)).
+"""The PHI access log (docs/architecture.md "Audit and PHI access"; PHIPA s.10.1, HIPAA 164.312(b)).
 
 Every field that returns a client notes it on the request context (`ctx.note_client_read`), and
 `coverage` notes that the health card went out too. After execution this extension writes ONE

@@ -64,7 +64,8 @@ async def provider_sites(info: Info, provider: Any) -> Sites:
 
 async def _seen_directly(info: Info, provider: Any) -> bool:
     """Whether the viewer may see this provider itself (PROVIDERS_READ at one of its sites), not just
-    as the primary provider of a client it may see, where only the public fields show (DESIGN §3)."""
+    as the primary provider of a client it may see, where only the public fields show (docs/architecture.md
+    "Principals and grants")."""
     principal = await info.context.require_principal()
     sites = await provider_sites(info, provider)
     return can_see_provider(principal, sites.all_locations, sites.ids, organization_id=str(provider.organization_id))

@@ -1,4 +1,5 @@
-"""Every top-level FORBIDDEN is recorded (DESIGN §7: refused operations are security events).
+"""Every top-level FORBIDDEN is recorded (docs/architecture.md "Audit and PHI access": refused operations are security
+events).
 
 A refusal reaches the caller in one of two ways. A FORBIDDEN UserError in a mutation payload is
 caught, and recorded, by `attempt()` (schema/errors.py). A top-level FORBIDDEN error comes from many

@@ -56,7 +56,7 @@ async def user_last_login(keys: list[str]) -> list[datetime | None]:
 async def user_grants(keys: list[str]) -> list[Grants]:
     """Each user's grants as configured (admin, sites, groups; active locations only), through the
     one grants loader: one statement per organization (keys are "organization_id|user_id"), so a
-    page of users costs the same as one (DESIGN §8)."""
+    page of users costs the same as one (docs/architecture.md "Performance rules")."""
     pairs = [str(k).split("|", 1) for k in keys]
     found: dict[str, UserAccess] = {}
     for organization_id in sorted({org for org, _ in pairs}):

@@ -3,9 +3,10 @@
 Strawberry's DateTime accepts any ISO 8601 text, with or without an offset. A naive datetime then
 meets aware ones in the resolvers (account expiry, deactivation dates, audit ranges) and fails
 there with a TypeError, masked as "Internal server error"; an offset near the ends of the calendar
-("9999-12-31T23:59:59-14:00") overflows when converted to UTC. DESIGN §5: dates are ISO 8601 in
-UTC. So every DateTime input must carry an offset and is normalized to UTC here, once, and a value
-that cannot be is refused while variables are coerced (BAD_USER_INPUT) like any malformed scalar.
+("9999-12-31T23:59:59-14:00") overflows when converted to UTC. Dates are ISO 8601 in UTC
+(docs/architecture.md "API conventions"), so every DateTime input must carry an offset and is
+normalized to UTC here, once, and a value that cannot be is refused while variables are coerced
+(BAD_USER_INPUT) like any malformed scalar.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Staff authentication over HTTP (DESIGN §4): every login outcome and its code, no enumeration,
+"""Staff authentication over HTTP (docs/architecture.md "Authentication"): every login outcome and its code, no
+enumeration,
 the cost of a login, tokens, logout, expiry, the idle lock and PIN unlock, forced password reset,
 password change, and sessions. Throttling is in test_auth_throttle.py."""
 
@@ -134,7 +135,7 @@ async def test_long_passwords_are_never_truncated():
 
 
 async def _cast(factory, org):
-    """One user in each state DESIGN §4 names."""
+    """One user in each state docs/architecture.md "Authentication" names."""
     now = datetime.now(UTC)
     users = {
         "inactive": await factory.user(org.organization, username="inactive", active=False),

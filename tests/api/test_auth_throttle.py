@@ -1,4 +1,5 @@
-"""Login throttling (DESIGN §4): 5 failures per (organization, username, IP), 20 per (organization,
+"""Login throttling (docs/architecture.md "Authentication"): 5 failures per (organization, username, IP), 20 per
+(organization,
 username) across IPs, unknown usernames alike, LOGIN_THROTTLED even with the right password, and
 the lock lifting after TESSERA_LOGIN_THROTTLE_SECONDS (time is moved by editing the attempt rows)."""
 

@@ -1,4 +1,5 @@
-"""DESIGN §8: a page of clients with its nested relations costs a number of SQL statements bounded
+"""docs/architecture.md "Performance rules": a page of clients with its nested relations costs a number of SQL
+statements bounded
 by the query's depth, never by the page size, the PHI access log's one insert included."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Every refusal is recorded (DESIGN §7, issue 7), over HTTP: a top-level FORBIDDEN, whichever part of
+"""Every refusal is recorded (docs/architecture.md "Audit and PHI access", issue 7), over HTTP: a top-level FORBIDDEN,
+whichever part of
 the schema raised it, writes one `<fieldName>.refused` event naming the actor; a page of refused
 guarded fields writes one event, not one per row; allowed and unauthenticated requests write none.
 """

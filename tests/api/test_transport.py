@@ -1,4 +1,5 @@
-"""Hardened transport (DESIGN §5) over HTTP: methods and content types, batching, body size, the
+"""Hardened transport (docs/architecture.md "API conventions") over HTTP: methods and content types, batching, body
+size, the
 document limits (each just under and just over), error masking, validation errors, production
 settings, headers, CORS, the request id and the client IP."""
 

@@ -1,4 +1,5 @@
-"""DESIGN §8: a page of users with locations, groups and effective permissions costs a fixed number
+"""docs/architecture.md "Performance rules": a page of users with locations, groups and effective permissions costs a
+fixed number
 of statements (session + grants + page + one per relation), the same for 10 users as for 50."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""DESIGN §6: the server runs the jobs (mail outbox delivery among them) every minute, from its lifespan,
+"""docs/architecture.md "Data": the server runs the jobs (mail outbox delivery among them) every minute, from its
+lifespan,
 and a failing pass never stops the loop. No real waiting: the loop's sleep is recorded, not slept."""
 
 from __future__ import annotations

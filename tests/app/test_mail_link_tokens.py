@@ -102,7 +102,8 @@ async def test_a_held_mail_is_purged_once_its_link_expires_and_never_sent(db, se
 
 
 async def test_an_expired_link_is_not_sent_even_before_the_purge_runs(db, settings, smtp: SmtpServer) -> None:
-    """Correctness never waits on a job (DESIGN §6): delivery itself skips a mail whose link has expired."""
+    """Correctness never waits on a job (docs/architecture.md "Data"): delivery itself skips a mail whose link has
+    expired."""
     link, _ = registration_link()
     message = await queue(settings, link, age=past_expiry(settings))
     assert await deliver_outbox(with_smtp(settings, smtp.url)) == 0

@@ -125,7 +125,7 @@ CROSS_ORGANIZATION_JOB_INDEXES = {
 
 
 async def test_data_rules_uuid_keys_organization_first_and_versions(db) -> None:
-    """DESIGN §6: UUID primary keys; organization_id first in every composite index (unique ones
+    """docs/architecture.md "Data": UUID primary keys; organization_id first in every composite index (unique ones
     too) of a tenant table; a version column on the mutable aggregates (optimistic concurrency)."""
     from tortoise import fields
 

@@ -2,7 +2,8 @@
 root Query and Mutation field, run over HTTP against a world of two organizations.
 
 Refused rows assert the code, the absent data, and an unchanged database. Every refusal is recorded
-(DESIGN §7): a FORBIDDEN row writes exactly one `<operation>.refused` audit event naming its
+(docs/architecture.md "Audit and PHI access"): a FORBIDDEN row writes exactly one `<operation>.refused` audit event
+naming its
 principal, a DENIED_INPUT row exactly one (its mutation's own, from `attempt()`), and any other row
 none. A test fails when a root field of the schema has no row, or a field that needs a session has no
 allowed and no refused row.

@@ -1,4 +1,5 @@
-"""Each kind's two scoping rules say the same thing (permissions/scoping.py, DESIGN §3).
+"""Each kind's two scoping rules say the same thing (permissions/scoping.py, docs/architecture.md "Principals and
+grants").
 
 A path that checks rows already loaded uses the predicate (`can_see_location`, `can_see_user`,
 `can_see_provider`, `can_see_client`); a path that asks the database uses the row filter

@@ -1,4 +1,5 @@
-"""The cast of the permission matrix: two organizations and the principals DESIGN §3 names.
+"""The cast of the permission matrix: two organizations and the principals docs/architecture.md "Principals and
+grants" names.
 
 Org A has locations A1 and A2; org B has B1 and B2. Every principal holds a ready session token.
 Later issues add principals here (providers, billing staff, portal accounts, integrations).
@@ -136,7 +137,8 @@ REFUSED_SUFFIX = ".refused"
 
 
 async def refusal_events() -> dict[str, dict[str, Any]]:
-    """Every refusal on the trail, by id: `<operation>.refused` events (DESIGN §7, issue 7), whether
+    """Every refusal on the trail, by id: `<operation>.refused` events (docs/architecture.md "Audit and PHI access",
+    issue 7), whether
     written for a top-level FORBIDDEN or by `attempt()` for a FORBIDDEN UserError. The fingerprint
     leaves the trail out; the matrix compares these before and after a row instead."""
     rows = await AuditEvent.filter(action__endswith=REFUSED_SUFFIX).values("id", "action", "actor_id", "changes")

@@ -1,4 +1,5 @@
-"""DESIGN §7, "the trail is no side door": an event about a client shows every AUDIT_READ holder which
+"""docs/architecture.md "Audit and PHI access", "the trail is no side door": an event about a client shows every
+AUDIT_READ holder which
 fields changed, but their values only to a reader who may read that client (`can_see_client`), and
 coverage values only with CLIENTS_COVERAGE_READ at its location. Values shown are a PHI read: the
 request's one `client.read` access event names the client (coverage flagged); a fully redacted
@@ -166,7 +167,8 @@ async def test_a_client_not_found_in_the_organization_shows_no_values_even_to_an
 
 
 async def test_a_page_of_client_events_costs_the_same_statements_and_one_access_event(gql, factory, org_a):
-    """The clients of a page are loaded in one statement, whatever their number (DESIGN §8), and the
+    """The clients of a page are loaded in one statement, whatever their number (docs/architecture.md "Performance
+    rules"), and the
     access event is one insert naming exactly the clients whose values were shown."""
     a1, a2 = org_a.locations
     desk = await staff_with(factory, org_a, [P.AUDIT_READ, P.CLIENTS_READ], [a1])

@@ -1,4 +1,5 @@
-"""DESIGN §7 for the staff-administration mutations: each one, driven through GraphQL as a clinic would,
+"""docs/architecture.md "Audit and PHI access" for the staff-administration mutations: each one, driven through
+GraphQL as a clinic would,
 writes its audit event with the before/after of the fields it changed, and no secret (password, PIN,
 token, hash) ever reaches the trail, whatever the mutation carried."""
 

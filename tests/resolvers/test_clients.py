@@ -245,7 +245,8 @@ async def test_primary_provider_active_and_practising_there(gql, clinic, factory
 
 
 async def test_a_provider_past_its_deactivation_date_is_inactive_before_the_job_runs(gql, clinic, factory):
-    """DESIGN §6: correctness never waits on a job. A scheduled date that has passed makes the provider
+    """docs/architecture.md "Data": correctness never waits on a job. A scheduled date that has passed makes the
+    provider
     inactive for choosing a primary provider, on create, on update and when a move keeps the provider."""
     org, a1 = clinic["org"], clinic["a1"]
     leaving = await make_provider((await provider_staff(factory, org, [a1, clinic["a2"]], name="Lee Ving")).user)

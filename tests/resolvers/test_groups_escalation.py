@@ -1,4 +1,4 @@
-"""No one gives what they do not have (DESIGN §3), for permission groups.
+"""No one gives what they do not have (docs/architecture.md "Principals and grants"), for permission groups.
 
 The actor `groups_admin` works everywhere and holds GROUPS_MANAGE and USERS_READ everywhere (an
 unrestricted group), plus CLIENTS_READ and CLIENTS_MANAGE at A1 only (a group restricted to A1).

@@ -1,4 +1,5 @@
-"""Staff users (article 000): createUser in four parts, validation at each path, the DESIGN §3 rules
+"""Staff users (article 000): createUser in four parts, validation at each path, the docs/architecture.md "Principals
+and grants" rules
 (every site, admin-only, no escalation, last admin), optimistic updates, status, credentials."""
 
 from __future__ import annotations

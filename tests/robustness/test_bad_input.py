@@ -1,4 +1,5 @@
-"""Schema-driven bad-input sweep (DESIGN §5): nasty values in every String/ID/Int/Date/DateTime input.
+"""Schema-driven bad-input sweep (docs/architecture.md "API conventions"): nasty values in every
+String/ID/Int/Date/DateTime input.
 
 From the built schema, every Mutation field and every Query field with arguments gets a valid-shaped
 input (required fields filled with plausible values: real rows of org A, or random UUIDs); then, one

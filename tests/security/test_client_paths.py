@@ -1,4 +1,5 @@
-"""Every path to a client (DESIGN §3: one scoping rule), guarded fields and the filters on them."""
+"""Every path to a client (docs/architecture.md "Principals and grants": one scoping rule), guarded fields and the
+filters on them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Rules DESIGN §3/§4 state that a path does not apply yet. Each test names the module that owns the fix."""
+"""Rules of docs/architecture.md ("Principals and grants", "Authentication") that a path does not
+apply yet. Each test names the module that owns the fix."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ ACCEPT = """mutation ($t: String!) { acceptStaffInvitation(input: {token: $t, pa
 async def test_registration_link_refused_once_the_provider_deactivation_date_passed(
     gql: GQL, factory: Factory, org_a: Org
 ) -> None:
-    """DESIGN §3: a user whose provider deactivation date has passed holds nothing and cannot log in;
+    """docs/architecture.md "Principals and grants": a user whose provider deactivation date has passed holds nothing
+    and cannot log in;
     accepting a registration link opens a session (and sets the password, enables access)."""
     invited = await factory.user(
         org_a.organization,

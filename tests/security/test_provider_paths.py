@@ -1,4 +1,4 @@
-"""Every path to a provider, and every change to one, against DESIGN §3."""
+"""Every path to a provider, and every change to one, against docs/architecture.md "Principals and grants"."""
 
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ query ($id: ID!) { client(id: $id) { id primaryProvider { displayName specialty 
 async def test_primary_provider_shows_only_public_fields_without_providers_read(
     gql: GQL, factory: Factory, org_a: Org
 ) -> None:
-    """DESIGN §3: through a client, a provider shows its public fields (display name, specialty,
+    """docs/architecture.md "Principals and grants": through a client, a provider shows its public fields (display
+    name, specialty,
     status); where it works is provider data that needs PROVIDERS_READ at one of its sites."""
     a1, a2 = org_a.locations
     doctor = await factory.user(org_a.organization, username="doc", locations=[a1, a2])
@@ -116,7 +117,7 @@ async def test_a_providers_deactivation_dates_do_not_show_through_a_client(
     gql: GQL, factory: Factory, org_a: Org
 ) -> None:
     """When a provider leaves is staff (HR) information, not one of the public fields a client's
-    reader sees (DESIGN §3): null without PROVIDERS_READ, shown with it."""
+    reader sees (docs/architecture.md "Principals and grants"): null without PROVIDERS_READ, shown with it."""
     from datetime import UTC, datetime, timedelta
 
     from models.enums import ProviderStatus

@@ -1,5 +1,5 @@
-"""The gates of DESIGN §3/§4: PASSWORD_RESET_REQUIRED, SESSION_LOCKED, and revocations that take
-effect on the very next request."""
+"""The gates of docs/architecture.md "Principals and grants" and "Authentication":
+PASSWORD_RESET_REQUIRED, SESSION_LOCKED, and revocations that take effect on the very next request."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""resolvers/credentials.py: password and PIN policy, tokens, hashing (DESIGN §4)."""
+"""resolvers/credentials.py: password and PIN policy, tokens, hashing (docs/architecture.md "Authentication")."""
 
 from __future__ import annotations
 

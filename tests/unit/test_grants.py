@@ -1,4 +1,5 @@
-"""permissions/grants.py: what a principal holds, and where (DESIGN §3), without a database."""
+"""permissions/grants.py: what a principal holds, and where (docs/architecture.md "Principals and grants"), without a
+database."""
 
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ def test_org_wide_only_through_an_unrestricted_group(permission):
 
 
 def test_org_wide_through_unrestricted_group_even_with_no_sites():
-    """Org-wide permissions are not about sites (DESIGN §3: held org-wide if the group is unrestricted)."""
+    """Org-wide permissions are not about sites (docs/architecture.md "Principals and grants": held org-wide if the
+    group is unrestricted)."""
     assert grants(group(P.GROUPS_MANAGE), sites=()).has(P.GROUPS_MANAGE)
 
 

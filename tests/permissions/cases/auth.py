@@ -10,8 +10,10 @@ from tests.permissions.world import WORLD_HOOKS, World
 
 
 async def add_auth_principals(world: World, factory: Factory) -> None:
-    """`reset_a1`: a front-desk user at A1 who must change the password first (DESIGN §3);
-    `locked_a1`: a second session of the front-desk user, idle for 31 minutes (DESIGN §4)."""
+    """`reset_a1`: a front-desk user at A1 who must change the password first (docs/architecture.md "Principals and
+    grants");
+    `locked_a1`: a second session of the front-desk user, idle for 31 minutes (docs/architecture.md
+    "Authentication")."""
     a = world.a.organization
     front_desk = world.principals["front_desk_a1"]
     assert front_desk is not None
