@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from strawberry.asgi import GraphQL
 from strawberry.types.unset import UNSET
 
+from app.middleware import http_error_code
 from app.settings import Settings
 from resolvers.context import RequestContext
 from resolvers.sessions import authenticate_staff
@@ -83,7 +84,10 @@ class TesseraGraphQL(GraphQL):
             return JSONResponse(
                 {
                     "errors": [
-                        {"message": error.reason, "extensions": {"code": "BAD_USER_INPUT", "requestId": request_id}}
+                        {
+                            "message": error.reason,
+                            "extensions": {"code": http_error_code(error.status_code), "requestId": request_id},
+                        }
                     ],
                     "extensions": {"requestId": request_id},
                 },

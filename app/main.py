@@ -18,7 +18,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from app.db import tortoise_config
 from app.graphql import TesseraGraphQL
-from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.middleware import BodyLimitMiddleware, RequestContextMiddleware, http_error_code
 from app.settings import Settings, get_settings
 
 
@@ -27,9 +27,10 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     every other error: JSON with a code and the request id, not a plain-text reason."""
     assert isinstance(exc, HTTPException)
     request_id = getattr(request.state, "request_id", None)
+    code = http_error_code(exc.status_code)
     return JSONResponse(
         {
-            "errors": [{"message": exc.detail, "extensions": {"code": "BAD_USER_INPUT", "requestId": request_id}}],
+            "errors": [{"message": exc.detail, "extensions": {"code": code, "requestId": request_id}}],
             "extensions": {"requestId": request_id},
         },
         status_code=exc.status_code,

@@ -27,6 +27,12 @@ SECURITY_HEADERS = {
 }
 
 
+def http_error_code(status: int) -> str:
+    """`extensions.code` of a refusal made before GraphQL runs: an unknown path (or GraphiQL where it is
+    off) is NOT_FOUND; anything else the transport refuses (method, content type, body) is bad input."""
+    return "NOT_FOUND" if status == 404 else "BAD_USER_INPUT"
+
+
 def client_ip(peer: str | None, forwarded_for: str | None, trusted: Iterable[ipaddress._BaseNetwork]) -> str | None:
     """The caller's IP: `X-Forwarded-For` counts only when the peer is a trusted proxy, and then the
     right-most address that is not itself a trusted proxy is the client."""

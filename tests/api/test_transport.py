@@ -392,7 +392,7 @@ async def test_production_refuses_introspection(prod):
 
 async def test_production_has_no_graphiql(prod, client):
     response = await prod.get("/graphql", headers={"accept": "text/html"})
-    assert response.status_code == 404
+    assert response.status_code == 404 and error_codes(response.json()) == ["NOT_FOUND"]
     dev = await client.get("/graphql", headers={"accept": "text/html"})
     assert dev.status_code == 200 and "graphiql" in dev.text.lower()
 
@@ -693,11 +693,19 @@ async def test_a_get_query_is_a_coded_json_error(client):
     assert error_codes(response.json()) == ["BAD_USER_INPUT"] and "__typename" not in response.text
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [("PUT", "/graphql", 405), ("POST", "/nowhere", 404)])
-async def test_routing_refusals_are_coded_json_errors(client, method, path, status):
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("PUT", "/graphql", 405, "BAD_USER_INPUT"),
+        ("POST", "/nowhere", 404, "NOT_FOUND"),
+        ("GET", "/", 404, "NOT_FOUND"),
+    ],
+)
+async def test_routing_refusals_are_coded_json_errors(client, method, path, status, code):
+    """An unknown path is NOT_FOUND (nothing the caller sent was malformed); a wrong method is bad input."""
     response = await client.request(method, path, json={"query": "{ __typename }"}, headers={"x-request-id": "route"})
     assert response.status_code == status
     body = response.json()
-    assert error_codes(body) == ["BAD_USER_INPUT"] and body["extensions"]["requestId"] == "route"
+    assert error_codes(body) == [code] and body["extensions"]["requestId"] == "route"
     if status == 405:
         assert "POST" in response.headers["allow"]
