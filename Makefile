@@ -35,9 +35,11 @@ run: install
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	@echo "== tests on SQLite =="
 	TESSERA_TEST_DATABASE=sqlite $(BIN)/python -m pytest -q
 	@if [ -n "$$TESSERA_TEST_POSTGRES_URL" ]; then \

@@ -25,7 +25,7 @@ class Excess:
     scope: Scope
 
     def describe(self) -> str:
-        where = "at every location" if self.scope is ALL else f"at {len(self.scope)} location(s) outside your reach"  # type: ignore[arg-type]
+        where = "at every location" if self.scope is ALL else f"at {len(self.scope)} location(s) outside your reach"
         return f"{self.permission.value} {where}"
 
 

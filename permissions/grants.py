@@ -9,26 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import Final, Literal
 
 from permissions.catalog import ORG_WIDE, Permission
 
 
-class _All:
-    """Every location of the organization, present and future."""
+class _All(Enum):
+    """Every location of the organization, present and future. An enum member, so that `scope is
+    ALL` tells the type checker the other branch holds a frozenset."""
 
-    _instance: _All | None = None
-
-    def __new__(cls) -> _All:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    ALL = "ALL"
 
     def __repr__(self) -> str:
         return "ALL"
 
 
-ALL = _All()
-Scope = _All | frozenset[str]
+ALL: Final = _All.ALL
+Scope = Literal[_All.ALL] | frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ class Grants:
         scope = self.scope(permission)
         if scope is ALL:
             return True
-        return location_id is not None and str(location_id) in scope  # type: ignore[operator]
+        return location_id is not None and str(location_id) in scope
 
     def has_anywhere(self, permission: Permission) -> bool:
         scope = self.scope(permission)
@@ -64,12 +62,12 @@ class Grants:
         scope = self.scope(permission)
         if scope is ALL:
             return True
-        return all(str(loc) in scope for loc in location_ids)  # type: ignore[operator]
+        return all(str(loc) in scope for loc in location_ids)
 
     def locations(self, permission: Permission) -> frozenset[str] | None:
         """The location ids where held, or None for ALL: ready to use as a row filter."""
         scope = self.scope(permission)
-        return None if scope is ALL else scope  # type: ignore[return-value]
+        return None if scope is ALL else scope
 
     def excess_over(self, other: Grants) -> dict[Permission, Scope]:
         """What self holds that `other` does not: the grants an actor lacking them may not give."""
@@ -81,7 +79,7 @@ class Grants:
             if scope is ALL:
                 excess[permission] = ALL
                 continue
-            missing = scope - theirs  # type: ignore[operator]
+            missing = scope - theirs
             if missing:
                 excess[permission] = frozenset(missing)
         return excess
@@ -152,10 +150,10 @@ def _intersect(a: Scope, b: Scope) -> Scope:
         return b
     if b is ALL:
         return a
-    return a & b  # type: ignore[operator]
+    return a & b
 
 
 def _union(a: Scope, b: Scope) -> Scope:
     if a is ALL or b is ALL:
         return ALL
-    return a | b  # type: ignore[operator]
+    return a | b

@@ -27,6 +27,7 @@ sites), `can_see_groups` and `can_see_client_invitations` (guarded parts, not ro
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from tortoise.expressions import Q, Subquery
 
@@ -61,7 +62,7 @@ def works_at(scope: Scope, user_all_locations: bool, user_site_ids: Iterable[str
         return True
     if not scope:
         return False
-    return user_all_locations or any(str(s) in scope for s in user_site_ids)  # type: ignore[operator]
+    return user_all_locations or any(str(s) in scope for s in user_site_ids)
 
 
 def works_at_q(scope: Scope, via: str | None = None) -> Q:
@@ -74,8 +75,10 @@ def works_at_q(scope: Scope, via: str | None = None) -> Q:
         return _nothing()
     everywhere = f"{via}__all_locations" if via else "all_locations"
     user_id = f"{via}_id" if via else "id"
-    at_sites = Subquery(UserLocation.filter(location_id__in=sorted(scope)).values("user_id"))  # type: ignore[arg-type]
-    return Q(Q(**{everywhere: True}), Q(**{f"{user_id}__in": at_sites}), join_type=Q.OR)
+    at_sites = Subquery(UserLocation.filter(location_id__in=sorted(scope)).values("user_id"))
+    anywhere: dict[str, Any] = {everywhere: True}
+    at_one: dict[str, Any] = {f"{user_id}__in": at_sites}
+    return Q(Q(**anywhere), Q(**at_one), join_type=Q.OR)
 
 
 # --------------------------------------------------------------------------- locations
@@ -85,7 +88,7 @@ def _reachable_sites(principal: Principal) -> frozenset[str] | None:
     """The location ids the principal reaches, or None for every location of its organization."""
     if principal.grants.has(Permission.LOCATIONS_MANAGE) or principal.sites is ALL:
         return None
-    return principal.sites  # type: ignore[return-value]
+    return principal.sites
 
 
 def can_see_location(principal: Principal, location_id: str, *, organization_id: str | None = None) -> bool:
@@ -201,11 +204,11 @@ def client_q(principal: Principal) -> Q:
     read = principal.grants.scope(Permission.CLIENTS_READ)
     if read is ALL:
         return _organization_q(principal)
-    clauses = [Q(location_id__in=sorted(read))] if read else []  # type: ignore[arg-type]
+    clauses = [Q(location_id__in=sorted(read))] if read else []
     own = principal.grants.scope(Permission.CLIENTS_READ_OWN)
     if principal.user is not None and (own is ALL or own):
         mine = Q(primary_provider__user_id=principal.user.id)
-        clauses.append(mine if own is ALL else mine & Q(location_id__in=sorted(own)))  # type: ignore[arg-type]
+        clauses.append(mine if own is ALL else mine & Q(location_id__in=sorted(own)))
     if not clauses:
         return _organization_q(principal) & _nothing()
     return _organization_q(principal) & Q(*clauses, join_type=Q.OR)

@@ -125,4 +125,4 @@ def test_excess_over_and_added_since():
 def test_all_is_a_singleton():
     from permissions.grants import _All
 
-    assert _All() is ALL and repr(ALL) == "ALL"
+    assert _All("ALL") is ALL and repr(ALL) == "ALL"
