@@ -29,8 +29,10 @@ class Provider(Model):
 
     class Meta:
         table = "providers"
+        # One provincial billing number per provider in an organization (NULLs may repeat): the
+        # unique index also serves the lookup by number (`users(filter: {providerNumber})`).
+        unique_together = (("organization_id", "provincial_billing_number"),)
         indexes = (
             ("organization_id", "display_name_key", "id"),
-            ("organization_id", "provincial_billing_number"),
             ("status", "deactivate_at"),
         )

@@ -7,8 +7,18 @@ Elsewhere the formats vary by plan, so only non-empty letters and digits are req
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from resolvers.errors import ErrorCode, Problem
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.providers import Provider
+from resolvers.errors import ErrorCode, Problem, fail
+
+T = TypeVar("T")
+DUPLICATE_MESSAGE = "Another provider of this organization already has this provincial billing number."
 
 _ONTARIO_PROVINCIAL = re.compile(r"^\d{6}$")
 _ONTARIO_GROUP = re.compile(r"^[A-Za-z0-9]{4}$")
@@ -57,3 +67,30 @@ def billing_number_problems(
                 Problem(ErrorCode.INVALID, "A group number is letters and digits only.", (*field_prefix, group_field))
             )
     return problems
+
+
+async def provincial_number_problem(
+    organization_id: uuid.UUID | str, number: str | None, provider_id: uuid.UUID | None, *field: str
+) -> Problem | None:
+    """DUPLICATE when another provider of the organization holds the provincial `number` (the
+    friendly answer; the unique index on (organization_id, provincial_billing_number) decides a race,
+    see `unique_billing_write`)."""
+    if number is None:
+        return None
+    query = Provider.filter(organization_id=organization_id, provincial_billing_number=number)
+    if provider_id is not None:
+        query = query.exclude(id=provider_id)
+    if await query.exists():
+        return Problem(ErrorCode.DUPLICATE, DUPLICATE_MESSAGE, tuple(field))
+    return None
+
+
+async def unique_billing_write(action: Callable[[], Awaitable[T]], *field: str) -> T:
+    """A provider write that may hit the billing number's unique index, in a savepoint (PostgreSQL
+    aborts the whole transaction after a caught IntegrityError otherwise): the loser of a race gets
+    DUPLICATE at `field` and the transaction rolls back."""
+    try:
+        async with in_transaction():
+            return await action()
+    except IntegrityError:
+        raise fail(ErrorCode.DUPLICATE, DUPLICATE_MESSAGE, *field) from None

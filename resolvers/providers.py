@@ -32,7 +32,12 @@ from permissions.principal import Principal
 from permissions.scoping import can_change_user, can_see_location, can_see_provider, provider_q
 from resolvers import audit
 from resolvers.admins import ensure_admin_remains, lock_grants
-from resolvers.billing import billing_number_problems, normalize_billing_number
+from resolvers.billing import (
+    billing_number_problems,
+    normalize_billing_number,
+    provincial_number_problem,
+    unique_billing_write,
+)
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.sessions import end_sessions, void_links
@@ -306,14 +311,27 @@ async def update_provider(
                     )
             else:
                 province = await billing_province(target.user, target.sites)
-                problems.extend(
-                    billing_number_problems(
-                        province, billing.get("provincial_billing_number"), billing.get("group_billing_number")
-                    )
+                format_problems = billing_number_problems(
+                    province, billing.get("provincial_billing_number"), billing.get("group_billing_number")
                 )
+                problems.extend(format_problems)
+                if not format_problems and (
+                    taken := await provincial_number_problem(
+                        provider.organization_id,
+                        billing.get("provincial_billing_number"),
+                        provider.id,
+                        "input",
+                        "provincialBillingNumber",
+                    )
+                ):
+                    problems.extend([taken])
                 values.update(billing)
         problems.raise_if_any()
-        return await _save(ctx, provider, "provider.update", expected_version, **values)
+        return await unique_billing_write(
+            lambda: _save(ctx, provider, "provider.update", expected_version, **values),
+            "input",
+            "provincialBillingNumber",
+        )
 
 
 # --------------------------------------------------------------------------- deactivation

@@ -37,7 +37,12 @@ from permissions.errors import forbidden
 from permissions.grants import NO_SOURCES, GrantSources, GroupGrant
 from permissions.scoping import can_change_user
 from resolvers import access, admins, audit
-from resolvers.billing import billing_number_problems, normalize_billing_number
+from resolvers.billing import (
+    billing_number_problems,
+    normalize_billing_number,
+    provincial_number_problem,
+    unique_billing_write,
+)
 from resolvers.context import RequestContext
 from resolvers.credentials import hash_secret, password_problem
 from resolvers.errors import ErrorCode, Problems, fail
@@ -147,9 +152,16 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
         provincial = normalize_billing_number(billing.provincial_billing_number)
         group_number = normalize_billing_number(billing.group_billing_number)
         province = next((loc.address_province for loc in locations if loc.address_province), None)
-        problems.extend(
-            billing_number_problems(province or DEFAULT_PROVINCE, provincial, group_number, ("input", "billing"))
+        format_problems = billing_number_problems(
+            province or DEFAULT_PROVINCE, provincial, group_number, ("input", "billing")
         )
+        problems.extend(format_problems)
+        if not format_problems and (
+            taken := await provincial_number_problem(
+                org_id, provincial, None, "input", "billing", "provincialBillingNumber"
+            )
+        ):
+            problems.extend([taken])
     invited = data.access_enabled and password_hash is None
     if invited and email is None and not problems:
         problems.add(ErrorCode.INVALID, "Enabling access needs an email address.", "input", "contact", "email")
@@ -221,15 +233,20 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
             await GroupMembership.create(id=uuid.uuid4(), organization_id=org_id, group_id=gid, user_id=user.id)
         if billing is not None:
             display = f"{first_name} {last_name}"
-            await Provider.create(
-                id=uuid.uuid4(),
-                organization_id=org_id,
-                user_id=user.id,
-                display_name=display,
-                display_name_key=search_key(display),
-                billing_role=billing.billing_role or BillingRole.BILLING_PROVIDER,
-                provincial_billing_number=provincial,
-                group_billing_number=group_number,
+            await unique_billing_write(
+                lambda: Provider.create(
+                    id=uuid.uuid4(),
+                    organization_id=org_id,
+                    user_id=user.id,
+                    display_name=display,
+                    display_name_key=search_key(display),
+                    billing_role=billing.billing_role or BillingRole.BILLING_PROVIDER,
+                    provincial_billing_number=provincial,
+                    group_billing_number=group_number,
+                ),
+                "input",
+                "billing",
+                "provincialBillingNumber",
             )
         if invited and data.registration_email == EmailDelivery.SEND_NOW:
             await access.send_registration(ctx, principal.organization, user)

@@ -234,7 +234,8 @@ async def test_a_page_of_providers_costs_a_fixed_number_of_statements(gql, facto
 
     async def add(n: int) -> None:
         for i in range(n):
-            prov = await provider_at(factory, org_a, [a1, a2], f"Dr N{uuid.uuid4().hex[:6]}", provincial="123456")
+            number = f"{100000 + await Provider.all().count()}"  # one provider per billing number
+            prov = await provider_at(factory, org_a, [a1, a2], f"Dr N{uuid.uuid4().hex[:6]}", provincial=number)
             for j in range(2):
                 await make_client(org_a, a1 if j else a2, f"F{i}{j}", f"L{i}{j}", provider=prov)
 
