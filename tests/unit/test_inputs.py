@@ -1,0 +1,125 @@
+"""The one way from a mutation's input to its resolver (resolvers/inputs.py): left out, null and a
+value stay three different things through nested inputs and lists, so "unchanged" never becomes
+"clear"."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+import strawberry
+
+from resolvers.inputs import UNSET, from_input, given, parse_uuid
+
+
+class Colour(enum.Enum):
+    RED = "RED"
+    BLUE = "BLUE"
+
+
+@strawberry.input
+class PartInput:
+    label: str
+    note: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class ThingInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    colour: Colour | None = strawberry.UNSET
+    part: PartInput | None = strawberry.UNSET
+    parts: list[PartInput] | None = strawberry.UNSET
+    tags: list[strawberry.ID] | None = strawberry.UNSET
+    enabled: bool | None = True
+
+
+@dataclass
+class PartData:
+    label: str
+    note: str | None = UNSET
+
+
+@dataclass
+class ThingData:
+    id: str
+    name: str | None = UNSET
+    colour: Colour | None = UNSET
+    part: PartData | None = UNSET
+    parts: list[PartData] | None = UNSET
+    tags: list[str] | None = UNSET
+    enabled: bool = True
+
+
+def test_strawberry_unset_is_the_one_sentinel() -> None:
+    assert UNSET is strawberry.UNSET
+    assert not given(UNSET) and given(None) and given(0) and given("")
+
+
+def test_left_out_stays_unset_null_stays_null_and_a_value_is_kept() -> None:
+    left_out = from_input(ThingInput(id="1"), ThingData)
+    assert left_out == ThingData(id="1")
+    assert all(not given(getattr(left_out, n)) for n in ("name", "colour", "part", "parts", "tags"))
+
+    cleared = from_input(ThingInput(id="1", name=None, colour=None, part=None, parts=None, tags=None), ThingData)
+    assert (cleared.name, cleared.colour, cleared.part, cleared.parts, cleared.tags) == (None,) * 5
+
+    kept = from_input(ThingInput(id="1", name="x", colour=Colour.BLUE, tags=["a", "b"]), ThingData)
+    assert (kept.name, kept.colour, kept.tags) == ("x", Colour.BLUE, ["a", "b"])
+    assert kept.colour is Colour.BLUE
+
+
+def test_nested_inputs_become_dataclasses_with_their_own_unset() -> None:
+    data = from_input(ThingInput(id="1", part=PartInput(label="a")), ThingData)
+    assert data.part == PartData(label="a") and isinstance(data.part, PartData)
+    assert not given(data.part.note)
+    assert from_input(ThingInput(id="1", part=PartInput(label="a", note=None)), ThingData).part.note is None
+
+
+def test_lists_of_inputs_convert_each_item() -> None:
+    data = from_input(ThingInput(id="1", parts=[PartInput(label="a"), PartInput(label="b", note="n")]), ThingData)
+    assert data.parts == [PartData(label="a"), PartData(label="b", note="n")]
+    assert all(isinstance(p, PartData) for p in data.parts)
+    assert not given(data.parts[0].note)
+    assert from_input(ThingInput(id="1", parts=[]), ThingData).parts == []
+
+
+def test_null_where_null_cannot_be_stored_means_the_default() -> None:
+    assert from_input(ThingInput(id="1", enabled=None), ThingData).enabled is True
+    assert from_input(ThingInput(id="1", enabled=False), ThingData).enabled is False
+
+    @dataclass
+    class WithList:
+        ids: list[str] = field(default_factory=list)
+
+    assert from_input({"ids": None}, WithList).ids == []
+
+
+def test_a_dict_converts_like_an_input_and_unknown_fields_are_refused() -> None:
+    data = from_input({"id": "1", "part": {"label": "a"}, "parts": [{"label": "b", "note": None}]}, ThingData)
+    assert data.part == PartData(label="a") and data.parts == [PartData(label="b", note=None)]
+    with pytest.raises(TypeError, match="no field"):
+        from_input({"id": "1", "nmae": "typo"}, ThingData)
+
+    @strawberry.input
+    class Wider:
+        id: strawberry.ID
+        extra: int = 0
+
+    with pytest.raises(TypeError, match="extra"):
+        from_input(Wider(id="1"), ThingData)
+
+
+def test_a_required_field_left_out_is_a_type_error() -> None:
+    with pytest.raises(TypeError):
+        from_input({}, ThingData)
+
+
+def test_parse_uuid() -> None:
+    value = uuid.uuid4()
+    assert parse_uuid(str(value)) == value and parse_uuid(value) is value
+    assert parse_uuid(str(value).upper()) == value
+    for bad in ("not-a-uuid", "", None, 12, UNSET, ["x"]):
+        assert parse_uuid(bad) is None
