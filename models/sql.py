@@ -4,9 +4,11 @@ through the ORM. It lives with the models so that data flows one way (schema →
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from tortoise import connections
+from tortoise.queryset import ValuesQuery
 
 
 def dialect() -> str:
@@ -14,14 +16,45 @@ def dialect() -> str:
     return str(connections.get("default").capabilities.dialect)
 
 
+def _native(sql: str, dialect: str) -> str:
+    """`?` placeholders as the backend writes them (`$1, $2, ...` on PostgreSQL)."""
+    if dialect != "postgres":
+        return sql
+    parts = sql.split("?")
+    return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
+
+
 async def fetch_all(sql: str, params: list[Any]) -> list[dict[str, Any]]:
     """Run a raw SELECT written with `?` placeholders on either backend (inside the caller's
     transaction, if any)."""
     conn = connections.get("default")
-    if conn.capabilities.dialect == "postgres":
-        parts = sql.split("?")
-        sql = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
-    _, rows = await conn.execute_query(sql, params)
+    _, rows = await conn.execute_query(_native(sql, conn.capabilities.dialect), params)
+    return [dict(row) for row in rows]
+
+
+async def write_returning(sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Run a raw UPDATE/INSERT ... RETURNING written with `?` placeholders; return its rows.
+    `execute_query_dict`, because Tortoise's `execute_query` on asyncpg drops the rows of a write."""
+    conn = connections.get("default")
+    return list(await conn.execute_query_dict(_native(sql, conn.capabilities.dialect), params))
+
+
+async def first_per_group(
+    query: ValuesQuery[Any], partition: str, order: Sequence[str], limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit` rows of `query` for each value of its column `partition`, in `order`: one
+    statement for many parents' pages. A window over the very SQL Tortoise compiles for `query`, so
+    its filters (the scoping row filter included) are the ORM's own, on either backend. `query`'s
+    column aliases must be plain lower-case names."""
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    sql, params = query.query.get_parameterized_sql()
+    ranked = (
+        f"SELECT * FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.{partition} ORDER BY "
+        f"{', '.join(f't.{column}' for column in order)}) AS rn FROM ({sql}) t) s "
+        f"WHERE s.rn <= {int(limit)} ORDER BY s.{partition}, s.rn"
+    )
+    _, rows = await query._db.execute_query(ranked, params)
     return [dict(row) for row in rows]
 
 

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from models.enums import ActorKind, LoginOutcome
 from models.organization import Organization
 from models.sessions import LoginAttempt, Session
-from models.sql import fetch_all
+from models.sql import fetch_all, write_returning
 from models.users import User
 from permissions.standing import Standing, denial_reason
 from resolvers import audit
@@ -321,11 +320,8 @@ PIN_ENDED_MESSAGE = "Too many wrong PINs: the session has ended. Log in again."
 
 
 async def _take_pin_turn(session_id: str) -> int | None:
-    """This attempt's number (None when the session has ended). `execute_query_dict`, because
-    Tortoise's `execute_query` on asyncpg drops the rows of an UPDATE ... RETURNING."""
-    conn = connections.get("default")
-    sql = _TAKE_PIN_TURN_SQL.replace("?", "$1") if conn.capabilities.dialect == "postgres" else _TAKE_PIN_TURN_SQL
-    rows = await conn.execute_query_dict(sql, [session_id])
+    """This attempt's number (None when the session has ended)."""
+    rows = await write_returning(_TAKE_PIN_TURN_SQL, [session_id])
     return int(rows[0]["pin_failures"]) if rows else None
 
 

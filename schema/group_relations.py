@@ -19,10 +19,11 @@ from tortoise.queryset import QuerySet
 
 from models.groups import GroupLocation, GroupMembership
 from models.organization import Location
+from models.sql import first_per_group
 from models.users import User
 from permissions.principal import Principal
 from permissions.scoping import user_q
-from schema.loaders import first_per_group, grouped
+from schema.loaders import grouped
 from schema.pagination import Connection, Edge, PageInfo, SortKey, after_q, decode_cursor, encode_cursor
 
 # Members are listed like the users list: by last name, first name, then id (all unique together).

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any
 
 from strawberry.dataloader import DataLoader
-from tortoise.queryset import ValuesQuery
 
 BatchFn = Callable[[list[Any]], Awaitable[Sequence[Any]]]
 
@@ -30,25 +29,6 @@ def grouped(pairs: Sequence[tuple[Any, Any]], keys: Sequence[Any]) -> list[list[
     for key, row in pairs:
         groups.setdefault(str(key), []).append(row)
     return [groups.get(str(k), []) for k in keys]
-
-
-async def first_per_group(
-    query: ValuesQuery[Any], partition: str, order: Sequence[str], limit: int
-) -> list[dict[str, Any]]:
-    """Up to `limit` rows of `query` for each value of its column `partition`, in `order`: one
-    statement for many parents' pages. A window over the very SQL Tortoise compiles for `query`, so
-    its filters (the scoping row filter included) are the ORM's own, on either backend. `query`'s
-    column aliases must be plain lower-case names."""
-    query._choose_db_if_not_chosen()
-    query._make_query()
-    sql, params = query.query.get_parameterized_sql()
-    ranked = (
-        f"SELECT * FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.{partition} ORDER BY "
-        f"{', '.join(f't.{column}' for column in order)}) AS rn FROM ({sql}) t) s "
-        f"WHERE s.rn <= {int(limit)} ORDER BY s.{partition}, s.rn"
-    )
-    _, rows = await query._db.execute_query(ranked, params)
-    return [dict(row) for row in rows]
 
 
 class Loaders:

@@ -17,9 +17,10 @@ from models.clients import Client
 from models.enums import ClientStatus
 from models.organization import Location
 from models.providers import Provider
+from models.sql import first_per_group
 from permissions.principal import Principal
 from permissions.scoping import client_q
-from schema.loaders import by_id, first_per_group, grouped
+from schema.loaders import by_id, grouped
 from schema.pagination import SortKey, after_q, decode_cursor
 
 # A provider's clients, in the order of the clients list (the index on last, first name, id).
