@@ -2,10 +2,11 @@
 
 `createUser` arrives in Avaros' four parts (login, contact, sites, billing); `updateUser` and
 `updateMyProfile` carry only the fields the caller gave, so a left-out field (`UNSET`) is told apart
-from one set to null. Each check here normalizes one field and records any problem at its path in
-`Problems` instead of raising, so a caller gets every mistake in the input at once. The id lists
-(locations, permission groups) are resolved to this organization's rows the same way: an unknown or
-malformed id is NOT_FOUND at its index.
+from one set to null (the schema fills these with `from_input`, resolvers/inputs.py). Each check
+here normalizes one field and records any problem at its path in `Problems` instead of raising, so
+a caller gets every mistake in the input at once. The id lists (locations, permission groups) are
+resolved to this organization's rows the same way: an unknown or malformed id is NOT_FOUND at its
+index.
 """
 
 from __future__ import annotations
@@ -20,29 +21,10 @@ from models.organization import Location
 from permissions.grants import GroupGrant
 from resolvers.credentials import hash_secret, pin_problem
 from resolvers.errors import ErrorCode, Problems
-from resolvers.locations import parse_uuid
+from resolvers.inputs import UNSET, parse_uuid
 from resolvers.organizations import username_problem
 from resolvers.user_grants import group_grants
 from resolvers.validation import normalize_email, normalize_phone
-
-
-class _Unset:
-    """A field the caller left out (as opposed to one set to null)."""
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = _Unset()
-
-
-def given(value: Any) -> bool:
-    """Whether the caller gave this field (null included): only given fields are changed."""
-    return value is not UNSET
-
 
 # --------------------------------------------------------------------------- input shapes
 
@@ -95,18 +77,30 @@ class UpdateUserData:
     """Every field but `id` may be UNSET (left out); `expires_at` None clears the expiry."""
 
     id: str
-    expected_version: Any = UNSET
-    username: Any = UNSET
-    first_name: Any = UNSET
-    last_name: Any = UNSET
-    type: Any = UNSET
-    email: Any = UNSET
-    phone: Any = UNSET
-    is_admin: Any = UNSET
-    expires_at: Any = UNSET
-    require_password_reset: Any = UNSET
-    sites: Any = UNSET
-    permission_group_ids: Any = UNSET
+    expected_version: int | None = UNSET
+    username: str | None = UNSET
+    first_name: str | None = UNSET
+    last_name: str | None = UNSET
+    type: UserType | None = UNSET
+    email: str | None = UNSET
+    phone: str | None = UNSET
+    is_admin: bool | None = UNSET
+    expires_at: datetime | None = UNSET
+    require_password_reset: bool | None = UNSET
+    sites: SitesData | None = UNSET
+    permission_group_ids: list[str] | None = UNSET
+
+
+@dataclass
+class ProfileData:
+    """`updateMyProfile`: every field may be UNSET (left out); a null PIN or version changes nothing."""
+
+    expected_version: int | None = UNSET
+    first_name: str | None = UNSET
+    last_name: str | None = UNSET
+    email: str | None = UNSET
+    phone: str | None = UNSET
+    pin: str | None = UNSET
 
 
 # --------------------------------------------------------------------------- field checks

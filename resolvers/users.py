@@ -29,6 +29,7 @@ from tortoise.transactions import in_transaction
 
 from models.enums import AccessStatus, BillingRole, EmailDelivery
 from models.groups import GroupMembership
+from models.keys import search_key
 from models.organization import Location
 from models.providers import Provider
 from models.users import User, UserLocation
@@ -46,13 +47,13 @@ from resolvers.billing import (
 from resolvers.context import RequestContext
 from resolvers.credentials import hash_secret, password_problem
 from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.inputs import given
 from resolvers.seats import check_seats
 from resolvers.sessions import end_sessions, outstanding_links, void_links
 from resolvers.user_input import (
-    UNSET,
     CreateUserData,
+    ProfileData,
     UpdateUserData,
-    given,
     hashed_pin,
     resolve_groups,
     resolve_sites,
@@ -71,7 +72,6 @@ from resolvers.user_rules import (
     check_takeover,
     load_target,
 )
-from resolvers.validation import search_key
 
 # The user fields an audit event records as [before, after] (never a password or PIN hash).
 AUDITED = (
@@ -94,7 +94,7 @@ DEFAULT_PROVINCE = "ON"
 
 async def _username_free(org_id: Any, username: str, except_id: Any = None, *path: str) -> None:
     """DUPLICATE at `path` when another user of the organization has this username (any case)."""
-    query = User.filter(organization_id=org_id, username_key=username.lower())
+    query = User.filter(organization_id=org_id, username_key=search_key(username))
     if except_id is not None:
         query = query.exclude(id=except_id)
     if await query.exists():
@@ -208,10 +208,8 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
                 id=uuid.uuid4(),
                 organization_id=org_id,
                 username=username,
-                username_key=username.lower(),
                 first_name=first_name,
                 last_name=last_name,
-                last_name_key=search_key(last_name),
                 type=contact.type,
                 email=email,
                 phone=phone,
@@ -239,7 +237,6 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
                     organization_id=org_id,
                     user_id=user.id,
                     display_name=display,
-                    display_name_key=search_key(display),
                     billing_role=billing.billing_role or BillingRole.BILLING_PROVIDER,
                     provincial_billing_number=provincial,
                     group_billing_number=group_number,
@@ -286,7 +283,7 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
     problems = Problems()
     values: dict[str, Any] = {}
     if given(data.username) and (username := valid_username(data.username, problems, "input", "username")) is not None:
-        values["username"], values["username_key"] = username, username.lower()
+        values["username"] = username
     first = (
         valid_name(data.first_name, problems, "first name", "input", "firstName") if given(data.first_name) else None
     )
@@ -294,7 +291,7 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
         values["first_name"] = first
     last = valid_name(data.last_name, problems, "last name", "input", "lastName") if given(data.last_name) else None
     if last is not None:
-        values["last_name"], values["last_name_key"] = last, search_key(last)
+        values["last_name"] = last
     if given(data.type):
         if data.type is None:
             problems.add(ErrorCode.REQUIRED, "The type is required.", "input", "type")
@@ -369,7 +366,7 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
         was_admin = user.is_admin
         count = await _guard_unique(
             lambda: User.filter(id=user.id, version=user.version).update(
-                **values, version=F("version") + 1, updated_at=now
+                **values, **User.keys_for(values), version=F("version") + 1, updated_at=now
             ),
             "input",
             "username",
@@ -486,16 +483,7 @@ async def reset_credentials(
     return user
 
 
-async def update_my_profile(
-    ctx: RequestContext,
-    *,
-    expected_version: Any = UNSET,
-    first_name: Any = UNSET,
-    last_name: Any = UNSET,
-    email: Any = UNSET,
-    phone: Any = UNSET,
-    pin: Any = UNSET,
-) -> User:
+async def update_my_profile(ctx: RequestContext, data: ProfileData) -> User:
     """One's own contact details and PIN: no permission needed (a user with no group may do this)."""
     principal = await ctx.require_principal()
     me = principal.user
@@ -504,31 +492,38 @@ async def update_my_profile(
     now = ctx.now()
     problems = Problems()
     values: dict[str, Any] = {}
-    if given(first_name) and (v := valid_name(first_name, problems, "first name", "input", "firstName")) is not None:
+    if (
+        given(data.first_name)
+        and (v := valid_name(data.first_name, problems, "first name", "input", "firstName")) is not None
+    ):
         values["first_name"] = v
-    if given(last_name) and (v := valid_name(last_name, problems, "last name", "input", "lastName")) is not None:
-        values["last_name"], values["last_name_key"] = v, search_key(v)
-    if given(email):
-        values["email"] = valid_email(email, problems, "input", "email")
-    if given(phone):
-        values["phone"] = valid_phone(phone, problems, "input", "phone")
-    if given(pin) and pin is not None and (h := hashed_pin(pin, problems, "input", "pin")) is not None:
+    if (
+        given(data.last_name)
+        and (v := valid_name(data.last_name, problems, "last name", "input", "lastName")) is not None
+    ):
+        values["last_name"] = v
+    if given(data.email):
+        values["email"] = valid_email(data.email, problems, "input", "email")
+    if given(data.phone):
+        values["phone"] = valid_phone(data.phone, problems, "input", "phone")
+    if given(data.pin) and data.pin is not None and (h := hashed_pin(data.pin, problems, "input", "pin")) is not None:
         values["pin_hash"] = h
     problems.raise_if_any()
     async with in_transaction():
         user = await User.filter(id=me.id).select_for_update().first()
         assert user is not None
-        version = expected_version if given(expected_version) and expected_version is not None else user.version
+        expected = data.expected_version
+        version = expected if given(expected) and expected is not None else user.version
         before = _snapshot(user)
         count = await User.filter(id=user.id, version=version).update(
-            **values, version=F("version") + 1, updated_at=now
+            **values, **User.keys_for(values), version=F("version") + 1, updated_at=now
         )
         if count != 1:
             raise fail(
                 ErrorCode.CONFLICT, "Your profile changed elsewhere: reload and try again.", *_p("expectedVersion")
             )
         user = await User.get(id=user.id)
-        changes = audit.diff(before, _snapshot(user))
+        changes: dict[str, Any] = audit.diff(before, _snapshot(user))
         if "pin_hash" in values:
             changes["pinChanged"] = True
         await audit.record(ctx, "user.profile_update", target_type="User", target_id=user.id, changes=changes)

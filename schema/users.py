@@ -23,6 +23,7 @@ from permissions.principal import Principal
 from permissions.scoping import can_see_groups, can_see_location, can_see_provider
 from resolvers import access, user_input, user_queries
 from resolvers import users as user_writes
+from resolvers.inputs import from_input
 from schema import relations
 from schema.errors import UserError, attempt
 from schema.organization import Location
@@ -298,87 +299,6 @@ class UsersPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-# --------------------------------------------------------------------------- conversions
-
-
-def _given(value: Any) -> Any:
-    return user_input.UNSET if value is strawberry.UNSET else value
-
-
-def _sites(value: SiteSelectionInput | None) -> user_input.SitesData | None:
-    if value is None or value is strawberry.UNSET:
-        return None
-    return user_input.SitesData(all_locations=bool(value.all_locations), location_ids=list(value.location_ids or []))
-
-
-def create_data(input: CreateUserInput) -> user_input.CreateUserData:
-    login, contact, billing = input.login, input.contact, input.billing
-    return user_input.CreateUserData(
-        login=user_input.LoginData(
-            username=login.username,
-            password=login.password,
-            pin=login.pin,
-            expires_at=login.expires_at,
-            require_password_reset=login.require_password_reset is not False,
-            is_admin=bool(login.is_admin),
-        ),
-        contact=user_input.ContactData(
-            first_name=contact.first_name,
-            last_name=contact.last_name,
-            type=contact.type,
-            email=contact.email,
-            phone=contact.phone,
-        ),
-        sites=_sites(input.sites) or user_input.SitesData(),
-        billing=user_input.BillingData(
-            provincial_billing_number=billing.provincial_billing_number,
-            group_billing_number=billing.group_billing_number,
-            billing_role=billing.billing_role or BillingRole.BILLING_PROVIDER,
-        )
-        if billing is not None
-        else None,
-        permission_group_ids=list(input.permission_group_ids or []),
-        access_enabled=input.access_enabled is not False,
-        registration_email=input.registration_email or EmailDelivery.SEND_NOW,
-    )
-
-
-def update_data(input: UpdateUserInput) -> user_input.UpdateUserData:
-    sites = _given(input.sites)
-    groups = _given(input.permission_group_ids)
-    return user_input.UpdateUserData(
-        id=input.id,
-        expected_version=_given(input.expected_version),
-        username=_given(input.username),
-        first_name=_given(input.first_name),
-        last_name=_given(input.last_name),
-        type=_given(input.type),
-        email=_given(input.email),
-        phone=_given(input.phone),
-        is_admin=_given(input.is_admin),
-        expires_at=_given(input.expires_at),
-        require_password_reset=_given(input.require_password_reset),
-        sites=_sites(sites) if sites is not user_input.UNSET else user_input.UNSET,
-        permission_group_ids=list(groups) if groups not in (user_input.UNSET, None) else groups,
-    )
-
-
-def filter_data(value: UserFilter | None) -> user_queries.UserFilterData | None:
-    if value is None:
-        return None
-    return user_queries.UserFilterData(
-        search=value.search,
-        last_name=value.last_name,
-        username=value.username,
-        provider_number=value.provider_number,
-        is_active=value.is_active,
-        status=value.status,
-        type=value.type,
-        location_id=value.location_id,
-        permission_group_id=value.permission_group_id,
-    )
-
-
 async def _user_payload(info: Info, action: str, call: Any) -> UserPayload:
     result, errors = await attempt(info.context, action, call)
     return UserPayload(user=result, errors=errors)
@@ -405,7 +325,8 @@ class Query:
         self, info: Info, filter: UserFilter | None = None, first: int | None = 50, after: str | None = None
     ) -> UserConnection:
         principal = await info.context.require_principal()
-        query = user_queries.users_query(info.context, principal, filter_data(filter))
+        data = from_input(filter, user_queries.UserFilterData) if filter is not None else None
+        query = user_queries.users_query(info.context, principal, data)
         return await keyset_page(query, USER_SORT, first, after)
 
     @strawberry.field(**requires(Permission.USERS_READ, description="One user; null when out of scope or unknown."))
@@ -419,6 +340,7 @@ class Mutation:
         **public(
             "Open a registration (or password reset) link: set the password and PIN, get a session.",
             effects=(GrantEffect.NONE,),
+            authenticates=True,
         )
     )
     async def accept_staff_invitation(self, info: Info, input: AcceptStaffInvitationInput) -> LoginPayloadNode:
@@ -438,15 +360,7 @@ class Mutation:
         return await _user_payload(
             info,
             "user.profile_update",
-            lambda: user_writes.update_my_profile(
-                info.context,
-                expected_version=_given(input.expected_version),
-                first_name=_given(input.first_name),
-                last_name=_given(input.last_name),
-                email=_given(input.email),
-                phone=_given(input.phone),
-                pin=_given(input.pin),
-            ),
+            lambda: user_writes.update_my_profile(info.context, from_input(input, user_input.ProfileData)),
         )
 
     @strawberry.mutation(
@@ -459,7 +373,9 @@ class Mutation:
     )
     async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
         return await _user_payload(
-            info, "user.create", lambda: user_writes.create_user(info.context, create_data(input))
+            info,
+            "user.create",
+            lambda: user_writes.create_user(info.context, from_input(input, user_input.CreateUserData)),
         )
 
     @strawberry.mutation(
@@ -472,7 +388,9 @@ class Mutation:
     )
     async def update_user(self, info: Info, input: UpdateUserInput) -> UserPayload:
         return await _user_payload(
-            info, "user.update", lambda: user_writes.update_user(info.context, update_data(input))
+            info,
+            "user.update",
+            lambda: user_writes.update_user(info.context, from_input(input, user_input.UpdateUserData)),
         )
 
     @strawberry.mutation(
