@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The base of links in mail and of the URL the demo prints: where this server is reached. Follows
+# HOST and PORT unless set already (a proxy in front, e.g. TESSERA_PUBLIC_URL=https://tessera.example).
+TESSERA_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test lint install install-dev migrate demo serve schema bench clean
 
@@ -27,11 +30,11 @@ migrate: install
 	$(BIN)/tessera migrate
 
 demo: install
-	$(BIN)/tessera demo
+	TESSERA_PUBLIC_URL=$(TESSERA_PUBLIC_URL) $(BIN)/tessera demo
 
 run: install
-	$(BIN)/tessera demo
-	$(BIN)/tessera serve --host $(HOST) --port $(PORT)
+	TESSERA_PUBLIC_URL=$(TESSERA_PUBLIC_URL) $(BIN)/tessera demo
+	TESSERA_PUBLIC_URL=$(TESSERA_PUBLIC_URL) $(BIN)/tessera serve --host $(HOST) --port $(PORT)
 
 lint: install-dev
 	$(BIN)/ruff check .

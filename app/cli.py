@@ -32,12 +32,34 @@ async def _with_orm(settings: Settings, work: Callable[[], Awaitable[Any]]) -> A
         await Tortoise.close_connections()
 
 
+def public_url_warning(public_url: str, host: str, port: int) -> str | None:
+    """Why links in mail would miss this server: TESSERA_PUBLIC_URL names this machine (loopback)
+    on another port than the one served. A public URL on another host is a proxy's: not judged."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(public_url)
+    local = {"127.0.0.1", "localhost", "::1", "0.0.0.0", host}
+    url_port = url.port or (443 if url.scheme == "https" else 80)
+    if url.hostname in local and url_port != port:
+        return (
+            f"TESSERA_PUBLIC_URL is {public_url} but the server listens on port {port}: links in mail will "
+            f"not reach it (set TESSERA_PUBLIC_URL=http://{host}:{port}, or use make run PORT={port})"
+        )
+    return None
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
     import uvicorn
 
     from app.logging import configure_logging
 
     configure_logging(settings.log_level)
+    log = logging.getLogger("tessera")
+    log.info(f"serving http://{args.host}:{args.port}/graphql; links in mail use {settings.public_url}")
+    if warning := public_url_warning(settings.public_url, args.host, args.port):
+        log.warning(warning)
     uvicorn.run(
         "app.asgi:app",
         host=args.host,
@@ -85,7 +107,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from app.demo import load_demo
 
     asyncio.run(migrate(settings.database_url))
-    print(asyncio.run(_with_orm(settings, load_demo)))
+    print(asyncio.run(_with_orm(settings, lambda: load_demo(settings.public_url))))
     return 0
 
 

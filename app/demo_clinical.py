@@ -38,8 +38,15 @@ PROVIDERS: list[tuple[str, str, str, str, list[str] | None]] = [
     ("dr.haddad", "Leila", "Haddad", "Kinesiology", ["Downtown", "Uptown"]),
 ]
 
+# Every provider logs in (app/demo.py `LOGINS`): each sees its own clients, "My Clients".
 LOGINS = [
-    f'  {"dr.patel":<14} {PROVIDER_PASSWORD:<28} provider at Downtown: "My Clients" (CLIENTS_READ_OWN)',
+    (
+        username,
+        PROVIDER_PASSWORD,
+        f"provider ({specialty}) at {'every location' if where is None else ' + '.join(where)}; group: {GROUP_NAME}",
+        "can log in; My Clients only (CLIENTS_READ_OWN)",
+    )
+    for username, _, _, specialty, where in PROVIDERS
 ]
 
 FIRST_NAMES = [

@@ -66,11 +66,38 @@ STAFF: list[tuple[str, str, str, UserType, list[str] | None, list[str], dict[str
     ("uma.uptown", "Uma", "Fox", UserType.MANAGER, ["Downtown", "Uptown"], ["Uptown managers", "Front desk"], {}),
 ]
 
-LOGINS = [
-    f"  {'morgan.manager':<14} {MANAGER_PASSWORD:<28} manager of the Uptown staff (group restricted to Uptown)",
-    f"  {'frida.desk':<14} {FRONT_DESK_PASSWORD:<28} front desk at Downtown (PIN {DEMO_PIN})",
-    f"  {'bea.billing':<14} {STAFF_PASSWORD:<28} billing, every location; other staff in various states use it too",
-]
+PASSWORDS = {"manager": MANAGER_PASSWORD, "front": FRONT_DESK_PASSWORD, "staff": STAFF_PASSWORD}
+
+
+def _login_row(
+    username: str, kind: UserType, sites: list[str] | None, member_of: list[str], state: dict[str, Any]
+) -> tuple[str, str | None, str, str]:
+    """One row of the printed table (app/demo.py `LOGINS`), read from the same STAFF entry `load` writes."""
+    where = "every location" if sites is None else " + ".join(sites)
+    groups = f"groups: {' + '.join(member_of)}" if member_of else "no permission group"
+    role = f"{kind.value.lower().replace('_', ' ')} at {where}; {groups}"
+    access = AccessStatus(state.get("access", "ENABLED"))
+    expires = state.get("expires_in_days")
+    if access is AccessStatus.INVITED:
+        return username, None, role, "invited: sets a password from the registration email"
+    password = PASSWORDS[state.get("password", "staff")]
+    if not state.get("active", True):
+        return username, password, role, "login refused (ACCOUNT_INACTIVE): deactivated"
+    if expires is not None and expires < 0:
+        return username, password, role, f"login refused (ACCOUNT_EXPIRED): expired {-expires} days ago"
+    if access is AccessStatus.NO_ACCESS:
+        return username, password, role, "login refused (ACCESS_NOT_ENABLED): login access not enabled"
+    notes = [f"PIN {DEMO_PIN}" if state.get("pin", True) else "no PIN"]
+    if expires is not None:
+        notes.append(f"expires in {expires} days")
+    if state.get("reset"):
+        notes.append("must choose a new password first")
+    if not member_of:
+        notes.append("sees only itself")
+    return username, password, role, "can log in; " + ", ".join(notes)
+
+
+LOGINS = [_login_row(username, kind, sites, groups, state) for username, _, _, kind, sites, groups, state in STAFF]
 
 
 async def _groups(org: Organization, locations: dict[str, Location]) -> dict[str, PermissionGroup]:

@@ -15,10 +15,11 @@ from models.organization import Organization
 from models.users import User
 from permissions.catalog import Permission
 from tests.app.support import ROOT, table_counts, table_names, tessera
-from tests.conftest import PASSWORD, orm
+from tests.factories import PASSWORD
+from tests.support import orm
 
 if TYPE_CHECKING:
-    from tests.conftest import TestDatabase
+    from tests.support import TestDatabase
 
 LOGIN = """mutation($slug: String!, $u: String!, $p: String!) {
   login(input: {organizationSlug: $slug, username: $u, password: $p}) { token errors { code message } }
@@ -170,6 +171,8 @@ async def test_demo_twice_changes_nothing_the_second_time(fresh_database: TestDa
     first = await tessera("demo", database_url=fresh_database.url)
     assert first.returncode == 0, first.stderr
     assert "Demo logins" in first.stdout and "admin" in first.stdout
+    # One headline a run: loaded now, or loaded before.
+    assert "Demo clinic loaded" in first.stdout and "already loaded" not in first.stdout
     async with orm(fresh_database.url):
         counts = await table_counts()
         assert await Organization.filter(slug="demo").count() == 1
@@ -178,8 +181,33 @@ async def test_demo_twice_changes_nothing_the_second_time(fresh_database: TestDa
     second = await tessera("demo", database_url=fresh_database.url)
     assert second.returncode == 0, second.stderr
     assert "already loaded" in second.stdout and "Demo logins" in second.stdout
+    assert "Demo clinic loaded" not in second.stdout
     async with orm(fresh_database.url):
         assert await table_counts() == counts
+
+
+async def test_demo_prints_the_url_the_server_is_reached_at(fresh_database: TestDatabase) -> None:
+    """`make run PORT=8080` sets TESSERA_PUBLIC_URL, the base of links in mail; the banner says the same URL."""
+    result = await tessera("demo", database_url=fresh_database.url, TESSERA_PUBLIC_URL="http://127.0.0.1:8080")
+    assert result.returncode == 0, result.stderr
+    assert "http://127.0.0.1:8080/graphql" in result.stdout and ":8000" not in result.stdout
+
+
+def test_make_run_connects_the_port_to_the_public_url() -> None:
+    """The Makefile serves on PORT and gives the demo and the server the matching TESSERA_PUBLIC_URL
+    (unless one is set already); `make -n` prints the commands without running them."""
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
+    dry = subprocess.run(["make", "-n", "run", "PORT=8080"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert dry.returncode == 0, dry.stderr
+    commands = [line for line in dry.stdout.splitlines() if "tessera " in line]
+    assert any("TESSERA_PUBLIC_URL=http://127.0.0.1:8080" in c and "tessera demo" in c for c in commands), dry.stdout
+    assert any("--port 8080" in c and "TESSERA_PUBLIC_URL=http://127.0.0.1:8080" in c for c in commands), dry.stdout
+    env["TESSERA_PUBLIC_URL"] = "https://tessera.example"
+    dry = subprocess.run(["make", "-n", "run", "PORT=8080"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert "TESSERA_PUBLIC_URL=https://tessera.example" in dry.stdout, "a URL already set is kept"
 
 
 async def test_export_schema_prints_the_committed_sdl(tmp_path) -> None:
@@ -194,3 +222,21 @@ async def test_run_jobs_once_exits_0_and_prints_json(fresh_database: TestDatabas
     assert result.returncode == 0, result.stderr
     done = json.loads(result.stdout)
     assert done["mail"] == 0 and all(isinstance(v, int) and v >= 0 for v in done.values())
+
+
+@pytest.mark.parametrize(
+    ("public_url", "port", "warned"),
+    [
+        ("http://127.0.0.1:8000", 8000, False),
+        ("http://127.0.0.1:8000", 8080, True),
+        ("http://localhost", 8080, True),
+        ("https://tessera.example", 8080, False),  # a proxy in front: its URL is not this port's
+    ],
+)
+def test_serve_warns_when_mail_links_would_miss_the_port(public_url: str, port: int, warned: bool) -> None:
+    from app.cli import public_url_warning
+
+    warning = public_url_warning(public_url, "127.0.0.1", port)
+    assert (warning is not None) is warned
+    if warning:
+        assert f"PORT={port}" in warning and "TESSERA_PUBLIC_URL" in warning

@@ -72,3 +72,44 @@ async def test_the_whole_demo_through_the_api(gql, db):
     assert len(users) >= 12
     assert {u["status"] for u in users} >= {"ACTIVE", "EXPIRED", "INACTIVE"}
     assert {u["accessStatus"] for u in users} == {"ENABLED", "INVITED", "NO_ACCESS"}
+
+
+def login_table(text: str) -> dict[str, dict[str, str]]:
+    """The printed table of demo logins: username -> {password, role, state} (columns split on 2+ spaces)."""
+    import re
+
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split() == ["username", "password", "role", "state"])
+    rows = {}
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            break
+        username, password, role, state = re.split(r"\s{2,}", line.strip())
+        rows[username] = {"password": password, "role": role, "state": state}
+    return rows
+
+
+async def test_the_printed_table_holds_every_demo_login_and_each_does_what_it_says(gql, db):
+    """No guessing: every user of the demo is a row with its own password, role and state, and
+    logging in with that password succeeds exactly when the state says it can."""
+    from app import demo
+    from models.organization import Organization
+    from models.users import User
+
+    text = await demo.load_demo()
+    table = login_table(text)
+    org = await Organization.get(slug=demo.DEMO_SLUG)
+    usernames = await User.filter(organization_id=org.id).values_list("username", flat=True)
+    assert set(table) == set(usernames)
+    assert table["gus.nogroup"]["role"].endswith("no permission group")
+    for username, row in table.items():
+        assert row["role"] and row["state"], username
+        if row["password"].startswith("("):  # no password yet: an invited user
+            assert "invited" in row["state"], username
+            continue
+        body = await gql(LOGIN, {"s": demo.DEMO_SLUG, "u": username, "p": row["password"]})
+        codes = [e["code"] for e in body["data"]["login"]["errors"]]
+        if row["state"].startswith("can log in"):
+            assert codes == [], (username, row, codes)
+        else:
+            assert row["state"].startswith("login refused") and codes and codes[0] in row["state"], (username, codes)
