@@ -33,13 +33,19 @@ class GrantEffect(str, Enum):
 
 
 EFFECTS_KEY = "grant_effects"
+# An authentication mutation (one that checks a password, PIN or link): a document may hold only
+# one (schema/limits.py reads this marker from the schema, so the limit knows no name by hand).
+AUTHENTICATES_KEY = "authenticates"
+# A field anyone may call, without a session (`public`); the permission matrix reads it.
+PUBLIC_KEY = "public"
 
 
-def _declared(effects: tuple[GrantEffect, ...] | None) -> dict[str, Any]:
-    """The field's metadata and the sentence documenting its grant effects (nothing for a query)."""
-    if effects is None:
-        return {}
-    return {"metadata": {EFFECTS_KEY: frozenset(effects)}}
+def _declared(effects: tuple[GrantEffect, ...] | None, **markers: bool) -> dict[str, Any]:
+    """The field's metadata: its grant effects (none for a query) and its true markers."""
+    metadata: dict[str, Any] = {key: True for key, on in markers.items() if on}
+    if effects is not None:
+        metadata[EFFECTS_KEY] = frozenset(effects)
+    return {"metadata": metadata} if metadata else {}
 
 
 def _effects_text(effects: tuple[GrantEffect, ...] | None) -> str:
@@ -96,18 +102,24 @@ def requires(
     allow_locked: bool = False,
     allow_reset: bool = False,
     effects: tuple[GrantEffect, ...] | None = None,
+    authenticates: bool = False,
 ) -> dict[str, Any]:
     """Keyword arguments for `strawberry.field`/`strawberry.mutation`: the permission class and the
-    description that documents it (a mutation also declares its grant `effects`). Without
-    permissions: any authenticated, unlocked session."""
+    description that documents it (a mutation also declares its grant `effects`, and whether it is
+    an authentication mutation). Without permissions: any authenticated, unlocked session."""
     text = describe(tuple(permissions)) + _effects_text(effects)
     return {
         "permission_classes": [_access_class(tuple(permissions), allow_locked, allow_reset)],
         "description": f"{description}\n\n{text}" if description else text,
-        **_declared(effects),
+        **_declared(effects, **{AUTHENTICATES_KEY: authenticates}),
     }
 
 
-def public(description: str, effects: tuple[GrantEffect, ...] | None = None) -> dict[str, Any]:
-    """A field anyone may call (the authentication mutations)."""
-    return {"description": f"{description}\n\nRequires: nothing (no token needed).", **_declared(effects)}
+def public(
+    description: str, effects: tuple[GrantEffect, ...] | None = None, authenticates: bool = False
+) -> dict[str, Any]:
+    """A field anyone may call (logging in, opening a link)."""
+    return {
+        "description": f"{description}\n\nRequires: nothing (no token needed).",
+        **_declared(effects, **{PUBLIC_KEY: True, AUTHENTICATES_KEY: authenticates}),
+    }

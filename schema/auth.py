@@ -131,7 +131,7 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(**public("Open a staff session.", effects=(GrantEffect.NONE,)))
+    @strawberry.mutation(**public("Open a staff session.", effects=(GrantEffect.NONE,), authenticates=True))
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         result, errors = await attempt(
             info.context,
@@ -148,7 +148,10 @@ class Mutation:
 
     @strawberry.mutation(
         **requires(
-            description="Change one's password; other sessions end.", allow_reset=True, effects=(GrantEffect.NONE,)
+            description="Change one's password; other sessions end.",
+            allow_reset=True,
+            effects=(GrantEffect.NONE,),
+            authenticates=True,
         )
     )
     async def change_password(self, info: Info, input: ChangePasswordInput) -> OkPayload:
@@ -164,6 +167,7 @@ class Mutation:
             allow_locked=True,
             allow_reset=True,
             effects=(GrantEffect.NONE,),
+            authenticates=True,
         )
     )
     async def unlock_with_pin(self, info: Info, input: UnlockWithPinInput) -> OkPayload:

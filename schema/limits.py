@@ -39,6 +39,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from permissions.classes import AUTHENTICATES_KEY
 from permissions.errors import ApiError, ApiErrorCode, bad_input
 
 
@@ -57,17 +58,6 @@ class Limits:
 
 LIMITS = Limits()
 NUL_MESSAGE = "Text may not contain NUL characters or unpaired surrogates."
-AUTH_MUTATIONS = frozenset(
-    {
-        "login",
-        "acceptStaffInvitation",
-        "portalSignUp",
-        "portalLogin",
-        "unlockWithPin",
-        "changePassword",
-        "acceptClientInvitation",
-    }
-)
 
 
 def too_complex(message: str) -> ApiError:
@@ -150,11 +140,13 @@ class _Measurer:
         variables: dict[str, Any],
         paged_fields: frozenset[str],
         default_page: int,
+        auth_mutations: frozenset[str] = frozenset(),
     ) -> None:
         self.fragments = fragments
         self.variables = variables
         self.paged_fields = paged_fields
         self.default_page = default_page
+        self.auth_mutations = auth_mutations
         self._memo: dict[str, Measure] = {}
         self._active: set[str] = set()
 
@@ -194,7 +186,7 @@ class _Measurer:
             cost=1 + children.cost * multiplier,
             aliases=children.aliases + (1 if node.alias is not None else 0),
             fields=1,
-            auth_fields=1 if name in AUTH_MUTATIONS else 0,
+            auth_fields=1 if name in self.auth_mutations else 0,
         )
 
 
@@ -207,8 +199,10 @@ def measure(
     variables: dict[str, Any] | None = None,
     paged_fields: frozenset[str] = frozenset(),
     default_page: int = LIMITS.default_page,
+    auth_mutations: frozenset[str] = frozenset(),
 ) -> Measure:
-    return _Measurer(fragments, variables or {}, paged_fields, default_page).selection_set(selection_set)
+    measurer = _Measurer(fragments, variables or {}, paged_fields, default_page, auth_mutations)
+    return measurer.selection_set(selection_set)
 
 
 def depth(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]) -> int:
@@ -260,6 +254,18 @@ def paged_fields(schema: GraphQLSchema) -> frozenset[str]:
     return frozenset(names)
 
 
+def auth_mutations(schema: GraphQLSchema) -> frozenset[str]:
+    """Names of the mutations marked `authenticates=True` (permissions/classes.py), read from the
+    schema itself: the limit cannot name a field that does not exist, nor miss one that is added."""
+    if schema.mutation_type is None:
+        return frozenset()
+    return frozenset(
+        name
+        for name, field in schema.mutation_type.fields.items()
+        if getattr((field.extensions or {}).get("strawberry-definition"), "metadata", {}).get(AUTHENTICATES_KEY)
+    )
+
+
 def select_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name:
@@ -273,13 +279,17 @@ def check_document(
     variables: dict[str, Any] | None,
     limits: Limits = LIMITS,
     list_fields: frozenset[str] = frozenset(),
+    auth_fields: frozenset[str] = frozenset(),
 ) -> None:
-    """Raise QUERY_TOO_COMPLEX for the first limit the operation that would run passes."""
+    """Raise QUERY_TOO_COMPLEX for the first limit the operation that would run passes
+    (`auth_fields`: the authentication mutations, `auth_mutations(schema)`)."""
     operation = select_operation(document, operation_name)
     if operation is None:
         return  # graphql-core reports the missing or ambiguous operation itself
     try:
-        found = measure(operation.selection_set, _fragments(document), variables, list_fields, limits.default_page)
+        found = measure(
+            operation.selection_set, _fragments(document), variables, list_fields, limits.default_page, auth_fields
+        )
     except RecursionError:
         raise too_complex("The document is nested too deeply.") from None
     if found.aliases > limits.max_aliases:
@@ -350,7 +360,14 @@ class QueryLimits(SchemaExtension):
         ctx = self.execution_context
         schema = ctx.schema._schema
         if ctx.graphql_document is not None:
-            check_document(ctx.graphql_document, ctx.operation_name, ctx.variables, self.limits, _paged_fields(schema))
+            check_document(
+                ctx.graphql_document,
+                ctx.operation_name,
+                ctx.variables,
+                self.limits,
+                _paged_fields(schema),
+                _auth_mutations(schema),
+            )
             key = (id(schema), ctx.query or "")
             cached = _validation_cache.get(key)
             if cached is not None:
@@ -381,3 +398,8 @@ _validation_cache: OrderedDict[tuple[int, str], tuple[GraphQLError, ...]] = Orde
 @lru_cache(maxsize=4)
 def _paged_fields(schema: GraphQLSchema) -> frozenset[str]:
     return paged_fields(schema)
+
+
+@lru_cache(maxsize=4)
+def _auth_mutations(schema: GraphQLSchema) -> frozenset[str]:
+    return auth_mutations(schema)

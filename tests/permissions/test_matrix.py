@@ -11,10 +11,13 @@ allowed and no refused row.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from permissions.classes import PUBLIC_KEY
 from schema.api import build_schema
-from tests.conftest import error_codes
+from tests.support import error_codes
 from tests.permissions.cases import audit as audit_cases
 from tests.permissions.cases import auth
 from tests.permissions.cases import clients as client_cases
@@ -39,18 +42,30 @@ from tests.permissions.world import World, build_world, fingerprint, refusal_eve
 MATRIX: list[Case] = [*auth.CASES, *provider_cases.CASES, *client_cases.CASES, *group_cases.CASES, *audit_cases.CASES]
 MATRIX += [*location_cases.CASES, *user_cases.CASES]
 
-# Fields anyone may call: they have allowed rows but no "refused principal".
-PUBLIC = {"login", "acceptStaffInvitation", "portalSignUp", "portalLogin"}
 TOP_LEVEL = {UNAUTHENTICATED, FORBIDDEN, RESET_REQUIRED}
 PAYLOAD = {NOT_FOUND: "NOT_FOUND", DENIED_INPUT: "FORBIDDEN", LAST_ADMIN: "LAST_ADMIN"}
 
 
-def _root_fields() -> set[str]:
+def _root_field_definitions() -> dict[str, Any]:
     schema = build_schema(True)._schema
-    fields = set(schema.query_type.fields)
-    if schema.mutation_type is not None:
-        fields |= set(schema.mutation_type.fields)
-    return fields
+    roots = [schema.query_type, schema.mutation_type]
+    return {name: f.extensions["strawberry-definition"] for root in roots if root for name, f in root.fields.items()}
+
+
+def _root_fields() -> set[str]:
+    return set(_root_field_definitions())
+
+
+def _public_fields() -> set[str]:
+    """Fields anyone may call (`public(...)` beside the field): allowed rows, no refused principal."""
+    return {name for name, field in _root_field_definitions().items() if field.metadata.get(PUBLIC_KEY)}
+
+
+def test_the_public_fields_are_marked_and_only_they_lack_a_permission_class() -> None:
+    """Read from the schema, so a name of a field that does not exist cannot stand here; and a field
+    with no permission class that is not marked public (a forgotten `requires`) fails."""
+    open_fields = {name for name, field in _root_field_definitions().items() if not field.permission_classes}
+    assert _public_fields() == open_fields == {"login", "acceptStaffInvitation"}
 
 
 def test_every_root_field_is_in_the_matrix() -> None:
@@ -61,7 +76,7 @@ def test_every_root_field_is_in_the_matrix() -> None:
 
 def test_every_guarded_field_has_allowed_and_refused_rows() -> None:
     lacking = []
-    for field in sorted(_root_fields() - PUBLIC):
+    for field in sorted(_root_fields() - _public_fields()):
         rows = [c for c in MATRIX if c.operation == field]
         if not any(c.expected == OK for c in rows) or not any(c.expected != OK for c in rows):
             lacking.append(field)

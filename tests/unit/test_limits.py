@@ -9,12 +9,13 @@ import strawberry
 from graphql import parse
 
 from permissions.errors import ApiError
+from schema.api import build_schema
 from schema.limits import (
-    AUTH_MUTATIONS,
     LIMITS,
     Limits,
     _fragments,
     alias_count,
+    auth_mutations,
     check_document,
     cost,
     depth,
@@ -35,9 +36,12 @@ def doc_cost(query: str, variables: dict | None = None, list_fields: frozenset[s
     return cost(operation.selection_set, _fragments(document), variables or {}, list_fields, LIMITS.default_page)
 
 
+AUTH = auth_mutations(build_schema(True)._schema)
+
+
 def refused(query: str, variables: dict | None = None, **limits) -> str | None:
     try:
-        check_document(parse(query), None, variables, Limits(**limits) if limits else LIMITS)
+        check_document(parse(query), None, variables, Limits(**limits) if limits else LIMITS, auth_fields=AUTH)
     except ApiError as error:
         assert error.extensions["code"] == "QUERY_TOO_COMPLEX"
         return error.message
@@ -46,7 +50,35 @@ def refused(query: str, variables: dict | None = None, **limits) -> str | None:
 
 def test_limits_are_the_documented_ones():
     assert Limits(15_000, 2_000, 10, 15, 5_000, 10, 1, 3, 50) == LIMITS
-    assert {"login", "portalLogin", "unlockWithPin", "changePassword"} <= AUTH_MUTATIONS
+
+
+def test_the_authentication_mutations_are_the_fields_marked_so():
+    """Read from the schema (`authenticates=True` beside the field), so no name here can be one that
+    does not exist; pinned, so marking or unmarking one is a decision a reviewer sees."""
+    assert {"login", "acceptStaffInvitation", "unlockWithPin", "changePassword"} == AUTH
+    mutations = set(build_schema(True)._schema.mutation_type.fields)
+    assert mutations >= AUTH
+
+
+def test_a_new_mutation_marked_authenticates_is_limited():
+    from permissions.classes import public
+
+    @strawberry.type
+    class Query:
+        ok: bool = True
+
+    @strawberry.type
+    class Mutation:
+        @strawberry.mutation(**public("Log in another way.", authenticates=True))
+        def portal_login(self) -> bool:
+            return True
+
+        @strawberry.mutation(**public("Not one."))
+        def ping(self) -> bool:
+            return True
+
+    schema = strawberry.Schema(query=Query, mutation=Mutation)._schema
+    assert auth_mutations(schema) == {"portalLogin"}
 
 
 def test_depth():
@@ -113,7 +145,11 @@ def test_each_limit():
     assert "aliases" in refused("{ " + " ".join(f"a{i}: x" for i in range(16)) + " }")
     assert "mutations" in refused("mutation { " + " ".join(f"m{i}: logout" for i in range(11)) + " }")
     assert refused("mutation { " + " ".join(f"m{i}: logout" for i in range(10)) + " }") is None
-    assert "authentication" in refused("mutation { a: login b: portalLogin }")
+    assert "authentication" in refused("mutation { a: login b: unlockWithPin }")
+    assert "authentication" in refused(
+        "mutation { a: acceptStaffInvitation ...F } fragment F on Mutation { changePassword }"
+    )
+    assert refused("mutation { a: login b: portalLogin }") is None  # not a field: validation answers
     assert refused("mutation { a: login b: logout }") is None
     # Queries may repeat a name that is an authentication mutation elsewhere.
     assert refused("{ login changePassword }") is None
