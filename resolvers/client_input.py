@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from models.clients import Client
 from models.organization import Location
+from resolvers.addresses import normalize_postal_code
+from resolvers.addresses import normalize_province as normalize_address_province
 from resolvers.errors import ErrorCode, Problems
 from resolvers.health_cards import check_health_card, normalize_card_number, normalize_province, normalize_version
 from resolvers.validation import check_timezone, normalize_email, normalize_phone, search_key
@@ -148,11 +150,11 @@ class ClientValidator:
             self.problems.add(ErrorCode.INVALID, f"At most {limit} characters.", *path)
         return value or None
 
-    def phone(self, value: str | None, path: tuple[str, ...]) -> str | None:
+    def phone(self, value: str | None, path: tuple[str, ...], *, extension: bool = True) -> str | None:
         if value is None or not value.strip():
             return None
         try:
-            return normalize_phone(value, _region(self.location))
+            return normalize_phone(value, _region(self.location), extension=extension)
         except ValueError as error:
             self.problems.add(ErrorCode.INVALID, str(error), *path)
             return None
@@ -177,7 +179,7 @@ class ClientValidator:
         elif name == "email":
             self.values[name] = self.email(value, path)
         elif name == "mobile":
-            self.values[name] = self.phone(value, path)
+            self.values[name] = self.phone(value, path, extension=False)  # texts go to it: no extension
         elif name == "date_of_birth":
             if value is not None and value > self.today:
                 self.problems.add(ErrorCode.INVALID, "The date of birth is in the future.", *path)
@@ -245,13 +247,24 @@ class ClientValidator:
         return result
 
     def address(self, value: Mapping[str, Any] | None) -> None:
+        given = value or {}
+        country = given.get("country")  # the province and postal code are judged for it (CA if none)
         for part in ADDRESS_FIELDS:
             name = f"address_{part}"
-            raw = (value or {}).get(part)
-            text = self.text(name, raw, ("input", "address", camel(part)))
-            if text is not None and part in ("province", "country"):
-                text = text.upper().removeprefix("CA-") if part == "province" else text.upper()
-                if part == "country" and not re.fullmatch(r"[A-Z]{2}", text):
+            raw = given.get(part)
+            path = ("input", "address", camel(part))
+            if part in ("province", "postal_code"):
+                # resolvers/addresses.py: the one rule for a location's and a client's address.
+                normalize = normalize_address_province if part == "province" else normalize_postal_code
+                try:
+                    self.values[name] = self.text(name, normalize(raw, country), path)
+                except ValueError as error:
+                    self.problems.add(ErrorCode.INVALID, str(error), *path)
+                continue
+            text = self.text(name, raw, path)
+            if text is not None and part == "country":
+                text = text.upper()
+                if not re.fullmatch(r"[A-Z]{2}", text):
                     self.problems.add(
                         ErrorCode.INVALID, "Use an ISO 3166-1 alpha-2 code such as CA.", "input", "address", "country"
                     )

@@ -17,15 +17,27 @@ def normalize_email(value: str) -> str:
         raise ValueError(f"This is not a valid email address: {error}") from None
 
 
-def normalize_phone(value: str, region: str = "CA") -> str:
-    """E.164, parsed in `region` when the number has no country code."""
+MAX_EXTENSION_DIGITS = 10  # E.164 (16) + ";ext=" (5) + 10 fits the 32-character phone columns
+
+
+def normalize_phone(value: str, region: str = "CA", *, extension: bool = True) -> str:
+    """E.164, parsed in `region` when the number has no country code; an extension is kept as
+    E.164 plus ";ext=123" (RFC 3966's spelling), never dropped. With `extension=False` (a mobile
+    number, which texts go to) a number with an extension is refused rather than cut short."""
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         raise ValueError("This is not a phone number.") from None
     if not phonenumbers.is_valid_number(number):
         raise ValueError("This is not a valid phone number.")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if not number.extension:
+        return e164
+    if not extension:
+        raise ValueError("A mobile number cannot have an extension.")
+    if not number.extension.isdigit() or len(number.extension) > MAX_EXTENSION_DIGITS:
+        raise ValueError(f"An extension is at most {MAX_EXTENSION_DIGITS} digits.")
+    return f"{e164};ext={number.extension}"
 
 
 def check_timezone(value: str) -> str:
