@@ -7,6 +7,7 @@ very next request without touching a single membership.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +19,9 @@ from tortoise.transactions import in_transaction
 from models.organization import Location
 from permissions.scoping import location_q
 from resolvers import audit
-from resolvers.addresses import normalize_postal_code, normalize_province
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.inputs import UNSET, given, parse_uuid
 from resolvers.validation import check_timezone, normalize_phone, search_key
 
 FIELDS = (
@@ -35,7 +36,8 @@ FIELDS = (
     "address_country",
     "is_active",
 )
-_UNSET: Any = object()
+CANADIAN_PROVINCES = frozenset({"AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"})
+_SUBDIVISION = re.compile(r"^[A-Z0-9]{1,3}$")
 
 
 @dataclass
@@ -50,12 +52,23 @@ class AddressData:
     country: str | None = None
 
 
-def parse_uuid(value: Any) -> uuid.UUID | None:
-    """A UUID, or None for anything malformed (which then looks exactly like an unknown id)."""
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
+@dataclass
+class CreateLocationData:
+    name: str
+    timezone: str
+    phone: str | None = None
+    address: AddressData | None = None
+
+
+@dataclass
+class UpdateLocationData:
+    """Every field but `id` may be UNSET (left out); `address` replaces the whole address."""
+
+    id: str
+    name: str | None = UNSET
+    timezone: str | None = UNSET
+    phone: str | None = UNSET
+    address: AddressData | None = UNSET
 
 
 def _clean(value: str | None) -> str | None:
@@ -70,21 +83,17 @@ def address_columns(address: AddressData, problems: Problems, *path: str) -> dic
     country = (_clean(address.country) or "CA").upper()
     if country not in phonenumbers.SUPPORTED_REGIONS:
         problems.add(ErrorCode.INVALID, "Use an ISO 3166-1 alpha-2 country code such as CA.", *path, "country")
-    province = postal_code = None
-    try:
-        province = normalize_province(address.province, country)
-    except ValueError as error:
-        problems.add(ErrorCode.INVALID, str(error), *path, "province")
-    try:
-        postal_code = normalize_postal_code(address.postal_code, country)
-    except ValueError as error:
-        problems.add(ErrorCode.INVALID, str(error), *path, "postalCode")
+    province = _clean(address.province)
+    if province is not None:
+        province = province.upper().removeprefix(f"{country}-")
+        if not _SUBDIVISION.match(province) or (country == "CA" and province not in CANADIAN_PROVINCES):
+            problems.add(ErrorCode.INVALID, "Use an ISO 3166-2 subdivision code such as ON.", *path, "province")
     columns = {
         "address_line1": _clean(address.line1),
         "address_line2": _clean(address.line2),
         "address_city": _clean(address.city),
         "address_province": province,
-        "address_postal_code": postal_code,
+        "address_postal_code": (_clean(address.postal_code) or "").upper() or None,
         "address_country": country,
     }
     for column, field in _ADDRESS_FIELDS.items():
@@ -113,19 +122,19 @@ def _check_common(
     phone: Any,
     address: Any,
 ) -> None:
-    if name is not _UNSET:
+    if given(name):
         if name is None or not name.strip():
             problems.add(ErrorCode.REQUIRED, "A location needs a name.", "input", "name")
         elif len(name.strip()) > 200:
             problems.add(ErrorCode.INVALID, "A location name is at most 200 characters.", "input", "name")
         else:
             values["name"] = name.strip()
-    if timezone is not _UNSET:
+    if given(timezone):
         try:
             values["timezone"] = check_timezone((timezone or "").strip())
         except ValueError as error:
             problems.add(ErrorCode.INVALID, str(error), "input", "timezone")
-    if phone is not _UNSET:
+    if given(phone):
         if _clean(phone) is None:
             values["phone"] = None
         else:
@@ -133,7 +142,7 @@ def _check_common(
                 values["phone"] = normalize_phone(phone)
             except ValueError as error:
                 problems.add(ErrorCode.INVALID, str(error), "input", "phone")
-    if address is not _UNSET:
+    if given(address):
         values.update(address_columns(address or AddressData(), problems, "input", "address"))
 
 
@@ -175,18 +184,11 @@ async def _save_unique(action: Any) -> Any:
         raise fail(ErrorCode.DUPLICATE, "Another location already has this name.", "input", "name") from None
 
 
-async def create_location(
-    ctx: RequestContext,
-    *,
-    name: str,
-    timezone: str,
-    phone: str | None = None,
-    address: AddressData | None = None,
-) -> Location:
+async def create_location(ctx: RequestContext, data: CreateLocationData) -> Location:
     principal = await ctx.require_principal()
     problems = Problems()
     values: dict[str, Any] = {}
-    _check_common(values, problems, name=name, timezone=timezone, phone=phone, address=address)
+    _check_common(values, problems, name=data.name, timezone=data.timezone, phone=data.phone, address=data.address)
     problems.raise_if_any()
     org_id = principal.organization.id
     async with in_transaction():
@@ -208,25 +210,18 @@ async def create_location(
     return location
 
 
-async def update_location(
-    ctx: RequestContext,
-    location_id: Any,
-    *,
-    name: Any = _UNSET,
-    timezone: Any = _UNSET,
-    phone: Any = _UNSET,
-    address: Any = _UNSET,
-) -> Location:
+async def update_location(ctx: RequestContext, data: UpdateLocationData) -> Location:
     """Change the given fields (an omitted one stays; `address` replaces the whole address)."""
     problems = Problems()
     values: dict[str, Any] = {}
+    timezone = data.timezone
     if timezone is None:
         problems.add(ErrorCode.REQUIRED, "A location needs a timezone.", "input", "timezone")
-        timezone = _UNSET
-    _check_common(values, problems, name=name, timezone=timezone, phone=phone, address=address)
+        timezone = UNSET
+    _check_common(values, problems, name=data.name, timezone=timezone, phone=data.phone, address=data.address)
     problems.raise_if_any()
     async with in_transaction():
-        location = await _load_for_change(ctx, location_id)
+        location = await _load_for_change(ctx, data.id)
         before = audit.snapshot(location, FIELDS)
         if "name" in values:
             key = search_key(values["name"])
@@ -271,6 +266,3 @@ async def set_location_active(ctx: RequestContext, location_id: Any, active: boo
             changes=audit.diff(before, audit.snapshot(location, FIELDS)),
         )
     return location
-
-
-UNSET = _UNSET

@@ -29,7 +29,7 @@ from permissions.scoping import can_see_location, user_q, works_at_q
 from resolvers.billing import normalize_billing_number
 from resolvers.context import RequestContext
 from resolvers.errors import InputError
-from resolvers.locations import parse_uuid
+from resolvers.inputs import parse_uuid
 from resolvers.user_rules import load_target
 from resolvers.validation import search_key
 

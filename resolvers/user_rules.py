@@ -24,7 +24,7 @@ from permissions.grants import NO_GRANTS, GrantSources
 from permissions.principal import Principal
 from permissions.scoping import can_change_user, can_see_user
 from resolvers.errors import ErrorCode, fail
-from resolvers.locations import parse_uuid
+from resolvers.inputs import parse_uuid
 from resolvers.user_grants import UserAccess, load_user_access
 
 

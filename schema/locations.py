@@ -10,26 +10,9 @@ from strawberry.types import Info
 from permissions.catalog import Permission
 from permissions.classes import GrantEffect, requires
 from resolvers import locations
+from resolvers.inputs import from_input
 from schema.errors import UserError, attempt
 from schema.organization import AddressInput, Location
-
-
-def given(value: Any) -> Any:
-    """Strawberry's UNSET (the field was left out) as the resolvers' marker."""
-    return locations.UNSET if value is strawberry.UNSET else value
-
-
-def address_data(value: AddressInput | None) -> locations.AddressData | None:
-    if value is None or value is strawberry.UNSET:
-        return None
-    return locations.AddressData(
-        line1=value.line1,
-        line2=value.line2,
-        city=value.city,
-        province=value.province,
-        postal_code=value.postal_code,
-        country=value.country,
-    )
 
 
 @strawberry.input
@@ -88,31 +71,17 @@ class Mutation:
         return await _payload(
             info,
             "location.create",
-            lambda: locations.create_location(
-                info.context,
-                name=input.name,
-                timezone=input.timezone,
-                phone=input.phone,
-                address=address_data(input.address),
-            ),
+            lambda: locations.create_location(info.context, from_input(input, locations.CreateLocationData)),
         )
 
     @strawberry.mutation(
         **requires(Permission.LOCATIONS_MANAGE, description="Change a location's details.", effects=(GrantEffect.NONE,))
     )
     async def update_location(self, info: Info, input: UpdateLocationInput) -> LocationPayload:
-        address = locations.UNSET if input.address is strawberry.UNSET else address_data(input.address)
         return await _payload(
             info,
             "location.update",
-            lambda: locations.update_location(
-                info.context,
-                input.id,
-                name=given(input.name),
-                timezone=given(input.timezone),
-                phone=given(input.phone),
-                address=address,
-            ),
+            lambda: locations.update_location(info.context, from_input(input, locations.UpdateLocationData)),
         )
 
     @strawberry.mutation(

@@ -105,7 +105,7 @@ async def test_an_unauthenticated_request_writes_no_refusal(gql, org_a):
 async def test_a_refusal_outlives_its_rolled_back_mutation(gql, org_a, monkeypatch):
     """A resolver that wrote, then refused inside its transaction: the write is gone, the refusal stays."""
 
-    async def write_then_refuse(ctx, **_):
+    async def write_then_refuse(ctx, data):
         from tortoise.transactions import in_transaction
 
         async with in_transaction():
