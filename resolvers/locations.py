@@ -7,7 +7,6 @@ very next request without touching a single membership.
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from tortoise.transactions import in_transaction
 from models.organization import Location
 from permissions.scoping import location_q
 from resolvers import audit
+from resolvers.addresses import normalize_postal_code, normalize_province
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.inputs import UNSET, given, parse_uuid
@@ -36,8 +36,6 @@ FIELDS = (
     "address_country",
     "is_active",
 )
-CANADIAN_PROVINCES = frozenset({"AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"})
-_SUBDIVISION = re.compile(r"^[A-Z0-9]{1,3}$")
 
 
 @dataclass
@@ -83,17 +81,21 @@ def address_columns(address: AddressData, problems: Problems, *path: str) -> dic
     country = (_clean(address.country) or "CA").upper()
     if country not in phonenumbers.SUPPORTED_REGIONS:
         problems.add(ErrorCode.INVALID, "Use an ISO 3166-1 alpha-2 country code such as CA.", *path, "country")
-    province = _clean(address.province)
-    if province is not None:
-        province = province.upper().removeprefix(f"{country}-")
-        if not _SUBDIVISION.match(province) or (country == "CA" and province not in CANADIAN_PROVINCES):
-            problems.add(ErrorCode.INVALID, "Use an ISO 3166-2 subdivision code such as ON.", *path, "province")
+    province = postal_code = None
+    try:
+        province = normalize_province(address.province, country)
+    except ValueError as error:
+        problems.add(ErrorCode.INVALID, str(error), *path, "province")
+    try:
+        postal_code = normalize_postal_code(address.postal_code, country)
+    except ValueError as error:
+        problems.add(ErrorCode.INVALID, str(error), *path, "postalCode")
     columns = {
         "address_line1": _clean(address.line1),
         "address_line2": _clean(address.line2),
         "address_city": _clean(address.city),
         "address_province": province,
-        "address_postal_code": (_clean(address.postal_code) or "").upper() or None,
+        "address_postal_code": postal_code,
         "address_country": country,
     }
     for column, field in _ADDRESS_FIELDS.items():
