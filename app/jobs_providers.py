@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 
-from app.jobs import job
 from app.settings import Settings
 from resolvers.context import RequestContext
 from resolvers.providers import apply_due_deactivations
@@ -17,7 +16,6 @@ from resolvers.providers import apply_due_deactivations
 BATCH = 100
 
 
-@job("provider_deactivations")
 async def provider_deactivations(settings: Settings) -> int:
     """Apply due deactivations in batches until none is left; returns how many were applied."""
     ctx = RequestContext(settings=settings, request_id=f"job-{uuid.uuid4()}")

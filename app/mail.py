@@ -37,7 +37,6 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from app.jobs import job
 from app.settings import Settings
 from models.enums import OutboxStatus
 from models.outbox import OutboxMessage
@@ -268,7 +267,6 @@ async def deliver(batch: list[OutboxMessage], settings: Settings) -> int:
     return sent
 
 
-@job("mail")
 async def deliver_outbox(settings: Settings) -> int:
     """Deliver what is due from the outbox; return how many messages went out."""
     if not settings.smtp_url and settings.is_production:
@@ -289,7 +287,6 @@ async def deliver_outbox(settings: Settings) -> int:
     return sent
 
 
-@job("mail_link_purge")
 async def purge_expired_links(settings: Settings) -> int:
     """Purge the bodies of undelivered messages whose link has expired; return how many.
 
