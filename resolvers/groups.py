@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -32,21 +32,37 @@ from resolvers import audit
 from resolvers.admins import lock_grants
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.inputs import UNSET, given, parse_uuid
 from resolvers.user_grants import load_access
 from resolvers.validation import search_key
 
-UNSET: Any = object()
 NAME_MAX = 100
 DESCRIPTION_MAX = 500
 TARGET = "PermissionGroup"
 
 
-def parse_uuid(value: Any) -> uuid.UUID | None:
-    """A UUID, or None for anything malformed (which then looks exactly like an unknown id)."""
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
+@dataclass
+class CreateGroupData:
+    name: str
+    permissions: list[Permission]
+    description: str | None = None
+    all_locations: bool = True
+    location_ids: list[str] = field(default_factory=list)
+    member_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UpdateGroupData:
+    """Every field but `id` may be UNSET (left out); see `update_group` for what null means."""
+
+    id: str
+    name: str | None = UNSET
+    description: str | None = UNSET
+    permissions: list[Permission] | None = UNSET
+    all_locations: bool | None = UNSET
+    location_ids: list[str] | None = UNSET
+    add_member_ids: list[str] | None = UNSET
+    remove_member_ids: list[str] | None = UNSET
 
 
 def codes_of(permissions: Iterable[Permission]) -> str:
@@ -294,26 +310,17 @@ def _snapshot(group: PermissionGroup, location_ids: Iterable[str]) -> dict[str, 
 # --------------------------------------------------------------------------- writes
 
 
-async def create_group(
-    ctx: RequestContext,
-    *,
-    name: str,
-    description: str | None = None,
-    permissions: Sequence[Permission] = (),
-    all_locations: bool = True,
-    location_ids: Sequence[Any] = (),
-    member_ids: Sequence[Any] = (),
-) -> PermissionGroup:
+async def create_group(ctx: RequestContext, data: CreateGroupData) -> PermissionGroup:
     """A new group, refused whole when it (or its members) would hold what the actor does not."""
     principal = await _manager(ctx)
     problems = Problems()
-    clean_name = _check_name(name, problems)
-    clean_description = _check_description(description, problems)
-    locs = await _check_locations(principal, location_ids or (), problems)
-    members = await _check_users(principal, member_ids or (), problems, "memberIds")
-    state = GroupState(frozenset(permissions or ()), bool(all_locations), locs or frozenset())
+    clean_name = _check_name(data.name, problems)
+    clean_description = _check_description(data.description, problems)
+    locs = await _check_locations(principal, data.location_ids, problems)
+    members = await _check_users(principal, data.member_ids, problems, "memberIds")
+    state = GroupState(frozenset(data.permissions), data.all_locations, locs or frozenset())
     if locs is not None:
-        _check_scope(state, problems, locations_given=bool(location_ids))
+        _check_scope(state, problems, locations_given=bool(data.location_ids))
     problems.raise_if_any()
     assert clean_name is not None and members is not None
     org_id = principal.organization.id
@@ -368,21 +375,10 @@ async def _add_members(group: PermissionGroup, user_ids: Iterable[str]) -> None:
 
 
 def _listed(value: Any) -> list[Any]:
-    return [] if value is UNSET or value is None else list(value)
+    return list(value) if given(value) and value is not None else []
 
 
-async def update_group(
-    ctx: RequestContext,
-    group_id: Any,
-    *,
-    name: Any = UNSET,
-    description: Any = UNSET,
-    permissions: Any = UNSET,
-    all_locations: Any = UNSET,
-    location_ids: Any = UNSET,
-    add_member_ids: Any = UNSET,
-    remove_member_ids: Any = UNSET,
-) -> PermissionGroup:
+async def update_group(ctx: RequestContext, data: UpdateGroupData) -> PermissionGroup:
     """Change a group. UNSET leaves a field alone, and so does null except for `description` (null
     clears it) and `name` (required). `locationIds` replaces the locations.
 
@@ -391,18 +387,20 @@ async def update_group(
     """
     principal = await _manager(ctx)
     problems = Problems()
-    clean_name = _check_name(name, problems) if name is not UNSET and name is not None else None
+    name, description, permissions = data.name, data.description, data.permissions
+    all_locations, location_ids = data.all_locations, data.location_ids
+    clean_name = _check_name(name, problems) if given(name) and name is not None else None
     if name is None:
         problems.add(ErrorCode.REQUIRED, "A permission group needs a name.", "input", "name")
-    clean_description = _check_description(description, problems) if description is not UNSET else UNSET
-    adds = await _check_users(principal, _listed(add_member_ids), problems, "addMemberIds")
-    removes = await _check_users(principal, _listed(remove_member_ids), problems, "removeMemberIds")
+    clean_description = _check_description(description, problems) if given(description) else UNSET
+    adds = await _check_users(principal, _listed(data.add_member_ids), problems, "addMemberIds")
+    removes = await _check_users(principal, _listed(data.remove_member_ids), problems, "removeMemberIds")
     if adds and removes and set(adds) & set(removes):
         problems.add(ErrorCode.INVALID, "A user cannot be both added and removed.", "input", "removeMemberIds")
     locs = None
-    if location_ids is not UNSET and location_ids is not None:
+    if given(location_ids) and location_ids is not None:
         locs = await _check_locations(principal, location_ids, problems)
-    gid = parse_uuid(group_id)
+    gid = parse_uuid(data.id)
     async with in_transaction():
         await lock_grants(principal)
         group = (
@@ -453,7 +451,7 @@ async def update_group(
         old = _snapshot(group, old_locs)
         if clean_name is not None:
             group.name, group.name_key = clean_name, search_key(clean_name)
-        if clean_description is not UNSET:
+        if given(clean_description):
             group.description = clean_description
         group.permission_codes = codes_of(after.permissions)
         group.all_locations = after.all_locations

@@ -11,6 +11,7 @@ from permissions.catalog import Permission, parse_codes
 from permissions.classes import GrantEffect, requires
 from permissions.scoping import can_see_location
 from resolvers import groups
+from resolvers.inputs import from_input
 from schema import group_relations
 from schema.errors import UserError, attempt
 from schema.organization import Location
@@ -20,11 +21,6 @@ if TYPE_CHECKING:
     from schema.users import User
 
 UserNode = Annotated["User", strawberry.lazy("schema.users")]
-
-
-def given(value: Any) -> Any:
-    """Strawberry's UNSET (the field was left out) as the resolvers' marker."""
-    return groups.UNSET if value is strawberry.UNSET else value
 
 
 def read_access(description: str) -> dict[str, Any]:
@@ -134,15 +130,7 @@ class Mutation:
         group, errors = await attempt(
             info.context,
             "group.create",
-            lambda: groups.create_group(
-                info.context,
-                name=input.name,
-                description=input.description,
-                permissions=input.permissions,
-                all_locations=True if input.all_locations is None else input.all_locations,
-                location_ids=input.location_ids or [],
-                member_ids=input.member_ids or [],
-            ),
+            lambda: groups.create_group(info.context, from_input(input, groups.CreateGroupData)),
         )
         return PermissionGroupPayload(permission_group=group, errors=errors)  # type: ignore[arg-type]
 
@@ -157,17 +145,7 @@ class Mutation:
         group, errors = await attempt(
             info.context,
             "group.update",
-            lambda: groups.update_group(
-                info.context,
-                input.id,
-                name=given(input.name),
-                description=given(input.description),
-                permissions=given(input.permissions),
-                all_locations=given(input.all_locations),
-                location_ids=given(input.location_ids),
-                add_member_ids=given(input.add_member_ids),
-                remove_member_ids=given(input.remove_member_ids),
-            ),
+            lambda: groups.update_group(info.context, from_input(input, groups.UpdateGroupData)),
         )
         return PermissionGroupPayload(permission_group=group, errors=errors)  # type: ignore[arg-type]
 
