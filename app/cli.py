@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,7 +19,7 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 
 from app.db import migrate, tortoise_config
 from app.settings import Settings, SettingsError, get_settings
-from resolvers.errors import InputError
+from resolvers.errors import ErrorCode, InputError, fail
 
 # What an unreachable or misconfigured database raises: one line for these, not a traceback.
 DATABASE_ERRORS = (OSError, DBConnectionError, OperationalError, PostgresError)
@@ -78,15 +79,39 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def admin_password(args: argparse.Namespace) -> str:
+    """The new admin's password, kept off the command line (where `ps` and shell history see it)
+    when it can be: the first line of standard input with --admin-password-stdin, else a prompt
+    (asked twice, not echoed) in a terminal; --admin-password still works, for scripts."""
+    if args.admin_password is not None:
+        return str(args.admin_password)
+    if args.admin_password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise fail(ErrorCode.REQUIRED, "no admin password on standard input (--admin-password-stdin)")
+        return password
+    if not sys.stdin.isatty():
+        raise fail(
+            ErrorCode.REQUIRED,
+            "the admin password is missing: pipe it with --admin-password-stdin, or run in a terminal to be asked",
+        )
+    password = getpass.getpass("Admin password: ")
+    if getpass.getpass("Admin password again: ") != password:
+        raise fail(ErrorCode.INVALID, "the two admin passwords do not match")
+    return password
+
+
 def cmd_create_organization(args: argparse.Namespace, settings: Settings) -> int:
     from resolvers.organizations import create_organization
+
+    password = admin_password(args)
 
     async def work() -> dict[str, Any]:
         created = await create_organization(
             name=args.name,
             slug=args.slug,
             admin_username=args.admin_username,
-            admin_password=args.admin_password,
+            admin_password=password,
             admin_email=args.admin_email,
             admin_first_name=args.admin_first_name,
             admin_last_name=args.admin_last_name,
@@ -153,7 +178,12 @@ def parser() -> argparse.ArgumentParser:
     org.add_argument("--name", required=True)
     org.add_argument("--slug", required=True)
     org.add_argument("--admin-username", required=True)
-    org.add_argument("--admin-password", required=True)
+    secret = org.add_mutually_exclusive_group()
+    secret.add_argument("--admin-password", help="visible to ps and shell history: prefer the two below")
+    secret.add_argument(
+        "--admin-password-stdin", action="store_true", help="read the admin password from standard input"
+    )
+    org.epilog = "Without either option, the admin password is asked for (in a terminal)."
     org.add_argument("--admin-email")
     org.add_argument("--admin-first-name", default="Admin")
     org.add_argument("--admin-last-name", default="User")

@@ -29,18 +29,22 @@ def environment(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-async def tessera(*args: str, database_url: str, seconds: float = 120, **extra: str) -> Result:
-    """Run `tessera <args>` as a user would, in a separate process."""
+async def tessera(
+    *args: str, database_url: str, seconds: float = 120, stdin: str | None = None, **extra: str
+) -> Result:
+    """Run `tessera <args>` as a user would, in a separate process (`stdin`: what is piped to it;
+    without it, standard input is empty and not a terminal)."""
     process = await asyncio.create_subprocess_exec(
         str(TESSERA),
         *args,
         env=environment(database_url, **extra),
         cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        out, err = await asyncio.wait_for(process.communicate(), seconds)
+        out, err = await asyncio.wait_for(process.communicate((stdin or "").encode()), seconds)
     except TimeoutError:
         process.kill()
         await process.wait()

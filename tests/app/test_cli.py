@@ -105,6 +105,48 @@ async def test_create_organization_prints_ids_and_its_admin_can_log_in(fresh_dat
             assert all(p["allLocations"] for p in permissions)
 
 
+async def test_the_admin_password_may_come_from_standard_input(fresh_database: TestDatabase) -> None:
+    """Not on the command line, where `ps` and shell history see it: piped with --admin-password-stdin."""
+    args = ("create-organization", "--name", "South", "--slug", "south", "--admin-username", "chief")
+    result = await tessera(*args, "--admin-password-stdin", database_url=fresh_database.url, stdin=PASSWORD + "\n")
+    assert result.returncode == 0, result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+    async with orm(fresh_database.url):
+        app = create_app(Settings(database_url=fresh_database.url), manage_database=False, run_jobs=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tessera.test") as http:
+            login = await http.post(
+                "/graphql", json={"query": LOGIN, "variables": {"slug": "south", "u": "chief", "p": PASSWORD}}
+            )
+            assert login.json()["data"]["login"]["errors"] == []
+
+    # Neither the option nor a terminal to ask at: one line saying how, and nothing created.
+    missing = await tessera(*args[:-1], "quiet", database_url=fresh_database.url)
+    assert missing.returncode != 0 and "--admin-password-stdin" in one_line(missing.stderr)
+    empty = await tessera(*args[:-1], "quiet", "--admin-password-stdin", database_url=fresh_database.url, stdin="")
+    assert empty.returncode != 0 and "password" in one_line(empty.stderr)
+    both = await tessera(
+        *args, "--admin-password", PASSWORD, "--admin-password-stdin", database_url=fresh_database.url, stdin=PASSWORD
+    )
+    assert both.returncode != 0
+    async with orm(fresh_database.url):
+        assert await User.filter(username="quiet").count() == 0
+
+
+def test_the_admin_password_prompt_asks_twice(monkeypatch) -> None:
+    """In a terminal, without --admin-password, the password is asked for (not echoed) and confirmed."""
+    import argparse
+
+    from app import cli
+
+    answers = iter([PASSWORD, PASSWORD, PASSWORD, "something-else-entirely-99"])
+    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr(cli.sys.stdin, "isatty", lambda: True)
+    args = argparse.Namespace(admin_password=None, admin_password_stdin=False)
+    assert cli.admin_password(args) == PASSWORD
+    with pytest.raises(cli.InputError, match="do not match"):
+        cli.admin_password(args)
+
+
 async def test_a_duplicate_slug_is_one_line_and_exits_non_zero(fresh_database: TestDatabase) -> None:
     assert (await create_org(fresh_database)).returncode == 0
     again = await create_org(fresh_database)
