@@ -43,6 +43,12 @@ class ClientStatus(str, Enum):
     MERGED = "MERGED"
 
 
+# The one rule for an "open" client, one on a provider's caseload: "My Clients", a provider's
+# `clientCount` and its `clients` list all count exactly these (archived, merged-away and
+# not yet reviewed clients are not), so the count always matches the lists.
+OPEN_CLIENT_STATUS = ClientStatus.ACTIVE
+
+
 class ClientSource(str, Enum):
     STAFF = "STAFF"
     ONLINE_REGISTRATION = "ONLINE_REGISTRATION"

@@ -22,7 +22,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.clients import Client
-from models.enums import ClientStatus, ProviderStatus
+from models.enums import OPEN_CLIENT_STATUS, ClientStatus, ProviderStatus
 from models.organization import Location
 from models.providers import Provider
 from models.users import UserLocation
@@ -360,7 +360,8 @@ async def clients_query(ctx: RequestContext, filter: Mapping[str, Any] | None) -
 
 
 async def my_clients_query(ctx: RequestContext) -> QuerySet:
-    """ "My Clients": active clients whose primary provider is the viewer, within the viewer's scope."""
+    """ "My Clients": open clients (`OPEN_CLIENT_STATUS`, as a provider's `clientCount`) whose primary
+    provider is the viewer, within the viewer's scope."""
     principal = await ctx.require_principal()
     if not (
         principal.grants.has_anywhere(Permission.CLIENTS_READ_OWN)
@@ -369,4 +370,4 @@ async def my_clients_query(ctx: RequestContext) -> QuerySet:
         raise forbidden("This needs the CLIENTS_READ_OWN or CLIENTS_READ permission.")
     if principal.user is None:
         return Client.filter(id__in=[])
-    return Client.filter(client_q(principal), primary_provider__user_id=principal.user.id, status=ClientStatus.ACTIVE)
+    return Client.filter(client_q(principal), primary_provider__user_id=principal.user.id, status=OPEN_CLIENT_STATUS)

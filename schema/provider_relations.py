@@ -14,7 +14,7 @@ from typing import Any
 from tortoise.functions import Count
 
 from models.clients import Client
-from models.enums import ClientStatus
+from models.enums import OPEN_CLIENT_STATUS
 from models.organization import Location
 from models.providers import Provider
 from models.sql import first_per_group
@@ -55,10 +55,10 @@ def per_viewer(fn: Callable[[Principal, list[Any]], Awaitable[Sequence[Any]]], p
 
 
 async def client_counts(principal: Principal, keys: list[str]) -> list[int]:
-    """How many clients each provider is primary for, among those the viewer may see (merged-away
-    rows are not clients any more): one GROUP BY."""
+    """How many open clients (`OPEN_CLIENT_STATUS`, as "My Clients") each provider is primary for,
+    among those the viewer may see: one GROUP BY."""
     rows = (
-        await Client.filter(client_q(principal), primary_provider_id__in=keys, status__not=ClientStatus.MERGED)
+        await Client.filter(client_q(principal), primary_provider_id__in=keys, status=OPEN_CLIENT_STATUS)
         .group_by("primary_provider_id")
         .annotate(n=Count("id"))
         .values("primary_provider_id", "n")
@@ -83,9 +83,7 @@ async def client_pages(principal: Principal, keys: list[tuple[str, int, str | No
     for (first, after), provider_ids in groups.items():
         if first <= 0:
             continue
-        query = Client.filter(
-            client_q(principal), primary_provider_id__in=provider_ids, status__not=ClientStatus.MERGED
-        )
+        query = Client.filter(client_q(principal), primary_provider_id__in=provider_ids, status=OPEN_CLIENT_STATUS)
         if after:
             query = query.filter(after_q(CLIENT_KEYS, decode_cursor(after, CLIENT_KEYS)))
         inner = query.values(i="id", p="primary_provider_id", l="last_name_key", f="first_name_key")
