@@ -10,8 +10,7 @@ moment by `resolvers.sessions.denial_reason`, and the job in app/jobs_providers.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +39,7 @@ from resolvers.billing import (
 )
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.inputs import UNSET, given, parse_uuid
 from resolvers.sessions import end_sessions, void_links
 from resolvers.user_grants import configured_sources
 from resolvers.user_rules import check_restore
@@ -61,13 +61,6 @@ AUDITED_FIELDS = (
 BILLING_FIELDS = {"provincial_billing_number": "provincialBillingNumber", "group_billing_number": "groupBillingNumber"}
 DEFAULT_PROVINCE = "ON"
 NOT_FOUND_MESSAGE = "No such provider."
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 def effective_status(provider: Provider, now: datetime) -> ProviderStatus:
@@ -122,7 +115,7 @@ async def billing_province(user: User, sites: Sites) -> str:
 async def get_provider(ctx: RequestContext, provider_id: str) -> Provider | None:
     """One provider the viewer may see, else None (out of scope looks exactly like missing)."""
     principal = await ctx.require_principal()
-    pid = _uuid(provider_id)
+    pid = parse_uuid(provider_id)
     if pid is None:
         return None
     return await Provider.filter(provider_q(principal), id=pid).first()
@@ -161,7 +154,7 @@ async def providers_query(ctx: RequestContext, filter: ProviderFilterData | None
     if f.billing_role is not None:
         query = query.filter(billing_role=f.billing_role)
     if f.location_id is not None:
-        location = _uuid(f.location_id)
+        location = parse_uuid(f.location_id)
         # A location the viewer may not see filters to nothing: the filter must not be an oracle.
         if location is None or not can_see_location(principal, str(location)):
             query = query.filter(id__in=[])
@@ -188,7 +181,7 @@ async def _target(principal: Principal, provider_id: str, permission: Permission
     like a random id; visible but not changeable at every one of its sites it is FORBIDDEN.
     """
     field = field or ("input", "id")
-    pid = _uuid(provider_id)
+    pid = parse_uuid(provider_id)
     provider = None
     if pid is not None:
         provider = await Provider.filter(id=pid, organization_id=principal.organization.id).select_for_update().first()
@@ -254,14 +247,34 @@ def _https_url(value: str) -> bool:
     return parsed.scheme == "https" and bool(parsed.hostname) and not any(c.isspace() for c in value)
 
 
-async def update_provider(
-    ctx: RequestContext, provider_id: str, changes: Mapping[str, Any], expected_version: int | None = None
-) -> Provider:
-    """Edit a provider's profile. `changes` holds only the fields the caller sent (snake_case; the
-    settings as `messaging_enabled` / `default_rtm_status`). Billing numbers also need BILLING_MANAGE."""
+@dataclass
+class ProviderSettingsData:
+    messaging_enabled: bool | None = UNSET
+    default_rtm_status: bool | None = UNSET
+
+
+@dataclass
+class UpdateProviderData:
+    """Every field but `id` and `expected_version` may be UNSET (left out)."""
+
+    id: str
+    expected_version: int | None = None
+    display_name: str | None = UNSET
+    specialty: str | None = UNSET
+    billing_role: BillingRole | None = UNSET
+    provincial_billing_number: str | None = UNSET
+    group_billing_number: str | None = UNSET
+    profile_image_url: str | None = UNSET
+    settings: ProviderSettingsData | None = UNSET
+
+
+async def update_provider(ctx: RequestContext, data: UpdateProviderData) -> Provider:
+    """Edit a provider's profile: only the fields given change (null display names and settings
+    change nothing). Billing numbers also need BILLING_MANAGE."""
     principal = await ctx.require_principal()
+    expected_version = data.expected_version
     async with in_transaction():
-        target = await _target(principal, provider_id, Permission.PROVIDERS_MANAGE)
+        target = await _target(principal, data.id, Permission.PROVIDERS_MANAGE)
         provider = target.provider
         if expected_version is not None and expected_version != provider.version:
             raise fail(
@@ -272,34 +285,37 @@ async def update_provider(
             )
         problems = Problems()
         values: dict[str, Any] = {}
-        if "display_name" in changes:
-            name = (changes["display_name"] or "").strip()
+        if given(data.display_name):
+            name = (data.display_name or "").strip()
             if not name:
                 problems.add(ErrorCode.REQUIRED, "A provider needs a display name.", "input", "displayName")
             elif len(name) > 200:
                 problems.add(ErrorCode.INVALID, "A display name is at most 200 characters.", "input", "displayName")
             else:
                 values.update(display_name=name, display_name_key=search_key(name))
-        if "specialty" in changes:
-            specialty = (changes["specialty"] or "").strip() or None
+        if given(data.specialty):
+            specialty = (data.specialty or "").strip() or None
             if specialty and len(specialty) > 100:
                 problems.add(ErrorCode.INVALID, "A specialty is at most 100 characters.", "input", "specialty")
             else:
                 values["specialty"] = specialty
-        if changes.get("billing_role") is not None:
-            values["billing_role"] = BillingRole(changes["billing_role"])
-        if "profile_image_url" in changes:
-            url = (changes["profile_image_url"] or "").strip() or None
+        if given(data.billing_role) and data.billing_role is not None:
+            values["billing_role"] = BillingRole(data.billing_role)
+        if given(data.profile_image_url):
+            url = (data.profile_image_url or "").strip() or None
             if url is not None and (len(url) > 500 or not _https_url(url)):
                 problems.add(
                     ErrorCode.INVALID, "A profile image URL must be an https:// address.", "input", "profileImageUrl"
                 )
             else:
                 values["profile_image_url"] = url
+        settings = data.settings if given(data.settings) and data.settings is not None else ProviderSettingsData()
         for name in ("messaging_enabled", "default_rtm_status"):
-            if changes.get(name) is not None:
-                values[name] = bool(changes[name])
-        billing = {name: normalize_billing_number(changes[name]) for name in BILLING_FIELDS if name in changes}
+            if given(value := getattr(settings, name)) and value is not None:
+                values[name] = bool(value)
+        billing = {
+            name: normalize_billing_number(getattr(data, name)) for name in BILLING_FIELDS if given(getattr(data, name))
+        }
         if billing:
             if not target.sites.held_everywhere(principal.grants, Permission.BILLING_MANAGE):
                 for name in billing:
@@ -352,7 +368,7 @@ async def _reassign_target(
     """The provider the clients move to: reachable by the actor, active, practising at each client's
     location; and the actor needs CLIENTS_MANAGE at every one of those locations."""
     field = ("input", "reassignClientsToProviderId")
-    tid = _uuid(target_id)
+    tid = parse_uuid(target_id)
     target = await Provider.filter(provider_q(principal), id=tid).first() if tid is not None else None
     if target is None:
         raise fail(ErrorCode.NOT_FOUND, NOT_FOUND_MESSAGE, *field)

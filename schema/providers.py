@@ -21,6 +21,7 @@ from permissions.classes import GrantEffect, requires
 from permissions.errors import forbidden
 from permissions.scoping import can_see_location, can_see_provider, can_see_user
 from resolvers import providers as resolvers
+from resolvers.inputs import from_input
 from resolvers.providers import Sites
 from schema import provider_relations, relations
 from schema.errors import UserError, attempt
@@ -219,24 +220,6 @@ class ProviderPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _changes(input: UpdateProviderInput) -> dict[str, Any]:
-    """The fields the caller sent (UNSET ones left out), as the resolver's snake_case names."""
-    names = (
-        "display_name",
-        "specialty",
-        "billing_role",
-        "provincial_billing_number",
-        "group_billing_number",
-        "profile_image_url",
-    )
-    changes = {n: getattr(input, n) for n in names if getattr(input, n) is not strawberry.UNSET}
-    if input.settings is not strawberry.UNSET and input.settings is not None:
-        for n in ("messaging_enabled", "default_rtm_status"):
-            if getattr(input.settings, n) is not strawberry.UNSET:
-                changes[n] = getattr(input.settings, n)
-    return changes
-
-
 @strawberry.type
 class Query:
     @strawberry.field(
@@ -249,14 +232,7 @@ class Query:
         self, info: Info, filter: ProviderFilter | None = None, first: int | None = 50, after: str | None = None
     ) -> Connection[Provider]:
         check_first(first)
-        data = None
-        if filter is not None:
-            data = resolvers.ProviderFilterData(
-                search=filter.search,
-                status=filter.status,
-                location_id=filter.location_id,
-                billing_role=filter.billing_role,
-            )
+        data = from_input(filter, resolvers.ProviderFilterData) if filter is not None else None
         query = await resolvers.providers_query(info.context, data)
         return await keyset_page(query, SORT, first, after)  # type: ignore[return-value]
 
@@ -284,7 +260,7 @@ class Mutation:
         provider, errors = await attempt(
             info.context,
             "provider.update",
-            lambda: resolvers.update_provider(info.context, input.id, _changes(input), input.expected_version),
+            lambda: resolvers.update_provider(info.context, from_input(input, resolvers.UpdateProviderData)),
         )
         return ProviderPayload(provider=provider, errors=errors)  # type: ignore[arg-type]
 
