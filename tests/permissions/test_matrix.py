@@ -17,7 +17,7 @@ import pytest
 
 from permissions.classes import PUBLIC_KEY
 from schema.api import build_schema
-from tests.support import error_codes
+from tests.conftest import error_codes
 from tests.permissions.cases import audit as audit_cases
 from tests.permissions.cases import auth
 from tests.permissions.cases import clients as client_cases
@@ -36,11 +36,23 @@ from tests.permissions.cases.base import (
     UNAUTHENTICATED,
     Case,
 )
-from tests.permissions.world import World, build_world, fingerprint, refusal_events
+from tests.permissions.world import World, build_world, check_order, fingerprint, refusal_events
 
 # Each domain adds its module here.
 MATRIX: list[Case] = [*auth.CASES, *provider_cases.CASES, *client_cases.CASES, *group_cases.CASES, *audit_cases.CASES]
 MATRIX += [*location_cases.CASES, *user_cases.CASES]
+DOMAINS = (auth, provider_cases, client_cases, group_cases, audit_cases, location_cases, user_cases)
+
+# The world every row runs in, built in this order: a step may use what the base world and the
+# steps before it added (its `needs`). Each domain with rows of its own adds its `WORLD` here.
+WORLD = (
+    *group_cases.WORLD,
+    *audit_cases.WORLD,
+    *auth.WORLD,
+    *client_cases.WORLD,  # makes provider_a1's profile, which the providers step then completes
+    *provider_cases.WORLD,
+    *user_cases.WORLD,
+)
 
 TOP_LEVEL = {UNAUTHENTICATED, FORBIDDEN, RESET_REQUIRED}
 PAYLOAD = {NOT_FOUND: "NOT_FOUND", DENIED_INPUT: "FORBIDDEN", LAST_ADMIN: "LAST_ADMIN"}
@@ -83,6 +95,19 @@ def test_every_guarded_field_has_allowed_and_refused_rows() -> None:
     assert not lacking, f"fields needing both an allowed and a refused row: {lacking}"
 
 
+def test_the_world_is_built_in_its_written_order() -> None:
+    """Every domain's steps are in `WORLD` once, and each runs after the steps it needs."""
+    check_order(WORLD)
+    declared = [step for module in DOMAINS for step in getattr(module, "WORLD", ())]
+    assert sorted(s.name for s in WORLD) == sorted(s.name for s in declared)
+    assert len(set(WORLD)) == len(WORLD)
+
+
+def test_a_step_before_what_it_needs_is_refused() -> None:
+    with pytest.raises(AssertionError, match="needs"):
+        check_order([*group_cases.WORLD][::-1])
+
+
 def test_case_ids_are_unique() -> None:
     ids = [c.id for c in MATRIX]
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
@@ -96,7 +121,7 @@ def _empty(data: object) -> bool:
 
 @pytest.mark.parametrize("case", MATRIX, ids=lambda c: c.id)
 async def test_matrix(case: Case, gql, factory) -> None:
-    world = await build_world(factory)
+    world = await build_world(factory, WORLD)
     document, variables = case.document(world)
     before = None if case.expected == OK else await fingerprint()
     refusals_before = await refusal_events()

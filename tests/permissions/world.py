@@ -8,7 +8,7 @@ Later issues add principals here (providers, billing staff, portal accounts, int
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,12 +64,39 @@ PRINCIPALS = (
 )
 
 
-# Async builders `hook(world, factory)` that domains append to add their rows to `world.extra`
-# (e.g. tests/permissions/cases/providers.py); run in order at the end of `build_world`.
-WORLD_HOOKS: list[Callable[[World, Factory], Awaitable[None]]] = []
+@dataclass(frozen=True)
+class WorldStep:
+    """One domain's addition to the world: `build(world, factory)` adds the principals and
+    `world.extra` entries named in `adds`, and may use those in `needs`, which the base world or an
+    earlier step must have added. The steps run in one written order (`WORLD` in
+    tests/permissions/test_matrix.py), checked by `check_order` and again while the world is built."""
+
+    build: Callable[[World, Factory], Awaitable[None]]
+    adds: tuple[str, ...]
+    needs: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.build.__module__}.{self.build.__name__}"
 
 
-async def build_world(factory: Factory) -> World:
+def check_order(steps: Sequence[WorldStep]) -> None:
+    """Raise AssertionError unless every step's needs are met by the base world or an earlier step,
+    and no two steps add the same name."""
+    present = set(PRINCIPALS)
+    for step in steps:
+        missing = set(step.needs) - present
+        assert not missing, f"{step.name} needs {sorted(missing)}, which no earlier step adds"
+        twice = set(step.adds) & present
+        assert not twice, f"{step.name} adds {sorted(twice)}, which are already there"
+        present |= set(step.adds)
+
+
+def _names(world: World) -> set[str]:
+    return set(world.principals) | set(world.extra)
+
+
+async def build_world(factory: Factory, steps: Sequence[WorldStep] = ()) -> World:
     a = await factory.organization("clinic-a")
     b = await factory.organization("clinic-b")
     a1, a2 = a.locations
@@ -98,8 +125,12 @@ async def build_world(factory: Factory) -> World:
         ),
     }
     world = World(a=a, b=b, principals=principals)
-    for hook in WORLD_HOOKS:
-        await hook(world, factory)
+    check_order(steps)
+    for step in steps:
+        before = _names(world)
+        await step.build(world, factory)
+        added = _names(world) - before
+        assert added == set(step.adds), f"{step.name} declares it adds {sorted(step.adds)}, but added {sorted(added)}"
     return world
 
 

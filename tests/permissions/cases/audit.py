@@ -12,9 +12,8 @@ from datetime import UTC, datetime
 from models.audit import AuditEvent
 from models.enums import ActorKind
 from tests.conftest import Factory
-from tests.permissions.cases import groups  # noqa: F401  (its hook adds groups_admin_a)
 from tests.permissions.cases.base import FORBIDDEN, OK, UNAUTHENTICATED, Case, fixed
-from tests.permissions.world import WORLD_HOOKS, World
+from tests.permissions.world import World, WorldStep
 
 
 async def add_audit_events(world: World, factory: Factory) -> None:
@@ -28,7 +27,7 @@ async def add_audit_events(world: World, factory: Factory) -> None:
         )
 
 
-WORLD_HOOKS.append(add_audit_events)
+WORLD = (WorldStep(add_audit_events, adds=()),)
 
 EVENTS = "{ auditEvents { totalCount edges { node { action actorKind location { id } changes } } } }"
 

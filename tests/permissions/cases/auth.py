@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from tests.conftest import PASSWORD, PIN, Factory, Staff
 from tests.permissions.cases.base import NOT_FOUND, OK, RESET_REQUIRED, UNAUTHENTICATED, Case, fixed
-from tests.permissions.world import WORLD_HOOKS, World
+from tests.permissions.world import World, WorldStep
 
 
 async def add_auth_principals(world: World, factory: Factory) -> None:
@@ -24,7 +24,7 @@ async def add_auth_principals(world: World, factory: Factory) -> None:
     world.principals["locked_a1"] = Staff(front_desk.user, token, session)
 
 
-WORLD_HOOKS.append(add_auth_principals)
+WORLD = (WorldStep(add_auth_principals, adds=("reset_a1", "locked_a1"), needs=("front_desk_a1",)),)
 
 
 VIEWER = fixed("{ viewer { kind user { username } organization { slug } } }")

@@ -20,7 +20,7 @@ from tests.permissions.cases.base import (
     fixed,
     location_id,
 )
-from tests.permissions.world import WORLD_HOOKS, World
+from tests.permissions.world import World, WorldStep
 from tests.resolvers.test_clients_fixtures import make_client, make_provider
 
 
@@ -40,7 +40,7 @@ async def add_clients(world: World, factory: Factory) -> None:
     }
 
 
-WORLD_HOOKS.append(add_clients)
+WORLD = (WorldStep(add_clients, adds=("clients",), needs=("provider_a1",)),)
 
 
 def cid(w: World, name: str) -> str:

@@ -23,7 +23,7 @@ from tests.permissions.cases.base import (
     fixed,
     location_id,
 )
-from tests.permissions.world import WORLD_HOOKS, World
+from tests.permissions.world import World, WorldStep
 
 
 async def add_group_targets(world: World, factory: Factory) -> None:
@@ -34,9 +34,6 @@ async def add_group_targets(world: World, factory: Factory) -> None:
         a, username="groupsadmin", all_locations=True, groups=[managers, clients_a1]
     )
     world.extra["theirs"] = await factory.group(world.b.organization, [P.USERS_READ], name="Theirs")
-
-
-WORLD_HOOKS.append(add_group_targets)
 
 
 async def _gid(w: World, name: str) -> str:
@@ -72,7 +69,10 @@ async def add_group_ids(world: World, factory: Factory) -> None:
     world.extra["group_ids"]["Theirs"] = str(world.extra["theirs"].id)
 
 
-WORLD_HOOKS.append(add_group_ids)
+WORLD = (
+    WorldStep(add_group_targets, adds=("groups_admin_a", "theirs")),
+    WorldStep(add_group_ids, adds=("group_ids",), needs=("theirs",)),
+)
 
 
 def one(name: str | None):

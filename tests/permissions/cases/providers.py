@@ -27,7 +27,7 @@ from tests.permissions.cases.base import (
     Case,
     location_id,
 )
-from tests.permissions.world import WORLD_HOOKS, World
+from tests.permissions.world import World, WorldStep
 
 PROVIDER_MANAGER = [P.PROVIDERS_READ, P.PROVIDERS_MANAGE, P.PROVIDERS_DEACTIVATE]
 
@@ -59,7 +59,7 @@ async def make_provider(
 
 
 async def own_provider(user: User) -> Provider:
-    """provider_a1's profile; another domain's hook may have made it already (hooks run in import order)."""
+    """provider_a1's profile; the clients step, which runs earlier (`WORLD` in test_matrix.py), has made it."""
     existing = await Provider.filter(user_id=user.id).first()
     if existing is None:
         return await make_provider(user, display_name="Dr Ada One", provincial="123456", group="AB12")
@@ -119,7 +119,7 @@ async def add_providers(world: World, factory: Factory) -> None:
     }
 
 
-WORLD_HOOKS.append(add_providers)
+WORLD = (WorldStep(add_providers, adds=("provider_manager_a1", "providers"), needs=("provider_a1",)),)
 
 
 def _id(w: World, name: str) -> str:

@@ -29,7 +29,7 @@ from tests.permissions.cases.base import (
     fixed,
     location_id,
 )
-from tests.permissions.world import WORLD_HOOKS, World
+from tests.permissions.world import World, WorldStep
 
 NEW_PASSWORD = "copper-lagoon-thistle-58"
 
@@ -73,7 +73,7 @@ async def add_users(world: World, factory: Factory) -> None:
     }
 
 
-WORLD_HOOKS.append(add_users)
+WORLD = (WorldStep(add_users, adds=("users",)),)
 
 
 def user_id(w: World, who: str) -> str:
