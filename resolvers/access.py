@@ -75,6 +75,9 @@ async def issue_link(ctx: RequestContext, organization: Organization, user: User
         values={
             "first_name": user.first_name,
             "organization": organization.name,
+            # What logging in asks for besides the password the link sets.
+            "organization_slug": organization.slug,
+            "username": user.username,
             "link": link,
             "expires": expires_at.strftime("%Y-%m-%d %H:%M UTC"),
         },

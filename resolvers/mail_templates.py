@@ -12,12 +12,15 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": (
             "Your $organization account",
             "Hello $first_name,\n\n$organization has given you access to Tessera. Create your password with this "
-            "link (valid until $expires):\n\n$link\n\nIf you did not expect this email, ignore it.",
+            "link (valid until $expires):\n\n$link\n\nThen log in with:\n\nOrganization: $organization_slug\n"
+            "Username: $username\n\nIf you did not expect this email, ignore it.",
         ),
         "fr": (
             "Votre compte $organization",
             "Bonjour $first_name,\n\n$organization vous a donné accès à Tessera. Créez votre mot de passe avec ce "
-            "lien (valide jusqu'au $expires) :\n\n$link\n\nSi vous n'attendiez pas ce courriel, ignorez-le.",
+            "lien (valide jusqu'au $expires) :\n\n$link\n\nConnectez-vous ensuite avec :\n\n"
+            "Organisation : $organization_slug\nNom d'utilisateur : $username\n\n"
+            "Si vous n'attendiez pas ce courriel, ignorez-le.",
         ),
     },
     "password_reset": {

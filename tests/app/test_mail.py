@@ -26,6 +26,8 @@ LINK = "https://tessera.test/register?token=abc123&x=1"
 VALUES = {
     "organization": "Maple Grove",
     "first_name": "Ana",
+    "organization_slug": "maple-grove",
+    "username": "ana.new",
     "client_name": "Léo Tremblay",
     "expires": "2026-11-26 22:00 UTC",
     "link": LINK,

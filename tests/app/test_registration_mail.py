@@ -61,3 +61,31 @@ async def test_the_link_in_the_delivered_mail_opens_the_account(gql, factory, or
     assert [e["code"] for e in again["data"]["acceptStaffInvitation"]["errors"]] == ["INVITATION_INVALID"]
     login = await gql(LOGIN, {"u": "newhire", "p": NEW_PASSWORD})
     assert login["data"]["login"]["errors"] == [] and login["data"]["login"]["token"]
+
+
+async def test_the_registration_mail_says_the_organization_and_username_to_log_in_with(
+    gql, factory, org_a, settings, smtp: SmtpServer
+):
+    """The link sets a password; logging in later also needs the organization and the username, so
+    the mail says both, in the recipient's language."""
+    english = await factory.user(org_a.organization, username="ana.new", access=AccessStatus.NO_ACCESS, session=False)
+    french = await factory.user(
+        org_a.organization, username="luc.nouveau", access=AccessStatus.NO_ACCESS, session=False, language="fr"
+    )
+    await User.filter(id__in=[english.user.id, french.user.id]).update(password_hash=None)
+    enabled = await gql(ENABLE, {"ids": [str(english.user.id), str(french.user.id)]}, token=org_a.admin.token)
+    assert enabled["data"]["enableAccess"]["errors"] == []
+
+    assert await deliver_outbox(dataclasses.replace(settings, smtp_url=smtp.url)) == 2
+    mails = {m["To"]: m for m in smtp.handler.messages()}
+    expected = [
+        (english, ("Organization: clinic-a", "Username: ana.new")),
+        (french, ("Organisation : clinic-a", "Nom d'utilisateur : luc.nouveau")),
+    ]
+    for staff, labels in expected:
+        email = mails[staff.user.email]
+        text = email.get_body(("plain",)).get_content()
+        html = email.get_body(("html",)).get_content()
+        for label in labels:
+            assert label in text, text
+        assert "clinic-a" in html and staff.user.username in html
