@@ -1,7 +1,7 @@
 """A client's input (article 002), checked and normalized into model values.
 
-Input arrives as a plain dict of the fields the caller gave (snake_case; an absent key means
-"unchanged" on update, None means "clear"). `ClientValidator` turns each given field into the value
+Input arrives as the dataclasses below (built by `from_input`, resolvers/inputs.py): on update a
+field left out is UNSET ("unchanged"), None means "clear". `ClientValidator` turns each given field into the value
 stored, and records every problem at its path instead of stopping at the first, so a caller sees all
 of them at once: required fields, lengths, email and phone formats (phones read in the location's
 country), BCP 47 languages, IANA timezones, dates of birth, extra phones and emergency contacts, the
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +24,8 @@ from resolvers.addresses import normalize_postal_code
 from resolvers.addresses import normalize_province as normalize_address_province
 from resolvers.errors import ErrorCode, Problems
 from resolvers.health_cards import check_health_card, normalize_card_number, normalize_province, normalize_version
+from resolvers.inputs import UNSET, given
+from resolvers.locations import AddressData
 from resolvers.validation import check_timezone, normalize_email, normalize_phone, search_key
 
 # BCP 47: language[-script][-region][-variant...] (e.g. en, fr-CA, zh-Hant-TW, es-419).
@@ -86,17 +89,115 @@ REQUIRED_FIELDS = frozenset(
         "emergency_contacts",
     }
 )
-# What a new client starts with when the caller leaves these out (article 002: email consent on).
-CREATE_DEFAULTS: dict[str, Any] = {
-    "preferred_language": "en",
-    "email_consent": True,
-    "mobile_is_primary": True,
-    "sms_consent": True,
-    "voice_consent": False,
-    "phones": [],
-    "emergency_contacts": [],
-}
 _CAMEL = re.compile(r"_([a-z0-9])")
+
+
+# --------------------------------------------------------------------------- input shapes
+
+
+@dataclass
+class PhoneData:
+    label: str
+    number: str
+
+
+@dataclass
+class EmergencyContactData:
+    name: str
+    phone: str
+    relationship: str | None = None
+    email: str | None = None
+
+
+@dataclass
+class CoverageData:
+    """Every field may be UNSET (left out: keeps the stored value); None clears it."""
+
+    health_card_province: str | None = UNSET
+    health_card_number: str | None = UNSET
+    health_card_version: str | None = UNSET
+    fee_program: str | None = UNSET
+    fee_program_number: str | None = UNSET
+    billing_authorization_number: str | None = UNSET
+    case_number: str | None = UNSET
+    sessions_authorized: int | None = UNSET
+    billing_notes: str | None = UNSET
+
+
+@dataclass
+class CreateClientData:
+    """A new client; the defaults are what it starts with when the caller leaves a field out (article
+    002: email consent on)."""
+
+    first_name: str
+    last_name: str
+    location_id: str
+    preferred_name: str | None = None
+    salutation: str | None = None
+    pronouns: str | None = None
+    sex_at_birth: str | None = None
+    date_of_birth: date | None = None
+    preferred_language: str = "en"
+    timezone: str | None = None
+    email: str | None = None
+    email_consent: bool = True
+    mobile: str | None = None
+    mobile_is_primary: bool = True
+    sms_consent: bool = True
+    voice_consent: bool = False
+    phones: list[PhoneData] = field(default_factory=list)
+    emergency_contacts: list[EmergencyContactData] = field(default_factory=list)
+    address: AddressData | None = None
+    referring_provider_name: str | None = None
+    is_qualified: bool | None = None
+    veteran_id: str | None = None
+    primary_provider_id: str | None = None
+    alert: str | None = None
+    coverage: CoverageData | None = None
+    send_portal_invitation: bool = False
+
+
+@dataclass
+class UpdateClientData:
+    """Every field but `id` may be UNSET (left out: unchanged); None clears it."""
+
+    id: str
+    expected_version: int | None = UNSET
+    first_name: str | None = UNSET
+    last_name: str | None = UNSET
+    preferred_name: str | None = UNSET
+    salutation: str | None = UNSET
+    pronouns: str | None = UNSET
+    sex_at_birth: str | None = UNSET
+    date_of_birth: date | None = UNSET
+    preferred_language: str | None = UNSET
+    timezone: str | None = UNSET
+    email: str | None = UNSET
+    email_consent: bool | None = UNSET
+    mobile: str | None = UNSET
+    mobile_is_primary: bool | None = UNSET
+    sms_consent: bool | None = UNSET
+    voice_consent: bool | None = UNSET
+    phones: list[PhoneData] | None = UNSET
+    emergency_contacts: list[EmergencyContactData] | None = UNSET
+    address: AddressData | None = UNSET
+    referring_provider_name: str | None = UNSET
+    is_qualified: bool | None = UNSET
+    veteran_id: str | None = UNSET
+    location_id: str | None = UNSET
+    primary_provider_id: str | None = UNSET
+    alert: str | None = UNSET
+    coverage: CoverageData | None = UNSET
+
+
+@dataclass
+class ClientFilterData:
+    search: str | None = None
+    location_id: str | None = None
+    primary_provider_id: str | None = None
+    status: list[Any] | None = None
+    date_of_birth: date | None = None
+    health_card_number: str | None = None
 
 
 def camel(name: str) -> str:
@@ -208,50 +309,50 @@ class ClientValidator:
                 self.problems.add(ErrorCode.REQUIRED, "This field cannot be empty.", *path)
             self.values[name] = text
 
-    def phones(self, items: list[Mapping[str, Any]]) -> list[dict[str, str]]:
+    def phones(self, items: list[PhoneData]) -> list[dict[str, str]]:
         result = []
         for i, item in enumerate(items):
             path = ("input", "phones", str(i))
-            label = (item.get("label") or "").strip()
+            label = (item.label or "").strip()
             if not label:
                 self.problems.add(ErrorCode.REQUIRED, "A phone needs a label.", *path, "label")
             elif len(label) > 40:
                 self.problems.add(ErrorCode.INVALID, "At most 40 characters.", *path, "label")
-            number = self.phone(item.get("number"), (*path, "number"))
-            if item.get("number") is None or not str(item.get("number")).strip():
+            number = self.phone(item.number, (*path, "number"))
+            if item.number is None or not str(item.number).strip():
                 self.problems.add(ErrorCode.REQUIRED, "A phone needs a number.", *path, "number")
             result.append({"label": label, "number": number or ""})
         return result
 
-    def emergency_contacts(self, items: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def emergency_contacts(self, items: list[EmergencyContactData]) -> list[dict[str, Any]]:
         result = []
         for i, item in enumerate(items):
             path = ("input", "emergencyContacts", str(i))
-            name = (item.get("name") or "").strip()
+            name = (item.name or "").strip()
             if not name:
                 self.problems.add(ErrorCode.REQUIRED, "An emergency contact needs a name.", *path, "name")
             elif len(name) > 200:
                 self.problems.add(ErrorCode.INVALID, "At most 200 characters.", *path, "name")
-            if not (item.get("phone") or "").strip():
+            if not (item.phone or "").strip():
                 self.problems.add(ErrorCode.REQUIRED, "An emergency contact needs a phone.", *path, "phone")
-            phone = self.phone(item.get("phone"), (*path, "phone"))
-            relationship = (item.get("relationship") or "").strip() or None
+            phone = self.phone(item.phone, (*path, "phone"))
+            relationship = (item.relationship or "").strip() or None
             result.append(
                 {
                     "name": name,
                     "relationship": relationship,
                     "phone": phone or "",
-                    "email": self.email(item.get("email"), (*path, "email")),
+                    "email": self.email(item.email, (*path, "email")),
                 }
             )
         return result
 
-    def address(self, value: Mapping[str, Any] | None) -> None:
-        given = value or {}
-        country = given.get("country")  # the province and postal code are judged for it (CA if none)
+    def address(self, value: AddressData | None) -> None:
+        address = value or AddressData()
+        country = address.country  # the province and postal code are judged for it (CA if none)
         for part in ADDRESS_FIELDS:
             name = f"address_{part}"
-            raw = given.get(part)
+            raw = getattr(address, part)
             path = ("input", "address", camel(part))
             if part in ("province", "postal_code"):
                 # resolvers/addresses.py: the one rule for a location's and a client's address.
@@ -270,13 +371,13 @@ class ClientValidator:
                     )
             self.values[name] = text
 
-    def coverage(self, value: Mapping[str, Any], current: Mapping[str, Any]) -> None:
-        """Coverage fields given (absent ones keep `current`), with the health card check recomputed."""
+    def coverage(self, value: CoverageData, current: Mapping[str, Any]) -> None:
+        """Coverage fields given (UNSET ones keep `current`), with the health card check recomputed."""
         merged = {name: current.get(name) for name in COVERAGE_FIELDS}
         for name in COVERAGE_FIELDS:
-            if name not in value:
+            raw = getattr(value, name)
+            if not given(raw):
                 continue
-            raw = value[name]
             path = ("input", "coverage", camel(name))
             if name == "health_card_province":
                 raw = normalize_province(raw)

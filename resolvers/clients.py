@@ -1,9 +1,9 @@
 """Clients (patients, article 002): create, update, archive, and the scoped queries behind
 "All Clients", "My Clients" and the client profile.
 
-Input arrives as a plain dict of the fields the caller gave (snake_case; an absent key means
-"unchanged" on update, None means "clear"), so tests call these without GraphQL; it is checked and
-normalized by resolvers/client_input.py. Every path to a client goes through
+Input arrives as the dataclasses of resolvers/client_input.py (a field left out on update is UNSET,
+"unchanged"; None means "clear"), so tests call these without GraphQL; it is checked and normalized
+there. Every path to a client goes through
 `permissions.scoping.client_q` / `can_see_client`: an out-of-scope or other-organization id is
 NOT_FOUND exactly like a random one.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -34,9 +33,12 @@ from resolvers import audit
 from resolvers.client_input import (
     ADDRESS_FIELDS,
     COVERAGE_READ_FIELDS,
-    CREATE_DEFAULTS,
     PROFILE_FIELDS,
+    ClientFilterData,
     ClientValidator,
+    CoverageData,
+    CreateClientData,
+    UpdateClientData,
     check_sms_consent,
     local_today,
     search_keys,
@@ -44,6 +46,7 @@ from resolvers.client_input import (
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.health_cards import normalize_card_number
+from resolvers.inputs import given, parse_uuid
 from resolvers.providers import effective_status
 from resolvers.validation import normalize_phone, search_key
 
@@ -58,21 +61,13 @@ AUDITED = (
 )
 
 
-def parse_id(value: Any) -> uuid.UUID | None:
-    """A UUID, or None for anything malformed (treated like an id that does not exist)."""
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
 # --------------------------------------------------------------------------- lookups
 # The location and provider an input names, checked against the database and the actor's grants.
 
 
 async def _location_for(principal: Principal, location_id: Any, path: tuple[str, ...], problems: Problems) -> Any:
     """The organization's location, active, in the actor's scope and with CLIENTS_MANAGE there."""
-    parsed = parse_id(location_id)
+    parsed = parse_uuid(location_id)
     location = await Location.filter(id=parsed, organization_id=principal.organization_id).first() if parsed else None
     if location is None or not can_see_location(principal, str(location.id)):
         problems.add(ErrorCode.NOT_FOUND, "No such location.", *path)
@@ -91,7 +86,7 @@ async def _provider_problem(
 ) -> tuple[Any, str | None]:
     """(provider, problem code) for a primary provider: active (a scheduled deactivation whose date has
     passed counts as inactive, job or not) and practising at `location`."""
-    parsed = parse_id(provider_id)
+    parsed = parse_uuid(provider_id)
     provider = (
         await Provider.filter(id=parsed, organization_id=principal.organization_id).select_related("user").first()
         if parsed
@@ -130,31 +125,28 @@ async def _check_provider(
 # --------------------------------------------------------------------------- mutations
 
 
-async def create_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
+async def create_client(ctx: RequestContext, data: CreateClientData) -> Client:
     """A new ACTIVE client at a location where the actor holds CLIENTS_MANAGE."""
     principal = await ctx.require_principal()
-    data = {**CREATE_DEFAULTS, **{k: v for k, v in data.items() if v is not None or k not in CREATE_DEFAULTS}}
     async with in_transaction():
         problems = Problems()
-        if data.get("send_portal_invitation"):
+        if data.send_portal_invitation:
             problems.add(ErrorCode.INVALID, "Portal invitations are not enabled yet.", "input", "sendPortalInvitation")
-        location = await _location_for(principal, data.get("location_id"), ("input", "locationId"), problems)
+        location = await _location_for(principal, data.location_id, ("input", "locationId"), problems)
         if location is None:
             problems.raise_if_any()
         assert location is not None
-        if data.get("coverage") is not None and not principal.grants.has(
-            Permission.CLIENTS_COVERAGE_MANAGE, str(location.id)
-        ):
+        if data.coverage is not None and not principal.grants.has(Permission.CLIENTS_COVERAGE_MANAGE, str(location.id)):
             problems.add(ErrorCode.FORBIDDEN, "Entering coverage needs CLIENTS_COVERAGE_MANAGE.", "input", "coverage")
         check = ClientValidator(problems, location, local_today(location, ctx.now()))
         for name in PROFILE_FIELDS:
-            if name == "timezone" and data.get("timezone") is None:
+            if name == "timezone" and data.timezone is None:
                 check.values["timezone"] = location.timezone
                 continue
-            check.field(name, data.get(name))
-        check.address(data.get("address"))
-        check.coverage(data.get("coverage") or {}, {})
-        provider_id = await _check_provider(principal, data.get("primary_provider_id"), location, problems, ctx.now())
+            check.field(name, getattr(data, name))
+        check.address(data.address)
+        check.coverage(data.coverage or CoverageData(), {})
+        provider_id = await _check_provider(principal, data.primary_provider_id, location, problems, ctx.now())
         check_sms_consent(check.values, problems)
         problems.raise_if_any()
         values = check.values
@@ -178,13 +170,13 @@ async def create_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
 
 
 async def _client_in_scope(principal: Principal, client_id: Any) -> Client | None:
-    parsed = parse_id(client_id)
+    parsed = parse_uuid(client_id)
     if parsed is None:
         return None
     return await Client.filter(client_q(principal), id=parsed).first()
 
 
-async def update_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
+async def update_client(ctx: RequestContext, data: UpdateClientData) -> Client:
     """Change the fields given; `expected_version`, when given, must match (else CONFLICT).
 
     Moving the client needs CLIENTS_MANAGE at both locations. The write is guarded by the version
@@ -192,26 +184,30 @@ async def update_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
     """
     principal = await ctx.require_principal()
     async with in_transaction():
-        client = await _client_in_scope(principal, data.get("id"))
+        client = await _client_in_scope(principal, data.id)
         if client is None:
             raise fail(ErrorCode.NOT_FOUND, "No such client.", "input", "id")
         if client.status is ClientStatus.MERGED:
             raise fail(ErrorCode.INVALID, "A merged client cannot be edited; edit the client it was merged into.")
         if not principal.grants.has(Permission.CLIENTS_MANAGE, str(client.location_id)):
             raise fail(ErrorCode.FORBIDDEN, "You may not manage clients at this location.", "input", "id")
-        expected = data.get("expected_version")
-        if expected is not None and expected != client.version:
+        expected = data.expected_version
+        if given(expected) and expected is not None and expected != client.version:
             raise fail(
                 ErrorCode.CONFLICT, "Someone else saved this client first: reload it.", "input", "expectedVersion"
             )
         problems = Problems()
         location = await Location.get(id=client.location_id)
-        if data.get("location_id") is not None and parse_id(data["location_id"]) != client.location_id:
-            location = await _location_for(principal, data["location_id"], ("input", "locationId"), problems)
+        if (
+            given(data.location_id)
+            and data.location_id is not None
+            and parse_uuid(data.location_id) != client.location_id
+        ):
+            location = await _location_for(principal, data.location_id, ("input", "locationId"), problems)
             if location is None:
                 problems.raise_if_any()
         assert location is not None
-        coverage = data.get("coverage")
+        coverage = data.coverage if given(data.coverage) else None
         if coverage is not None and not (
             principal.grants.has(Permission.CLIENTS_COVERAGE_MANAGE, str(client.location_id))
             and principal.grants.has(Permission.CLIENTS_COVERAGE_MANAGE, str(location.id))
@@ -220,15 +216,15 @@ async def update_client(ctx: RequestContext, data: Mapping[str, Any]) -> Client:
         before = audit.snapshot(client, AUDITED)
         check = ClientValidator(problems, location, local_today(location, ctx.now()))
         for name in PROFILE_FIELDS:
-            if name in data:
-                check.field(name, data[name])
-        if "address" in data:
-            check.address(data["address"])
+            if given(value := getattr(data, name)):
+                check.field(name, value)
+        if given(data.address):
+            check.address(data.address)
         if coverage is not None:
             check.coverage(coverage, before)
-        if "primary_provider_id" in data:
+        if given(data.primary_provider_id):
             check.values["primary_provider_id"] = await _check_provider(
-                principal, data["primary_provider_id"], location, problems, ctx.now()
+                principal, data.primary_provider_id, location, problems, ctx.now()
             )
         elif location.id != client.location_id and client.primary_provider_id is not None:
             # A move keeps the provider only if they practise at the new location too.
@@ -326,34 +322,34 @@ def _search_q(search: str, region: str = "CA") -> Q:
 
 
 def _id_filter(field: str, value: Any) -> Q:
-    parsed = parse_id(value)
+    parsed = parse_uuid(value)
     return Q(**{field: parsed}) if parsed is not None else Q(id__in=[])
 
 
-async def clients_query(ctx: RequestContext, filter: Mapping[str, Any] | None) -> QuerySet:
+async def clients_query(ctx: RequestContext, filter: ClientFilterData | None) -> QuerySet:
     """The viewer's "All Clients" (CLIENTS_READ locations, plus their own with CLIENTS_READ_OWN),
     filtered; ready for keyset pagination."""
     principal = await ctx.require_principal()
-    filter = filter or {}
+    filter = filter or ClientFilterData()
     query = Client.filter(client_q(principal))
-    statuses = filter.get("status")
+    statuses = filter.status
     if statuses is None:
         statuses = [ClientStatus.ACTIVE]
     query = query.filter(status__in=[ClientStatus(s) for s in statuses])
-    if filter.get("search"):
-        query = query.filter(_search_q(filter["search"]))
-    if filter.get("location_id") is not None:
-        query = query.filter(_id_filter("location_id", filter["location_id"]))
-    if filter.get("primary_provider_id") is not None:
-        query = query.filter(_id_filter("primary_provider_id", filter["primary_provider_id"]))
-    if filter.get("date_of_birth") is not None:
-        query = query.filter(date_of_birth=filter["date_of_birth"])
-    if filter.get("health_card_number") is not None:
+    if filter.search:
+        query = query.filter(_search_q(filter.search))
+    if filter.location_id is not None:
+        query = query.filter(_id_filter("location_id", filter.location_id))
+    if filter.primary_provider_id is not None:
+        query = query.filter(_id_filter("primary_provider_id", filter.primary_provider_id))
+    if filter.date_of_birth is not None:
+        query = query.filter(date_of_birth=filter.date_of_birth)
+    if filter.health_card_number is not None:
         # A filter on a guarded value needs the guard's permission, or it would be an oracle.
         if not principal.grants.has_anywhere(Permission.CLIENTS_COVERAGE_READ):
             raise forbidden("Filtering by health card number needs CLIENTS_COVERAGE_READ.")
         where = principal.grants.locations(Permission.CLIENTS_COVERAGE_READ)
-        query = query.filter(health_card_number=normalize_card_number(filter["health_card_number"]) or "")
+        query = query.filter(health_card_number=normalize_card_number(filter.health_card_number) or "")
         if where is not None:
             query = query.filter(location_id__in=sorted(where))
     return query

@@ -7,7 +7,6 @@ the health card went out. Relations go through per-request DataLoaders and the s
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,6 +19,8 @@ from permissions.classes import GrantEffect, requires
 from permissions.errors import forbidden
 from permissions.scoping import can_see_client, can_see_client_invitations
 from resolvers import clients as resolvers
+from resolvers.client_input import ClientFilterData, CreateClientData, UpdateClientData
+from resolvers.inputs import from_input
 from schema import client_relations, provider_relations, relations
 from schema.enums import ClientSource, ClientStatus, HealthCardCheck
 from schema.errors import UserError, attempt
@@ -301,19 +302,6 @@ class ClientPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def given(value: Any) -> Any:
-    """An input object as plain data: a dict of the fields the caller gave (UNSET left out)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: given(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if getattr(value, f.name) is not strawberry.UNSET
-        }
-    if isinstance(value, list):
-        return [given(v) for v in value]
-    return value
-
-
 async def _payload(info: Info, action: str, call: Any) -> ClientPayload:
     client, errors = await attempt(info.context, action, call)
     if client is not None:
@@ -340,7 +328,8 @@ class Query:
     async def clients(
         self, info: Info, filter: ClientFilter | None = None, first: int | None = 50, after: str | None = None
     ) -> Connection[Client]:
-        query = await resolvers.clients_query(info.context, given(filter) if filter is not None else None)
+        data = from_input(filter, ClientFilterData) if filter is not None else None
+        query = await resolvers.clients_query(info.context, data)
         return await _page(info, query, first, after)
 
     @strawberry.field(
@@ -372,7 +361,8 @@ class Mutation:
         )
     )
     async def create_client(self, info: Info, input: CreateClientInput) -> ClientPayload:
-        return await _payload(info, "client.create", lambda: resolvers.create_client(info.context, given(input)))
+        data = from_input(input, CreateClientData)
+        return await _payload(info, "client.create", lambda: resolvers.create_client(info.context, data))
 
     @strawberry.mutation(
         **requires(
@@ -383,7 +373,8 @@ class Mutation:
         )
     )
     async def update_client(self, info: Info, input: UpdateClientInput) -> ClientPayload:
-        return await _payload(info, "client.update", lambda: resolvers.update_client(info.context, given(input)))
+        data = from_input(input, UpdateClientData)
+        return await _payload(info, "client.update", lambda: resolvers.update_client(info.context, data))
 
     @strawberry.mutation(
         **requires(

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from tests.resolvers.test_clients_fixtures import make_client, make_provider, provider_staff, staff_with
 
 from models.audit import AuditEvent
 from models.clients import Client
@@ -16,7 +17,6 @@ from models.organization import Location
 from models.providers import Provider
 from permissions.catalog import Permission as P
 from tests.conftest import error_codes
-from tests.resolvers.test_clients_fixtures import make_client, make_provider, provider_staff, staff_with
 
 FIELDS = """id firstName lastName preferredLanguage timezone email emailConsent mobile mobileIsPrimary smsConsent
 voiceConsent dateOfBirth phones { label number } emergencyContacts { name relationship phone email }
@@ -505,34 +505,41 @@ async def test_one_phi_access_event_per_request(gql, clinic):
 async def test_resolvers_run_without_graphql(clinic, settings):
     """The resolvers are plain functions of (ctx, data): no Strawberry types needed."""
     from resolvers import clients as resolvers
+    from resolvers.client_input import ClientFilterData, CreateClientData, UpdateClientData
     from resolvers.context import RequestContext
     from resolvers.errors import InputError
+    from resolvers.inputs import from_input
     from resolvers.sessions import authenticate_staff
 
     ctx = RequestContext(
         settings=settings, request_id="direct", token=clinic["desk"].token, authenticate=authenticate_staff
     )
     client = await resolvers.create_client(
-        ctx, {"first_name": "Noa", "last_name": "Levi", "location_id": str(clinic["a1"].id), "sms_consent": False}
+        ctx, CreateClientData(first_name="Noa", last_name="Levi", location_id=str(clinic["a1"].id), sms_consent=False)
     )
     assert client.timezone == clinic["a1"].timezone and client.email_consent is True
-    updated = await resolvers.update_client(ctx, {"id": str(client.id), "expected_version": 1, "alert": "Call first"})
+    updated = await resolvers.update_client(
+        ctx, UpdateClientData(id=str(client.id), expected_version=1, alert="Call first")
+    )
     assert updated.version == 2 and updated.alert == "Call first"
     updated = await resolvers.update_client(
         ctx,
-        {
-            "id": str(client.id),
-            "phones": [{"label": "work", "number": "416-555-0123"}],
-            "address": {"line1": "1 Main St", "province": "ca-on", "country": "ca"},
-        },
+        from_input(
+            {
+                "id": str(client.id),
+                "phones": [{"label": "work", "number": "416-555-0123"}],
+                "address": {"line1": "1 Main St", "province": "ca-on", "country": "ca"},
+            },
+            UpdateClientData,
+        ),
     )
     row = await Client.get(id=client.id)
     assert row.phones == [{"label": "work", "number": "+14165550123"}] and row.version == 3
     assert (row.address_province, row.address_country) == ("ON", "CA")
     client.version = 3
     with pytest.raises(InputError) as refused:
-        await resolvers.update_client(ctx, {"id": str(client.id), "expected_version": 2, "alert": "x"})
+        await resolvers.update_client(ctx, UpdateClientData(id=str(client.id), expected_version=2, alert="x"))
     assert [p.code.value for p in refused.value.problems] == ["CONFLICT"]
-    query = await resolvers.clients_query(ctx, {"search": "lev"})
+    query = await resolvers.clients_query(ctx, ClientFilterData(search="lev"))
     assert [c.id for c in await query] == [client.id]
     assert await resolvers.get_client(ctx, "not-a-uuid") is None
