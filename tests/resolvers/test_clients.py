@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from tests.resolvers.test_clients_fixtures import make_client, make_provider, provider_staff, staff_with
 
 from models.audit import AuditEvent
 from models.clients import Client
@@ -17,6 +16,7 @@ from models.organization import Location
 from models.providers import Provider
 from permissions.catalog import Permission as P
 from tests.conftest import error_codes
+from tests.resolvers.test_clients_fixtures import make_client, make_provider, provider_staff, staff_with
 
 FIELDS = """id firstName lastName preferredLanguage timezone email emailConsent mobile mobileIsPrimary smsConsent
 voiceConsent dateOfBirth phones { label number } emergencyContacts { name relationship phone email }
