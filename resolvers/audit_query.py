@@ -34,6 +34,7 @@ from permissions.scoping import can_see_client
 from resolvers import audit
 from resolvers.client_input import COVERAGE_READ_FIELDS
 from resolvers.context import RequestContext
+from resolvers.inputs import parse_uuid
 
 READ_ACTION = "audit.read"
 # Set on the request's context once its read has been recorded.
@@ -56,10 +57,10 @@ class AuditQuery:
 
 
 def _uuid(value: str, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        raise bad_input(f"`{name}` is not an id.") from None
+    """The id, or BAD_USER_INPUT naming the argument (a filter, unlike a lookup, says so)."""
+    if (parsed := parse_uuid(value)) is None:
+        raise bad_input(f"`{name}` is not an id.")
+    return parsed
 
 
 def _filters(query: AuditQuery) -> dict[str, Any]:
