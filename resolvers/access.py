@@ -149,7 +149,8 @@ async def enable_access(
                 except InputError as error:
                     problems.extend(error.problems)
         problems.raise_if_any()
-        newcomers = [t for t in targets if t.user.access_status is AccessStatus.NO_ACCESS]
+        # A deactivated user takes its seat when reactivated (resolvers/seats.py), not now.
+        newcomers = [t for t in targets if t.user.access_status is AccessStatus.NO_ACCESS and t.user.is_active]
         await check_seats(principal, len(newcomers), "input", "userIds")
         result: list[User] = []
         for target in targets:

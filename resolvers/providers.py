@@ -21,7 +21,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.clients import Client
-from models.enums import ActorKind, BillingRole, ClientStatus, ProviderStatus
+from models.enums import AccessStatus, ActorKind, BillingRole, ClientStatus, ProviderStatus
 from models.organization import Location
 from models.providers import Provider
 from models.users import User, UserLocation
@@ -40,6 +40,7 @@ from resolvers.billing import (
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.inputs import UNSET, given, parse_uuid
+from resolvers.seats import check_seats
 from resolvers.sessions import end_sessions, void_links
 from resolvers.user_grants import configured_sources
 from resolvers.user_rules import check_restore
@@ -507,6 +508,8 @@ async def reactivate_provider(ctx: RequestContext, provider_id: str) -> Provider
         if effective_status(provider, now) is not ProviderStatus.INACTIVE:
             raise fail(ErrorCode.INVALID, "This provider is not inactive.", "input", "id")
         check_restore(principal, await configured_sources(principal.organization.id, target.user.id), "input", "id")
+        # Seats are billed per user who can log in (resolvers/seats.py): one with access takes its seat back.
+        await check_seats(principal, int(target.user.access_status is not AccessStatus.NO_ACCESS), "input", "id")
         await void_links(str(target.user.id), now)  # links die with the deactivation, not revived by this
         await User.filter(id=provider.user_id).update(is_active=True, version=F("version") + 1, updated_at=now)
         return await _save(

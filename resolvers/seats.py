@@ -1,5 +1,9 @@
-"""Seats (article 004: billed per user): every INVITED or ENABLED staff user takes one, and a change
-that would pass the organization's seat limit fails whole, for one user or a batch."""
+"""Seats (article 004: billed per user who can log in): every active staff user whose access is
+INVITED or ENABLED takes one; a deactivated user frees its seat and needs one back to be reactivated.
+A change that would pass the organization's seat limit fails whole, for one user or a batch.
+
+An expired user keeps its seat: the expiry is a date the administrator set and may move, and the
+account stays provisioned until then; deactivating it (or disabling access) frees the seat."""
 
 from __future__ import annotations
 
@@ -13,10 +17,13 @@ from resolvers.errors import ErrorCode, fail
 
 
 async def seats_used(organization_id: Any) -> int:
-    """The seats taken now: users whose access is enabled, or invited and pending registration."""
-    return await User.filter(
-        organization_id=organization_id, access_status__in=[AccessStatus.INVITED, AccessStatus.ENABLED]
-    ).count()
+    """The seats taken now: active users whose access is enabled, or invited and pending registration."""
+    return await User.filter(organization_id=organization_id, **SEATED).count()
+
+
+# The users who take a seat, as filter arguments over `models.users.User`.
+SEATED: dict[str, Any] = {"is_active": True, "access_status__in": [AccessStatus.INVITED, AccessStatus.ENABLED]}
+
 
 
 async def check_seats(principal: Principal, adding: int, *path: str) -> None:

@@ -413,6 +413,8 @@ async def set_user_active(ctx: RequestContext, user_id: Any, active: bool) -> Us
         if user.is_active != active:
             if active:
                 check_restore(principal, target.access.configured, "input", "active")
+                # Seats are billed per user who can log in: a user with access takes one back.
+                await check_seats(principal, int(user.access_status is not AccessStatus.NO_ACCESS), "input", "active")
                 await void_links(str(user.id), now)  # none sent while inactive comes back to life
             await User.filter(id=user.id).update(is_active=active, version=F("version") + 1, updated_at=now)
             if not active:

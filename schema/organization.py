@@ -7,9 +7,8 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from models.enums import AccessStatus
 from models.organization import Location as LocationModel
-from models.users import User as UserModel
+from resolvers.seats import seats_used
 
 
 @strawberry.type
@@ -65,15 +64,9 @@ class Organization:
     slug: str
     seat_limit: int | None = strawberry.field(description="null: unlimited.")
 
-    @strawberry.field(description="Users whose accessStatus is INVITED or ENABLED.")
+    @strawberry.field(description="Active users whose accessStatus is INVITED or ENABLED.")
     async def seats_used(self: Any, info: Info) -> int:
         return await seats_used(str(self.id))
-
-
-async def seats_used(organization_id: str) -> int:
-    return await UserModel.filter(
-        organization_id=organization_id, access_status__in=[AccessStatus.INVITED, AccessStatus.ENABLED]
-    ).count()
 
 
 __all__ = ["Address", "AddressInput", "Location", "LocationModel", "Organization", "seats_used"]
