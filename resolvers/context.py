@@ -26,6 +26,9 @@ class RequestContext:
     operation_name: str | None = None
     # Clients whose data this request returned (the PHI access log), coverage flagged.
     clients_read: dict[str, bool] = field(default_factory=dict)
+    # Errors at the path of a field that still answers (a guarded non-null list refused answers []
+    # rather than null its parent): schema/refusals.py `refuse_beside` adds, `RefusalLog` reports.
+    field_errors: list[Any] = field(default_factory=list)
     _principal: Principal | None = None
     _resolved: bool = False
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -27,6 +27,7 @@ from schema.errors import UserError, attempt
 from schema.organization import Address, AddressInput, Location
 from schema.pagination import Connection, SortKey, keyset_page
 from schema.portal import ClientInvitation, ClientPortalLink
+from schema.refusals import refuse_beside
 
 if TYPE_CHECKING:
     from schema.providers import Provider
@@ -183,12 +184,14 @@ class Client:
         return []
 
     @strawberry.field(
-        description="Guarded: CLIENT_PORTAL_MANAGE at the client's location; empty without it (the list is "
-        "non-null, so a refusal must not null the client). The portal issue fills it in."
+        description="Guarded: CLIENT_PORTAL_MANAGE at the client's location; without it empty and one "
+        "FORBIDDEN error at its path (the list is non-null, so a refusal must not null the client). "
+        "The portal issue fills it in."
     )
     async def invitations(self: Any, info: Info) -> list[ClientInvitation]:
         principal = await info.context.require_principal()
         if not can_see_client_invitations(principal, str(self.location_id)):
+            refuse_beside(info, "Invitations need the CLIENT_PORTAL_MANAGE permission at the client's location.")
             return []
         return []
 

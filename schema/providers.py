@@ -97,15 +97,20 @@ class Provider:
     def settings(self: Any) -> ProviderSettings:
         return ProviderSettings(messaging_enabled=self.messaging_enabled, default_rtm_status=self.default_rtm_status)
 
-    @strawberry.field(description="Guarded: null unless the viewer may see that user.")
+    @strawberry.field(
+        description="Guarded: the viewer must be able to see that user (USERS_READ at one of its sites), "
+        "else null and a FORBIDDEN error."
+    )
     async def user(self: Any, info: Info) -> User | None:
         principal = await info.context.require_principal()
         row = await info.context.loaders.of(relations.users_by_id).load(str(self.user_id))
         site_ids = await info.context.loaders.of(relations.user_site_ids).load(str(self.user_id))
-        if row is None or not can_see_user(
+        if row is None:
+            return None
+        if not can_see_user(
             principal, str(row.id), row.all_locations, site_ids, organization_id=str(row.organization_id)
         ):
-            return None
+            raise forbidden("The provider's user needs the USERS_READ permission at one of its sites.")
         return row  # type: ignore[no-any-return]
 
     @strawberry.field(

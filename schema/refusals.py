@@ -4,7 +4,9 @@ events).
 A refusal reaches the caller in one of two ways. A FORBIDDEN UserError in a mutation payload is
 caught, and recorded, by `attempt()` (schema/errors.py). A top-level FORBIDDEN error comes from many
 places: the permission classes (permissions/classes.py), `forbidden(...)` raised in resolvers, and
-guarded fields (client `coverage`, provider `billing`) that answer null with FORBIDDEN at their path.
+guarded fields (client `coverage`, provider `billing` and `user`) that answer null with FORBIDDEN at
+their path, and client `invitations`, a non-null list, that answers [] with FORBIDDEN at its path
+(`refuse_beside`: a raised error would null the client).
 Rather than ask each of those to remember the trail, this extension reads the response's errors once
 execution is over and records them here, in one place.
 
@@ -100,13 +102,30 @@ async def record_refusals(ctx: RequestContext, found: list[Refusal], operation_t
             await audit.record(ctx, refusal.action, changes=refusal.changes(operation_type))
 
 
+def refuse_beside(info: Any, message: str) -> None:
+    """One FORBIDDEN at this field's path while the field answers anyway: for a guarded field whose
+    type is a non-null list (client `invitations`), where a raised error would null the parent
+    object. The caller returns the empty list; `RefusalLog` adds the error to the response."""
+    raw = info._raw_info
+    error = GraphQLError(
+        message,
+        nodes=raw.field_nodes,
+        path=raw.path.as_list(),
+        extensions={"code": ApiErrorCode.FORBIDDEN.value},
+    )
+    info.context.field_errors.append(error)
+
+
 class RefusalLog(SchemaExtension):
     """Records the request's top-level FORBIDDEN errors once execution is over (see the module)."""
 
     async def on_execute(self) -> AsyncIterator[None]:
         yield
         ctx = self.execution_context.context
-        found = refusals(getattr(self.execution_context.result, "errors", None))
+        result = self.execution_context.result
+        if isinstance(ctx, RequestContext) and ctx.field_errors and result is not None:
+            result.errors = [*(result.errors or []), *ctx.field_errors]
+        found = refusals(getattr(result, "errors", None))
         if not found or not isinstance(ctx, RequestContext):
             return
         operation_type = getattr(self.execution_context.operation_type, "value", None)

@@ -85,10 +85,12 @@ async def test_create_with_the_articles_defaults(gql, clinic):
     assert client["portalLinks"] == [] and client["invitations"] == []
     row = await Client.get(id=client["id"])
     assert row.first_name_key == "maya" and row.last_name_key == "chen" and row.email_key == "maya.chen@example.com"
-    # The desk user may not read coverage: null plus one FORBIDDEN error at its path.
+    # The desk user may not read coverage: null plus one FORBIDDEN error at its path; nor the
+    # invitations: a non-null list, so empty plus one FORBIDDEN error at its path.
     assert client.get("coverage") is None
-    assert error_codes(body) == ["FORBIDDEN"]
-    assert body["errors"][0]["path"] == ["createClient", "client", "coverage"]
+    assert error_codes(body) == ["FORBIDDEN", "FORBIDDEN"]
+    assert sorted(e["path"][-1] for e in body["errors"]) == ["coverage", "invitations"]
+    assert all(e["path"][:2] == ["createClient", "client"] for e in body["errors"])
 
 
 async def test_sms_consent_needs_a_mobile(gql, clinic):
@@ -283,7 +285,9 @@ async def test_coverage_write_and_read_are_guarded(gql, clinic):
     body = await gql(CREATE, {"input": {**base, "coverage": card}}, token=clinic["desk"].token)
     assert [(e["field"], e["code"]) for e in _errors(body, "createClient")] == [(["input", "coverage"], "FORBIDDEN")]
     body = await gql(CREATE, {"input": {**base, "coverage": card}}, token=clinic["coverage"].token)
-    assert _errors(body, "createClient") == [] and error_codes(body) == []
+    assert _errors(body, "createClient") == []
+    # Coverage is readable; only the invitations (CLIENT_PORTAL_MANAGE, not held) are refused.
+    assert [e["path"][-1] for e in body.get("errors", [])] == ["invitations"]
     client = body["data"]["createClient"]["client"]
     assert client["coverage"] == {"healthCardNumber": "9876543217", "healthCardCheck": "VALID"}
     row = await Client.get(id=client["id"])

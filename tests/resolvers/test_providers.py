@@ -53,7 +53,9 @@ async def test_provider_fields_and_guarded_user(gql, factory, org_a) -> None:
     reader = await staff_with(factory, org_a, [P.PROVIDERS_READ], [a1])
     body = await gql(ONE, {"id": str(prov.id)}, token=reader.token)
     data = body["data"]["provider"]
-    assert error_codes(body) == []
+    # No USERS_READ: the guarded user is null with one FORBIDDEN error at its path.
+    assert error_codes(body) == ["FORBIDDEN"]
+    assert body["errors"][0]["path"] == ["provider", "user"]
     assert data["displayName"] == "Dr Ada Lane"
     assert data["status"] == "ACTIVE" and data["version"] == 1
     assert data["settings"] == {"messagingEnabled": True, "defaultRtmStatus": False}

@@ -54,7 +54,8 @@ async def test_registration_link_refused_once_the_provider_deactivation_date_pas
 
 async def test_client_invitations_need_client_portal_manage(gql: GQL, factory: Factory, org_a: Org) -> None:
     """Guarded by CLIENT_PORTAL_MANAGE. The list is non-null in the contract, so a viewer without the
-    permission gets an empty list and the client itself still resolves (an error would null it)."""
+    permission gets an empty list plus one FORBIDDEN error at its path, and the client itself still
+    resolves (a raised error would null it)."""
     from permissions.grants import Grants
     from permissions.principal import Principal, PrincipalKind
     from permissions.scoping import can_see_client_invitations
@@ -67,7 +68,8 @@ async def test_client_invitations_need_client_portal_manage(gql: GQL, factory: F
         {"id": str(patient.id)},
         token=viewer.token,
     )
-    assert codes(body) == []
+    assert codes(body) == ["FORBIDDEN"]
+    assert body["errors"][0]["path"] == ["client", "invitations"]
     assert body["data"]["client"] == {"lastName": "Ient", "invitations": []}
     # The rule the field applies: CLIENT_PORTAL_MANAGE at the client's location, not elsewhere.
     manager = Principal(
