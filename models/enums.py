@@ -70,6 +70,25 @@ class ActorKind(str, Enum):
     ANONYMOUS = "ANONYMOUS"
 
 
+class AuditTarget(str, Enum):
+    """What an audit event is about (`AuditEvent.target_type`), spelled as the API's type names.
+
+    Rows written before this enum may say "client" (lower case): reading is case-insensitive
+    (`AuditTarget("client") is AuditTarget.CLIENT`), so filters and checks see one spelling."""
+
+    CLIENT = "Client"
+    LOCATION = "Location"
+    PERMISSION_GROUP = "PermissionGroup"
+    PROVIDER = "Provider"
+    SESSION = "Session"
+    USER = "User"
+
+    @classmethod
+    def _missing_(cls, value: object) -> "AuditTarget | None":
+        text = str(value).strip().lower()
+        return next((member for member in cls if member.value.lower() == text), None)
+
+
 class LoginOutcome(str, Enum):
     FAILED = "FAILED"
     THROTTLED = "THROTTLED"

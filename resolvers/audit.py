@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any
 
 from models.audit import AuditEvent
-from models.enums import ActorKind
+from models.enums import ActorKind, AuditTarget
 from resolvers.context import RequestContext
 
 # Never written to the trail, whatever a caller passes.
@@ -19,6 +19,8 @@ SECRET_FIELDS = frozenset({"password", "password_hash", "pin", "pin_hash", "toke
 LAST4_FIELDS = frozenset({"health_card_number"})
 # The PHI access log's event (schema/phi.py): its values are client ids, never client data.
 CLIENT_READ_ACTION = "client.read"
+# What an event is about: `record(..., target_type=audit.Target.CLIENT)`.
+Target = AuditTarget
 
 
 def _plain(value: Any) -> Any:
@@ -64,7 +66,7 @@ async def record(
     ctx: RequestContext,
     action: str,
     *,
-    target_type: str | None = None,
+    target_type: AuditTarget | None = None,
     target_id: Any = None,
     location_id: Any = None,
     changes: Mapping[str, Any] | None = None,
@@ -90,7 +92,7 @@ async def record(
         actor_id=actor_id,
         actor_name=actor_name,
         action=action,
-        target_type=target_type,
+        target_type=AuditTarget(target_type).value if target_type is not None else None,
         target_id=target_id,
         location_id=location_id,
         changes=_plain(safe) if safe else None,

@@ -4,7 +4,7 @@ only.
 Reading the trail is itself recorded: one `audit.read` event per request (not per row, nor per
 aliased field), naming the filter used. The trail is append-only: nothing here updates or deletes.
 
-The trail is no side door to patient data. An event about a client (target type "client", any
+The trail is no side door to patient data. An event about a client (target type `AuditTarget.CLIENT`, any
 case) shows every AUDIT_READ holder which fields changed, but their `[before, after]` values only
 when the reader may read that client now (`permissions.scoping.can_see_client` on the client's
 current location and primary provider: CLIENTS_READ there, or CLIENTS_READ_OWN as its primary
@@ -27,6 +27,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from models.audit import AuditEvent
+from models.enums import AuditTarget
 from permissions.catalog import Permission
 from permissions.errors import bad_input, forbidden
 from permissions.principal import Principal
@@ -63,6 +64,25 @@ def _uuid(value: str, name: str) -> uuid.UUID:
     return parsed
 
 
+def target_type(text: str) -> AuditTarget:
+    """The filter's target type, any case ("client" and "Client" alike), or BAD_USER_INPUT."""
+    try:
+        return AuditTarget(text)
+    except ValueError:
+        known = ", ".join(t.value for t in AuditTarget)
+        raise bad_input(f"`targetType` is one of {known}.") from None
+
+
+def target_name(stored: str | None) -> str | None:
+    """A row's target type as the API spells it: rows written before `AuditTarget` may say "client"."""
+    if stored is None:
+        return None
+    try:
+        return AuditTarget(stored).value
+    except ValueError:
+        return stored
+
+
 def _filters(query: AuditQuery) -> dict[str, Any]:
     """ORM filters for `query`, or a BAD_USER_INPUT for a malformed id or an empty range."""
     filters: dict[str, Any] = {}
@@ -71,7 +91,8 @@ def _filters(query: AuditQuery) -> dict[str, Any]:
     if query.target_id is not None:
         filters["target_id"] = _uuid(query.target_id, "targetId")
     if query.target_type is not None:
-        filters["target_type"] = query.target_type
+        # Case-insensitive, so the rows written as "client" before AuditTarget are found too.
+        filters["target_type__iexact"] = target_type(query.target_type).value
     if query.action is not None:
         action = query.action.strip()
         if not action or action == ".":
@@ -125,12 +146,13 @@ async def record_read(ctx: RequestContext, query: AuditQuery | None = None) -> N
 def about_client(event: AuditEvent) -> bool:
     """Whether `event`'s values may carry a client's data, so are shown only as the rule says.
 
-    Client events are written with target type "client"; "Client" is read the same, so an older or
-    hand-written row cannot slip past. The PHI access log's own event carries only client ids.
+    Client events are written with target type `AuditTarget.CLIENT`; older rows say "client", read
+    the same, so an older or hand-written row cannot slip past. The PHI access log's own event
+    carries only client ids.
     """
     return (
         bool(event.changes)
-        and (event.target_type or "").lower() == "client"
+        and target_name(event.target_type) == AuditTarget.CLIENT.value
         and event.action != audit.CLIENT_READ_ACTION
     )
 

@@ -170,7 +170,7 @@ async def _login(ctx: RequestContext, slug: str, username_key: str, password: st
             ctx,
             "auth.login_failed",
             organization_id=org_id,
-            target_type="User" if user else None,
+            target_type=audit.Target.USER if user else None,
             target_id=user.id if user else None,
             changes={"username": username_key},
         )
@@ -182,7 +182,7 @@ async def _login(ctx: RequestContext, slug: str, username_key: str, password: st
             ctx,
             "auth.login_denied",
             organization_id=org_id,
-            target_type="User",
+            target_type=audit.Target.USER,
             target_id=user.id,
             changes={"reason": reason},
         )
@@ -212,7 +212,7 @@ async def open_session(ctx: RequestContext, user: User, org_id: Any) -> LoginRes
             ctx,
             "auth.login",
             organization_id=org_id,
-            target_type="Session",
+            target_type=audit.Target.SESSION,
             target_id=session.id,
             actor_kind=ActorKind.USER,
             actor_id=user.id,
@@ -265,7 +265,7 @@ async def logout(ctx: RequestContext) -> None:
         await Session.filter(id=principal.session.id, revoked_at__isnull=True).update(
             revoked_at=now, revoked_reason="LOGOUT"
         )
-        await audit.record(ctx, "auth.logout", target_type="Session", target_id=principal.session.id)
+        await audit.record(ctx, "auth.logout", target_type=audit.Target.SESSION, target_id=principal.session.id)
 
 
 async def change_password(ctx: RequestContext, current_password: str, new_password: str) -> None:
@@ -279,13 +279,13 @@ async def change_password(ctx: RequestContext, current_password: str, new_passwo
     async with login_lock(principal.organization.slug, user.username_key):
         state = await throttle_state(principal.organization.id, user.username_key, ip, ctx)
         if state.throttled:
-            await audit.record(ctx, "auth.password_change_throttled", target_type="User", target_id=user.id)
+            await audit.record(ctx, "auth.password_change_throttled", target_type=audit.Target.USER, target_id=user.id)
             raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE, "input", "currentPassword")
         if not verify_secret(user.password_hash, current_password):
             await _record_failure(
                 principal.organization.id, state, user.username_key, ip, ctx.settings.login_throttle_seconds
             )
-            await audit.record(ctx, "auth.password_change_failed", target_type="User", target_id=user.id)
+            await audit.record(ctx, "auth.password_change_failed", target_type=audit.Target.USER, target_id=user.id)
             raise fail(ErrorCode.INVALID_CREDENTIALS, "The current password is not right.", "input", "currentPassword")
     if problem := password_problem(new_password, user.username):
         raise fail(ErrorCode.PASSWORD_TOO_WEAK, problem, "input", "newPassword")
@@ -301,7 +301,7 @@ async def change_password(ctx: RequestContext, current_password: str, new_passwo
         await audit.record(
             ctx,
             "auth.password_change",
-            target_type="User",
+            target_type=audit.Target.USER,
             target_id=user.id,
             changes={"otherSessionsEnded": ended},
         )
@@ -349,7 +349,7 @@ async def unlock_with_pin(ctx: RequestContext, pin: str) -> None:
     if verify_secret(user.pin_hash, pin):
         async with in_transaction():
             await Session.filter(id=session.id, revoked_at__isnull=True).update(last_seen_at=now, pin_failures=0)
-            await audit.record(ctx, "auth.unlock", target_type="Session", target_id=session.id)
+            await audit.record(ctx, "auth.unlock", target_type=audit.Target.SESSION, target_id=session.id)
         session.last_seen_at = now
         session.pin_failures = 0
         principal.locked = False
@@ -363,7 +363,7 @@ async def unlock_with_pin(ctx: RequestContext, pin: str) -> None:
         await audit.record(
             ctx,
             "auth.unlock_failed",
-            target_type="Session",
+            target_type=audit.Target.SESSION,
             target_id=session.id,
             changes={"failures": turn, "sessionEnded": ended},
         )
@@ -397,4 +397,4 @@ async def revoke_session(ctx: RequestContext, session_id: str) -> None:
         )
         if not count:
             raise fail(ErrorCode.NOT_FOUND, "No such session.", "id")
-        await audit.record(ctx, "auth.session_revoke", target_type="Session", target_id=sid)
+        await audit.record(ctx, "auth.session_revoke", target_type=audit.Target.SESSION, target_id=sid)

@@ -161,7 +161,7 @@ async def create_client(ctx: RequestContext, data: CreateClientData) -> Client:
         await audit.record(
             ctx,
             "client.create",
-            target_type="client",
+            target_type=audit.Target.CLIENT,
             target_id=client.id,
             location_id=location.id,
             changes=audit.diff({}, audit.snapshot(client, AUDITED)),
@@ -252,7 +252,7 @@ async def update_client(ctx: RequestContext, data: UpdateClientData) -> Client:
         await audit.record(
             ctx,
             "client.update",
-            target_type="client",
+            target_type=audit.Target.CLIENT,
             target_id=client.id,
             location_id=client.location_id,
             changes=changes,
@@ -282,7 +282,7 @@ async def archive_client(ctx: RequestContext, client_id: Any) -> Client:
         await audit.record(
             ctx,
             "client.archive",
-            target_type="client",
+            target_type=audit.Target.CLIENT,
             target_id=client.id,
             location_id=client.location_id,
             changes={"status": [client.status.value, ClientStatus.ARCHIVED.value]},

@@ -38,7 +38,7 @@ from resolvers.validation import search_key
 
 NAME_MAX = 100
 DESCRIPTION_MAX = 500
-TARGET = "PermissionGroup"
+TARGET = audit.Target.PERMISSION_GROUP
 
 
 @dataclass

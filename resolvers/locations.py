@@ -204,7 +204,7 @@ async def create_location(ctx: RequestContext, data: CreateLocationData) -> Loca
         await audit.record(
             ctx,
             "location.create",
-            target_type="Location",
+            target_type=audit.Target.LOCATION,
             target_id=location.id,
             location_id=location.id,
             changes=audit.diff({}, audit.snapshot(location, FIELDS)),
@@ -242,7 +242,7 @@ async def update_location(ctx: RequestContext, data: UpdateLocationData) -> Loca
         await audit.record(
             ctx,
             "location.update",
-            target_type="Location",
+            target_type=audit.Target.LOCATION,
             target_id=location.id,
             location_id=location.id,
             changes=audit.diff(before, audit.snapshot(location, FIELDS)),
@@ -262,7 +262,7 @@ async def set_location_active(ctx: RequestContext, location_id: Any, active: boo
         await audit.record(
             ctx,
             "location.activate" if active else "location.deactivate",
-            target_type="Location",
+            target_type=audit.Target.LOCATION,
             target_id=location.id,
             location_id=location.id,
             changes=audit.diff(before, audit.snapshot(location, FIELDS)),

@@ -233,7 +233,7 @@ async def _save(
     await audit.record(
         ctx,
         action,
-        target_type="Provider",
+        target_type=audit.Target.PROVIDER,
         target_id=provider.id,
         changes=audit.diff(before, audit.snapshot(updated, AUDITED_FIELDS)),
     )
@@ -468,7 +468,7 @@ async def deactivate_provider(
             changes["reassign_to"] = str(reassign_to.id)
         if moved is not None:
             changes["reassigned_client_count"] = moved
-        await audit.record(ctx, action, target_type="Provider", target_id=provider.id, changes=changes)
+        await audit.record(ctx, action, target_type=audit.Target.PROVIDER, target_id=provider.id, changes=changes)
     return DeactivationResult(updated, moved)
 
 
@@ -572,7 +572,7 @@ async def apply_due_deactivations(ctx: RequestContext, *, limit: int = 100) -> i
             await audit.record(
                 ctx,
                 "provider.deactivate",
-                target_type="Provider",
+                target_type=audit.Target.PROVIDER,
                 target_id=provider.id,
                 organization_id=provider.organization_id,
                 actor_kind=ActorKind.SYSTEM,

@@ -22,6 +22,11 @@ from schema.pagination import Connection, SortKey, check_first, datetime_key, de
 KEYS = (datetime_key("occurred_at", descending=True), SortKey("id", descending=True))
 
 
+def _target_type(root: Any) -> str | None:
+    """One spelling for old rows too ("client" reads as "Client")."""
+    return audit_query.target_name(root.target_type)
+
+
 @strawberry.type
 class AuditEvent:
     id: strawberry.ID
@@ -30,7 +35,7 @@ class AuditEvent:
     actor_id: strawberry.ID | None
     actor_name: str | None
     action: str = strawberry.field(description="e.g. user.create, client.update, client.coverage.read")
-    target_type: str | None
+    target_type: str | None = strawberry.field(resolver=_target_type)
     target_id: strawberry.ID | None
     ip_address: str | None
     request_id: str | None
@@ -59,7 +64,7 @@ class AuditEvent:
 @strawberry.input
 class AuditFilter:
     actor_id: strawberry.ID | None = None
-    target_type: str | None = None
+    target_type: str | None = None  # any case: resolvers/audit_query.py `target_type`
     target_id: strawberry.ID | None = None
     action: str | None = strawberry.field(
         default=None, description='Exact, or a prefix ending in "." (e.g. "client.").'

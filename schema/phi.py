@@ -25,7 +25,7 @@ class PhiAccessLog(SchemaExtension):
         await audit.record(
             ctx,
             audit.CLIENT_READ_ACTION,
-            target_type="client",
+            target_type=audit.Target.CLIENT,
             target_id=next(iter(read)) if len(read) == 1 else None,
             changes={
                 "clientIds": sorted(read),
