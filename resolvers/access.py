@@ -13,8 +13,9 @@ Links: one single-use token per purpose and user, stored as a SHA-256 hash, vali
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from tortoise.expressions import F
@@ -126,10 +127,31 @@ def _indexed(user_ids: list[Any], target: Target) -> tuple[str, ...]:
     return ("input", "userIds")
 
 
+class WarningCode(str, Enum):
+    """What a successful change did not do, or will not give, said in the payload's `warnings`."""
+
+    REGISTRATION_EMAIL_NOT_SENT = "REGISTRATION_EMAIL_NOT_SENT"
+    NO_PERMISSION_GROUP = "NO_PERMISSION_GROUP"
+
+
+@dataclass(frozen=True)
+class AccessWarning:
+    code: WarningCode
+    message: str
+    field: tuple[str, ...]
+
+
 async def enable_access(
-    ctx: RequestContext, user_ids: list[Any], delivery: EmailDelivery = EmailDelivery.SEND_NOW
+    ctx: RequestContext,
+    user_ids: list[Any],
+    delivery: EmailDelivery = EmailDelivery.SEND_NOW,
+    warnings: list[AccessWarning] | None = None,
 ) -> list[User]:
-    """Enable login access for one or many users; the seat count covers the whole batch first."""
+    """Enable login access for one or many users; the seat count covers the whole batch first.
+
+    `warnings` (when given) receives, at each user's index, what the caller should know: SEND_NOW to
+    someone who already has a password sends nothing (they log in with it), and a user with no
+    permission group (not an admin) can log in but do nothing else (article 004)."""
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
@@ -164,6 +186,8 @@ async def enable_access(
                 user = await User.get(id=user.id)
             if user.access_status is AccessStatus.INVITED and delivery == EmailDelivery.SEND_NOW:
                 await send_registration(ctx, principal.organization, user)
+            if warnings is not None:
+                warnings.extend(_enable_warnings(target, user, delivery, _indexed(user_ids, target)))
             await audit.record(
                 ctx,
                 "user.access_enable",
@@ -176,6 +200,30 @@ async def enable_access(
             )
             result.append(user)
     return result
+
+
+def _enable_warnings(
+    target: Target, user: User, delivery: EmailDelivery, path: tuple[str, ...]
+) -> list[AccessWarning]:
+    found = []
+    if delivery == EmailDelivery.SEND_NOW and user.password_hash is not None:
+        found.append(
+            AccessWarning(
+                WarningCode.REGISTRATION_EMAIL_NOT_SENT,
+                f"{user.username} already has a password: access is enabled and no registration email was sent "
+                "(they log in with their password; resetCredentials sends a reset link).",
+                path,
+            )
+        )
+    if not user.is_admin and not target.access.groups:
+        found.append(
+            AccessWarning(
+                WarningCode.NO_PERMISSION_GROUP,
+                f"{user.username} is in no permission group: they can log in but do nothing else until added to one.",
+                path,
+            )
+        )
+    return found
 
 
 async def disable_access(ctx: RequestContext, user_ids: list[Any]) -> list[User]:

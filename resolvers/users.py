@@ -441,7 +441,7 @@ async def reset_credentials(
     new_pin: str | None = None,
     require_password_reset: bool = True,
 ) -> User:
-    """Set a new password and/or PIN, or (no password given) email a reset link. Sessions end."""
+    """Set a new password and/or PIN, or (neither given) email a reset link. Sessions end."""
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
@@ -460,7 +460,8 @@ async def reset_credentials(
                 values["password_reset_required"] = bool(require_password_reset)
         if (pin_hash := hashed_pin(new_pin, problems, "input", "newPin")) is not None:
             values["pin_hash"] = pin_hash
-        send_link = new_password is None
+        # A reset link only when neither secret is given: a new PIN alone changes the PIN, nothing else.
+        send_link = new_password is None and new_pin is None
         if send_link and not user.email:
             problems.add(ErrorCode.INVALID, "This user has no email address for a reset link.", "input", "id")
         problems.raise_if_any()

@@ -293,10 +293,29 @@ class UserPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+strawberry.enum(access.WarningCode)  # registers it in place (the pattern of schema/enums.py)
+
+
+@strawberry.type(description="Something a change that succeeded did not do, or will not give: the caller should know.")
+class UserWarning:
+    field: list[str] | None = strawberry.field(description='Path into the input, e.g. ["input", "userIds", "0"].')
+    message: str
+    code: access.WarningCode
+
+    @classmethod
+    def of(cls, warning: access.AccessWarning) -> UserWarning:
+        return cls(field=list(warning.field), message=warning.message, code=warning.code)
+
+
 @strawberry.type
 class UsersPayload:
     users: list[User] = strawberry.field(default_factory=list)
     errors: list[UserError] = strawberry.field(default_factory=list)
+    warnings: list[UserWarning] = strawberry.field(
+        default_factory=list,
+        description="enableAccess: users who got no registration email because they already have a password, "
+        "and users in no permission group (they can log in but do nothing else).",
+    )
 
 
 async def _user_payload(info: Info, action: str, call: Any) -> UserPayload:
@@ -414,13 +433,17 @@ class Mutation:
         )
     )
     async def enable_access(self, info: Info, input: EnableAccessInput) -> UsersPayload:
-        return await _users_payload(
+        warnings: list[access.AccessWarning] = []
+        payload = await _users_payload(
             info,
             "user.access_enable",
             lambda: access.enable_access(
-                info.context, list(input.user_ids), input.registration_email or EmailDelivery.SEND_NOW
+                info.context, list(input.user_ids), input.registration_email or EmailDelivery.SEND_NOW, warnings
             ),
         )
+        if not payload.errors:
+            payload.warnings = [UserWarning.of(w) for w in warnings]
+        return payload
 
     @strawberry.mutation(
         **requires(
