@@ -109,9 +109,7 @@ async def load_demo(public_url: str = DEFAULT_PUBLIC_URL) -> str:
         org = created.organization
         locations = {}
         for spec in LOCATIONS:
-            locations[spec["name"]] = await Location.create(
-                id=uuid.uuid4(), organization=org, name_key=spec["name"].lower(), **spec
-            )
+            locations[spec["name"]] = await Location.create(id=uuid.uuid4(), organization=org, **spec)
         for step in _steps():
             await step.load(org, locations)
     return logins_text(public_url)

@@ -13,12 +13,14 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+from app.demo_staff import add_user
 from models.clients import Client
 from models.enums import AccessStatus, ClientSource, ClientStatus, HealthCardCheck, UserType
-from models.groups import GroupMembership, PermissionGroup
+from models.groups import PermissionGroup
+from models.keys import search_key
 from models.organization import Location, Organization
 from models.providers import Provider
-from models.users import User, UserLocation
+from models.users import User
 from permissions.catalog import Permission
 from resolvers.credentials import hash_secret
 
@@ -182,14 +184,13 @@ def birth_date(rng: random.Random) -> date:
 
 async def _provider_group(org: Organization) -> PermissionGroup:
     """The "Providers" group (reused, with CLIENTS_READ_OWN added, if an earlier step made one)."""
-    group = await PermissionGroup.filter(organization_id=org.id, name_key=GROUP_NAME.lower()).first()
+    group = await PermissionGroup.filter(organization_id=org.id, name_key=search_key(GROUP_NAME)).first()
     wanted = {p.value for p in GROUP_PERMISSIONS}
     if group is None:
         return await PermissionGroup.create(
             id=uuid.uuid4(),
             organization=org,
             name=GROUP_NAME,
-            name_key=GROUP_NAME.lower(),
             description="Clinicians: their own clients (My Clients) and the provider directory.",
             permission_codes=",".join(sorted(wanted)),
             all_locations=True,
@@ -206,34 +207,23 @@ async def _providers(org: Organization, locations: dict[str, Location]) -> list[
     password = hash_secret(PROVIDER_PASSWORD)
     result = []
     for username, first, last, specialty, where in PROVIDERS:
-        if await User.exists(organization_id=org.id, username_key=username):
+        if await User.exists(organization_id=org.id, username_key=search_key(username)):
             continue  # an earlier step already has this username: leave it alone
-        user = await User.create(
-            id=uuid.uuid4(),
-            organization=org,
-            username=username,
-            username_key=username,
-            first_name=first,
-            last_name=last,
-            last_name_key=last.lower(),
-            type=UserType.PROVIDER,
-            email=f"{username}@maplegrove.example",
+        sites = list(locations.values()) if where is None else [locations[n] for n in where if n in locations]
+        user = await add_user(
+            org,
+            username,
+            first,
+            last,
+            UserType.PROVIDER,
+            sites=sites if where is not None else [],
+            groups=[group],
             password_hash=password,
             access_status=AccessStatus.ENABLED,
             all_locations=where is None,
         )
-        sites = list(locations.values()) if where is None else [locations[n] for n in where if n in locations]
-        for site in sites if where is not None else []:
-            await UserLocation.create(id=uuid.uuid4(), organization=org, user=user, location=site)
-        await GroupMembership.create(id=uuid.uuid4(), organization=org, group=group, user=user)
-        name = f"{first} {last}"
         provider = await Provider.create(
-            id=uuid.uuid4(),
-            organization=org,
-            user=user,
-            display_name=name,
-            display_name_key=name.lower(),
-            specialty=specialty,
+            id=uuid.uuid4(), organization=org, user=user, display_name=f"{first} {last}", specialty=specialty
         )
         result.append((provider, sites))
     return result
@@ -259,10 +249,7 @@ def _client(
         "primary_provider_id": provider.id if provider else None,
         "first_name": first,
         "last_name": last,
-        "first_name_key": first.lower(),
-        "last_name_key": last.lower(),
         "email": email,
-        "email_key": email,
         "mobile": mobile if has_mobile else None,
         "sms_consent": has_mobile and rng.random() < 0.7,
         "date_of_birth": birth_date(rng),

@@ -107,7 +107,6 @@ async def _groups(org: Organization, locations: dict[str, Location]) -> dict[str
             id=uuid.uuid4(),
             organization=org,
             name=name,
-            name_key=name.lower(),
             description=spec["description"],
             permission_codes=",".join(p.value for p in spec["permissions"]),
             all_locations=spec["locations"] is None,
@@ -116,6 +115,36 @@ async def _groups(org: Organization, locations: dict[str, Location]) -> dict[str
             await GroupLocation.create(id=uuid.uuid4(), organization=org, group=group, location=locations[site])
         groups[name] = group
     return groups
+
+
+async def add_user(
+    org: Organization,
+    username: str,
+    first: str,
+    last: str,
+    kind: UserType,
+    *,
+    sites: list[Location],
+    groups: list[PermissionGroup],
+    **fields: Any,
+) -> User:
+    """A demo user working at `sites` in `groups`, mailed at the demo's domain: every demo step makes
+    its users here."""
+    user = await User.create(
+        id=uuid.uuid4(),
+        organization=org,
+        username=username,
+        first_name=first,
+        last_name=last,
+        type=kind,
+        email=f"{username}@maplegrove.example",
+        **fields,
+    )
+    for site in sites:
+        await UserLocation.create(id=uuid.uuid4(), organization=org, user=user, location=site)
+    for group in groups:
+        await GroupMembership.create(id=uuid.uuid4(), organization=org, group=group, user=user)
+    return user
 
 
 async def load(org: Organization, locations: dict[str, Location]) -> None:
@@ -131,16 +160,14 @@ async def load(org: Organization, locations: dict[str, Location]) -> None:
     for username, first, last, kind, sites, member_of, state in STAFF:
         access = AccessStatus(state.get("access", "ENABLED"))
         expires = state.get("expires_in_days")
-        user = await User.create(
-            id=uuid.uuid4(),
-            organization=org,
-            username=username,
-            username_key=username.lower(),
-            first_name=first,
-            last_name=last,
-            last_name_key=last.lower(),
-            type=kind,
-            email=f"{username}@maplegrove.example",
+        await add_user(
+            org,
+            username,
+            first,
+            last,
+            kind,
+            sites=[locations[site] for site in sites or []],
+            groups=[groups[name] for name in member_of],
             is_active=state.get("active", True),
             expires_at=now + timedelta(days=expires) if expires is not None else None,
             password_hash=None if access is AccessStatus.INVITED else hashes[state.get("password", "staff")],
@@ -150,7 +177,3 @@ async def load(org: Organization, locations: dict[str, Location]) -> None:
             registration_email_sent_at=now if access is AccessStatus.INVITED else None,
             all_locations=sites is None,
         )
-        for site in sites or []:
-            await UserLocation.create(id=uuid.uuid4(), organization=org, user=user, location=locations[site])
-        for name in member_of:
-            await GroupMembership.create(id=uuid.uuid4(), organization=org, group=groups[name], user=user)

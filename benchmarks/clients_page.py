@@ -38,6 +38,7 @@ from app.db import migrate, tortoise_config
 from app.demo_clinical import FIRST_NAMES, LAST_NAMES, birth_date
 from app.main import create_app
 from app.settings import Settings
+from models.keys import search_key
 from resolvers.credentials import STAFF_SESSION_PREFIX, new_token, token_hash
 
 SERVER = os.environ.get("TESSERA_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -85,7 +86,7 @@ async def load(conn: asyncpg.Connection, count: int) -> dict[str, str]:
             loc,
             org,
             name,
-            name.lower(),
+            search_key(name),
             now,
         )
 
@@ -101,7 +102,7 @@ async def load(conn: asyncpg.Connection, count: int) -> dict[str, str]:
             org,
             username,
             username.capitalize(),
-            username.lower(),
+            search_key(username.capitalize()),
             kind,
             is_admin,
             all_locations,
@@ -200,7 +201,7 @@ async def load(conn: asyncpg.Connection, count: int) -> dict[str, str]:
         first, last = rng.choice(FIRST_NAMES), f"{rng.choice(LAST_NAMES)}{n % 997}"
         return (
             uuid.uuid4(), org, (a1, a2)[n % 2], rng.choice(providers) if rng.random() < 0.9 else None,
-            first, last, first.lower(), last.lower(), birth_date(rng),
+            first, last, search_key(first), search_key(last), birth_date(rng),
             f"+1416555{n % 10000:04d}", "en", "America/Toronto", True, True, False, False, "[]", "[]",
             "NOT_CHECKED", "ACTIVE", "STAFF", 1, now, now,
         )  # fmt: skip

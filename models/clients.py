@@ -4,9 +4,17 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import ClientSource, ClientStatus, HealthCardCheck
+from models.keys import DerivedKeys
 
 
-class Client(Model):
+class Client(DerivedKeys, Model):
+    DERIVED_KEYS = {
+        "first_name_key": "first_name",
+        "last_name_key": "last_name",
+        "preferred_name_key": "preferred_name",
+        "email_key": "email",
+    }
+
     id = fields.UUIDField(primary_key=True)
     organization = fields.ForeignKeyField("models.Organization", related_name="clients", on_delete=fields.RESTRICT)
     first_name = fields.CharField(max_length=100)

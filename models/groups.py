@@ -3,8 +3,12 @@
 from tortoise import fields
 from tortoise.models import Model
 
+from models.keys import DerivedKeys
 
-class PermissionGroup(Model):
+
+class PermissionGroup(DerivedKeys, Model):
+    DERIVED_KEYS = {"name_key": "name"}
+
     id = fields.UUIDField(primary_key=True)
     organization = fields.ForeignKeyField(
         "models.Organization", related_name="permission_groups", on_delete=fields.RESTRICT

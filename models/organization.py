@@ -3,6 +3,8 @@
 from tortoise import fields
 from tortoise.models import Model
 
+from models.keys import DerivedKeys
+
 
 class Organization(Model):
     id = fields.UUIDField(primary_key=True)
@@ -16,7 +18,9 @@ class Organization(Model):
         table = "organizations"
 
 
-class Location(Model):
+class Location(DerivedKeys, Model):
+    DERIVED_KEYS = {"name_key": "name"}
+
     id = fields.UUIDField(primary_key=True)
     organization = fields.ForeignKeyField("models.Organization", related_name="locations", on_delete=fields.RESTRICT)
     name = fields.CharField(max_length=200)

@@ -4,9 +4,12 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import BillingRole, ProviderStatus
+from models.keys import DerivedKeys
 
 
-class Provider(Model):
+class Provider(DerivedKeys, Model):
+    DERIVED_KEYS = {"display_name_key": "display_name"}
+
     id = fields.UUIDField(primary_key=True)
     organization = fields.ForeignKeyField("models.Organization", related_name="providers", on_delete=fields.RESTRICT)
     user = fields.OneToOneField("models.User", related_name="provider", on_delete=fields.RESTRICT)

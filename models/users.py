@@ -4,9 +4,12 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import AccessStatus, StaffTokenPurpose, UserType
+from models.keys import DerivedKeys
 
 
-class User(Model):
+class User(DerivedKeys, Model):
+    DERIVED_KEYS = {"username_key": "username", "last_name_key": "last_name"}
+
     id = fields.UUIDField(primary_key=True)
     organization = fields.ForeignKeyField("models.Organization", related_name="users", on_delete=fields.RESTRICT)
     username = fields.CharField(max_length=150)

@@ -17,6 +17,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models.enums import ActorKind, LoginOutcome
+from models.keys import search_key
 from models.organization import Organization
 from models.sessions import LoginAttempt, Session
 from models.sql import fetch_all, write_returning
@@ -133,10 +134,10 @@ USERNAME_KEY_MAX = 150  # users.username_key and login_attempts.username_key
 
 
 def login_key(username: str) -> str:
-    """The key a login attempt is looked up and throttled by: the lower-cased username. One too
+    """The key a login attempt is looked up and throttled by: the username's `search_key`. One too
     long to be any user's is replaced by its digest, so it is still throttled (and can be stored)
     but can never be cut down to match a real username."""
-    key = username.strip().lower()
+    key = search_key(username.strip())
     if len(key) <= USERNAME_KEY_MAX:
         return key
     return "~sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

@@ -26,7 +26,7 @@ from resolvers.errors import ErrorCode, Problems
 from resolvers.health_cards import check_health_card, normalize_card_number, normalize_province, normalize_version
 from resolvers.inputs import UNSET, given
 from resolvers.locations import AddressData
-from resolvers.validation import check_timezone, normalize_email, normalize_phone, search_key
+from resolvers.validation import check_timezone, normalize_email, normalize_phone
 
 # BCP 47: language[-script][-region][-variant...] (e.g. en, fr-CA, zh-Hant-TW, es-419).
 _BCP47 = re.compile(
@@ -419,13 +419,3 @@ def local_today(location: Location, now: datetime) -> date:
         return now.astimezone(ZoneInfo(location.timezone)).date()
     except (KeyError, ValueError):
         return now.date()
-
-
-def search_keys(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The lower-cased search/sort copies of the values being written (`search_key`: same length)."""
-    keys: dict[str, Any] = {}
-    for name in ("first_name", "last_name", "preferred_name", "email"):
-        if name in values:
-            value = values[name]
-            keys[f"{name}_key"] = search_key(value) if value else None
-    return keys

@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 
 from models.clients import Client
 from models.enums import OPEN_CLIENT_STATUS, ClientStatus, ProviderStatus
+from models.keys import search_key
 from models.organization import Location
 from models.providers import Provider
 from models.users import UserLocation
@@ -41,14 +42,13 @@ from resolvers.client_input import (
     UpdateClientData,
     check_sms_consent,
     local_today,
-    search_keys,
 )
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.health_cards import normalize_card_number
 from resolvers.inputs import given, parse_uuid
 from resolvers.providers import effective_status
-from resolvers.validation import normalize_phone, search_key
+from resolvers.validation import normalize_phone
 
 # Everything the audit diff looks at (health_card_number is redacted to its last 4 there).
 AUDITED = (
@@ -156,7 +156,6 @@ async def create_client(ctx: RequestContext, data: CreateClientData) -> Client:
             location_id=location.id,
             primary_provider_id=provider_id,
             **values,
-            **search_keys(values),
         )
         await audit.record(
             ctx,
@@ -238,7 +237,7 @@ async def update_client(ctx: RequestContext, data: UpdateClientData) -> Client:
                 )
         check_sms_consent({"sms_consent": client.sms_consent, "mobile": client.mobile, **check.values}, problems)
         problems.raise_if_any()
-        values = {**check.values, **search_keys(check.values)}
+        values = {**check.values, **Client.keys_for(check.values)}
         values["location_id"] = location.id
         values["version"] = client.version + 1
         values["updated_at"] = ctx.now()

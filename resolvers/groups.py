@@ -20,6 +20,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.groups import GroupLocation, GroupMembership, PermissionGroup
+from models.keys import search_key
 from models.organization import Location
 from models.users import User, UserLocation
 from permissions.catalog import ORG_WIDE, Permission, parse_codes
@@ -34,7 +35,6 @@ from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.inputs import UNSET, given, parse_uuid
 from resolvers.user_grants import load_access
-from resolvers.validation import search_key
 
 NAME_MAX = 100
 DESCRIPTION_MAX = 500
@@ -337,7 +337,6 @@ async def create_group(ctx: RequestContext, data: CreateGroupData) -> Permission
                 id=uuid.uuid4(),
                 organization_id=org_id,
                 name=clean_name,
-                name_key=search_key(clean_name),
                 description=clean_description,
                 permission_codes=codes_of(state.permissions),
                 all_locations=state.all_locations,
@@ -450,7 +449,7 @@ async def update_group(ctx: RequestContext, data: UpdateGroupData) -> Permission
 
         old = _snapshot(group, old_locs)
         if clean_name is not None:
-            group.name, group.name_key = clean_name, search_key(clean_name)
+            group.name = clean_name
         if given(clean_description):
             group.description = clean_description
         group.permission_codes = codes_of(after.permissions)

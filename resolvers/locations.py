@@ -15,6 +15,7 @@ import phonenumbers
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from models.keys import search_key
 from models.organization import Location
 from permissions.scoping import location_q
 from resolvers import audit
@@ -22,7 +23,7 @@ from resolvers.addresses import normalize_postal_code, normalize_province
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.inputs import UNSET, given, parse_uuid
-from resolvers.validation import check_timezone, normalize_phone, search_key
+from resolvers.validation import check_timezone, normalize_phone
 
 FIELDS = (
     "name",
@@ -197,9 +198,7 @@ async def create_location(ctx: RequestContext, data: CreateLocationData) -> Loca
         if await Location.exists(organization_id=org_id, name_key=search_key(values["name"])):
             raise fail(ErrorCode.DUPLICATE, "Another location already has this name.", "input", "name")
         location = await _save_unique(
-            lambda: Location.create(
-                id=uuid.uuid4(), organization_id=org_id, name_key=search_key(values["name"]), is_active=True, **values
-            )
+            lambda: Location.create(id=uuid.uuid4(), organization_id=org_id, is_active=True, **values)
         )
         await audit.record(
             ctx,
@@ -233,7 +232,6 @@ async def update_location(ctx: RequestContext, data: UpdateLocationData) -> Loca
                 .exists()
             ):
                 raise fail(ErrorCode.DUPLICATE, "Another location already has this name.", "input", "name")
-            values["name_key"] = key
         for column, value in values.items():
             setattr(location, column, value)
         if values:

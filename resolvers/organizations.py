@@ -14,7 +14,7 @@ from models.organization import Organization
 from models.users import User
 from resolvers.credentials import hash_secret, password_problem
 from resolvers.errors import ErrorCode, Problems, fail
-from resolvers.validation import normalize_email, search_key
+from resolvers.validation import normalize_email
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{3,150}$")
@@ -91,10 +91,8 @@ async def create_organization(
                 id=uuid.uuid4(),
                 organization=organization,
                 username=admin_username,
-                username_key=admin_username.lower(),
                 first_name=admin_first_name,
                 last_name=admin_last_name,
-                last_name_key=search_key(admin_last_name),
                 type=UserType.MANAGER,
                 email=admin_email,
                 is_admin=True,

@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 
 from models.clients import Client
 from models.enums import AccessStatus, ActorKind, BillingRole, ClientStatus, ProviderStatus
+from models.keys import search_key
 from models.organization import Location
 from models.providers import Provider
 from models.users import User, UserLocation
@@ -44,7 +45,6 @@ from resolvers.seats import check_seats
 from resolvers.sessions import end_sessions, void_links
 from resolvers.user_grants import configured_sources
 from resolvers.user_rules import check_restore
-from resolvers.validation import search_key
 
 AUDITED_FIELDS = (
     "display_name",
@@ -211,7 +211,9 @@ async def _target(principal: Principal, provider_id: str, permission: Permission
 async def _bump(provider: Provider, expected_version: int | None, **values: Any) -> None:
     """Write `values` and the next version, provided nobody saved since we read (else CONFLICT)."""
     version = provider.version if expected_version is None else expected_version
-    count = await Provider.filter(id=provider.id, version=version).update(**values, version=F("version") + 1)
+    count = await Provider.filter(id=provider.id, version=version).update(
+        **values, **Provider.keys_for(values), version=F("version") + 1
+    )
     if not count:
         raise fail(
             ErrorCode.CONFLICT,
@@ -293,7 +295,7 @@ async def update_provider(ctx: RequestContext, data: UpdateProviderData) -> Prov
             elif len(name) > 200:
                 problems.add(ErrorCode.INVALID, "A display name is at most 200 characters.", "input", "displayName")
             else:
-                values.update(display_name=name, display_name_key=search_key(name))
+                values.update(display_name=name)
         if given(data.specialty):
             specialty = (data.specialty or "").strip() or None
             if specialty and len(specialty) > 100:

@@ -18,6 +18,7 @@ from tortoise.queryset import QuerySet
 
 from models.enums import AccountStatus, UserType
 from models.groups import GroupMembership
+from models.keys import search_key
 from models.organization import Location
 from models.providers import Provider
 from models.sessions import LoginAttempt
@@ -31,7 +32,6 @@ from resolvers.context import RequestContext
 from resolvers.errors import InputError
 from resolvers.inputs import parse_uuid
 from resolvers.user_rules import load_target
-from resolvers.validation import search_key
 
 
 @dataclass
@@ -88,7 +88,7 @@ def users_query(ctx: RequestContext, principal: Principal, filter: UserFilterDat
     if filter.last_name:
         query = query.filter(last_name_key__startswith=search_key(filter.last_name.strip()))
     if filter.username:
-        query = query.filter(username_key=filter.username.strip().lower())
+        query = query.filter(username_key=search_key(filter.username.strip()))
     if filter.provider_number:
         # A guarded value: filtering on it needs BILLING_READ, and only where held (else an oracle).
         if not principal.grants.has_anywhere(Permission.BILLING_READ):

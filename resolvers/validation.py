@@ -49,15 +49,3 @@ def check_timezone(value: str) -> str:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"{value!r} is not an IANA timezone name.") from None
     return value
-
-
-def search_key(value: str) -> str:
-    """The lowercase key stored next to a name for case-insensitive lookup and prefix search.
-
-    Lowercased character by character, keeping any character whose lowercase form is longer (the
-    dotted capital I, U+0130, lowercases to two code points): the key has exactly the name's
-    length, so a name that fits its column has a key that fits the key's column. Plain
-    `str.lower()` lets a 100-character name make a 200-character key, which the ORM refuses
-    with an unexpected error.
-    """
-    return "".join(low if len(low := char.lower()) == 1 else char for char in value)

@@ -24,7 +24,8 @@ from models.sessions import LoginAttempt, Session
 from models.users import User
 from resolvers.auth import INVALID_CREDENTIALS_MESSAGE
 from resolvers.credentials import token_hash
-from tests.conftest import BACKEND, PASSWORD, PIN, count_statements, error_codes
+from tests.factories import PASSWORD, PIN, make_provider
+from tests.support import BACKEND, count_statements, error_codes
 
 LOGIN = """mutation($slug: String!, $u: String!, $p: String!) {
   login(input: {organizationSlug: $slug, username: $u, password: $p}) {
@@ -61,17 +62,6 @@ def verify_calls(monkeypatch) -> list[str | None]:
 
     monkeypatch.setattr(credentials, "_hasher", Counting())
     return calls
-
-
-async def make_provider(org, user: User, **fields: Any) -> Provider:
-    return await Provider.create(
-        id=uuid.uuid4(),
-        organization=org.organization,
-        user=user,
-        display_name=user.display_name,
-        display_name_key=user.display_name.lower(),
-        **fields,
-    )
 
 
 # --------------------------------------------------------------------------- a successful login
@@ -146,15 +136,14 @@ async def _cast(factory, org):
         "leaving": await factory.user(org.organization, username="leaving", type=UserType.PROVIDER),
         "staying": await factory.user(org.organization, username="staying", type=UserType.PROVIDER),
     }
-    await make_provider(org, users["gone"].user, status=ProviderStatus.INACTIVE)
+    await make_provider(users["gone"].user, status=ProviderStatus.INACTIVE)
     await make_provider(
-        org,
         users["leaving"].user,
         status=ProviderStatus.DEACTIVATION_SCHEDULED,
         deactivate_at=now - timedelta(seconds=1),
     )
     await make_provider(
-        org, users["staying"].user, status=ProviderStatus.DEACTIVATION_SCHEDULED, deactivate_at=now + timedelta(days=1)
+        users["staying"].user, status=ProviderStatus.DEACTIVATION_SCHEDULED, deactivate_at=now + timedelta(days=1)
     )
     return users
 
@@ -271,7 +260,7 @@ async def test_grants_are_read_fresh_on_every_request(gql, factory, org_a):
     """Deactivation, expiry, disabled access and a passed provider date act on the next request."""
     staff = await factory.user(org_a.organization, username="soon", type=UserType.PROVIDER)
     assert "errors" not in await gql(VIEWER, token=staff.token)
-    provider = await make_provider(org_a, staff.user)
+    provider = await make_provider(staff.user)
     for change in (
         lambda: Provider.filter(id=provider.id).update(deactivate_at=datetime.now(UTC) - timedelta(seconds=1)),
         lambda: User.filter(id=staff.user.id).update(is_active=False),

@@ -20,7 +20,8 @@ import pytest
 import resolvers.credentials as credentials
 from models.sessions import LoginAttempt, Session
 from resolvers.credentials import token_hash
-from tests.conftest import BACKEND, PASSWORD, Factory, Org, app_client, own_database, post_graphql
+from tests.factories import PASSWORD, Factory, Org
+from tests.support import BACKEND, app_client, own_database, post_graphql
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgres",

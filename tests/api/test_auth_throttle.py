@@ -15,7 +15,8 @@ from app.main import create_app
 from app.settings import Settings
 from models.audit import AuditEvent
 from models.sessions import LoginAttempt
-from tests.conftest import GQL, PASSWORD
+from tests.factories import PASSWORD
+from tests.support import GQL
 
 LOGIN = """mutation($slug: String!, $u: String!, $p: String!) {
   login(input: {organizationSlug: $slug, username: $u, password: $p}) { token errors { code message } }

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from permissions.catalog import Permission as P
-from tests.conftest import count_statements, error_codes
-from tests.resolvers.test_clients_fixtures import make_client, make_provider, staff_with
+from tests.factories import make_client, make_provider, staff_with
+from tests.support import count_statements, error_codes
 
 PAGE = """query($first: Int) { clients(first: $first) { edges { node { location { name }
   primaryProvider { displayName user { displayName } } coverage { healthCardNumber } } } } }"""

@@ -16,8 +16,8 @@ from models.organization import Location
 from permissions.catalog import Permission as P
 from permissions.errors import forbidden
 from resolvers import locations
-from tests.conftest import count_statements, error_codes
-from tests.resolvers.test_clients_fixtures import make_client, staff_with
+from tests.factories import make_client, staff_with
+from tests.support import count_statements, error_codes
 
 CREATE = """mutation($name: String!) { createLocation(input: {name: $name, timezone: "America/Toronto"}) {
   location { id } errors { code } } }"""
@@ -110,7 +110,7 @@ async def test_a_refusal_outlives_its_rolled_back_mutation(gql, org_a, monkeypat
 
         async with in_transaction():
             await Location.create(
-                id=uuid.uuid4(), organization=org_a.organization, name="Ghost", name_key="ghost", timezone="UTC"
+                id=uuid.uuid4(), organization=org_a.organization, name="Ghost", timezone="UTC"
             )
             raise forbidden("Refused after writing.")
 

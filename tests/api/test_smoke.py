@@ -1,6 +1,7 @@
 """The basic loop over HTTP: log in with a password, ask who I am."""
 
-from tests.conftest import PASSWORD, error_codes
+from tests.factories import PASSWORD
+from tests.support import error_codes
 
 LOGIN = """mutation($slug: String!, $u: String!, $p: String!) {
   login(input: {organizationSlug: $slug, username: $u, password: $p}) {

@@ -18,7 +18,8 @@ from app.main import create_app
 from app.settings import Settings
 from models.audit import AuditEvent
 from models.sessions import LoginAttempt, Session
-from tests.conftest import PASSWORD, error_codes
+from tests.factories import PASSWORD
+from tests.support import error_codes
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 

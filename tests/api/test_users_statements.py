@@ -5,7 +5,7 @@ of statements (session + grants + page + one per relation), the same for 10 user
 from __future__ import annotations
 
 from permissions.catalog import Permission as P
-from tests.conftest import count_statements
+from tests.support import count_statements
 
 PAGE = """query($first: Int) { users(first: $first) {
   edges { cursor node { id username locations { id name } permissionGroups { id name }

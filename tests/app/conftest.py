@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.conftest import TestDatabase, empty_database
+from tests.support import TestDatabase, empty_database
 
 
 def free_port() -> int:

@@ -20,7 +20,7 @@ from models.outbox import OutboxMessage
 from resolvers.mail_templates import TEMPLATES, render
 from resolvers.outbox import enqueue
 from tests.app.conftest import SmtpServer, free_port
-from tests.conftest import BACKEND, own_database
+from tests.support import BACKEND, own_database
 
 LINK = "https://tessera.test/register?token=abc123&x=1"
 VALUES = {

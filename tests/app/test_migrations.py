@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 from tortoise import Tortoise, connections
 
 from tests.app.support import ROOT, environment, table_names, tessera
-from tests.conftest import orm
+from tests.support import orm
 
 if TYPE_CHECKING:
-    from tests.conftest import TestDatabase
+    from tests.support import TestDatabase
 
 # Run in a separate process: the autodetector initialises the ORM, which this process already uses.
 AUTODETECT = """

@@ -20,9 +20,8 @@ from models.clients import Client
 from models.enums import ProviderStatus, UserType
 from models.providers import Provider
 from models.sessions import Session
-from tests.conftest import BACKEND, Factory, own_database
-from tests.permissions.cases.providers import make_provider
-from tests.resolvers.test_clients_fixtures import make_client
+from tests.factories import Factory, make_client, make_provider
+from tests.support import BACKEND, own_database
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgres",

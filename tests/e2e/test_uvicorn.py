@@ -15,10 +15,10 @@ import httpx
 
 from tests.app.conftest import free_port
 from tests.app.support import ROOT, TESSERA, environment, tessera
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 if TYPE_CHECKING:
-    from tests.conftest import TestDatabase
+    from tests.support import TestDatabase
 
 STARTUP_SECONDS = 30
 

@@ -17,7 +17,6 @@ import pytest
 
 from permissions.classes import PUBLIC_KEY
 from schema.api import build_schema
-from tests.conftest import error_codes
 from tests.permissions.cases import audit as audit_cases
 from tests.permissions.cases import auth
 from tests.permissions.cases import clients as client_cases
@@ -37,6 +36,7 @@ from tests.permissions.cases.base import (
     Case,
 )
 from tests.permissions.world import World, build_world, check_order, fingerprint, refusal_events
+from tests.support import error_codes
 
 # Each domain adds its module here.
 MATRIX: list[Case] = [*auth.CASES, *provider_cases.CASES, *client_cases.CASES, *group_cases.CASES, *audit_cases.CASES]

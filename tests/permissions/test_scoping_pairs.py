@@ -35,8 +35,7 @@ from permissions.scoping import (
     provider_q,
     user_q,
 )
-from tests.conftest import Factory, Org
-from tests.security.support import client_at, provider_of
+from tests.factories import Factory, Org, make_client, make_provider
 
 
 @dataclass
@@ -92,20 +91,20 @@ async def build_world(factory: Factory, a: Org, b: Org) -> World:
         "staff_b1": (await factory.user(b.organization, username="staff_b1", locations=[b1], session=False)).user,
     }
     providers = {
-        name: await provider_of(users[name])
+        name: await make_provider(users[name])
         for name in ("dr_a1", "dr_a2", "dr_all", "multi", "closed_site_only", "staff_b1")
     }
     clients = {
-        "a1_own_dr_a1": await client_at(a, a1, "Ann", "One", primary_provider=providers["dr_a1"]),
-        "a1_no_provider": await client_at(a, a1, "Ben", "Two"),
-        "a2_own_dr_a1": await client_at(a, a2, "Cal", "Three", primary_provider=providers["dr_a1"]),
-        "a2_dr_a2": await client_at(a, a2, "Dee", "Four", primary_provider=providers["dr_a2"]),
-        "a2_multi": await client_at(a, a2, "Eve", "Five", primary_provider=providers["multi"]),
-        "a1_archived_dr_a1": await client_at(
+        "a1_own_dr_a1": await make_client(a, a1, "Ann", "One", primary_provider=providers["dr_a1"]),
+        "a1_no_provider": await make_client(a, a1, "Ben", "Two"),
+        "a2_own_dr_a1": await make_client(a, a2, "Cal", "Three", primary_provider=providers["dr_a1"]),
+        "a2_dr_a2": await make_client(a, a2, "Dee", "Four", primary_provider=providers["dr_a2"]),
+        "a2_multi": await make_client(a, a2, "Eve", "Five", primary_provider=providers["multi"]),
+        "a1_archived_dr_a1": await make_client(
             a, a1, "Fay", "Six", primary_provider=providers["dr_a1"], status=ClientStatus.ARCHIVED
         ),
-        "a3_dr_all": await client_at(a, a3, "Gus", "Seven", primary_provider=providers["dr_all"]),
-        "b1_staff_b1": await client_at(b, b1, "Hal", "Eight", primary_provider=providers["staff_b1"]),
+        "a3_dr_all": await make_client(a, a3, "Gus", "Seven", primary_provider=providers["dr_all"]),
+        "b1_staff_b1": await make_client(b, b1, "Hal", "Eight", primary_provider=providers["staff_b1"]),
     }
     world = World(org_ids=[a.id, b.id])
     world.rows = {

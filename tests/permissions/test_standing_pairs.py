@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 from models.enums import AccessStatus, ProviderStatus
 from models.users import User
 from permissions.standing import FOREVER, Standing, acting_admin_q, acts_as_admin
-from tests.conftest import Factory, Org
-from tests.security.support import provider_of
+from tests.factories import Factory, Org, make_provider
 
 NOW = datetime.now(UTC)
 EXPIRIES = [None, NOW - timedelta(days=1), NOW + timedelta(days=1)]
@@ -40,7 +39,7 @@ async def test_predicate_and_filter_agree(factory: Factory, org_a: Org, org_b: O
         )
         status, deactivate_at = provider or (None, None)
         if provider is not None:
-            await provider_of(staff.user, status=status, deactivate_at=deactivate_at)
+            await make_provider(staff.user, status=status, deactivate_at=deactivate_at)
         standing = Standing.of(staff.user, status.value if status else None, deactivate_at)
         standings[str(staff.user.id)] = (is_admin, standing)
     for at in (NOW, FOREVER):

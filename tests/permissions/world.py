@@ -18,7 +18,7 @@ from models.audit import AuditEvent
 from models.enums import UserType
 from models.organization import Location
 from permissions.catalog import Permission as P
-from tests.conftest import Factory, Org, Staff
+from tests.factories import Factory, Org, Staff
 
 FRONT_DESK = [P.USERS_READ, P.PROVIDERS_READ, P.CLIENTS_READ, P.CLIENTS_MANAGE, P.CLIENT_PORTAL_MANAGE]
 MANAGER = [P.USERS_READ, P.USERS_MANAGE, P.USERS_ACCESS_MANAGE, P.USERS_CREDENTIALS_RESET, P.PROVIDERS_READ]

@@ -11,7 +11,7 @@ from models.outbox import OutboxMessage
 from models.sessions import Session
 from models.users import StaffToken, User
 from permissions.catalog import Permission as P
-from tests.conftest import error_codes
+from tests.support import error_codes
 
 ENABLE = """mutation($ids: [ID!]!, $d: EmailDelivery) { enableAccess(input: {userIds: $ids, registrationEmail: $d}) {
   users { id accessStatus registrationEmailSentAt } errors { field code } } }"""

@@ -17,8 +17,8 @@ from models.enums import ActorKind, UserType
 from permissions.catalog import Permission as P
 from resolvers.audit_query import REDACTED
 from resolvers.client_input import COVERAGE_READ_FIELDS
-from tests.conftest import count_statements, error_codes
-from tests.resolvers.test_clients_fixtures import make_client, make_provider, staff_with
+from tests.factories import make_client, make_provider, staff_with
+from tests.support import count_statements, error_codes
 
 QUERY = """query($filter: AuditFilter, $first: Int) {
   auditEvents(filter: $filter, first: $first) { edges { node { action targetType targetId changes } } }

@@ -11,8 +11,8 @@ import pytest
 from models.audit import AuditEvent
 from models.enums import ActorKind
 from permissions.catalog import Permission as P
-from tests.conftest import count_statements, error_codes
-from tests.resolvers.test_clients_fixtures import make_client
+from tests.factories import make_client
+from tests.support import count_statements, error_codes
 
 QUERY = """query($filter: AuditFilter, $first: Int, $after: String) {
   auditEvents(filter: $filter, first: $first, after: $after) {

@@ -16,9 +16,9 @@ from models.enums import UserType
 from models.providers import Provider
 from resolvers import providers as provider_resolvers
 from resolvers import users as user_resolvers
-from tests.conftest import BACKEND, Factory, app_client, own_database, post_graphql
-from tests.permissions.cases.providers import make_provider
+from tests.factories import Factory, make_provider
 from tests.resolvers.test_users import CREATE, create_input
+from tests.support import BACKEND, app_client, own_database, post_graphql
 
 UPDATE = """mutation($input: UpdateProviderInput!) { updateProvider(input: $input) {
   provider { id billing { provincialBillingNumber } } errors { field code message } } }"""

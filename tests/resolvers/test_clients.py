@@ -15,8 +15,8 @@ from models.enums import ClientStatus, ProviderStatus
 from models.organization import Location
 from models.providers import Provider
 from permissions.catalog import Permission as P
-from tests.conftest import error_codes
-from tests.resolvers.test_clients_fixtures import make_client, make_provider, provider_staff, staff_with
+from tests.factories import make_client, make_provider, provider_staff, staff_with
+from tests.support import error_codes
 
 FIELDS = """id firstName lastName preferredLanguage timezone email emailConsent mobile mobileIsPrimary smsConsent
 voiceConsent dateOfBirth phones { label number } emergencyContacts { name relationship phone email }
@@ -329,11 +329,9 @@ async def test_health_card_check_is_set_on_save(gql, clinic):
 
 async def test_clients_are_scoped_and_searchable(gql, clinic, org_b):
     org = clinic["org"]
-    await make_client(
-        org, clinic["a1"], "Maya", "Chen", email="maya@example.com", email_key="maya@example.com", mobile="+14165550199"
-    )
+    await make_client(org, clinic["a1"], "Maya", "Chen", email="maya@example.com", mobile="+14165550199")
     await make_client(org, clinic["a1"], "Mark", "Chenier")
-    await make_client(org, clinic["a1"], "Zoe", "Adams", preferred_name="Zed", preferred_name_key="zed")
+    await make_client(org, clinic["a1"], "Zoe", "Adams", preferred_name="Zed")
     await make_client(org, clinic["a2"], "Carl", "Chen")
     await make_client(org, clinic["a1"], "Old", "Chen", status=ClientStatus.ARCHIVED)
     await make_client(org_b, org_b.locations[0], "Other", "Chen")
@@ -404,7 +402,7 @@ async def test_my_clients_and_read_own_scope(gql, clinic):
 
 
 async def staff_with_provider(clinic):
-    from tests.conftest import Factory
+    from tests.factories import Factory
 
     return await provider_staff(Factory(), clinic["org"], [clinic["a1"]], name="Sam Other")
 

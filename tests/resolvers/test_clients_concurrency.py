@@ -13,8 +13,8 @@ import pytest
 from models.audit import AuditEvent
 from models.clients import Client
 from permissions.catalog import Permission as P
-from tests.conftest import BACKEND, Factory, Staff, app_client, own_database, post_graphql
-from tests.resolvers.test_clients_fixtures import make_client, staff_with
+from tests.factories import Factory, Staff, make_client, staff_with
+from tests.support import BACKEND, app_client, own_database, post_graphql
 
 UPDATE = """mutation($input: UpdateClientInput!) {
   updateClient(input: $input) { client { version firstName } errors { field code } }

@@ -8,7 +8,7 @@ from models.enums import ClientStatus, HealthCardCheck
 from models.providers import Provider
 from models.users import UserLocation
 from resolvers.health_cards import check_health_card
-from tests.conftest import error_codes
+from tests.support import error_codes
 
 
 async def test_load_makes_providers_and_clients(factory, gql):

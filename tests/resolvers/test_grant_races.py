@@ -12,7 +12,8 @@ import pytest
 from models.groups import GroupMembership
 from models.users import User, UserLocation
 from permissions.catalog import Permission as P
-from tests.conftest import BACKEND, Factory, app_client, own_database, post_graphql
+from tests.factories import Factory
+from tests.support import BACKEND, app_client, own_database, post_graphql
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgres",

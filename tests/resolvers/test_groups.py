@@ -11,7 +11,7 @@ import pytest
 from models.audit import AuditEvent
 from models.groups import GroupLocation, GroupMembership, PermissionGroup
 from permissions.catalog import Permission as P
-from tests.conftest import count_statements, error_codes
+from tests.support import count_statements, error_codes
 
 GROUP_FIELDS = """id name description permissions allLocations locations { id name } memberCount
 members { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id lastName } } }"""

@@ -11,7 +11,8 @@ import pytest
 
 from models.groups import GroupMembership, PermissionGroup
 from permissions.catalog import Permission as P
-from tests.conftest import BACKEND, Factory, app_client, own_database, post_graphql
+from tests.factories import Factory
+from tests.support import BACKEND, app_client, own_database, post_graphql
 
 CREATE = """mutation($input: CreatePermissionGroupInput!) {
   createPermissionGroup(input: $input) { permissionGroup { id } errors { field code } } }"""

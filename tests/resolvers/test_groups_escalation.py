@@ -13,8 +13,8 @@ import pytest
 from models.audit import AuditEvent
 from models.groups import GroupLocation, GroupMembership, PermissionGroup
 from permissions.catalog import Permission as P
-from tests.conftest import error_codes
 from tests.permissions.world import fingerprint
+from tests.support import error_codes
 
 CREATE = (
     "mutation($input: CreatePermissionGroupInput!) { createPermissionGroup(input: $input) {"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from models.audit import AuditEvent
 from models.organization import Location
 from permissions.catalog import Permission as P
-from tests.conftest import error_codes
+from tests.support import error_codes
 
 CREATE = """mutation($input: CreateLocationInput!) { createLocation(input: $input) {
   location { id name timezone phone isActive address { line1 city province country postalCode } }

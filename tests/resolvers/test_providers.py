@@ -9,9 +9,8 @@ from models.audit import AuditEvent
 from models.enums import BillingRole, ClientStatus, UserType
 from models.providers import Provider
 from permissions.catalog import Permission as P
-from tests.conftest import count_statements, error_codes
-from tests.permissions.cases.providers import make_provider
-from tests.resolvers.test_clients_fixtures import make_client, staff_with
+from tests.factories import make_client, make_provider, staff_with
+from tests.support import count_statements, error_codes
 
 ONE = """query($id: ID!) { provider(id: $id) {
   id displayName specialty billingRole profileImageUrl status deactivateAt deactivatedAt version

@@ -13,9 +13,8 @@ from models.providers import Provider
 from models.sessions import Session
 from models.users import User
 from permissions.catalog import Permission as P
-from tests.conftest import PASSWORD, error_codes
-from tests.permissions.cases.providers import make_provider
-from tests.resolvers.test_clients_fixtures import make_client
+from tests.factories import PASSWORD, make_client, make_provider
+from tests.support import error_codes
 
 DEACTIVATE = """mutation($input: DeactivateProviderInput!) { deactivateProvider(input: $input) {
   provider { id status deactivateAt deactivatedAt version } reassignedClientCount errors { field code }

@@ -13,7 +13,7 @@ from models.providers import Provider
 from models.sessions import Session
 from models.users import StaffToken, User
 from permissions.catalog import Permission as P
-from tests.conftest import error_codes
+from tests.support import error_codes
 
 CREATE = """mutation($input: CreateUserInput!) { createUser(input: $input) {
   user { id username displayName type email phone isAdmin accessStatus hasPin passwordResetRequired allLocations

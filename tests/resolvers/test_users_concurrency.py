@@ -11,7 +11,8 @@ import pytest
 
 from models.audit import AuditEvent
 from models.users import User
-from tests.conftest import BACKEND, Factory, app_client, own_database, post_graphql
+from tests.factories import Factory
+from tests.support import BACKEND, app_client, own_database, post_graphql
 
 UPDATE = """mutation($input: UpdateUserInput!) {
   updateUser(input: $input) { user { version lastName } errors { field code } }

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from models.enums import UserType
-from models.providers import Provider
 from permissions.catalog import Permission as P
-from tests.conftest import error_codes
+from tests.factories import make_provider
+from tests.support import error_codes
 
 USERS = """query($f: UserFilter, $first: Int, $after: String) { users(filter: $f, first: $first, after: $after) {
   totalCount edges { cursor node { username } } pageInfo { hasNextPage endCursor } } }"""
@@ -44,13 +44,7 @@ async def _people(factory, org):
             expires_at=datetime.now(UTC) - timedelta(days=1),
         ),
     }
-    await Provider.create(
-        organization=o,
-        user=made["baker"].user,
-        display_name="Amy Baker",
-        display_name_key="amy baker",
-        provincial_billing_number="654321",
-    )
+    await make_provider(made["baker"].user, "Amy Baker", provincial="654321")
     return made
 
 

@@ -40,14 +40,13 @@ from graphql import (
     get_named_type,
 )
 
-from models.clients import Client
 from models.organization import Location
-from models.providers import Provider
 from models.users import User
 from permissions.catalog import Permission
 from schema.api import build_schema
-from tests.conftest import BACKEND, GQL, PASSWORD, Factory, Org
+from tests.factories import PASSWORD, Factory, Org, make_client, make_provider
 from tests.permissions.world import fingerprint
+from tests.support import BACKEND, GQL
 
 SCHEMA = build_schema(True)._schema
 SWEPT = ("String", "ID", "Int", "Date", "DateTime")
@@ -427,24 +426,8 @@ async def rows(factory: Factory, org: Org) -> Rows:
     group = await factory.group(org.organization, [Permission.USERS_READ], locations=[location])
     staff = await factory.user(org.organization, locations=[location], groups=[group])
     provider_user = await factory.user(org.organization, locations=[location], session=False)
-    provider = await Provider.create(
-        id=uuid.uuid4(),
-        organization_id=org.organization.id,
-        user=provider_user.user,
-        display_name="Dr Sweep",
-        display_name_key="dr sweep",
-    )
-    client = await Client.create(
-        id=uuid.uuid4(),
-        organization=org.organization,
-        location=location,
-        first_name="Cora",
-        last_name="Sweep",
-        first_name_key="cora",
-        last_name_key="sweep",
-        timezone="America/Toronto",
-        primary_provider=provider,
-    )
+    provider = await make_provider(provider_user.user, "Dr Sweep")
+    client = await make_client(org, location, "Cora", "Sweep", provider=provider)
     return Rows(
         location=str(location.id),
         user=str(staff.user.id),

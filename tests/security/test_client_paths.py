@@ -7,17 +7,17 @@ from datetime import UTC, datetime
 
 from models.clients import Client
 from permissions.catalog import Permission as P
-from tests.conftest import GQL, Factory, Org
-from tests.security.support import client_at, codes, payload_codes, provider_of, staff
+from tests.factories import Factory, Org, make_client, make_provider, staff_with
+from tests.support import GQL, error_codes, payload_codes
 
 
 async def test_provider_clients_and_count_show_only_visible_clients(gql: GQL, factory: Factory, org_a: Org) -> None:
     a1, a2 = org_a.locations
     doctor = await factory.user(org_a.organization, username="doc", all_locations=True)
-    provider = await provider_of(doctor.user)
-    seen = await client_at(org_a, a1, "Seen", "Client", primary_provider=provider)
-    await client_at(org_a, a2, "Hidden", "Client", primary_provider=provider)
-    viewer = await staff(factory, org_a, [P.PROVIDERS_READ, P.CLIENTS_READ], [a1])
+    provider = await make_provider(doctor.user)
+    seen = await make_client(org_a, a1, "Seen", "Client", primary_provider=provider)
+    await make_client(org_a, a2, "Hidden", "Client", primary_provider=provider)
+    viewer = await staff_with(factory, org_a, [P.PROVIDERS_READ, P.CLIENTS_READ], [a1])
     body = await gql(
         "query ($id: ID!) { provider(id: $id) { clientCount clients { totalCount edges { node { id } } } } }",
         {"id": str(provider.id)},
@@ -31,15 +31,15 @@ async def test_provider_clients_and_count_show_only_visible_clients(gql: GQL, fa
 
 async def test_merge_lineage_hides_clients_out_of_scope(gql: GQL, factory: Factory, org_a: Org) -> None:
     a1, a2 = org_a.locations
-    survivor = await client_at(org_a, a1, "Sur", "Vivor")
-    await client_at(org_a, a2, "Mer", "Ged", status="MERGED", merged_into_id=survivor.id, merged_at=datetime.now(UTC))
-    viewer = await staff(factory, org_a, [P.CLIENTS_READ], [a1])
+    survivor = await make_client(org_a, a1, "Sur", "Vivor")
+    await make_client(org_a, a2, "Mer", "Ged", status="MERGED", merged_into_id=survivor.id, merged_at=datetime.now(UTC))
+    viewer = await staff_with(factory, org_a, [P.CLIENTS_READ], [a1])
     body = await gql(
         "query ($id: ID!) { client(id: $id) { mergedFrom { id } } }", {"id": str(survivor.id)}, token=viewer.token
     )
     assert body["data"]["client"]["mergedFrom"] == []
-    hidden_survivor = await client_at(org_a, a2, "Hid", "Den")
-    merged = await client_at(
+    hidden_survivor = await make_client(org_a, a2, "Hid", "Den")
+    merged = await make_client(
         org_a, a1, "Mer", "Two", status="MERGED", merged_into_id=hidden_survivor.id, merged_at=datetime.now(UTC)
     )
     body = await gql(
@@ -51,7 +51,7 @@ async def test_merge_lineage_hides_clients_out_of_scope(gql: GQL, factory: Facto
 async def test_health_card_is_guarded_in_fields_filters_and_search(gql: GQL, factory: Factory, org_a: Org) -> None:
     a1, a2 = org_a.locations
     card = "9876543217"
-    at_a2 = await client_at(org_a, a2, "Card", "Holder", health_card_number=card, health_card_province="ON")
+    at_a2 = await make_client(org_a, a2, "Card", "Holder", health_card_number=card, health_card_province="ON")
     reader = await factory.group(org_a.organization, [P.CLIENTS_READ])
     coverage = await factory.group(org_a.organization, [P.CLIENTS_COVERAGE_READ], locations=[a1])
     viewer = await factory.user(org_a.organization, username="v", locations=[a1, a2], groups=[reader, coverage])
@@ -65,16 +65,16 @@ async def test_health_card_is_guarded_in_fields_filters_and_search(gql: GQL, fac
         {"id": str(at_a2.id)},
         token=viewer.token,
     )
-    assert codes(body) == ["FORBIDDEN"] and card not in str(body)
-    plain = await staff(factory, org_a, [P.CLIENTS_READ], [a1, a2])
-    assert codes(await gql(query, {"f": {"healthCardNumber": card}}, token=plain.token)) == ["FORBIDDEN"]
+    assert error_codes(body) == ["FORBIDDEN"] and card not in str(body)
+    plain = await staff_with(factory, org_a, [P.CLIENTS_READ], [a1, a2])
+    assert error_codes(await gql(query, {"f": {"healthCardNumber": card}}, token=plain.token)) == ["FORBIDDEN"]
 
 
 async def test_cross_organization_ids_in_client_inputs(gql: GQL, factory: Factory, org_a: Org, org_b: Org) -> None:
     a1 = org_a.locations[0]
     b1 = org_b.locations[0]
-    theirs = await client_at(org_b, b1, "Their", "Client")
-    their_doc = await provider_of((await factory.user(org_b.organization, username="doc", locations=[b1])).user)
+    theirs = await make_client(org_b, b1, "Their", "Client")
+    their_doc = await make_provider((await factory.user(org_b.organization, username="doc", locations=[b1])).user)
     token = org_a.admin.token
     body = await gql("query ($id: ID!) { client(id: $id) { id } }", {"id": str(theirs.id)}, token=token)
     assert body["data"]["client"] is None
@@ -115,7 +115,7 @@ async def test_cross_organization_ids_in_client_inputs(gql: GQL, factory: Factor
 
 async def test_moving_a_client_needs_clients_manage_at_both_locations(gql: GQL, factory: Factory, org_a: Org) -> None:
     a1, a2 = org_a.locations
-    patient = await client_at(org_a, a1, "Pat", "Ient")
+    patient = await make_client(org_a, a1, "Pat", "Ient")
     manage = await factory.group(org_a.organization, [P.CLIENTS_READ, P.CLIENTS_MANAGE], locations=[a1])
     read = await factory.group(org_a.organization, [P.CLIENTS_READ])
     actor = await factory.user(org_a.organization, username="m", locations=[a1, a2], groups=[manage, read])
@@ -132,8 +132,8 @@ async def test_primary_provider_id_is_not_an_existence_oracle(gql: GQL, factory:
     import uuid
 
     a1, a2 = org_a.locations
-    actor = await staff(factory, org_a, [P.CLIENTS_READ, P.CLIENTS_MANAGE], [a1])
-    hidden = await provider_of((await factory.user(org_a.organization, username="far", locations=[a2])).user)
+    actor = await staff_with(factory, org_a, [P.CLIENTS_READ, P.CLIENTS_MANAGE], [a1])
+    hidden = await make_provider((await factory.user(org_a.organization, username="far", locations=[a2])).user)
     create = "mutation ($input: CreateClientInput!) { createClient(input: $input) { errors { code field } } }"
     answers = []
     for provider_id in (str(hidden.id), str(uuid.uuid4())):

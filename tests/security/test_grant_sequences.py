@@ -11,8 +11,8 @@ from models.providers import Provider
 from models.users import StaffToken, User
 from permissions.catalog import Permission as P
 from resolvers.credentials import LINK_TOKEN_PREFIX, new_token, token_hash
-from tests.conftest import GQL, Factory, Org, Staff
-from tests.security.support import payload_codes, provider_of, staff
+from tests.factories import Factory, Org, Staff, make_provider, staff_with
+from tests.support import GQL, payload_codes
 
 PASSWORD = "heron-granite-orchard-41"
 RESET = """mutation ($id: ID!, $p: String, $pin: String) {
@@ -31,7 +31,7 @@ ACCEPT = """mutation ($t: String!, $p: String!) { acceptStaffInvitation(input: {
 async def _manager(factory: Factory, org: Org, *extra: P) -> Staff:
     """A user manager at the first location only, holding every user permission there."""
     perms = [P.USERS_READ, P.USERS_MANAGE, P.USERS_ACCESS_MANAGE, P.USERS_CREDENTIALS_RESET, *extra]
-    return await staff(factory, org, perms, [org.locations[0]])
+    return await staff_with(factory, org, perms, [org.locations[0]])
 
 
 async def _auditor(factory: Factory, org: Org, **extra) -> Staff:
@@ -138,9 +138,9 @@ async def test_restoring_grants_above_ones_own_is_refused(gql: GQL, factory: Fac
 async def test_undoing_a_provider_deactivation_above_ones_own_is_refused(
     gql: GQL, factory: Factory, org_a: Org
 ) -> None:
-    deactivator = await staff(factory, org_a, [P.PROVIDERS_READ, P.PROVIDERS_DEACTIVATE], [org_a.locations[0]])
+    deactivator = await staff_with(factory, org_a, [P.PROVIDERS_READ, P.PROVIDERS_DEACTIVATE], [org_a.locations[0]])
     auditor = await _auditor(factory, org_a)
-    provider = await provider_of(auditor.user)
+    provider = await make_provider(auditor.user)
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     schedule = """mutation ($id: ID!, $at: DateTime) { deactivateProvider(input: {id: $id, effectiveAt: $at}) {
       errors { code } } }"""
@@ -175,7 +175,7 @@ async def test_the_last_admin_guard_counts_dates_already_set(gql: GQL, factory: 
     assert payload_codes(body["data"]["updateUser"]) == ["LAST_ADMIN"]
     body = await gql(UPDATE, {"input": {"id": str(admin_b.user.id), "expiresAt": tomorrow}}, token=admin_a.token)
     assert payload_codes(body["data"]["updateUser"]) == ["LAST_ADMIN"]
-    provider = await provider_of(admin_b.user)
+    provider = await make_provider(admin_b.user)
     next_week = (datetime.now(UTC) + timedelta(days=7)).isoformat()
     body = await gql(
         "mutation ($id: ID!, $at: DateTime) { deactivateProvider(input: {id: $id, effectiveAt: $at})"
@@ -195,7 +195,7 @@ async def test_a_reset_link_dies_when_the_password_changes_by_any_path(gql: GQL,
     user = await factory.user(org_a.organization, username="linked", locations=[org_a.locations[0]])
     change = """mutation ($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) {
       errors { code } } }"""
-    from tests.conftest import PASSWORD as CURRENT
+    from tests.factories import PASSWORD as CURRENT
 
     # changePassword
     link = await _link(user.user, StaffTokenPurpose.PASSWORD_RESET)
@@ -240,9 +240,9 @@ async def test_a_link_dies_when_access_is_disabled_or_the_user_deactivated(
 
 
 async def test_postponing_a_scheduled_deactivation_is_restoring(gql: GQL, factory: Factory, org_a: Org) -> None:
-    deactivator = await staff(factory, org_a, [P.PROVIDERS_READ, P.PROVIDERS_DEACTIVATE], [org_a.locations[0]])
+    deactivator = await staff_with(factory, org_a, [P.PROVIDERS_READ, P.PROVIDERS_DEACTIVATE], [org_a.locations[0]])
     auditor = await _auditor(factory, org_a)
-    provider = await provider_of(auditor.user)
+    provider = await make_provider(auditor.user)
     schedule = """mutation ($id: ID!, $at: DateTime) { deactivateProvider(input: {id: $id, effectiveAt: $at}) {
       errors { code field } } }"""
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
@@ -271,7 +271,7 @@ async def test_undoing_a_passed_provider_deactivation_does_not_revive_links(
     ):
         user = await factory.user(org_a.organization, locations=[org_a.locations[0]])
         passed = datetime.now(UTC) - timedelta(minutes=5)
-        provider = await provider_of(user.user, status=ProviderStatus.DEACTIVATION_SCHEDULED, deactivate_at=passed)
+        provider = await make_provider(user.user, status=ProviderStatus.DEACTIVATION_SCHEDULED, deactivate_at=passed)
         link = await _link(user.user, StaffTokenPurpose.PASSWORD_RESET)
         body = await gql(ACCEPT, {"t": link, "p": "another-long-secret-92"})
         assert payload_codes(body["data"]["acceptStaffInvitation"]) == ["INVITATION_INVALID"]

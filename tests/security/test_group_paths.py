@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from models.groups import GroupMembership, PermissionGroup
 from permissions.catalog import Permission as P
-from tests.conftest import GQL, Factory, Org
-from tests.security.support import payload_codes
+from tests.factories import Factory, Org
+from tests.support import GQL, payload_codes
 
 UPDATE = """mutation ($input: UpdatePermissionGroupInput!) { updatePermissionGroup(input: $input) {
   errors { code field } } }"""

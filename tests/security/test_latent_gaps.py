@@ -10,8 +10,8 @@ from models.enums import AccessStatus, ProviderStatus, StaffTokenPurpose
 from models.users import StaffToken, User
 from permissions.catalog import Permission as P
 from resolvers.credentials import new_token, token_hash
-from tests.conftest import GQL, Factory, Org
-from tests.security.support import client_at, codes, provider_of, staff
+from tests.factories import Factory, Org, make_client, make_provider, staff_with
+from tests.support import GQL, error_codes
 
 ACCEPT = """mutation ($t: String!) { acceptStaffInvitation(input: {token: $t, password: "quiet-meadow-orchard-17"})
   { token errors { code } } }"""
@@ -30,7 +30,7 @@ async def test_registration_link_refused_once_the_provider_deactivation_date_pas
         access=AccessStatus.INVITED,
         session=False,
     )
-    await provider_of(
+    await make_provider(
         invited.user,
         status=ProviderStatus.DEACTIVATION_SCHEDULED,
         deactivate_at=datetime.now(UTC) - timedelta(minutes=1),
@@ -61,14 +61,14 @@ async def test_client_invitations_need_client_portal_manage(gql: GQL, factory: F
     from permissions.scoping import can_see_client_invitations
 
     a1, a2 = org_a.locations
-    patient = await client_at(org_a, a1, "Pat", "Ient")
-    viewer = await staff(factory, org_a, [P.CLIENTS_READ], [a1])
+    patient = await make_client(org_a, a1, "Pat", "Ient")
+    viewer = await staff_with(factory, org_a, [P.CLIENTS_READ], [a1])
     body = await gql(
         "query ($id: ID!) { client(id: $id) { lastName invitations { id } } }",
         {"id": str(patient.id)},
         token=viewer.token,
     )
-    assert codes(body) == ["FORBIDDEN"]
+    assert error_codes(body) == ["FORBIDDEN"]
     assert body["errors"][0]["path"] == ["client", "invitations"]
     assert body["data"]["client"] == {"lastName": "Ient", "invitations": []}
     # The rule the field applies: CLIENT_PORTAL_MANAGE at the client's location, not elsewhere.

@@ -6,8 +6,8 @@ from typing import Any
 
 from models.users import User
 from permissions.catalog import Permission as P
-from tests.conftest import GQL, Factory, Org
-from tests.security.support import client_at, codes, payload_codes, provider_of, staff
+from tests.factories import Factory, Org, make_client, make_provider, staff_with
+from tests.support import GQL, error_codes, payload_codes
 
 DEACTIVATE = """
 mutation ($id: ID!) { deactivateProvider(input: {id: $id}) { provider { id status } errors { code field } } }
@@ -26,10 +26,10 @@ async def _second_admin(factory: Factory, org: Org) -> None:
 async def test_non_admin_cannot_deactivate_an_admins_provider(gql: GQL, factory: Factory, org_a: Org) -> None:
     """Only admins may edit an admin: deactivating an admin's provider makes the admin inactive."""
     await _second_admin(factory, org_a)
-    actor = await staff(
+    actor = await staff_with(
         factory, org_a, [P.PROVIDERS_READ, P.PROVIDERS_MANAGE, P.PROVIDERS_DEACTIVATE], [], all_locations=True
     )
-    target = await provider_of(org_a.admin.user)
+    target = await make_provider(org_a.admin.user)
     body = await gql(DEACTIVATE, {"id": str(target.id)}, token=actor.token)
     assert "errors" not in body, body
     assert payload_codes(body["data"]["deactivateProvider"]) == ["FORBIDDEN"]
@@ -37,8 +37,8 @@ async def test_non_admin_cannot_deactivate_an_admins_provider(gql: GQL, factory:
 
 
 async def test_non_admin_cannot_edit_an_admins_provider(gql: GQL, factory: Factory, org_a: Org) -> None:
-    actor = await staff(factory, org_a, [P.PROVIDERS_READ, P.PROVIDERS_MANAGE], [], all_locations=True)
-    target = await provider_of(org_a.admin.user, "Dr Admin")
+    actor = await staff_with(factory, org_a, [P.PROVIDERS_READ, P.PROVIDERS_MANAGE], [], all_locations=True)
+    target = await make_provider(org_a.admin.user, "Dr Admin")
     body = await gql(UPDATE, {"id": str(target.id)}, token=actor.token)
     assert payload_codes(body["data"]["updateProvider"]) == ["FORBIDDEN"]
 
@@ -46,7 +46,7 @@ async def test_non_admin_cannot_edit_an_admins_provider(gql: GQL, factory: Facto
 async def test_admin_may_still_deactivate_an_admins_provider(gql: GQL, factory: Factory, org_a: Org) -> None:
     await _second_admin(factory, org_a)
     other = await factory.user(org_a.organization, username="admin3", is_admin=True, all_locations=True)
-    target = await provider_of(other.user)
+    target = await make_provider(other.user)
     body = await gql(DEACTIVATE, {"id": str(target.id)}, token=org_a.admin.token)
     assert payload_codes(body["data"]["deactivateProvider"]) == []
     assert body["data"]["deactivateProvider"]["provider"]["status"] == "INACTIVE"
@@ -65,9 +65,9 @@ async def test_primary_provider_shows_only_public_fields_without_providers_read(
     status); where it works is provider data that needs PROVIDERS_READ at one of its sites."""
     a1, a2 = org_a.locations
     doctor = await factory.user(org_a.organization, username="doc", locations=[a1, a2])
-    provider = await provider_of(doctor.user, "Dr Doc")
-    patient = await client_at(org_a, a1, "Pat", "Ient", primary_provider=provider)
-    viewer = await staff(factory, org_a, [P.CLIENTS_READ], [], all_locations=True)
+    provider = await make_provider(doctor.user, "Dr Doc")
+    patient = await make_client(org_a, a1, "Pat", "Ient", primary_provider=provider)
+    viewer = await staff_with(factory, org_a, [P.CLIENTS_READ], [], all_locations=True)
     body = await gql(PRIMARY, {"id": str(patient.id)}, token=viewer.token)
     assert "errors" not in body, body
     shown = body["data"]["client"]["primaryProvider"]
@@ -78,15 +78,15 @@ async def test_primary_provider_shows_only_public_fields_without_providers_read(
 async def test_primary_provider_billing_needs_billing_read(gql: GQL, factory: Factory, org_a: Org) -> None:
     a1 = org_a.locations[0]
     doctor = await factory.user(org_a.organization, username="doc", locations=[a1])
-    provider = await provider_of(doctor.user, provincial_billing_number="123456")
-    patient = await client_at(org_a, a1, "Pat", "Ient", primary_provider=provider)
-    viewer = await staff(factory, org_a, [P.CLIENTS_READ, P.PROVIDERS_READ], [a1])
+    provider = await make_provider(doctor.user, provincial_billing_number="123456")
+    patient = await make_client(org_a, a1, "Pat", "Ient", primary_provider=provider)
+    viewer = await staff_with(factory, org_a, [P.CLIENTS_READ, P.PROVIDERS_READ], [a1])
     body = await gql(
         "query ($id: ID!) { client(id: $id) { primaryProvider { billing { provincialBillingNumber } } } }",
         {"id": str(patient.id)},
         token=viewer.token,
     )
-    assert codes(body) == ["FORBIDDEN"]
+    assert error_codes(body) == ["FORBIDDEN"]
     assert "123456" not in str(body)
 
 
@@ -94,8 +94,8 @@ async def test_cross_organization_provider_ids_are_not_found(
     gql: GQL, factory: Factory, org_a: Org, org_b: Org
 ) -> None:
     a1 = org_a.locations[0]
-    mine = await provider_of((await factory.user(org_a.organization, username="doc", locations=[a1])).user)
-    theirs = await provider_of(
+    mine = await make_provider((await factory.user(org_a.organization, username="doc", locations=[a1])).user)
+    theirs = await make_provider(
         (await factory.user(org_b.organization, username="doc", locations=[org_b.locations[0]])).user
     )
     body: dict[str, Any] = await gql(
@@ -125,16 +125,16 @@ async def test_a_providers_deactivation_dates_do_not_show_through_a_client(
     a1 = org_a.locations[0]
     doctor = await factory.user(org_a.organization, username="doc", locations=[a1])
     leaving = datetime.now(UTC) + timedelta(days=30)
-    provider = await provider_of(
+    provider = await make_provider(
         doctor.user, "Dr Doc", status=ProviderStatus.DEACTIVATION_SCHEDULED, deactivate_at=leaving
     )
-    patient = await client_at(org_a, a1, "Pat", "Ient", primary_provider=provider)
+    patient = await make_client(org_a, a1, "Pat", "Ient", primary_provider=provider)
     query = "query ($id: ID!) { client(id: $id) { primaryProvider { displayName deactivateAt deactivatedAt } } }"
 
-    reader = await staff(factory, org_a, [P.CLIENTS_READ], [a1])
+    reader = await staff_with(factory, org_a, [P.CLIENTS_READ], [a1])
     shown = (await gql(query, {"id": str(patient.id)}, token=reader.token))["data"]["client"]["primaryProvider"]
     assert shown == {"displayName": "Dr Doc", "deactivateAt": None, "deactivatedAt": None}
 
-    both = await staff(factory, org_a, [P.CLIENTS_READ, P.PROVIDERS_READ], [a1])
+    both = await staff_with(factory, org_a, [P.CLIENTS_READ, P.PROVIDERS_READ], [a1])
     shown = (await gql(query, {"id": str(patient.id)}, token=both.token))["data"]["client"]["primaryProvider"]
     assert shown["deactivateAt"] is not None

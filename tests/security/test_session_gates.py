@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from permissions.catalog import Permission as P
-from tests.conftest import GQL, Factory, Org
-from tests.security.support import client_at, codes, payload_codes, provider_of, staff
+from tests.factories import Factory, Org, make_client, make_provider, staff_with
+from tests.support import GQL, error_codes, payload_codes
 
 NESTED = """
 query { viewer { user { id permissionGroups { members { totalCount } } provider { clientCount } } } }
@@ -16,10 +16,10 @@ query { viewer { user { id permissionGroups { members { totalCount } } provider 
 
 async def test_password_reset_session_reaches_nothing_but_the_viewer(gql: GQL, factory: Factory, org_a: Org) -> None:
     a1 = org_a.locations[0]
-    me = await staff(
+    me = await staff_with(
         factory, org_a, [P.USERS_READ, P.PROVIDERS_READ, P.CLIENTS_READ], [a1], password_reset_required=True
     )
-    await provider_of(me.user)
+    await make_provider(me.user)
     body = await gql("query { viewer { user { id } } }", token=me.token)
     assert body["data"]["viewer"]["user"]["id"] == str(me.user.id)
     for query in (
@@ -29,16 +29,16 @@ async def test_password_reset_session_reaches_nothing_but_the_viewer(gql: GQL, f
         "query { clients { totalCount } }",
         "query { mySessions { id } }",
     ):
-        assert codes(await gql(query, token=me.token)) == ["PASSWORD_RESET_REQUIRED"], query
+        assert error_codes(await gql(query, token=me.token)) == ["PASSWORD_RESET_REQUIRED"], query
     body = await gql(NESTED, token=me.token)
-    assert set(codes(body)) == {"PASSWORD_RESET_REQUIRED"}
+    assert set(error_codes(body)) == {"PASSWORD_RESET_REQUIRED"}
     assert "totalCount" not in str(body["data"]) and "clientCount" not in str(body["data"])
     body = await gql('mutation { updateMyProfile(input: {firstName: "Eve"}) { errors { code } } }', token=me.token)
-    assert codes(body) == ["PASSWORD_RESET_REQUIRED"]
+    assert error_codes(body) == ["PASSWORD_RESET_REQUIRED"]
 
 
 async def test_locked_session_answers_session_locked(gql: GQL, factory: Factory, org_a: Org) -> None:
-    me = await staff(factory, org_a, [P.USERS_READ], [org_a.locations[0]])
+    me = await staff_with(factory, org_a, [P.USERS_READ], [org_a.locations[0]])
     token, _ = await factory.session(me.user, idle_for=timedelta(hours=1))
     for query in (
         "query { viewer { user { id } } }",
@@ -46,13 +46,13 @@ async def test_locked_session_answers_session_locked(gql: GQL, factory: Factory,
         'mutation { changePassword(input: {currentPassword: "x", newPassword: "y"}) { ok } }',
     ):
         body = await gql(query, token=token)
-        assert codes(body) == ["UNAUTHENTICATED"], query
+        assert error_codes(body) == ["UNAUTHENTICATED"], query
         assert body["errors"][0]["extensions"]["reason"] == "SESSION_LOCKED"
 
 
 async def test_revocations_take_effect_on_the_next_request(gql: GQL, factory: Factory, org_a: Org) -> None:
     a1, a2 = org_a.locations
-    patient = await client_at(org_a, a2, "Pat", "Ient")
+    patient = await make_client(org_a, a2, "Pat", "Ient")
     reader = await factory.group(org_a.organization, [P.CLIENTS_READ, P.USERS_READ])
     user = await factory.user(org_a.organization, username="r", locations=[a1, a2], groups=[reader])
     query = "query ($id: ID!) { client(id: $id) { id } }"
@@ -75,7 +75,7 @@ async def test_revocations_take_effect_on_the_next_request(gql: GQL, factory: Fa
         token=org_a.admin.token,
     )
     assert payload_codes(body["data"]["updatePermissionGroup"]) == []
-    assert codes(await gql("query { users { totalCount } }", token=user.token)) == ["FORBIDDEN"]
+    assert error_codes(await gql("query { users { totalCount } }", token=user.token)) == ["FORBIDDEN"]
     # Access disabled: the token is dead.
     body = await gql(
         "mutation ($u: ID!) { disableAccess(input: {userIds: [$u]}) { errors { code } } }",
@@ -83,7 +83,7 @@ async def test_revocations_take_effect_on_the_next_request(gql: GQL, factory: Fa
         token=org_a.admin.token,
     )
     assert payload_codes(body["data"]["disableAccess"]) == []
-    assert codes(await gql("query { viewer { user { id } } }", token=user.token)) == ["UNAUTHENTICATED"]
+    assert error_codes(await gql("query { viewer { user { id } } }", token=user.token)) == ["UNAUTHENTICATED"]
 
 
 async def test_expired_and_scheduled_deactivation_deny_without_a_job(gql: GQL, factory: Factory, org_a: Org) -> None:
@@ -93,12 +93,12 @@ async def test_expired_and_scheduled_deactivation_deny_without_a_job(gql: GQL, f
     from models.users import User
 
     a1 = org_a.locations[0]
-    expiring = await staff(factory, org_a, [P.USERS_READ], [a1])
+    expiring = await staff_with(factory, org_a, [P.USERS_READ], [a1])
     await User.filter(id=expiring.user.id).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
-    assert codes(await gql("query { viewer { user { id } } }", token=expiring.token)) == ["UNAUTHENTICATED"]
-    leaving = await staff(factory, org_a, [P.USERS_READ], [a1])
-    provider = await provider_of(leaving.user)
+    assert error_codes(await gql("query { viewer { user { id } } }", token=expiring.token)) == ["UNAUTHENTICATED"]
+    leaving = await staff_with(factory, org_a, [P.USERS_READ], [a1])
+    provider = await make_provider(leaving.user)
     await Provider.filter(id=provider.id).update(
         status="DEACTIVATION_SCHEDULED", deactivate_at=datetime.now(UTC) - timedelta(seconds=1)
     )
-    assert codes(await gql("query { viewer { user { id } } }", token=leaving.token)) == ["UNAUTHENTICATED"]
+    assert error_codes(await gql("query { viewer { user { id } } }", token=leaving.token)) == ["UNAUTHENTICATED"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from models.users import User
 from permissions.catalog import Permission as P
-from tests.conftest import GQL, Factory, Org
-from tests.security.support import codes, payload_codes, provider_of, staff
+from tests.factories import Factory, Org, make_provider, staff_with
+from tests.support import GQL, error_codes, payload_codes
 
 USERS = """
 query ($filter: UserFilter) { users(filter: $filter) { totalCount edges { node { id locations { id } } } } }
@@ -14,7 +14,7 @@ query ($filter: UserFilter) { users(filter: $filter) { totalCount edges { node {
 
 async def test_users_location_filter_is_not_an_oracle(gql: GQL, factory: Factory, org_a: Org) -> None:
     a1, a2 = org_a.locations
-    viewer = await staff(factory, org_a, [P.USERS_READ], [a1])
+    viewer = await staff_with(factory, org_a, [P.USERS_READ], [a1])
     both = await factory.user(org_a.organization, username="both", locations=[a1, a2])
     body = await gql(USERS, {"filter": {"username": "both"}}, token=viewer.token)
     assert body["data"]["users"]["edges"][0]["node"] == {"id": str(both.user.id), "locations": [{"id": str(a1.id)}]}
@@ -29,13 +29,13 @@ async def test_provider_number_filter_only_where_billing_read_is_held(gql: GQL, 
     billing = await factory.group(org_a.organization, [P.BILLING_READ], locations=[a1])
     viewer = await factory.user(org_a.organization, username="v", locations=[a1, a2], groups=[reader, billing])
     doc = await factory.user(org_a.organization, username="doc", locations=[a2])
-    await provider_of(doc.user, provincial_billing_number="123456")
+    await make_provider(doc.user, provincial_billing_number="123456")
     body = await gql(USERS, {"filter": {"providerNumber": "123456"}}, token=viewer.token)
     assert "errors" not in body, body
     assert body["data"]["users"]["totalCount"] == 0
-    no_billing = await staff(factory, org_a, [P.USERS_READ], [a1, a2])
+    no_billing = await staff_with(factory, org_a, [P.USERS_READ], [a1, a2])
     body = await gql(USERS, {"filter": {"providerNumber": "123456"}}, token=no_billing.token)
-    assert codes(body) == ["FORBIDDEN"]
+    assert error_codes(body) == ["FORBIDDEN"]
 
 
 async def test_other_organizations_users_are_missing_everywhere(
@@ -73,9 +73,9 @@ async def test_other_organizations_users_are_missing_everywhere(
 
 async def test_user_provider_needs_providers_read(gql: GQL, factory: Factory, org_a: Org) -> None:
     a1 = org_a.locations[0]
-    viewer = await staff(factory, org_a, [P.USERS_READ], [a1])
+    viewer = await staff_with(factory, org_a, [P.USERS_READ], [a1])
     doc = await factory.user(org_a.organization, username="doc", locations=[a1])
-    await provider_of(doc.user, provincial_billing_number="123456")
+    await make_provider(doc.user, provincial_billing_number="123456")
     body = await gql(
         "query ($id: ID!) { user(id: $id) { provider { id } } }", {"id": str(doc.user.id)}, token=viewer.token
     )
@@ -84,7 +84,7 @@ async def test_user_provider_needs_providers_read(gql: GQL, factory: Factory, or
 
 async def test_no_escalation_through_update_user(gql: GQL, factory: Factory, org_a: Org) -> None:
     a1, a2 = org_a.locations
-    manager = await staff(factory, org_a, [P.USERS_READ, P.USERS_MANAGE], [a1])
+    manager = await staff_with(factory, org_a, [P.USERS_READ, P.USERS_MANAGE], [a1])
     target = await factory.user(org_a.organization, username="t", locations=[a1])
     strong = await factory.group(org_a.organization, [P.CLIENTS_READ])
     mutation = """mutation ($input: UpdateUserInput!) { updateUser(input: $input) { errors { code field } } }"""
@@ -110,7 +110,7 @@ async def test_last_admin_cannot_be_removed_by_any_path(gql: GQL, factory: Facto
     ):
         body = await gql(mutation, {"id": uid}, token=admin.token)
         assert payload_codes(body["data"][name]) == ["LAST_ADMIN"], (name, body)
-    provider = await provider_of(admin.user)
+    provider = await make_provider(admin.user)
     body = await gql(
         "mutation ($id: ID!) { deactivateProvider(input: {id: $id}) { errors { code } } }",
         {"id": str(provider.id)},

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from models.audit import AuditEvent
 from models.enums import ActorKind
-from tests.conftest import Factory
+from tests.factories import Factory
 from tests.permissions.cases.base import FORBIDDEN, OK, UNAUTHENTICATED, Case, fixed
 from tests.permissions.world import World, WorldStep
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.conftest import PASSWORD, PIN, Factory, Staff
+from tests.factories import PASSWORD, PIN, Factory, Staff
 from tests.permissions.cases.base import NOT_FOUND, OK, RESET_REQUIRED, UNAUTHENTICATED, Case, fixed
 from tests.permissions.world import World, WorldStep
 

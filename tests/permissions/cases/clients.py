@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from models.clients import Client
 from models.providers import Provider
-from tests.conftest import Factory
+from tests.factories import Factory, make_client, make_provider
 from tests.permissions.cases.base import (
     DENIED_INPUT,
     FORBIDDEN,
@@ -21,7 +21,6 @@ from tests.permissions.cases.base import (
     location_id,
 )
 from tests.permissions.world import World, WorldStep
-from tests.resolvers.test_clients_fixtures import make_client, make_provider
 
 
 async def add_clients(world: World, factory: Factory) -> None:

@@ -11,7 +11,7 @@ import uuid
 
 from models.groups import PermissionGroup
 from permissions.catalog import Permission as P
-from tests.conftest import Factory
+from tests.factories import Factory
 from tests.permissions.cases.base import (
     DENIED_INPUT,
     FORBIDDEN,

@@ -8,15 +8,14 @@ holding PROVIDERS_READ / PROVIDERS_MANAGE / PROVIDERS_DEACTIVATE at A1 only.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from models.enums import BillingRole, ProviderStatus, UserType
+from models.enums import ProviderStatus, UserType
 from models.providers import Provider
 from models.users import User
 from permissions.catalog import Permission as P
-from tests.conftest import Factory
+from tests.factories import Factory, make_provider
 from tests.permissions.cases.base import (
     DENIED_INPUT,
     FORBIDDEN,
@@ -32,44 +31,16 @@ from tests.permissions.world import World, WorldStep
 PROVIDER_MANAGER = [P.PROVIDERS_READ, P.PROVIDERS_MANAGE, P.PROVIDERS_DEACTIVATE]
 
 
-async def make_provider(
-    user: User,
-    *,
-    display_name: str | None = None,
-    status: ProviderStatus = ProviderStatus.ACTIVE,
-    deactivate_at: datetime | None = None,
-    provincial: str | None = None,
-    group: str | None = None,
-    billing_role: BillingRole = BillingRole.BILLING_PROVIDER,
-) -> Provider:
-    """A provider profile for `user` straight in the table (what createUser's billing step makes)."""
-    name = display_name or f"Dr {user.first_name} {user.last_name}"
-    return await Provider.create(
-        id=uuid.uuid4(),
-        organization_id=user.organization_id,
-        user=user,
-        display_name=name,
-        display_name_key=name.lower(),
-        billing_role=billing_role,
-        provincial_billing_number=provincial,
-        group_billing_number=group,
-        status=status,
-        deactivate_at=deactivate_at,
-    )
-
-
 async def own_provider(user: User) -> Provider:
     """provider_a1's profile; the clients step, which runs earlier (`WORLD` in test_matrix.py), has made it."""
     existing = await Provider.filter(user_id=user.id).first()
     if existing is None:
         return await make_provider(user, display_name="Dr Ada One", provincial="123456", group="AB12")
-    await Provider.filter(id=existing.id).update(
-        display_name="Dr Ada One",
-        display_name_key="dr ada one",
-        provincial_billing_number="123456",
-        group_billing_number="AB12",
+    existing.update_from_dict(
+        {"display_name": "Dr Ada One", "provincial_billing_number": "123456", "group_billing_number": "AB12"}
     )
-    return await Provider.get(id=existing.id)
+    await existing.save()
+    return existing
 
 
 async def add_providers(world: World, factory: Factory) -> None:

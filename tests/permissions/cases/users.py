@@ -16,7 +16,7 @@ from models.enums import AccessStatus, StaffTokenPurpose
 from models.users import StaffToken, User
 from permissions.catalog import Permission
 from resolvers.credentials import LINK_TOKEN_PREFIX, new_token, token_hash
-from tests.conftest import Factory
+from tests.factories import Factory
 from tests.permissions.cases.base import (
     DENIED_INPUT,
     FORBIDDEN,
