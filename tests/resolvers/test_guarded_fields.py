@@ -5,44 +5,25 @@ null the client). Both refusals reach the audit trail like every other FORBIDDEN
 
 from __future__ import annotations
 
-import uuid
-
 from models.audit import AuditEvent
 from models.clients import Client
 from models.enums import UserType
 from models.providers import Provider
 from permissions.catalog import Permission as P
+from tests.factories import make_client, make_provider
+from tests.support import error_codes
 
 PROVIDER_USER = "query($id: ID!) { provider(id: $id) { displayName user { id } } }"
 CLIENTS_INVITATIONS = "{ clients { edges { node { lastName invitations { id } } } } }"
 
 
-def error_codes(body: dict) -> list[str]:
-    return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
-
-
 async def _provider(factory, org, locations) -> Provider:
     staff = await factory.user(org.organization, type=UserType.PROVIDER, locations=locations, session=False)
-    return await Provider.create(
-        id=uuid.uuid4(),
-        organization_id=org.organization.id,
-        user=staff.user,
-        display_name="Dr Ada Lane",
-        display_name_key="dr ada lane",
-    )
+    return await make_provider(staff.user, "Dr Ada Lane")
 
 
 async def _client(org, location, last: str) -> Client:
-    return await Client.create(
-        id=uuid.uuid4(),
-        organization_id=org.organization.id,
-        location=location,
-        first_name="Pat",
-        first_name_key="pat",
-        last_name=last,
-        last_name_key=last.lower(),
-        timezone="America/Toronto",
-    )
+    return await make_client(org, location, "Pat", last)
 
 
 async def test_a_provider_user_out_of_sight_is_null_with_one_forbidden(gql, factory, org_a) -> None:
