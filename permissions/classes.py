@@ -58,6 +58,7 @@ class _Access(BasePermission):
     """Configured per field by `requires`; see there."""
 
     permissions: tuple[Permission, ...] = ()
+    any_of = False
     allow_locked = False
     allow_reset = False
     message = "You do not have permission to do this."
@@ -65,34 +66,45 @@ class _Access(BasePermission):
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         ctx = info.context
         principal = await ctx.require_principal(allow_locked=self.allow_locked, allow_reset=self.allow_reset)
-        for permission in self.permissions:
-            held = (
-                principal.grants.has(permission)
-                if permission in ORG_WIDE
-                else principal.grants.has_anywhere(permission)
-            )
-            if not held:
+        held = [
+            principal.grants.has(permission) if permission in ORG_WIDE else principal.grants.has_anywhere(permission)
+            for permission in self.permissions
+        ]
+        if self.any_of and self.permissions and not any(held):
+            names = " or ".join(p.value for p in self.permissions)
+            raise forbidden(f"This needs the {names} permission.")
+        for permission, ok in zip(self.permissions, held, strict=True):
+            if not ok and not self.any_of:
                 raise forbidden(f"This needs the {permission.value} permission.")
         return True
 
 
 @cache
-def _access_class(permissions: tuple[Permission, ...], allow_locked: bool, allow_reset: bool) -> type[BasePermission]:
+def _access_class(
+    permissions: tuple[Permission, ...], allow_locked: bool, allow_reset: bool, any_of: bool = False
+) -> type[BasePermission]:
+    joiner = "Or" if any_of else ""
     name = (
-        "Requires" + "".join(p.value.title().replace("_", "") for p in permissions) if permissions else "Authenticated"
+        "Requires" + joiner.join(p.value.title().replace("_", "") for p in permissions)
+        if permissions
+        else "Authenticated"
     )
     return type(
-        name, (_Access,), {"permissions": permissions, "allow_locked": allow_locked, "allow_reset": allow_reset}
+        name,
+        (_Access,),
+        {"permissions": permissions, "any_of": any_of, "allow_locked": allow_locked, "allow_reset": allow_reset},
     )
 
 
-def describe(permissions: tuple[Permission, ...]) -> str:
+def describe(permissions: tuple[Permission, ...], any_of: bool = False) -> str:
     if not permissions:
         return "Requires: an authenticated session."
     parts = [
         f"{p.value} (organization-wide)" if p in ORG_WIDE else f"{p.value} (at some location; rows are scoped)"
         for p in permissions
     ]
+    if any_of and len(parts) > 1:
+        return "Requires: one of " + " or ".join(parts) + " (each field given needs its own)."
     return "Requires: " + ", ".join(parts) + "."
 
 
@@ -103,13 +115,18 @@ def requires(
     allow_reset: bool = False,
     effects: tuple[GrantEffect, ...] | None = None,
     authenticates: bool = False,
+    any_of: bool = False,
 ) -> dict[str, Any]:
     """Keyword arguments for `strawberry.field`/`strawberry.mutation`: the permission class and the
     description that documents it (a mutation also declares its grant `effects`, and whether it is
-    an authentication mutation). Without permissions: any authenticated, unlocked session."""
-    text = describe(tuple(permissions)) + _effects_text(effects)
+    an authentication mutation). Without permissions: any authenticated, unlocked session.
+
+    `any_of`: one of the permissions is enough to call it, for a mutation whose fields each need
+    their own (updateProvider: profile fields PROVIDERS_MANAGE, billing numbers BILLING_MANAGE);
+    the resolver then asks for each field's permission where it applies."""
+    text = describe(tuple(permissions), any_of) + _effects_text(effects)
     return {
-        "permission_classes": [_access_class(tuple(permissions), allow_locked, allow_reset)],
+        "permission_classes": [_access_class(tuple(permissions), allow_locked, allow_reset, any_of)],
         "description": f"{description}\n\n{text}" if description else text,
         **_declared(effects, **{AUTHENTICATES_KEY: authenticates}),
     }

@@ -175,6 +175,15 @@ async def _client_in_scope(principal: Principal, client_id: Any) -> Client | Non
     return await Client.filter(client_q(principal), id=parsed).first()
 
 
+def coverage_only(data: UpdateClientData) -> bool:
+    """Whether the update changes coverage and nothing else: then CLIENTS_COVERAGE_MANAGE at the
+    client's location is all it needs (a coverage clerk need not hold CLIENTS_MANAGE); any other
+    field needs CLIENTS_MANAGE, and coverage given with it still needs CLIENTS_COVERAGE_MANAGE."""
+    fields = (name for name in UpdateClientData.__dataclass_fields__ if name not in ("id", "expected_version"))
+    touched = {name for name in fields if given(getattr(data, name))}
+    return touched == {"coverage"}
+
+
 async def update_client(ctx: RequestContext, data: UpdateClientData) -> Client:
     """Change the fields given; `expected_version`, when given, must match (else CONFLICT).
 
@@ -188,7 +197,8 @@ async def update_client(ctx: RequestContext, data: UpdateClientData) -> Client:
             raise fail(ErrorCode.NOT_FOUND, "No such client.", "input", "id")
         if client.status is ClientStatus.MERGED:
             raise fail(ErrorCode.INVALID, "A merged client cannot be edited; edit the client it was merged into.")
-        if not principal.grants.has(Permission.CLIENTS_MANAGE, str(client.location_id)):
+        if not coverage_only(data) and not principal.grants.has(Permission.CLIENTS_MANAGE, str(client.location_id)):
+            # Coverage alone needs only CLIENTS_COVERAGE_MANAGE (checked below): each field its own.
             raise fail(ErrorCode.FORBIDDEN, "You may not manage clients at this location.", "input", "id")
         expected = data.expected_version
         if given(expected) and expected is not None and expected != client.version:

@@ -271,13 +271,30 @@ class UpdateProviderData:
     settings: ProviderSettingsData | None = UNSET
 
 
+# The fields an update may change (every input field but the id and the version it expects).
+UPDATE_FIELDS = tuple(
+    name for name in UpdateProviderData.__dataclass_fields__ if name not in ("id", "expected_version")
+)
+
+
+def update_permission(data: UpdateProviderData) -> Permission:
+    """What changing the provider needs at every one of its sites, by the fields given: each field
+    its own. Billing numbers alone need only BILLING_MANAGE (a billing clerk holds no
+    PROVIDERS_MANAGE); any profile field needs PROVIDERS_MANAGE, and billing numbers given with it
+    still need BILLING_MANAGE as well (checked where they are)."""
+    touched = {name for name in UPDATE_FIELDS if given(getattr(data, name))}
+    if touched and touched <= BILLING_FIELDS.keys():
+        return Permission.BILLING_MANAGE
+    return Permission.PROVIDERS_MANAGE
+
+
 async def update_provider(ctx: RequestContext, data: UpdateProviderData) -> Provider:
     """Edit a provider's profile: only the fields given change (null display names and settings
-    change nothing). Billing numbers also need BILLING_MANAGE."""
+    change nothing). Each field needs its own permission (`update_permission`)."""
     principal = await ctx.require_principal()
     expected_version = data.expected_version
     async with in_transaction():
-        target = await _target(principal, data.id, Permission.PROVIDERS_MANAGE)
+        target = await _target(principal, data.id, update_permission(data))
         provider = target.provider
         if expected_version is not None and expected_version != provider.version:
             raise fail(

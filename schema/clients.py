@@ -370,8 +370,11 @@ class Mutation:
     @strawberry.mutation(
         **requires(
             Permission.CLIENTS_MANAGE,
-            description="Edit a client (CONFLICT when expectedVersion is stale); moving it needs CLIENTS_MANAGE at "
-            "both locations, coverage needs CLIENTS_COVERAGE_MANAGE.",
+            Permission.CLIENTS_COVERAGE_MANAGE,
+            any_of=True,
+            description="Edit a client (CONFLICT when expectedVersion is stale): each field needs its own "
+            "permission at the client's location, coverage CLIENTS_COVERAGE_MANAGE (a change of coverage alone "
+            "needs only that), every other field CLIENTS_MANAGE; moving it needs CLIENTS_MANAGE at both locations.",
             effects=(GrantEffect.NONE,),
         )
     )

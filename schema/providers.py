@@ -256,8 +256,11 @@ class Mutation:
     @strawberry.mutation(
         **requires(
             Permission.PROVIDERS_MANAGE,
-            description="Edit a provider's profile and settings: PROVIDERS_MANAGE at every one of its sites; "
-            "billing numbers also need BILLING_MANAGE there.",
+            Permission.BILLING_MANAGE,
+            any_of=True,
+            description="Edit a provider's profile and settings: each field needs its own permission at every "
+            "one of the provider's sites, profile and settings PROVIDERS_MANAGE, billing numbers BILLING_MANAGE "
+            "(a change of billing numbers alone needs only BILLING_MANAGE).",
             effects=(GrantEffect.NONE,),
         )
     )

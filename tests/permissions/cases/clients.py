@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from models.clients import Client
 from models.providers import Provider
+from permissions.catalog import Permission as P
 from tests.factories import Factory, make_client, make_provider
 from tests.permissions.cases.base import (
     DENIED_INPUT,
@@ -37,9 +38,15 @@ async def add_clients(world: World, factory: Factory) -> None:
         "a2": await make_client(a, world.a2, "Cleo", "Cruz"),
         "b1": await make_client(b, world.b1, "Bram", "Dekker"),
     }
+    # A coverage clerk: coverage at A1 (CLIENTS_COVERAGE_MANAGE), no CLIENTS_MANAGE anywhere.
+    clerks = await factory.group(a, COVERAGE_CLERK, name="Coverage clerks A1", locations=[world.a1])
+    world.principals["coverage_clerk_a1"] = await factory.user(
+        a, username="coverageclerk", locations=[world.a1, world.a2], groups=[clerks]
+    )
 
 
-WORLD = (WorldStep(add_clients, adds=("clients",), needs=("provider_a1",)),)
+COVERAGE_CLERK = [P.CLIENTS_READ, P.CLIENTS_COVERAGE_READ, P.CLIENTS_COVERAGE_MANAGE]
+WORLD = (WorldStep(add_clients, adds=("clients", "coverage_clerk_a1"), needs=("provider_a1",)),)
 
 
 def cid(w: World, name: str) -> str:
@@ -87,6 +94,11 @@ def update(name: str, move_to: str | None = None, **extra):
         return UPDATE, {"i": given}
 
     return build
+
+
+def update_only(name: str, **extra):
+    """updateClient changing only the given fields (coverage: CLIENTS_COVERAGE_MANAGE alone)."""
+    return lambda w: (UPDATE, {"i": {"id": cid(w, name), **extra}})
 
 
 def archive(name: str):
@@ -212,6 +224,41 @@ CASES = [
     Case("other org", "updateClient", "admin_b", "A1 client", NOT_FOUND, update("a1"), unchanged),
     Case("read only", "updateClient", "billing_a1", "A1 client", FORBIDDEN, update("a1")),
     Case("read own only", "updateClient", "provider_a1", "own client", FORBIDDEN, update("a1_own")),
+    # Each field its own permission: coverage CLIENTS_COVERAGE_MANAGE alone, the profile CLIENTS_MANAGE.
+    Case(
+        "coverage clerk, coverage only",
+        "updateClient",
+        "coverage_clerk_a1",
+        "A1 client",
+        OK,
+        update_only("a1", **COVERAGE),
+    ),
+    Case("coverage clerk, profile field", "updateClient", "coverage_clerk_a1", "A1 client", DENIED_INPUT, update("a1")),
+    Case(
+        "coverage clerk, coverage and a profile field",
+        "updateClient",
+        "coverage_clerk_a1",
+        "A1 client",
+        DENIED_INPUT,
+        update("a1", **COVERAGE),
+    ),
+    Case(
+        "coverage clerk, client at A2",
+        "updateClient",
+        "coverage_clerk_a1",
+        "A2 client",
+        NOT_FOUND,
+        update_only("a2", **COVERAGE),
+    ),
+    Case(
+        "manage without coverage, coverage only",
+        "updateClient",
+        "front_desk_a1",
+        "A1 client",
+        DENIED_INPUT,
+        update_only("a1", **COVERAGE),
+    ),
+    Case("coverage read only", "updateClient", "billing_a1", "A1 client", FORBIDDEN, update_only("a1", **COVERAGE)),
     Case("no token", "updateClient", "anonymous", "A1 client", UNAUTHENTICATED, update("a1")),
     # archiveClient
     Case("same location", "archiveClient", "front_desk_a1", "A1 client", OK, archive("a1")),

@@ -29,6 +29,7 @@ from tests.permissions.cases.base import (
 from tests.permissions.world import World, WorldStep
 
 PROVIDER_MANAGER = [P.PROVIDERS_READ, P.PROVIDERS_MANAGE, P.PROVIDERS_DEACTIVATE]
+BILLING_CLERK = [P.PROVIDERS_READ, P.BILLING_READ, P.BILLING_MANAGE]
 
 
 async def own_provider(user: User) -> Provider:
@@ -57,6 +58,11 @@ async def add_providers(world: World, factory: Factory) -> None:
     group = await factory.group(a, PROVIDER_MANAGER, name="Provider managers A1", locations=[a1])
     world.principals["provider_manager_a1"] = await factory.user(
         a, username="provmanager", type=UserType.MANAGER, locations=[a1, a2], groups=[group]
+    )
+    # A billing clerk: billing numbers at A1 (BILLING_MANAGE), no PROVIDERS_MANAGE anywhere.
+    clerks = await factory.group(a, BILLING_CLERK, name="Billing clerks A1", locations=[a1])
+    world.principals["billing_clerk_a1"] = await factory.user(
+        a, username="billingclerk", type=UserType.BILLING, locations=[a1, a2], groups=[clerks]
     )
     # Providers whose users hold AUDIT_READ organization-wide: undoing their deactivation restores a
     # grant the provider manager does not hold (restoring is granting).
@@ -90,7 +96,9 @@ async def add_providers(world: World, factory: Factory) -> None:
     }
 
 
-WORLD = (WorldStep(add_providers, adds=("provider_manager_a1", "providers"), needs=("provider_a1",)),)
+WORLD = (
+    WorldStep(add_providers, adds=("provider_manager_a1", "billing_clerk_a1", "providers"), needs=("provider_a1",)),
+)
 
 
 def _id(w: World, name: str) -> str:
@@ -127,6 +135,11 @@ def mutation(operation: str, input_type: str, name: str, **extra: Any):
 
 def update(name: str, **extra: Any):
     return mutation("updateProvider", "UpdateProviderInput", name, **{"specialty": "Physiotherapy", **extra})
+
+
+def billing(name: str, **extra: Any):
+    """updateProvider changing only the given fields (billing numbers: BILLING_MANAGE alone)."""
+    return mutation("updateProvider", "UpdateProviderInput", name, **extra)
 
 
 def deactivate(name: str):
@@ -218,6 +231,47 @@ CASES = [
     Case("no PROVIDERS_MANAGE", "updateProvider", "front_desk_a1", "provider at A1", FORBIDDEN, update("a1")),
     Case("BILLING_READ only", "updateProvider", "billing_a1", "provider at A1", FORBIDDEN, update("a1")),
     Case("own profile, no right", "updateProvider", "provider_a1", "own provider", FORBIDDEN, update("a1")),
+    # Each field its own permission: billing numbers BILLING_MANAGE alone, the profile PROVIDERS_MANAGE.
+    Case(
+        "billing clerk, billing numbers only",
+        "updateProvider",
+        "billing_clerk_a1",
+        "provider at A1",
+        OK,
+        billing("a1", provincialBillingNumber="654321", groupBillingNumber="ZZ99"),
+    ),
+    Case(
+        "billing clerk, profile field",
+        "updateProvider",
+        "billing_clerk_a1",
+        "provider at A1",
+        DENIED_INPUT,
+        billing("a1", specialty="Physiotherapy"),
+    ),
+    Case(
+        "billing clerk, billing numbers and a profile field",
+        "updateProvider",
+        "billing_clerk_a1",
+        "provider at A1",
+        DENIED_INPUT,
+        update("a1", provincialBillingNumber="654321"),
+    ),
+    Case(
+        "billing clerk, provider at A2",
+        "updateProvider",
+        "billing_clerk_a1",
+        "provider at A2",
+        NOT_FOUND,
+        billing("a2", provincialBillingNumber="654321"),
+    ),
+    Case(
+        "BILLING_READ only, billing numbers",
+        "updateProvider",
+        "billing_a1",
+        "provider at A1",
+        FORBIDDEN,
+        billing("a1", provincialBillingNumber="654321"),
+    ),
     Case("no token", "updateProvider", "anonymous", "provider at A1", UNAUTHENTICATED, update("a1")),
     # deactivateProvider
     Case(
