@@ -1,5 +1,9 @@
 """The append-only audit trail: mutations, security events and reads of patient data."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -17,7 +21,7 @@ class AuditEvent(Model):
     target_type = fields.CharField(max_length=32, null=True)
     target_id = fields.UUIDField(null=True)
     location_id = fields.UUIDField(null=True)
-    changes = fields.JSONField(null=True)
+    changes: Any = fields.JSONField(null=True)
     ip_address = fields.CharField(max_length=45, null=True)
     request_id = fields.CharField(max_length=64, null=True)
 

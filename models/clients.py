@@ -1,10 +1,19 @@
 """Clients (patients): the full profile of article 002, with coverage kept on the same row."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
 from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import ClientSource, ClientStatus, HealthCardCheck
 from models.keys import DerivedKeys
+
+if TYPE_CHECKING:
+    from models.organization import Location, Organization
+    from models.providers import Provider
 
 
 class Client(DerivedKeys, Model):
@@ -16,7 +25,10 @@ class Client(DerivedKeys, Model):
     }
 
     id = fields.UUIDField(primary_key=True)
-    organization = fields.ForeignKeyField("models.Organization", related_name="clients", on_delete=fields.RESTRICT)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="clients", on_delete=fields.RESTRICT
+    )
+    organization_id: UUID
     first_name = fields.CharField(max_length=100)
     last_name = fields.CharField(max_length=100)
     preferred_name = fields.CharField(max_length=100, null=True)
@@ -37,8 +49,8 @@ class Client(DerivedKeys, Model):
     mobile_is_primary = fields.BooleanField(default=True)
     sms_consent = fields.BooleanField(default=False)
     voice_consent = fields.BooleanField(default=False)
-    phones = fields.JSONField(default=list)
-    emergency_contacts = fields.JSONField(default=list)
+    phones: Any = fields.JSONField(default=list)
+    emergency_contacts: Any = fields.JSONField(default=list)
     address_line1 = fields.CharField(max_length=200, null=True)
     address_line2 = fields.CharField(max_length=200, null=True)
     address_city = fields.CharField(max_length=100, null=True)
@@ -48,10 +60,14 @@ class Client(DerivedKeys, Model):
     referring_provider_name = fields.CharField(max_length=200, null=True)
     is_qualified = fields.BooleanField(null=True)
     veteran_id = fields.CharField(max_length=40, null=True)
-    location = fields.ForeignKeyField("models.Location", related_name="clients", on_delete=fields.RESTRICT)
-    primary_provider = fields.ForeignKeyField(
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name="clients", on_delete=fields.RESTRICT
+    )
+    location_id: UUID
+    primary_provider: fields.ForeignKeyNullableRelation[Provider] = fields.ForeignKeyField(
         "models.Provider", related_name="clients", null=True, on_delete=fields.RESTRICT
     )
+    primary_provider_id: UUID | None
     alert = fields.TextField(null=True)
     health_card_province = fields.CharField(max_length=6, null=True)
     health_card_number = fields.CharField(max_length=20, null=True)

@@ -1,18 +1,28 @@
 """Permission groups: a set of permissions, optionally restricted to some locations, and members."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
+
 from tortoise import fields
 from tortoise.models import Model
 
 from models.keys import DerivedKeys
+
+if TYPE_CHECKING:
+    from models.organization import Location, Organization
+    from models.users import User
 
 
 class PermissionGroup(DerivedKeys, Model):
     DERIVED_KEYS = {"name_key": "name"}
 
     id = fields.UUIDField(primary_key=True)
-    organization = fields.ForeignKeyField(
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="permission_groups", on_delete=fields.RESTRICT
     )
+    organization_id: UUID
     name = fields.CharField(max_length=100)
     name_key = fields.CharField(max_length=100)
     description = fields.CharField(max_length=500, null=True)
@@ -34,9 +44,18 @@ class PermissionGroup(DerivedKeys, Model):
 
 class GroupLocation(Model):
     id = fields.UUIDField(primary_key=True)
-    organization = fields.ForeignKeyField("models.Organization", related_name=False, on_delete=fields.RESTRICT)
-    group = fields.ForeignKeyField("models.PermissionGroup", related_name="location_links", on_delete=fields.CASCADE)
-    location = fields.ForeignKeyField("models.Location", related_name="group_links", on_delete=fields.RESTRICT)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name=False, on_delete=fields.RESTRICT
+    )
+    organization_id: UUID
+    group: fields.ForeignKeyRelation[PermissionGroup] = fields.ForeignKeyField(
+        "models.PermissionGroup", related_name="location_links", on_delete=fields.CASCADE
+    )
+    group_id: UUID
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name="group_links", on_delete=fields.RESTRICT
+    )
+    location_id: UUID
 
     class Meta:
         table = "group_locations"
@@ -45,9 +64,18 @@ class GroupLocation(Model):
 
 class GroupMembership(Model):
     id = fields.UUIDField(primary_key=True)
-    organization = fields.ForeignKeyField("models.Organization", related_name=False, on_delete=fields.RESTRICT)
-    group = fields.ForeignKeyField("models.PermissionGroup", related_name="memberships", on_delete=fields.CASCADE)
-    user = fields.ForeignKeyField("models.User", related_name="memberships", on_delete=fields.CASCADE)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name=False, on_delete=fields.RESTRICT
+    )
+    organization_id: UUID
+    group: fields.ForeignKeyRelation[PermissionGroup] = fields.ForeignKeyField(
+        "models.PermissionGroup", related_name="memberships", on_delete=fields.CASCADE
+    )
+    group_id: UUID
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="memberships", on_delete=fields.CASCADE
+    )
+    user_id: UUID
 
     class Meta:
         table = "group_memberships"

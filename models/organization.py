@@ -1,5 +1,9 @@
 """The tenant (organization) and its locations (sites)."""
 
+from __future__ import annotations
+
+from uuid import UUID
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -22,7 +26,10 @@ class Location(DerivedKeys, Model):
     DERIVED_KEYS = {"name_key": "name"}
 
     id = fields.UUIDField(primary_key=True)
-    organization = fields.ForeignKeyField("models.Organization", related_name="locations", on_delete=fields.RESTRICT)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="locations", on_delete=fields.RESTRICT
+    )
+    organization_id: UUID
     name = fields.CharField(max_length=200)
     # Lower-cased name: names are unique per organization regardless of case.
     name_key = fields.CharField(max_length=200)

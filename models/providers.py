@@ -1,18 +1,33 @@
 """Provider (clinician) profiles: one per staff user who bills or treats (Avaros step 4, article 003)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
+
 from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import BillingRole, ProviderStatus
 from models.keys import DerivedKeys
 
+if TYPE_CHECKING:
+    from models.organization import Organization
+    from models.users import User
+
 
 class Provider(DerivedKeys, Model):
     DERIVED_KEYS = {"display_name_key": "display_name"}
 
     id = fields.UUIDField(primary_key=True)
-    organization = fields.ForeignKeyField("models.Organization", related_name="providers", on_delete=fields.RESTRICT)
-    user = fields.OneToOneField("models.User", related_name="provider", on_delete=fields.RESTRICT)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="providers", on_delete=fields.RESTRICT
+    )
+    organization_id: UUID
+    user: fields.OneToOneRelation[User] = fields.OneToOneField(
+        "models.User", related_name="provider", on_delete=fields.RESTRICT
+    )
+    user_id: UUID
     display_name = fields.CharField(max_length=200)
     display_name_key = fields.CharField(max_length=200)
     specialty = fields.CharField(max_length=100, null=True)

@@ -1,17 +1,32 @@
 """Staff sessions and failed login attempts (the login throttle's memory)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
+
 from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import LoginOutcome
+
+if TYPE_CHECKING:
+    from models.organization import Organization
+    from models.users import User
 
 
 class Session(Model):
     """A staff session. The bearer token is never stored, only its SHA-256 hash."""
 
     id = fields.UUIDField(primary_key=True)
-    organization = fields.ForeignKeyField("models.Organization", related_name=False, on_delete=fields.RESTRICT)
-    user = fields.ForeignKeyField("models.User", related_name="sessions", on_delete=fields.CASCADE)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name=False, on_delete=fields.RESTRICT
+    )
+    organization_id: UUID
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    user_id: UUID
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_seen_at = fields.DatetimeField()

@@ -1,17 +1,28 @@
 """Staff users, the sites they work at, and their single-use registration/reset tokens."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
+
 from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import AccessStatus, StaffTokenPurpose, UserType
 from models.keys import DerivedKeys
 
+if TYPE_CHECKING:
+    from models.organization import Location, Organization
+
 
 class User(DerivedKeys, Model):
     DERIVED_KEYS = {"username_key": "username", "last_name_key": "last_name"}
 
     id = fields.UUIDField(primary_key=True)
-    organization = fields.ForeignKeyField("models.Organization", related_name="users", on_delete=fields.RESTRICT)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="users", on_delete=fields.RESTRICT
+    )
+    organization_id: UUID
     username = fields.CharField(max_length=150)
     # Lower-cased username: usernames are unique per organization regardless of case.
     username_key = fields.CharField(max_length=150)
@@ -49,9 +60,18 @@ class UserLocation(Model):
     """A site a (non all-locations) user works at."""
 
     id = fields.UUIDField(primary_key=True)
-    organization = fields.ForeignKeyField("models.Organization", related_name=False, on_delete=fields.RESTRICT)
-    user = fields.ForeignKeyField("models.User", related_name="site_links", on_delete=fields.CASCADE)
-    location = fields.ForeignKeyField("models.Location", related_name="user_links", on_delete=fields.RESTRICT)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name=False, on_delete=fields.RESTRICT
+    )
+    organization_id: UUID
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="site_links", on_delete=fields.CASCADE
+    )
+    user_id: UUID
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name="user_links", on_delete=fields.RESTRICT
+    )
+    location_id: UUID
 
     class Meta:
         table = "user_locations"
@@ -63,8 +83,14 @@ class StaffToken(Model):
     """A registration or password-reset link: single use, stored only as a SHA-256 hash."""
 
     id = fields.UUIDField(primary_key=True)
-    organization = fields.ForeignKeyField("models.Organization", related_name=False, on_delete=fields.RESTRICT)
-    user = fields.ForeignKeyField("models.User", related_name="staff_tokens", on_delete=fields.CASCADE)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name=False, on_delete=fields.RESTRICT
+    )
+    organization_id: UUID
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="staff_tokens", on_delete=fields.CASCADE
+    )
+    user_id: UUID
     purpose = fields.CharEnumField(StaffTokenPurpose, max_length=16)
     token_hash = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()

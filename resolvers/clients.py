@@ -332,7 +332,8 @@ def _search_q(search: str, region: str = "CA") -> Q:
 
 def _id_filter(field: str, value: Any) -> Q:
     parsed = parse_uuid(value)
-    return Q(**{field: parsed}) if parsed is not None else Q(id__in=[])
+    match: dict[str, Any] = {field: parsed}
+    return Q(**match) if parsed is not None else Q(id__in=[])
 
 
 async def clients_query(ctx: RequestContext, filter: ClientFilterData | None) -> QuerySet:

@@ -16,9 +16,9 @@ import dataclasses
 import types
 import typing
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar, Union, cast
 
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -49,18 +49,21 @@ def from_input(source: Any, cls: type[T]) -> T:
     """
     if isinstance(source, cls):
         return source
+    read: Callable[[str, Any], Any]
     if isinstance(source, Mapping):
         names = set(source)
         read = source.get
     elif dataclasses.is_dataclass(source) and not isinstance(source, type):
         names = {f.name for f in dataclasses.fields(source)}
 
-        def read(name: str, default: Any) -> Any:
+        def read_attribute(name: str, default: Any) -> Any:
             return getattr(source, name, default)
+
+        read = read_attribute
 
     else:
         raise TypeError(f"Cannot read {cls.__name__} from {type(source).__name__}.")
-    fields = _fields(cls)
+    fields = _fields(cast(type, cls))
     if unknown := names - fields.keys():
         raise TypeError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}.")
     values: dict[str, Any] = {}

@@ -100,8 +100,10 @@ def address_columns(address: AddressData, problems: Problems, *path: str) -> dic
         "address_country": country,
     }
     for column, field in _ADDRESS_FIELDS.items():
-        limit = Location._meta.fields_map[column].max_length
-        if columns[column] is not None and len(columns[column]) > limit:
+        field_def: Any = Location._meta.fields_map[column]
+        limit = int(field_def.max_length)
+        value = columns[column]
+        if value is not None and len(value) > limit:
             problems.add(ErrorCode.INVALID, f"At most {limit} characters.", *path, field)
     return columns
 

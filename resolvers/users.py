@@ -321,9 +321,9 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
         await admins.lock_grants(principal)  # first: grant changes of the organization queue here
         # Sites and groups read again under the lock: one changed or deleted meanwhile is judged as it is.
         again = Problems()
-        if new_sites is not None:
+        if new_sites is not None and data.sites:
             new_sites = await resolve_sites(org_id, data.sites, again, "input", "sites")
-        if new_groups is not None:
+        if new_groups is not None and data.permission_group_ids is not None:
             new_groups = await resolve_groups(org_id, data.permission_group_ids, again, "input", "permissionGroupIds")
         again.raise_if_any()
         target = await load_target(principal, data.id, "input", "id", lock=True)
