@@ -20,9 +20,9 @@ from strawberry.types.unset import UNSET
 from app.middleware import http_error_code
 from app.settings import Settings
 from resolvers.context import RequestContext
+from resolvers.loaders import Loaders
 from resolvers.sessions import authenticate_staff
 from schema.api import build_schema
-from schema.loaders import Loaders
 
 
 def bearer_token(request: Request) -> str | None:

@@ -12,6 +12,7 @@ from app.settings import Settings
 from permissions.errors import ApiError, ApiErrorCode, unauthenticated
 from permissions.grants import NO_GRANTS, Grants
 from permissions.principal import Principal
+from resolvers.loaders import Loaders
 
 
 @dataclass
@@ -22,7 +23,7 @@ class RequestContext:
     user_agent: str | None = None
     token: str | None = None
     authenticate: Callable[[RequestContext], Awaitable[Principal | None]] | None = None
-    loaders: Any = None
+    loaders: Loaders = field(default_factory=Loaders)
     operation_name: str | None = None
     # Clients whose data this request returned (the PHI access log), coverage flagged.
     clients_read: dict[str, bool] = field(default_factory=dict)

@@ -7,7 +7,6 @@ from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
 from permissions.catalog import Permission
 from permissions.classes import requires
@@ -15,6 +14,7 @@ from permissions.scoping import can_see_location
 from resolvers import audit_query
 from schema import client_relations, relations
 from schema.enums import ActorKind
+from schema.info import Info
 from schema.organization import Location
 from schema.pagination import Connection, SortKey, check_first, datetime_key, decode_cursor, keyset_page
 

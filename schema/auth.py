@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
 from permissions.catalog import DESCRIPTIONS, ORG_WIDE, Permission
 from permissions.classes import GrantEffect, public, requires
 from permissions.principal import PrincipalKind
 from resolvers import auth
 from schema.errors import UserError, attempt
+from schema.info import Info
 from schema.integrations import Integration
 from schema.organization import Organization
 from schema.portal import PortalAccount

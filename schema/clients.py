@@ -12,7 +12,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from strawberry.types import Info
 
 from permissions.catalog import Permission
 from permissions.classes import GrantEffect, requires
@@ -24,6 +23,7 @@ from resolvers.inputs import from_input
 from schema import client_relations, provider_relations, relations
 from schema.enums import ClientSource, ClientStatus, HealthCardCheck
 from schema.errors import UserError, attempt
+from schema.info import Info
 from schema.organization import Address, AddressInput, Location
 from schema.pagination import Connection, SortKey, keyset_page
 from schema.portal import ClientInvitation, ClientPortalLink
@@ -164,7 +164,7 @@ class Client:
         if not principal.grants.has(Permission.CLIENTS_COVERAGE_READ, str(self.location_id)):
             raise forbidden("Coverage needs the CLIENTS_COVERAGE_READ permission at the client's location.")
         info.context.note_client_read(str(self.id), coverage=True)
-        return self  # type: ignore[no-any-return]
+        return self
 
     @strawberry.field(description="The client this one was merged into (when MERGED).")
     async def merged_into(self: Any, info: Info) -> Client | None:
@@ -315,7 +315,7 @@ async def _payload(info: Info, action: str, call: Any) -> ClientPayload:
 async def _page(info: Info, query: Any, first: int | None, after: str | None) -> Connection[Client]:
     page = await keyset_page(query, SORT, first, after)
     seen(info, (edge.node for edge in page.edges))
-    return page  # type: ignore[return-value]
+    return page
 
 
 @strawberry.type

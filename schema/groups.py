@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from strawberry.types import Info
 
 from permissions.catalog import Permission, parse_codes
 from permissions.classes import GrantEffect, requires
@@ -14,6 +13,7 @@ from resolvers import groups
 from resolvers.inputs import from_input
 from schema import group_relations
 from schema.errors import UserError, attempt
+from schema.info import Info
 from schema.organization import Location
 from schema.pagination import Connection, check_first, decode_cursor
 

@@ -9,12 +9,8 @@ built fresh for every request: a cache must never outlive a revoked grant.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any
-
-from strawberry.dataloader import DataLoader
-
-BatchFn = Callable[[list[Any]], Awaitable[Sequence[Any]]]
 
 
 def by_id(rows: Sequence[Any], keys: Sequence[Any], attr: str = "id") -> list[Any]:
@@ -29,15 +25,3 @@ def grouped(pairs: Sequence[tuple[Any, Any]], keys: Sequence[Any]) -> list[list[
     for key, row in pairs:
         groups.setdefault(str(key), []).append(row)
     return [groups.get(str(k), []) for k in keys]
-
-
-class Loaders:
-    def __init__(self) -> None:
-        self._loaders: dict[Hashable, DataLoader] = {}
-
-    def of(self, batch: BatchFn) -> DataLoader:
-        """The request's DataLoader for `batch` (keys are stringified ids)."""
-        loader = self._loaders.get(batch)
-        if loader is None:
-            loader = self._loaders[batch] = DataLoader(batch)
-        return loader

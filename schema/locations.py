@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
 from permissions.catalog import Permission
 from permissions.classes import GrantEffect, requires
 from resolvers import locations
 from resolvers.inputs import from_input
 from schema.errors import UserError, attempt
+from schema.info import Info
 from schema.organization import AddressInput, Location
 
 

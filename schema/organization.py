@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
 from models.organization import Location as LocationModel
 from resolvers.seats import seats_used
+from schema.info import Info
 
 
 @strawberry.type

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from strawberry.types import Info
 
 from models.enums import BillingRole, ProviderStatus
 from permissions.catalog import Permission
@@ -25,6 +24,7 @@ from resolvers.inputs import from_input
 from resolvers.providers import Sites
 from schema import provider_relations, relations
 from schema.errors import UserError, attempt
+from schema.info import Info
 from schema.organization import Location
 from schema.pagination import (
     Connection,
@@ -111,7 +111,7 @@ class Provider:
             principal, str(row.id), row.all_locations, site_ids, organization_id=str(row.organization_id)
         ):
             raise forbidden("The provider's user needs the USERS_READ permission at one of its sites.")
-        return row  # type: ignore[no-any-return]
+        return row
 
     @strawberry.field(
         description="Guarded: BILLING_READ at one of the provider's sites (else null and a FORBIDDEN error)."
@@ -145,7 +145,7 @@ class Provider:
     async def client_count(self: Any, info: Info) -> int:
         principal = await info.context.require_principal()
         loader = info.context.loaders.of(provider_relations.per_viewer(provider_relations.client_counts, principal))
-        return await loader.load(str(self.id))  # type: ignore[no-any-return]
+        return await loader.load(str(self.id))
 
     @strawberry.field(description="Only the clients the viewer may see, by last name, first name.")
     async def clients(
@@ -164,7 +164,7 @@ class Provider:
             info.context.note_client_read(str(row.id))
         edges = [Edge(cursor=encode_cursor(r, provider_relations.CLIENT_KEYS), node=r) for r in page]
         return Connection(
-            edges=edges,  # type: ignore[arg-type]
+            edges=edges,
             page_info=PageInfo(has_next_page=len(rows) > limit, end_cursor=edges[-1].cursor if edges else None),
             known_total=total,
         )
@@ -239,7 +239,7 @@ class Query:
         check_first(first)
         data = from_input(filter, resolvers.ProviderFilterData) if filter is not None else None
         query = await resolvers.providers_query(info.context, data)
-        return await keyset_page(query, SORT, first, after)  # type: ignore[return-value]
+        return await keyset_page(query, SORT, first, after)
 
     @strawberry.field(
         **requires(

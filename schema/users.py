@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from strawberry.types import Info
 
 from models.enums import AccessStatus, AccountStatus, BillingRole, EmailDelivery, UserType
 from permissions.catalog import Permission
@@ -26,6 +25,7 @@ from resolvers import users as user_writes
 from resolvers.inputs import from_input
 from schema import relations
 from schema.errors import UserError, attempt
+from schema.info import Info
 from schema.organization import Location
 from schema.pagination import Connection, SortKey, keyset_page
 
@@ -135,7 +135,7 @@ class User:
         principal = await info.context.require_principal()
         if not can_see_groups(principal) and principal.actor_id != str(self.id):
             return []
-        return await info.context.loaders.of(relations.user_groups).load(str(self.id))  # type: ignore[no-any-return]
+        return await info.context.loaders.of(relations.user_groups).load(str(self.id))
 
     @strawberry.field(description="What the user's groups, sites and administration access give, where.")
     async def effective_permissions(self: Any, info: Info) -> list[EffectivePermission]:
