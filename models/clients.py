@@ -10,9 +10,10 @@ from tortoise.models import Model
 
 from models.enums import ClientSource, ClientStatus, HealthCardCheck
 from models.keys import DerivedKeys
+from models.relations import organization_fk
 
 if TYPE_CHECKING:
-    from models.organization import Location, Organization
+    from models.organization import Location
     from models.providers import Provider
 
 
@@ -25,9 +26,7 @@ class Client(DerivedKeys, Model):
     }
 
     id = fields.UUIDField(primary_key=True)
-    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
-        "models.Organization", related_name="clients", on_delete=fields.RESTRICT
-    )
+    organization = organization_fk("clients")
     organization_id: UUID
     first_name = fields.CharField(max_length=100)
     last_name = fields.CharField(max_length=100)

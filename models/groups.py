@@ -9,9 +9,10 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.keys import DerivedKeys
+from models.relations import organization_fk
 
 if TYPE_CHECKING:
-    from models.organization import Location, Organization
+    from models.organization import Location
     from models.users import User
 
 
@@ -19,9 +20,7 @@ class PermissionGroup(DerivedKeys, Model):
     DERIVED_KEYS = {"name_key": "name"}
 
     id = fields.UUIDField(primary_key=True)
-    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
-        "models.Organization", related_name="permission_groups", on_delete=fields.RESTRICT
-    )
+    organization = organization_fk("permission_groups")
     organization_id: UUID
     name = fields.CharField(max_length=100)
     name_key = fields.CharField(max_length=100)
@@ -44,9 +43,7 @@ class PermissionGroup(DerivedKeys, Model):
 
 class GroupLocation(Model):
     id = fields.UUIDField(primary_key=True)
-    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
-        "models.Organization", related_name=False, on_delete=fields.RESTRICT
-    )
+    organization = organization_fk()
     organization_id: UUID
     group: fields.ForeignKeyRelation[PermissionGroup] = fields.ForeignKeyField(
         "models.PermissionGroup", related_name="location_links", on_delete=fields.CASCADE
@@ -64,9 +61,7 @@ class GroupLocation(Model):
 
 class GroupMembership(Model):
     id = fields.UUIDField(primary_key=True)
-    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
-        "models.Organization", related_name=False, on_delete=fields.RESTRICT
-    )
+    organization = organization_fk()
     organization_id: UUID
     group: fields.ForeignKeyRelation[PermissionGroup] = fields.ForeignKeyField(
         "models.PermissionGroup", related_name="memberships", on_delete=fields.CASCADE

@@ -8,6 +8,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.keys import DerivedKeys
+from models.relations import organization_fk
 
 
 class Organization(Model):
@@ -26,9 +27,7 @@ class Location(DerivedKeys, Model):
     DERIVED_KEYS = {"name_key": "name"}
 
     id = fields.UUIDField(primary_key=True)
-    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
-        "models.Organization", related_name="locations", on_delete=fields.RESTRICT
-    )
+    organization = organization_fk("locations")
     organization_id: UUID
     name = fields.CharField(max_length=200)
     # Lower-cased name: names are unique per organization regardless of case.

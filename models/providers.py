@@ -10,9 +10,9 @@ from tortoise.models import Model
 
 from models.enums import BillingRole, ProviderStatus
 from models.keys import DerivedKeys
+from models.relations import organization_fk
 
 if TYPE_CHECKING:
-    from models.organization import Organization
     from models.users import User
 
 
@@ -20,9 +20,7 @@ class Provider(DerivedKeys, Model):
     DERIVED_KEYS = {"display_name_key": "display_name"}
 
     id = fields.UUIDField(primary_key=True)
-    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
-        "models.Organization", related_name="providers", on_delete=fields.RESTRICT
-    )
+    organization = organization_fk("providers")
     organization_id: UUID
     user: fields.OneToOneRelation[User] = fields.OneToOneField(
         "models.User", related_name="provider", on_delete=fields.RESTRICT

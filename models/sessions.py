@@ -9,9 +9,9 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import LoginOutcome
+from models.relations import organization_fk
 
 if TYPE_CHECKING:
-    from models.organization import Organization
     from models.users import User
 
 
@@ -19,9 +19,7 @@ class Session(Model):
     """A staff session. The bearer token is never stored, only its SHA-256 hash."""
 
     id = fields.UUIDField(primary_key=True)
-    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
-        "models.Organization", related_name=False, on_delete=fields.RESTRICT
-    )
+    organization = organization_fk()
     organization_id: UUID
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="sessions", on_delete=fields.CASCADE

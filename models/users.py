@@ -10,18 +10,17 @@ from tortoise.models import Model
 
 from models.enums import AccessStatus, StaffTokenPurpose, UserType
 from models.keys import DerivedKeys
+from models.relations import organization_fk
 
 if TYPE_CHECKING:
-    from models.organization import Location, Organization
+    from models.organization import Location
 
 
 class User(DerivedKeys, Model):
     DERIVED_KEYS = {"username_key": "username", "last_name_key": "last_name"}
 
     id = fields.UUIDField(primary_key=True)
-    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
-        "models.Organization", related_name="users", on_delete=fields.RESTRICT
-    )
+    organization = organization_fk("users")
     organization_id: UUID
     username = fields.CharField(max_length=150)
     # Lower-cased username: usernames are unique per organization regardless of case.
@@ -60,9 +59,7 @@ class UserLocation(Model):
     """A site a (non all-locations) user works at."""
 
     id = fields.UUIDField(primary_key=True)
-    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
-        "models.Organization", related_name=False, on_delete=fields.RESTRICT
-    )
+    organization = organization_fk()
     organization_id: UUID
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="site_links", on_delete=fields.CASCADE
@@ -83,9 +80,7 @@ class StaffToken(Model):
     """A registration or password-reset link: single use, stored only as a SHA-256 hash."""
 
     id = fields.UUIDField(primary_key=True)
-    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
-        "models.Organization", related_name=False, on_delete=fields.RESTRICT
-    )
+    organization = organization_fk()
     organization_id: UUID
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="staff_tokens", on_delete=fields.CASCADE
