@@ -157,15 +157,20 @@ async def create_client(ctx: RequestContext, data: CreateClientData) -> Client:
             primary_provider_id=provider_id,
             **values,
         )
-        await audit.record(
-            ctx,
-            "client.create",
-            target_type=audit.Target.CLIENT,
-            target_id=client.id,
-            location_id=location.id,
-            changes=audit.diff({}, audit.snapshot(client, AUDITED)),
-        )
+        await _record(ctx, "client.create", client, audit.diff({}, audit.snapshot(client, AUDITED)))
     return client
+
+
+async def _record(ctx: RequestContext, action: str, client: Client, changes: dict[str, Any]) -> None:
+    """The audit event of a change to `client`, filed under its (current) location."""
+    await audit.record(
+        ctx,
+        action,
+        target_type=audit.Target.CLIENT,
+        target_id=client.id,
+        location_id=client.location_id,
+        changes=changes,
+    )
 
 
 async def _client_in_scope(principal: Principal, client_id: Any) -> Client | None:
@@ -257,15 +262,7 @@ async def update_client(ctx: RequestContext, data: UpdateClientData) -> Client:
                 ErrorCode.CONFLICT, "Someone else saved this client first: reload it.", "input", "expectedVersion"
             )
         client.update_from_dict(values)
-        changes = audit.diff(before, audit.snapshot(client, AUDITED))
-        await audit.record(
-            ctx,
-            "client.update",
-            target_type=audit.Target.CLIENT,
-            target_id=client.id,
-            location_id=client.location_id,
-            changes=changes,
-        )
+        await _record(ctx, "client.update", client, audit.diff(before, audit.snapshot(client, AUDITED)))
     return client
 
 
@@ -288,14 +285,7 @@ async def archive_client(ctx: RequestContext, client_id: Any) -> Client:
         )
         if not updated:
             raise fail(ErrorCode.CONFLICT, "Someone else saved this client first: reload it.", "input", "id")
-        await audit.record(
-            ctx,
-            "client.archive",
-            target_type=audit.Target.CLIENT,
-            target_id=client.id,
-            location_id=client.location_id,
-            changes={"status": [client.status.value, ClientStatus.ARCHIVED.value]},
-        )
+        await _record(ctx, "client.archive", client, {"status": [client.status.value, ClientStatus.ARCHIVED.value]})
         client.status, client.version, client.updated_at = ClientStatus.ARCHIVED, client.version + 1, now
     return client
 

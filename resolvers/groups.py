@@ -280,6 +280,19 @@ async def _manager(ctx: RequestContext) -> Principal:
     return principal
 
 
+async def _locked_group(principal: Principal, group_id: Any, *path: str) -> PermissionGroup:
+    """The organization's group `group_id`, locked for the change; unknown or malformed is NOT_FOUND at `path`."""
+    gid = parse_uuid(group_id)
+    group = (
+        await PermissionGroup.filter(id=gid, organization_id=principal.organization.id).select_for_update().first()
+        if gid
+        else None
+    )
+    if group is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such permission group.", *path)
+    return group
+
+
 async def _name_taken(organization_id: Any, name: str, exclude: Any = None) -> bool:
     query = PermissionGroup.filter(organization_id=organization_id, name_key=search_key(name))
     if exclude is not None:
@@ -399,16 +412,9 @@ async def update_group(ctx: RequestContext, data: UpdateGroupData) -> Permission
     locs = None
     if given(location_ids) and location_ids is not None:
         locs = await _check_locations(principal, location_ids, problems)
-    gid = parse_uuid(data.id)
     async with in_transaction():
         await lock_grants(principal)
-        group = (
-            await PermissionGroup.filter(id=gid, organization_id=principal.organization.id).select_for_update().first()
-            if gid
-            else None
-        )
-        if group is None:
-            raise fail(ErrorCode.NOT_FOUND, "No such permission group.", "input", "id")
+        group = await _locked_group(principal, data.id, "input", "id")
         old_locs = frozenset(
             str(i) for i in await GroupLocation.filter(group_id=group.id).values_list("location_id", flat=True)
         )
@@ -475,16 +481,9 @@ async def delete_group(ctx: RequestContext, group_id: Any) -> str:
     """Delete a group: its members lose what it granted on their next request. Admins hold what they
     hold through `isAdmin`, never through a group, so no deletion can lock the organization out."""
     principal = await _manager(ctx)
-    gid = parse_uuid(group_id)
     async with in_transaction():
         await lock_grants(principal)
-        group = (
-            await PermissionGroup.filter(id=gid, organization_id=principal.organization.id).select_for_update().first()
-            if gid
-            else None
-        )
-        if group is None:
-            raise fail(ErrorCode.NOT_FOUND, "No such permission group.", "id")
+        group = await _locked_group(principal, group_id, "id")
         locs = [str(i) for i in await GroupLocation.filter(group_id=group.id).values_list("location_id", flat=True)]
         members = sorted(
             str(u) for u in await GroupMembership.filter(group_id=group.id).values_list("user_id", flat=True)

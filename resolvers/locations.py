@@ -179,6 +179,18 @@ async def _load_for_change(ctx: RequestContext, location_id: Any) -> Location:
     return location
 
 
+async def _record(ctx: RequestContext, action: str, location: Location, before: dict[str, Any]) -> None:
+    """The audit event of a change to `location`: its fields before (`{}` for a new one) and now."""
+    await audit.record(
+        ctx,
+        action,
+        target_type=audit.Target.LOCATION,
+        target_id=location.id,
+        location_id=location.id,
+        changes=audit.diff(before, audit.snapshot(location, FIELDS)),
+    )
+
+
 async def _save_unique(action: Any) -> Any:
     """Run a write that may hit the name's unique index inside a savepoint (PostgreSQL aborts the
     whole transaction on a caught IntegrityError otherwise)."""
@@ -202,14 +214,7 @@ async def create_location(ctx: RequestContext, data: CreateLocationData) -> Loca
         location = await _save_unique(
             lambda: Location.create(id=uuid.uuid4(), organization_id=org_id, is_active=True, **values)
         )
-        await audit.record(
-            ctx,
-            "location.create",
-            target_type=audit.Target.LOCATION,
-            target_id=location.id,
-            location_id=location.id,
-            changes=audit.diff({}, audit.snapshot(location, FIELDS)),
-        )
+        await _record(ctx, "location.create", location, {})
     return location
 
 
@@ -239,14 +244,7 @@ async def update_location(ctx: RequestContext, data: UpdateLocationData) -> Loca
         if values:
             location.version += 1
             await _save_unique(lambda: location.save())
-        await audit.record(
-            ctx,
-            "location.update",
-            target_type=audit.Target.LOCATION,
-            target_id=location.id,
-            location_id=location.id,
-            changes=audit.diff(before, audit.snapshot(location, FIELDS)),
-        )
+        await _record(ctx, "location.update", location, before)
     return location
 
 
@@ -259,12 +257,5 @@ async def set_location_active(ctx: RequestContext, location_id: Any, active: boo
             location.is_active = active
             location.version += 1
             await location.save(update_fields=["is_active", "version", "updated_at"])
-        await audit.record(
-            ctx,
-            "location.activate" if active else "location.deactivate",
-            target_type=audit.Target.LOCATION,
-            target_id=location.id,
-            location_id=location.id,
-            changes=audit.diff(before, audit.snapshot(location, FIELDS)),
-        )
+        await _record(ctx, "location.activate" if active else "location.deactivate", location, before)
     return location
