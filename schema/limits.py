@@ -35,6 +35,7 @@ from graphql import (
     VariableNode,
     Visitor,
     parse,
+    value_from_ast_untyped,
     visit,
 )
 from strawberry.extensions import SchemaExtension
@@ -54,6 +55,11 @@ class Limits:
     max_auth_mutations: int = 1
     max_validation_errors: int = 3
     default_page: int = 50
+    # Field selections once fragments are expanded. graphql-core's overlapping-fields rule is
+    # quadratic in repeated selections ({ viewer { kind } viewer { kind } ... } 450 times costs
+    # seconds of CPU under the token limit), so they are bounded before validation runs. The
+    # standard introspection query makes about 200.
+    max_selections: int = 500
 
 
 LIMITS = Limits()
@@ -113,6 +119,7 @@ class Measure:
     aliases: int = 0
     fields: int = 0  # fields at this level (at the root of a mutation: the mutations)
     auth_fields: int = 0  # of which authentication mutations
+    selections: int = 0  # field selections at every level, fragments expanded
 
     def __add__(self, other: Measure) -> Measure:
         return Measure(
@@ -121,6 +128,7 @@ class Measure:
             self.aliases + other.aliases,
             self.fields + other.fields,
             self.auth_fields + other.auth_fields,
+            self.selections + other.selections,
         )
 
 
@@ -187,6 +195,7 @@ class _Measurer:
             aliases=children.aliases + (1 if node.alias is not None else 0),
             fields=1,
             auth_fields=1 if name in self.auth_mutations else 0,
+            selections=1 + children.selections,
         )
 
 
@@ -273,6 +282,16 @@ def select_operation(document: DocumentNode, operation_name: str | None) -> Oper
     return operations[0] if len(operations) == 1 else None
 
 
+def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, Any]:
+    """The operation's variables that declare a default value, as plain values: `first: $n` with
+    `$n: Int = 100` and no value sent pages 100, and so costs as much."""
+    return {
+        definition.variable.name.value: value_from_ast_untyped(definition.default_value)
+        for definition in operation.variable_definitions or ()
+        if definition.default_value is not None
+    }
+
+
 def check_document(
     document: DocumentNode,
     operation_name: str | None,
@@ -286,6 +305,7 @@ def check_document(
     operation = select_operation(document, operation_name)
     if operation is None:
         return  # graphql-core reports the missing or ambiguous operation itself
+    variables = {**_variable_defaults(operation), **(variables or {})}
     try:
         found = measure(
             operation.selection_set, _fragments(document), variables, list_fields, limits.default_page, auth_fields
@@ -303,6 +323,8 @@ def check_document(
             raise too_complex("The document holds more than one authentication mutation.")
     if found.cost > limits.max_cost:
         raise too_complex(f"The document's estimated cost {found.cost} is over {limits.max_cost}.")
+    if found.selections > limits.max_selections:
+        raise too_complex(f"The document selects more than {limits.max_selections} fields.")
 
 
 def _storable(text: str) -> bool:

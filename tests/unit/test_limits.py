@@ -6,7 +6,7 @@ import time
 
 import pytest
 import strawberry
-from graphql import parse
+from graphql import get_introspection_query, parse
 
 from permissions.errors import ApiError
 from schema.api import build_schema
@@ -49,7 +49,7 @@ def refused(query: str, variables: dict | None = None, **limits) -> str | None:
 
 
 def test_limits_are_the_documented_ones():
-    assert Limits(15_000, 2_000, 10, 15, 5_000, 10, 1, 3, 50) == LIMITS
+    assert Limits(15_000, 2_000, 10, 15, 5_000, 10, 1, 3, 50, 500) == LIMITS
 
 
 def test_the_authentication_mutations_are_the_fields_marked_so():
@@ -118,6 +118,26 @@ def test_cost():
     assert doc_cost("{ a(first: 100000) { b } }") == 1 + 100
     assert doc_cost("{ a(first: -5) { b } }") == 1
     assert doc_cost('{ a(first: "x") { b } }') == 1 + 50
+
+
+def test_cost_reads_a_variables_default_value():
+    """`first: $n` with `$n: Int = 100` and no value sent pages 100: it costs as much."""
+    document = parse("query($n: Int = 100) { a(first: $n) { b c d e f g h i j k l m n o p q r s t u v w x y } }")
+    with pytest.raises(ApiError) as refused:
+        check_document(document, None, {}, Limits(max_cost=2_000))
+    assert refused.value.extensions["code"] == "QUERY_TOO_COMPLEX"
+    check_document(document, None, {"n": 10}, Limits(max_cost=2_000))  # a value sent wins
+
+
+def test_repeated_selections_are_refused_before_validation_runs():
+    """graphql-core's overlapping-fields rule is quadratic: 450 copies of one selection (under the
+    token limit) cost seconds of CPU to validate, so the document is refused first."""
+    document = parse("{ " + "viewer { kind } " * 450 + "}")
+    with pytest.raises(ApiError) as refused:
+        check_document(document, None, {})
+    assert "selects more than 500 fields" in refused.value.message
+    introspection = parse(get_introspection_query(descriptions=True))
+    check_document(introspection, None, {})  # the standard introspection query still passes
 
 
 def test_exponential_fragments_are_measured_quickly():
