@@ -24,7 +24,8 @@ from tests.permissions.cases import groups as group_cases
 from tests.permissions.cases import locations as location_cases
 from tests.permissions.cases import providers as provider_cases
 from tests.permissions.cases import users as user_cases
-from tests.permissions.cases.base import (
+from tests.permissions.cases.base import Case
+from tests.permissions.cases.expect import (
     DENIED_INPUT,
     FORBIDDEN,
     HIDDEN,
@@ -33,7 +34,6 @@ from tests.permissions.cases.base import (
     OK,
     RESET_REQUIRED,
     UNAUTHENTICATED,
-    Case,
 )
 from tests.permissions.world import World, build_world, check_order, fingerprint, refusal_events
 from tests.support import error_codes

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from models.audit import AuditEvent
 from models.enums import ActorKind
 from tests.factories import Factory
-from tests.permissions.cases.base import FORBIDDEN, OK, UNAUTHENTICATED, Case, fixed
+from tests.permissions.cases.base import Case, fixed
+from tests.permissions.cases.expect import FORBIDDEN, OK, UNAUTHENTICATED
 from tests.permissions.world import World, WorldStep
 
 

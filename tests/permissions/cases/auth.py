@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.factories import PASSWORD, PIN, Factory, Staff
-from tests.permissions.cases.base import NOT_FOUND, OK, RESET_REQUIRED, UNAUTHENTICATED, Case, fixed
+from tests.permissions.cases.base import Case, fixed
+from tests.permissions.cases.expect import NOT_FOUND, OK, RESET_REQUIRED, UNAUTHENTICATED
 from tests.permissions.world import World, WorldStep
 
 

@@ -1,20 +1,10 @@
-"""The row type of the permission matrix and the expectations it can state."""
+"""The row type of the permission matrix (its expectations: `expect.py`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-# Expectations:
-OK = "OK"  # no error; the field's data is present; a payload's errors are []
-UNAUTHENTICATED = "UNAUTHENTICATED"  # top-level error code, the field's data is null
-FORBIDDEN = "FORBIDDEN"  # top-level FORBIDDEN error, the field's data is null
-RESET_REQUIRED = "PASSWORD_RESET_REQUIRED"
-NOT_FOUND = "NOT_FOUND"  # mutation payload UserError NOT_FOUND (or a query answering null)
-DENIED_INPUT = "DENIED_INPUT"  # mutation payload UserError FORBIDDEN (asks for more than held)
-HIDDEN = "HIDDEN"  # query answers null / an empty list: as if the row did not exist
-LAST_ADMIN = "LAST_ADMIN"
 
 
 @dataclass(frozen=True)

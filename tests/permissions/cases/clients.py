@@ -10,17 +10,8 @@ from models.clients import Client
 from models.providers import Provider
 from permissions.catalog import Permission as P
 from tests.factories import Factory, make_client, make_provider
-from tests.permissions.cases.base import (
-    DENIED_INPUT,
-    FORBIDDEN,
-    HIDDEN,
-    NOT_FOUND,
-    OK,
-    UNAUTHENTICATED,
-    Case,
-    fixed,
-    location_id,
-)
+from tests.permissions.cases.base import Case, fixed, location_id
+from tests.permissions.cases.expect import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK, UNAUTHENTICATED
 from tests.permissions.world import World, WorldStep
 
 

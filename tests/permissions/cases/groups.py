@@ -12,17 +12,8 @@ import uuid
 from models.groups import PermissionGroup
 from permissions.catalog import Permission as P
 from tests.factories import Factory
-from tests.permissions.cases.base import (
-    DENIED_INPUT,
-    FORBIDDEN,
-    HIDDEN,
-    NOT_FOUND,
-    OK,
-    UNAUTHENTICATED,
-    Case,
-    fixed,
-    location_id,
-)
+from tests.permissions.cases.base import Case, fixed, location_id
+from tests.permissions.cases.expect import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK, UNAUTHENTICATED
 from tests.permissions.world import World, WorldStep
 
 

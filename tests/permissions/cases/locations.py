@@ -6,7 +6,8 @@ missing one, and another organization's is NOT_FOUND to a mutation.
 
 from __future__ import annotations
 
-from tests.permissions.cases.base import FORBIDDEN, HIDDEN, NOT_FOUND, OK, UNAUTHENTICATED, Case, fixed, location_id
+from tests.permissions.cases.base import Case, fixed, location_id
+from tests.permissions.cases.expect import FORBIDDEN, HIDDEN, NOT_FOUND, OK, UNAUTHENTICATED
 
 LIST = "{ locations { id name } }"
 ONE = "query($id: ID!) { location(id: $id) { id name } }"

@@ -16,16 +16,8 @@ from models.providers import Provider
 from models.users import User
 from permissions.catalog import Permission as P
 from tests.factories import Factory, make_provider
-from tests.permissions.cases.base import (
-    DENIED_INPUT,
-    FORBIDDEN,
-    HIDDEN,
-    NOT_FOUND,
-    OK,
-    UNAUTHENTICATED,
-    Case,
-    location_id,
-)
+from tests.permissions.cases.base import Case, location_id
+from tests.permissions.cases.expect import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK, UNAUTHENTICATED
 from tests.permissions.world import World, WorldStep
 
 PROVIDER_MANAGER = [P.PROVIDERS_READ, P.PROVIDERS_MANAGE, P.PROVIDERS_DEACTIVATE]

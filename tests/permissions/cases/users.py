@@ -17,18 +17,8 @@ from models.users import StaffToken, User
 from permissions.catalog import Permission
 from resolvers.credentials import LINK_TOKEN_PREFIX, new_token, token_hash
 from tests.factories import Factory
-from tests.permissions.cases.base import (
-    DENIED_INPUT,
-    FORBIDDEN,
-    HIDDEN,
-    LAST_ADMIN,
-    NOT_FOUND,
-    OK,
-    UNAUTHENTICATED,
-    Case,
-    fixed,
-    location_id,
-)
+from tests.permissions.cases.base import Case, fixed, location_id
+from tests.permissions.cases.expect import DENIED_INPUT, FORBIDDEN, HIDDEN, LAST_ADMIN, NOT_FOUND, OK, UNAUTHENTICATED
 from tests.permissions.world import World, WorldStep
 
 NEW_PASSWORD = "copper-lagoon-thistle-58"
