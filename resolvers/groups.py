@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -364,26 +364,26 @@ async def create_group(ctx: RequestContext, data: CreateGroupData) -> Permission
     return group
 
 
+# A row linking a group to a location or a user.
+LinkRow = TypeVar("LinkRow", GroupLocation, GroupMembership)
+
+
+async def _link(model: type[LinkRow], group: PermissionGroup, column: str, ids: Iterable[str]) -> None:
+    """One `model` row per id (in id order) linking `group` to it through `column`."""
+    rows = [
+        model(id=uuid.uuid4(), organization_id=group.organization_id, group_id=group.id, **{column: i})
+        for i in sorted(ids)
+    ]
+    if rows:
+        await model.bulk_create(rows)
+
+
 async def _link_locations(group: PermissionGroup, location_ids: Iterable[str]) -> None:
-    ids = sorted(location_ids)
-    if ids:
-        await GroupLocation.bulk_create(
-            [
-                GroupLocation(id=uuid.uuid4(), organization_id=group.organization_id, group_id=group.id, location_id=i)
-                for i in ids
-            ]
-        )
+    await _link(GroupLocation, group, "location_id", location_ids)
 
 
 async def _add_members(group: PermissionGroup, user_ids: Iterable[str]) -> None:
-    ids = sorted(user_ids)
-    if ids:
-        await GroupMembership.bulk_create(
-            [
-                GroupMembership(id=uuid.uuid4(), organization_id=group.organization_id, group_id=group.id, user_id=i)
-                for i in ids
-            ]
-        )
+    await _link(GroupMembership, group, "user_id", user_ids)
 
 
 def _listed(value: Any) -> list[Any]:

@@ -442,6 +442,13 @@ class DeactivationResult:
     reassigned_client_count: int | None
 
 
+async def _deactivation_target(principal: Principal, provider_id: str) -> Target:
+    """The provider a (de/re)activation changes: the organization's grant lock first (docs/architecture.md
+    "No escalation"), then the provider locked, within PROVIDERS_DEACTIVATE's reach."""
+    await lock_grants(principal)
+    return await _target(principal, provider_id, Permission.PROVIDERS_DEACTIVATE)
+
+
 async def deactivate_provider(
     ctx: RequestContext, provider_id: str, effective_at: datetime | None = None, reassign_to_id: str | None = None
 ) -> DeactivationResult:
@@ -449,8 +456,7 @@ async def deactivate_provider(
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
-        await lock_grants(principal)
-        target = await _target(principal, provider_id, Permission.PROVIDERS_DEACTIVATE)
+        target = await _deactivation_target(principal, provider_id)
         provider = target.provider
         if effective_status(provider, now) is ProviderStatus.INACTIVE:
             raise fail(ErrorCode.INVALID, "This provider is already inactive.", "input", "id")
@@ -495,8 +501,7 @@ async def cancel_deactivation(ctx: RequestContext, provider_id: str) -> Provider
     """Call off a scheduled deactivation (also one whose date passed before the job ran)."""
     principal = await ctx.require_principal()
     async with in_transaction():
-        await lock_grants(principal)
-        target = await _target(principal, provider_id, Permission.PROVIDERS_DEACTIVATE)
+        target = await _deactivation_target(principal, provider_id)
         provider = target.provider
         if provider.status is not ProviderStatus.DEACTIVATION_SCHEDULED:
             raise fail(ErrorCode.INVALID, "No deactivation is scheduled for this provider.", "input", "id")
@@ -521,8 +526,7 @@ async def reactivate_provider(ctx: RequestContext, provider_id: str) -> Provider
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
-        await lock_grants(principal)
-        target = await _target(principal, provider_id, Permission.PROVIDERS_DEACTIVATE)
+        target = await _deactivation_target(principal, provider_id)
         provider = target.provider
         if effective_status(provider, now) is not ProviderStatus.INACTIVE:
             raise fail(ErrorCode.INVALID, "This provider is not inactive.", "input", "id")

@@ -11,6 +11,7 @@ index.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -118,26 +119,25 @@ def valid_name(value: Any, problems: Problems, label: str, *path: str) -> str | 
     return text
 
 
-def valid_email(value: str | None, problems: Problems, *path: str) -> str | None:
-    """An optional email address in its normalized form (blank means none)."""
+def _normalized(normalize: Callable[[str], str], value: str | None, problems: Problems, *path: str) -> str | None:
+    """An optional value in `normalize`'s form (blank means none); one it refuses is INVALID at `path`."""
     if value is None or not value.strip():
         return None
     try:
-        return normalize_email(value)
+        return normalize(value)
     except ValueError as error:
         problems.add(ErrorCode.INVALID, str(error), *path)
         return None
+
+
+def valid_email(value: str | None, problems: Problems, *path: str) -> str | None:
+    """An optional email address in its normalized form (blank means none)."""
+    return _normalized(normalize_email, value, problems, *path)
 
 
 def valid_phone(value: str | None, problems: Problems, *path: str) -> str | None:
     """An optional phone number in E.164, read as Canadian when it has no country code (blank means none)."""
-    if value is None or not value.strip():
-        return None
-    try:
-        return normalize_phone(value)
-    except ValueError as error:
-        problems.add(ErrorCode.INVALID, str(error), *path)
-        return None
+    return _normalized(normalize_phone, value, problems, *path)
 
 
 def valid_username(value: Any, problems: Problems, *path: str) -> str | None:

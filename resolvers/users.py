@@ -36,6 +36,7 @@ from models.users import User, UserLocation
 from permissions.catalog import Permission
 from permissions.errors import forbidden
 from permissions.grants import NO_SOURCES, GrantSources, GroupGrant
+from permissions.principal import Principal
 from permissions.scoping import can_change_user
 from resolvers import access, admins, audit
 from resolvers.billing import (
@@ -64,6 +65,7 @@ from resolvers.user_input import (
     valid_username,
 )
 from resolvers.user_rules import (
+    Target,
     actor_is_admin,
     check_escalation,
     check_may_assign_sites,
@@ -400,14 +402,21 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
     return user
 
 
+async def _locked_target(principal: Principal, user_id: Any, permission: Permission) -> Target:
+    """The user a mutation changes: the organization's grant lock first, then the user locked and
+    `permission` checked at every one of its sites (errors at input.id)."""
+    await admins.lock_grants(principal)
+    target = await load_target(principal, user_id, "input", "id", lock=True)
+    check_may_change(principal, target, permission, "input", "id")
+    return target
+
+
 async def set_user_active(ctx: RequestContext, user_id: Any, active: bool) -> User:
     """Deactivate (sessions end; the user holds nothing from the next request) or reactivate."""
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
-        await admins.lock_grants(principal)
-        target = await load_target(principal, user_id, "input", "id", lock=True)
-        check_may_change(principal, target, Permission.USERS_MANAGE, "input", "id")
+        target = await _locked_target(principal, user_id, Permission.USERS_MANAGE)
         user = target.user
         before = _snapshot(user)
         if user.is_active != active:
@@ -445,9 +454,7 @@ async def reset_credentials(
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():
-        await admins.lock_grants(principal)
-        target = await load_target(principal, user_id, "input", "id", lock=True)
-        check_may_change(principal, target, Permission.USERS_CREDENTIALS_RESET, "input", "id")
+        target = await _locked_target(principal, user_id, Permission.USERS_CREDENTIALS_RESET)
         check_takeover(principal, target.access.configured, "input", "id")
         user = target.user
         problems = Problems()
