@@ -32,6 +32,12 @@ BACKEND = os.environ.get("TESSERA_TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get("TESSERA_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = bool(os.environ.get("TESSERA_TEST_REQUIRE_POSTGRES"))
 
+# Marks a test (or, as `pytestmark`, a module) that races writers in separate transactions with row locks.
+needs_concurrent_writers = pytest.mark.skipif(
+    BACKEND != "postgres",
+    reason="needs concurrent writers in separate transactions with row locks: PostgreSQL only (SQLite has one writer)",
+)
+
 
 # --------------------------------------------------------------------------- databases
 

@@ -8,16 +8,15 @@ page writes none."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from models.audit import AuditEvent
-from models.enums import ActorKind, UserType
+from models.enums import UserType
 from permissions.catalog import Permission as P
 from resolvers.audit_query import REDACTED
 from resolvers.client_input import COVERAGE_READ_FIELDS
-from tests.factories import make_client, make_provider, staff_with
+from tests.factories import audit_event, make_client, make_provider, staff_with
 from tests.support import count_statements, error_codes
 
 QUERY = """query($filter: AuditFilter, $first: Int) {
@@ -25,7 +24,6 @@ QUERY = """query($filter: AuditFilter, $first: Int) {
 }"""
 UPDATE = """mutation($input: UpdateClientInput!) { updateClient(input: $input) { client { id } errors { code } } }"""
 HIDDEN = [REDACTED, REDACTED]
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -127,16 +125,9 @@ async def test_access_log_events_keep_their_client_ids_for_any_audit_reader(gql,
 
 
 async def hand_written(org, action: str, target_type: str, target_id, minutes: int = 0, **extra) -> AuditEvent:
-    return await AuditEvent.create(
-        id=uuid.uuid4(),
-        organization_id=org.organization.id,
-        occurred_at=T0 + timedelta(minutes=minutes),
-        actor_kind=ActorKind.USER,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        changes={"first_name": ["Ann", "Anne"], "health_card_number": ["…7217", "…7897"]},
-        **extra,
+    changes = {"first_name": ["Ann", "Anne"], "health_card_number": ["…7217", "…7897"]}
+    return await audit_event(
+        org, action, minutes, target_type=target_type, target_id=target_id, changes=changes, **extra
     )
 
 

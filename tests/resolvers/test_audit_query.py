@@ -3,15 +3,13 @@ filters, one organization never reading another's, and the read itself recorded 
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from models.audit import AuditEvent
-from models.enums import ActorKind
 from permissions.catalog import Permission as P
-from tests.factories import make_client
+from tests.factories import AUDIT_T0, audit_event, make_client
 from tests.support import count_statements, error_codes
 
 QUERY = """query($filter: AuditFilter, $first: Int, $after: String) {
@@ -21,18 +19,8 @@ QUERY = """query($filter: AuditFilter, $first: Int, $after: String) {
       location { id name } changes ipAddress requestId } }
   }
 }"""
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-async def event(org, action, minutes, **fields):
-    return await AuditEvent.create(
-        id=uuid.uuid4(),
-        organization_id=org.organization.id,
-        occurred_at=T0 + timedelta(minutes=minutes),
-        actor_kind=fields.pop("actor_kind", ActorKind.USER),
-        action=action,
-        **fields,
-    )
+T0 = AUDIT_T0
+event = audit_event
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ as "Client" (docs/architecture.md "Audit and PHI access")."""
 from __future__ import annotations
 
 import ast
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,12 +14,12 @@ from models.enums import ActorKind, AuditTarget
 from resolvers import audit
 from resolvers.audit_query import target_name
 from resolvers.context import RequestContext
+from tests.factories import audit_event
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERY = """query($filter: AuditFilter) {
   auditEvents(filter: $filter) { totalCount edges { node { action targetType } } }
 }"""
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def codes(body: dict) -> list[str]:
@@ -30,14 +28,7 @@ def codes(body: dict) -> list[str]:
 
 async def stored(org, action: str, target_type: str | None, minutes: int) -> AuditEvent:
     """A row as it was written, spelling and all."""
-    return await AuditEvent.create(
-        id=uuid.uuid4(),
-        organization_id=org.organization.id,
-        occurred_at=T0 + timedelta(minutes=minutes),
-        actor_kind=ActorKind.SYSTEM,
-        action=action,
-        target_type=target_type,
-    )
+    return await audit_event(org, action, minutes, actor_kind=ActorKind.SYSTEM, target_type=target_type)
 
 
 def test_the_old_spellings_read_as_the_enum() -> None:

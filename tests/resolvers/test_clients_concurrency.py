@@ -14,7 +14,7 @@ from models.audit import AuditEvent
 from models.clients import Client
 from permissions.catalog import Permission as P
 from tests.factories import Factory, Staff, make_client, staff_with
-from tests.support import BACKEND, app_client, own_database, post_graphql
+from tests.support import BACKEND, app_client, needs_concurrent_writers, own_database, post_graphql
 
 UPDATE = """mutation($input: UpdateClientInput!) {
   updateClient(input: $input) { client { version firstName } errors { field code } }
@@ -35,10 +35,7 @@ async def save(http: httpx.AsyncClient, desk: Staff, client: Client, n: int) -> 
     return (await post_graphql(http, UPDATE, variables, desk.token))["data"]["updateClient"]
 
 
-@pytest.mark.skipif(
-    BACKEND != "postgres",
-    reason="needs concurrent writers in separate transactions with row locks: PostgreSQL only (SQLite has one writer)",
-)
+@needs_concurrent_writers
 async def test_parallel_updates_with_one_expected_version_one_wins(tmp_path: Path, settings) -> None:
     async with own_database(tmp_path, "clientrace") as database:
         desk, client = await desk_and_client("race")

@@ -7,18 +7,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from models.groups import GroupMembership
 from models.users import User, UserLocation
 from permissions.catalog import Permission as P
 from tests.factories import Factory
-from tests.support import BACKEND, app_client, own_database, post_graphql
+from tests.support import app_client, needs_concurrent_writers, own_database, post_graphql
 
-pytestmark = pytest.mark.skipif(
-    BACKEND != "postgres",
-    reason="needs concurrent writers in separate transactions with row locks: PostgreSQL only (SQLite has one writer)",
-)
+pytestmark = needs_concurrent_writers
 
 DEACTIVATE = """mutation($id: ID!) { setUserActive(input: {id: $id, active: false}) { errors { code } } }"""
 ADD_MEMBER = """mutation($g: ID!, $u: ID!) { updatePermissionGroup(input: {id: $g, addMemberIds: [$u]}) {

@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from models.groups import GroupMembership, PermissionGroup
 from permissions.catalog import Permission as P
 from tests.factories import Factory
-from tests.support import BACKEND, app_client, own_database, post_graphql
+from tests.support import app_client, needs_concurrent_writers, own_database, post_graphql
 
 CREATE = """mutation($input: CreatePermissionGroupInput!) {
   createPermissionGroup(input: $input) { permissionGroup { id } errors { field code } } }"""
@@ -20,10 +18,7 @@ UPDATE = """mutation($input: UpdatePermissionGroupInput!) {
   updatePermissionGroup(input: $input) { permissionGroup { id } errors { field code } } }"""
 
 
-@pytest.mark.skipif(
-    BACKEND != "postgres",
-    reason="needs concurrent writers in separate transactions with row locks: PostgreSQL only (SQLite has one writer)",
-)
+@needs_concurrent_writers
 async def test_racing_group_writes(tmp_path: Path, settings) -> None:
     async with own_database(tmp_path, "grouprace") as database:
         factory = Factory()

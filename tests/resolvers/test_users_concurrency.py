@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from models.audit import AuditEvent
 from models.users import User
 from tests.factories import Factory
-from tests.support import BACKEND, app_client, own_database, post_graphql
+from tests.support import app_client, needs_concurrent_writers, own_database, post_graphql
 
 UPDATE = """mutation($input: UpdateUserInput!) {
   updateUser(input: $input) { user { version lastName } errors { field code } }
@@ -21,10 +19,7 @@ ENABLE = """mutation($ids: [ID!]!) { enableAccess(input: {userIds: $ids, registr
   users { id } errors { code } } }"""
 
 
-@pytest.mark.skipif(
-    BACKEND != "postgres",
-    reason="needs concurrent writers in separate transactions with row locks: PostgreSQL only (SQLite has one writer)",
-)
+@needs_concurrent_writers
 async def test_two_admins_saving_at_once_exactly_one_wins(tmp_path: Path, settings) -> None:
     async with own_database(tmp_path, "userrace") as database:
         factory = Factory()
