@@ -29,7 +29,7 @@ from models.users import User, UserLocation
 from permissions.catalog import Permission
 from permissions.grants import Grants
 from permissions.principal import Principal
-from permissions.scoping import can_change_user, can_see_location, can_see_provider, provider_q
+from permissions.scoping import can_change_user, can_see_provider, provider_q
 from resolvers import audit
 from resolvers.admins import ensure_admin_remains, lock_grants
 from resolvers.billing import (
@@ -44,7 +44,7 @@ from resolvers.inputs import UNSET, given, parse_uuid
 from resolvers.seats import check_seats
 from resolvers.sessions import end_sessions, void_links
 from resolvers.user_grants import configured_sources
-from resolvers.user_rules import check_restore
+from resolvers.user_rules import check_restore, sited_users
 
 AUDITED_FIELDS = (
     "display_name",
@@ -155,12 +155,11 @@ async def providers_query(ctx: RequestContext, filter: ProviderFilterData | None
     if f.billing_role is not None:
         query = query.filter(billing_role=f.billing_role)
     if f.location_id is not None:
-        location = parse_uuid(f.location_id)
-        # A location the viewer may not see filters to nothing: the filter must not be an oracle.
-        if location is None or not can_see_location(principal, str(location)):
+        sited = sited_users(principal, f.location_id)
+        if sited is None:
             query = query.filter(id__in=[])
         else:
-            at_location = Subquery(UserLocation.filter(location_id=location).values("user_id"))
+            _, at_location = sited
             query = query.filter(Q(Q(user__all_locations=True), Q(user_id__in=at_location), join_type=Q.OR))
     return query
 

@@ -22,16 +22,16 @@ from models.keys import search_key
 from models.organization import Location
 from models.providers import Provider
 from models.sessions import LoginAttempt
-from models.users import User, UserLocation
+from models.users import User
 from permissions.catalog import Permission
 from permissions.errors import forbidden
 from permissions.principal import Principal
-from permissions.scoping import can_see_location, user_q, works_at_q
+from permissions.scoping import user_q, works_at_q
 from resolvers.billing import normalize_billing_number
 from resolvers.context import RequestContext
 from resolvers.errors import InputError
 from resolvers.inputs import parse_uuid
-from resolvers.user_rules import load_target
+from resolvers.user_rules import load_target, sited_users
 
 
 @dataclass
@@ -105,13 +105,11 @@ def users_query(ctx: RequestContext, principal: Principal, filter: UserFilterDat
     if filter.type is not None:
         query = query.filter(type=filter.type)
     if filter.location_id is not None:
-        lid = parse_uuid(filter.location_id)
-        # A location the viewer may not see filters to nothing: otherwise the filter would tell
-        # where a visible user works although `User.locations` hides that site.
-        if lid is None or not can_see_location(principal, str(lid)):
+        sited = sited_users(principal, filter.location_id)
+        if sited is None:
             query = query.filter(id__in=[])
         else:
-            at_location = Subquery(UserLocation.filter(location_id=lid).values("user_id"))
+            lid, at_location = sited
             # All-locations users work there only if it is a location of this organization: an
             # unknown or another organization's id filters to nothing, like a malformed one.
             ours = Subquery(Location.filter(id=lid, organization_id=org_id).values("organization_id"))

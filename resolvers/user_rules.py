@@ -16,13 +16,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any
+from uuid import UUID
 
-from models.users import User
+from tortoise.expressions import Subquery
+
+from models.users import User, UserLocation
 from permissions.catalog import Permission
 from permissions.escalation import escalation_message, excess_grants
 from permissions.grants import NO_GRANTS, GrantSources
 from permissions.principal import Principal
-from permissions.scoping import can_change_user, can_see_user
+from permissions.scoping import can_change_user, can_see_location, can_see_user
 from resolvers.errors import ErrorCode, fail
 from resolvers.inputs import parse_uuid
 from resolvers.user_grants import UserAccess, load_user_access
@@ -39,6 +42,16 @@ class Target:
     def site_ids(self) -> frozenset[str]:
         """Every location the user is linked to, active or not: changing a user needs them all."""
         return self.access.configured.sites
+
+
+def sited_users(principal: Principal, location_id: Any) -> tuple[UUID, Subquery] | None:
+    """A list filter's location and the ids of the users linked to it; None when the id is malformed or
+    names a location the viewer may not see: the filter then matches nothing, or it would tell where a
+    user works although `User.locations` hides that site."""
+    lid = parse_uuid(location_id)
+    if lid is None or not can_see_location(principal, str(lid)):
+        return None
+    return lid, Subquery(UserLocation.filter(location_id=lid).values("user_id"))
 
 
 async def load_target(principal: Principal, user_id: Any, *path: str, lock: bool = False) -> Target:
