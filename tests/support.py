@@ -166,6 +166,28 @@ async def post_graphql(
     return response.json()
 
 
+async def pages(
+    gql: GQL, query: str, variables: dict[str, Any], *path: str, token: str | None = None
+) -> list[dict[str, Any]]:
+    """Every page of a connection, following `endCursor` (as `$after`) while `hasNextPage`; `path` names
+    the fields from `data` down to the connection."""
+    found: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = (await gql(query, {**variables, "after": after}, token=token))["data"]
+        for name in path:
+            page = page[name]
+        found.append(page)
+        if not page["pageInfo"]["hasNextPage"]:
+            return found
+        after = page["pageInfo"]["endCursor"]
+
+
+def nodes(pages: list[dict[str, Any]], field: str) -> list[Any]:
+    """One field of every node on these pages, in order."""
+    return [edge["node"][field] for page in pages for edge in page["edges"]]
+
+
 def error_codes(body: dict[str, Any]) -> list[str]:
     """The `extensions.code` of each top-level error."""
     return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]

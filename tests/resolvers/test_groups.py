@@ -11,7 +11,7 @@ import pytest
 from models.audit import AuditEvent
 from models.groups import GroupLocation, GroupMembership, PermissionGroup
 from permissions.catalog import Permission as P
-from tests.support import count_statements, error_codes
+from tests.support import count_statements, error_codes, nodes, pages
 
 GROUP_FIELDS = """id name description permissions allLocations locations { id name } memberCount
 members { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id lastName } } }"""
@@ -287,16 +287,11 @@ async def test_members_are_paged_by_name_and_scoped_to_the_viewer(gql, factory, 
     readers = await factory.group(org.organization, [P.USERS_READ, P.USERS_MANAGE], locations=[a1])
     viewer = await factory.user(org.organization, last_name="Viewer", locations=[a1], groups=[readers])
 
-    names, after = [], None
-    while True:
-        body = await gql(MEMBERS, {"id": str(group.id), "first": 2, "after": after}, token=org.admin.token)
-        page = body["data"]["permissionGroup"]["members"]
-        assert page["totalCount"] == 5
-        names += [e["node"]["lastName"] for e in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            break
-        after = page["pageInfo"]["endCursor"]
-    assert names == ["Adams", "Brown", "Brown", "Clark", "Young"]
+    got = await pages(
+        gql, MEMBERS, {"id": str(group.id), "first": 2}, "permissionGroup", "members", token=org.admin.token
+    )
+    assert all(page["totalCount"] == 5 for page in got)
+    assert nodes(got, "lastName") == ["Adams", "Brown", "Brown", "Clark", "Young"]
 
     body = await gql(MEMBERS, {"id": str(group.id), "first": 10}, token=viewer.token)
     seen = body["data"]["permissionGroup"]

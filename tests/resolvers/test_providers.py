@@ -10,7 +10,7 @@ from models.enums import BillingRole, ClientStatus, UserType
 from models.providers import Provider
 from permissions.catalog import Permission as P
 from tests.factories import make_client, make_provider, staff_with
-from tests.support import count_statements, error_codes
+from tests.support import count_statements, error_codes, nodes, pages
 
 ONE = """query($id: ID!) { provider(id: $id) {
   id displayName specialty billingRole profileImageUrl status deactivateAt deactivatedAt version
@@ -100,8 +100,8 @@ async def test_billing_guard_on_a_list_is_one_error_per_hidden_value(gql, factor
     body = await gql(
         "{ providers { edges { node { displayName billing { provincialBillingNumber } } } } }", token=viewer.token
     )
-    nodes = {e["node"]["displayName"]: e["node"]["billing"] for e in body["data"]["providers"]["edges"]}
-    assert nodes == {"Dr One": {"provincialBillingNumber": "111111"}, "Dr Two": None}
+    billing = {e["node"]["displayName"]: e["node"]["billing"] for e in body["data"]["providers"]["edges"]}
+    assert billing == {"Dr One": {"provincialBillingNumber": "111111"}, "Dr Two": None}
     assert error_codes(body) == ["FORBIDDEN"]
 
 
@@ -116,16 +116,9 @@ async def test_list_filters_and_keyset_paging(gql, factory, org_a) -> None:
             billing_role=BillingRole.SUPERVISED if n == 4 else BillingRole.BILLING_PROVIDER,
         )
     token = org_a.admin.token
-    seen, after = [], None
-    while True:
-        body = await gql(LIST, {"first": 2, "after": after}, token=token)
-        page = body["data"]["providers"]
-        assert page["totalCount"] == 5
-        seen += [e["node"]["displayName"] for e in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            break
-        after = page["pageInfo"]["endCursor"]
-    assert seen == ["Dr Alpha", "Dr Bravo", "Dr Charlie", "Dr Delta", "Dr Echo"]
+    got = await pages(gql, LIST, {"first": 2}, "providers", token=token)
+    assert all(page["totalCount"] == 5 for page in got)
+    assert nodes(got, "displayName") == ["Dr Alpha", "Dr Bravo", "Dr Charlie", "Dr Delta", "Dr Echo"]
 
     async def names(f):
         body = await gql(LIST, {"f": f}, token=token)
@@ -192,15 +185,8 @@ async def test_nested_clients_never_reveal_what_the_viewer_could_not_fetch(gql, 
     assert one["data"]["client"] is None
 
     # Paging through one provider's clients.
-    got, after = [], None
-    while True:
-        body = await gql(CLIENTS, {"id": str(prov.id), "first": 2, "after": after}, token=desk.token)
-        page = body["data"]["provider"]["clients"]
-        got += [e["node"]["lastName"] for e in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            break
-        after = page["pageInfo"]["endCursor"]
-    assert got == ["Alpha0", "Alpha1", "Alpha2"]
+    got = await pages(gql, CLIENTS, {"id": str(prov.id), "first": 2}, "provider", "clients", token=desk.token)
+    assert nodes(got, "lastName") == ["Alpha0", "Alpha1", "Alpha2"]
 
     # The admin sees all four (the merged-away row is not a client any more).
     body = await gql(CLIENTS, {"id": str(prov.id)}, token=org_a.admin.token)
