@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -43,6 +44,10 @@ class TesseraGraphQL(GraphQL):
             multipart_uploads_enabled=False,
         )
         self.settings = settings
+
+    def encode_json(self, data: object) -> bytes:
+        """orjson: several times faster than the standard library on a page of rows."""
+        return orjson.dumps(data)
 
     async def get_context(self, request: Request, response: Response) -> RequestContext:  # type: ignore[override]
         state = request.state
