@@ -16,7 +16,7 @@ from schema import client_relations, relations
 from schema.enums import ActorKind
 from schema.info import Info
 from schema.organization import Location
-from schema.pagination import Connection, SortKey, check_first, datetime_key, decode_cursor, keyset_page
+from schema.pagination import Connection, SortKey, check_page, datetime_key, keyset_page
 
 # Newest first; the id breaks ties between events of the same microsecond.
 KEYS = (datetime_key("occurred_at", descending=True), SortKey("id", descending=True))
@@ -93,9 +93,7 @@ class Query:
     async def audit_events(
         self, info: Info, filter: AuditFilter | None = None, first: int | None = 50, after: str | None = None
     ) -> Connection[AuditEvent]:
-        check_first(first)
-        if after:
-            decode_cursor(after, KEYS)
+        check_page(first, after, KEYS)
         query = filter.query() if filter else None
         rows = await audit_query.audit_events_query(info.context, query)
         page = await keyset_page(rows, KEYS, first, after)

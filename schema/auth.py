@@ -11,7 +11,7 @@ from permissions.catalog import DESCRIPTIONS, ORG_WIDE, Permission
 from permissions.classes import GrantEffect, public, requires
 from permissions.principal import PrincipalKind
 from resolvers import auth
-from schema.errors import UserError, attempt
+from schema.errors import Payload, UserError
 from schema.info import Info
 from schema.integrations import Integration
 from schema.organization import Organization
@@ -61,7 +61,7 @@ class Session:
 
 
 @strawberry.type
-class LoginPayload:
+class LoginPayload(Payload):
     token: str | None = strawberry.field(default=None, description="Send as Authorization: Bearer <token>.")
     expires_at: datetime | None = None
     user: User | None = None
@@ -73,18 +73,17 @@ class LoginPayload:
         """The payload of anything that opens a session (login, accepting a staff invitation)."""
         if result is None:
             return cls(errors=errors)
-        return cls(
-            token=result.token,
-            expires_at=result.expires_at,
-            user=result.user,
-            password_reset_required=result.password_reset_required,
-        )
+        return cls(**vars(result))  # a LoginResult: the payload's fields but `errors`
 
 
 @strawberry.type
-class OkPayload:
+class OkPayload(Payload):
     ok: bool
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Any, errors: list[UserError]) -> OkPayload:
+        return cls(ok=not errors, errors=errors)
 
 
 @strawberry.input
@@ -103,11 +102,6 @@ class ChangePasswordInput:
 @strawberry.input
 class UnlockWithPinInput:
     pin: str
-
-
-async def ok_payload(info: Info, action: str, call: Any) -> OkPayload:
-    result, errors = await attempt(info.context, action, call)
-    return OkPayload(ok=not errors, errors=errors)
 
 
 @strawberry.type
@@ -133,18 +127,15 @@ class Query:
 class Mutation:
     @strawberry.mutation(**public("Open a staff session.", effects=(GrantEffect.NONE,), authenticates=True))
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
-        result, errors = await attempt(
-            info.context,
-            "auth.login",
-            lambda: auth.login(info.context, input.organization_slug, input.username, input.password),
+        return await LoginPayload.run(
+            info, "auth.login", auth.login, input.organization_slug, input.username, input.password
         )
-        return LoginPayload.of(result, errors)
 
     @strawberry.mutation(
         **requires(description="End this session.", allow_locked=True, allow_reset=True, effects=(GrantEffect.NONE,))
     )
     async def logout(self, info: Info) -> OkPayload:
-        return await ok_payload(info, "auth.logout", lambda: auth.logout(info.context))
+        return await OkPayload.run(info, "auth.logout", auth.logout)
 
     @strawberry.mutation(
         **requires(
@@ -155,10 +146,8 @@ class Mutation:
         )
     )
     async def change_password(self, info: Info, input: ChangePasswordInput) -> OkPayload:
-        return await ok_payload(
-            info,
-            "auth.password_change",
-            lambda: auth.change_password(info.context, input.current_password, input.new_password),
+        return await OkPayload.run(
+            info, "auth.password_change", auth.change_password, input.current_password, input.new_password
         )
 
     @strawberry.mutation(
@@ -171,8 +160,8 @@ class Mutation:
         )
     )
     async def unlock_with_pin(self, info: Info, input: UnlockWithPinInput) -> OkPayload:
-        return await ok_payload(info, "auth.unlock", lambda: auth.unlock_with_pin(info.context, input.pin))
+        return await OkPayload.run(info, "auth.unlock", auth.unlock_with_pin, input.pin)
 
     @strawberry.mutation(**requires(description="End one of one's own sessions.", effects=(GrantEffect.NONE,)))
     async def revoke_session(self, info: Info, id: strawberry.ID) -> OkPayload:
-        return await ok_payload(info, "auth.session_revoke", lambda: auth.revoke_session(info.context, id))
+        return await OkPayload.run(info, "auth.session_revoke", auth.revoke_session, id)

@@ -22,7 +22,7 @@ from resolvers.client_input import ClientFilterData, CreateClientData, UpdateCli
 from resolvers.inputs import from_input
 from schema import client_relations, provider_relations, relations
 from schema.enums import ClientSource, ClientStatus, HealthCardCheck
-from schema.errors import UserError, attempt
+from schema.errors import Payload, UserError
 from schema.info import Info
 from schema.organization import Address, AddressInput, Location
 from schema.pagination import Connection, SortKey, keyset_page
@@ -300,16 +300,16 @@ class ArchiveClientInput:
 
 
 @strawberry.type
-class ClientPayload:
+class ClientPayload(Payload, result="client"):
     client: Client | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-async def _payload(info: Info, action: str, call: Any) -> ClientPayload:
-    client, errors = await attempt(info.context, action, call)
-    if client is not None:
-        seen(info, [client])
-    return ClientPayload(client=client, errors=errors)
+async def _payload(info: Info, action: str, resolver: Any, *args: Any) -> ClientPayload:
+    payload = await ClientPayload.run(info, action, resolver, *args)
+    if payload.client is not None:
+        seen(info, [payload.client])
+    return payload
 
 
 async def _page(info: Info, query: Any, first: int | None, after: str | None) -> Connection[Client]:
@@ -364,8 +364,7 @@ class Mutation:
         )
     )
     async def create_client(self, info: Info, input: CreateClientInput) -> ClientPayload:
-        data = from_input(input, CreateClientData)
-        return await _payload(info, "client.create", lambda: resolvers.create_client(info.context, data))
+        return await _payload(info, "client.create", resolvers.create_client, from_input(input, CreateClientData))
 
     @strawberry.mutation(
         **requires(
@@ -379,8 +378,7 @@ class Mutation:
         )
     )
     async def update_client(self, info: Info, input: UpdateClientInput) -> ClientPayload:
-        data = from_input(input, UpdateClientData)
-        return await _payload(info, "client.update", lambda: resolvers.update_client(info.context, data))
+        return await _payload(info, "client.update", resolvers.update_client, from_input(input, UpdateClientData))
 
     @strawberry.mutation(
         **requires(
@@ -388,4 +386,4 @@ class Mutation:
         )
     )
     async def archive_client(self, info: Info, input: ArchiveClientInput) -> ClientPayload:
-        return await _payload(info, "client.archive", lambda: resolvers.archive_client(info.context, input.id))
+        return await _payload(info, "client.archive", resolvers.archive_client, input.id)

@@ -12,10 +12,10 @@ from permissions.scoping import can_see_location
 from resolvers import groups
 from resolvers.inputs import from_input
 from schema import group_relations
-from schema.errors import UserError, attempt
+from schema.errors import Payload, UserError
 from schema.info import Info
 from schema.organization import Location
-from schema.pagination import Connection, check_first, decode_cursor
+from schema.pagination import Connection, check_page
 
 if TYPE_CHECKING:
     from schema.users import User
@@ -63,9 +63,7 @@ class PermissionGroup:
     @strawberry.field(description="Members the viewer may see, by last name, first name.")
     async def members(self: Any, info: Info, first: int | None = 50, after: str | None = None) -> Connection[UserNode]:
         principal = await info.context.require_principal()
-        limit = check_first(first)
-        if after:
-            decode_cursor(after, group_relations.MEMBER_KEYS)
+        limit = check_page(first, after, group_relations.MEMBER_KEYS)
         key = group_relations.MembersKey.of(principal, str(self.id), limit, after or None)
         return await info.context.loaders.of(group_relations.group_members).load(key)
 
@@ -95,13 +93,13 @@ class UpdatePermissionGroupInput:
 
 
 @strawberry.type
-class PermissionGroupPayload:
+class PermissionGroupPayload(Payload, result="permission_group"):
     permission_group: PermissionGroup | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class DeletePayload:
+class DeletePayload(Payload, result="deleted_id"):
     deleted_id: strawberry.ID | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
@@ -127,12 +125,8 @@ class Mutation:
         )
     )
     async def create_permission_group(self, info: Info, input: CreatePermissionGroupInput) -> PermissionGroupPayload:
-        group, errors = await attempt(
-            info.context,
-            "group.create",
-            lambda: groups.create_group(info.context, from_input(input, groups.CreateGroupData)),
-        )
-        return PermissionGroupPayload(permission_group=group, errors=errors)  # type: ignore[arg-type]
+        data = from_input(input, groups.CreateGroupData)
+        return await PermissionGroupPayload.run(info, "group.create", groups.create_group, data)
 
     @strawberry.mutation(
         **requires(
@@ -142,12 +136,8 @@ class Mutation:
         )
     )
     async def update_permission_group(self, info: Info, input: UpdatePermissionGroupInput) -> PermissionGroupPayload:
-        group, errors = await attempt(
-            info.context,
-            "group.update",
-            lambda: groups.update_group(info.context, from_input(input, groups.UpdateGroupData)),
-        )
-        return PermissionGroupPayload(permission_group=group, errors=errors)  # type: ignore[arg-type]
+        data = from_input(input, groups.UpdateGroupData)
+        return await PermissionGroupPayload.run(info, "group.update", groups.update_group, data)
 
     @strawberry.mutation(
         **requires(
@@ -157,5 +147,4 @@ class Mutation:
         )
     )
     async def delete_permission_group(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        deleted, errors = await attempt(info.context, "group.delete", lambda: groups.delete_group(info.context, id))
-        return DeletePayload(deleted_id=deleted, errors=errors)  # type: ignore[arg-type]
+        return await DeletePayload.run(info, "group.delete", groups.delete_group, id)

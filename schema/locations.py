@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 
 from permissions.catalog import Permission
 from permissions.classes import GrantEffect, requires
 from resolvers import locations
 from resolvers.inputs import from_input
-from schema.errors import UserError, attempt
+from schema.errors import Payload, UserError
 from schema.info import Info
 from schema.organization import AddressInput, Location
 
@@ -39,14 +37,9 @@ class SetLocationActiveInput:
 
 
 @strawberry.type
-class LocationPayload:
+class LocationPayload(Payload, result="location"):
     location: Location | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-async def _payload(info: Info, action: str, call: Any) -> LocationPayload:
-    result, errors = await attempt(info.context, action, call)
-    return LocationPayload(location=result, errors=errors)
 
 
 @strawberry.type
@@ -68,21 +61,15 @@ class Mutation:
         **requires(Permission.LOCATIONS_MANAGE, description="Create a location.", effects=(GrantEffect.NONE,))
     )
     async def create_location(self, info: Info, input: CreateLocationInput) -> LocationPayload:
-        return await _payload(
-            info,
-            "location.create",
-            lambda: locations.create_location(info.context, from_input(input, locations.CreateLocationData)),
-        )
+        data = from_input(input, locations.CreateLocationData)
+        return await LocationPayload.run(info, "location.create", locations.create_location, data)
 
     @strawberry.mutation(
         **requires(Permission.LOCATIONS_MANAGE, description="Change a location's details.", effects=(GrantEffect.NONE,))
     )
     async def update_location(self, info: Info, input: UpdateLocationInput) -> LocationPayload:
-        return await _payload(
-            info,
-            "location.update",
-            lambda: locations.update_location(info.context, from_input(input, locations.UpdateLocationData)),
-        )
+        data = from_input(input, locations.UpdateLocationData)
+        return await LocationPayload.run(info, "location.update", locations.update_location, data)
 
     @strawberry.mutation(
         **requires(
@@ -92,8 +79,6 @@ class Mutation:
         )
     )
     async def set_location_active(self, info: Info, input: SetLocationActiveInput) -> LocationPayload:
-        return await _payload(
-            info,
-            "location.set_active",
-            lambda: locations.set_location_active(info.context, input.id, input.active),
+        return await LocationPayload.run(
+            info, "location.set_active", locations.set_location_active, input.id, input.active
         )

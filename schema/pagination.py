@@ -117,6 +117,15 @@ def check_first(first: int | None) -> int:
     return first
 
 
+def check_page(first: int | None, after: str | None, keys: Sequence[SortKey]) -> int:
+    """The page size, with `first` and `after` checked before any work: a bad cursor errs here, not
+    inside a DataLoader's batch (where it would fail every page) or after a query has run."""
+    limit = check_first(first)
+    if after:
+        decode_cursor(after, keys)
+    return limit
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()

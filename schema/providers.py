@@ -23,7 +23,7 @@ from resolvers import providers as resolvers
 from resolvers.inputs import from_input
 from resolvers.providers import Sites
 from schema import provider_relations, relations
-from schema.errors import UserError, attempt
+from schema.errors import Payload, UserError, attempt
 from schema.info import Info
 from schema.organization import Location
 from schema.pagination import (
@@ -32,7 +32,7 @@ from schema.pagination import (
     PageInfo,
     SortKey,
     check_first,
-    decode_cursor,
+    check_page,
     encode_cursor,
     keyset_page,
 )
@@ -151,9 +151,7 @@ class Provider:
     async def clients(
         self: Any, info: Info, first: int | None = 50, after: str | None = None
     ) -> Connection[Annotated[Client, strawberry.lazy("schema.clients")]]:
-        limit = check_first(first)
-        if after:
-            decode_cursor(after, provider_relations.CLIENT_KEYS)  # a bad cursor errs here, not in the whole batch
+        limit = check_page(first, after, provider_relations.CLIENT_KEYS)
         principal = await info.context.require_principal()
         pages = info.context.loaders.of(provider_relations.per_viewer(provider_relations.client_pages, principal))
         counts = info.context.loaders.of(provider_relations.per_viewer(provider_relations.client_counts, principal))
@@ -219,7 +217,7 @@ class ReactivateProviderInput:
 
 
 @strawberry.type
-class ProviderPayload:
+class ProviderPayload(Payload, result="provider"):
     provider: Provider | None = None
     reassigned_client_count: int | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
@@ -265,12 +263,8 @@ class Mutation:
         )
     )
     async def update_provider(self, info: Info, input: UpdateProviderInput) -> ProviderPayload:
-        provider, errors = await attempt(
-            info.context,
-            "provider.update",
-            lambda: resolvers.update_provider(info.context, from_input(input, resolvers.UpdateProviderData)),
-        )
-        return ProviderPayload(provider=provider, errors=errors)  # type: ignore[arg-type]
+        data = from_input(input, resolvers.UpdateProviderData)
+        return await ProviderPayload.run(info, "provider.update", resolvers.update_provider, data)
 
     @strawberry.mutation(
         **requires(
@@ -303,12 +297,7 @@ class Mutation:
         )
     )
     async def cancel_provider_deactivation(self, info: Info, input: CancelProviderDeactivationInput) -> ProviderPayload:
-        provider, errors = await attempt(
-            info.context,
-            "provider.deactivation_cancel",
-            lambda: resolvers.cancel_deactivation(info.context, input.id),
-        )
-        return ProviderPayload(provider=provider, errors=errors)  # type: ignore[arg-type]
+        return await ProviderPayload.run(info, "provider.deactivation_cancel", resolvers.cancel_deactivation, input.id)
 
     @strawberry.mutation(
         **requires(
@@ -318,9 +307,4 @@ class Mutation:
         )
     )
     async def reactivate_provider(self, info: Info, input: ReactivateProviderInput) -> ProviderPayload:
-        provider, errors = await attempt(
-            info.context,
-            "provider.reactivate",
-            lambda: resolvers.reactivate_provider(info.context, input.id),
-        )
-        return ProviderPayload(provider=provider, errors=errors)  # type: ignore[arg-type]
+        return await ProviderPayload.run(info, "provider.reactivate", resolvers.reactivate_provider, input.id)

@@ -24,7 +24,7 @@ from resolvers import access, user_input, user_queries
 from resolvers import users as user_writes
 from resolvers.inputs import from_input
 from schema import relations
-from schema.errors import UserError, attempt
+from schema.errors import Payload, UserError
 from schema.info import Info
 from schema.organization import Location
 from schema.pagination import Connection, SortKey, keyset_page
@@ -288,7 +288,7 @@ class AcceptStaffInvitationInput:
 
 
 @strawberry.type
-class UserPayload:
+class UserPayload(Payload, result="user"):
     user: User | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
@@ -308,7 +308,7 @@ class UserWarning:
 
 
 @strawberry.type
-class UsersPayload:
+class UsersPayload(Payload):
     users: list[User] = strawberry.field(default_factory=list)
     errors: list[UserError] = strawberry.field(default_factory=list)
     warnings: list[UserWarning] = strawberry.field(
@@ -317,15 +317,9 @@ class UsersPayload:
         "and users in no permission group (they can log in but do nothing else).",
     )
 
-
-async def _user_payload(info: Info, action: str, call: Any) -> UserPayload:
-    result, errors = await attempt(info.context, action, call)
-    return UserPayload(user=result, errors=errors)
-
-
-async def _users_payload(info: Info, action: str, call: Any) -> UsersPayload:
-    result, errors = await attempt(info.context, action, call)
-    return UsersPayload(users=result or [], errors=errors)
+    @classmethod
+    def of(cls, result: Any, errors: list[UserError]) -> UsersPayload:
+        return cls(users=result or [], errors=errors)
 
 
 # --------------------------------------------------------------------------- roots
@@ -365,22 +359,16 @@ class Mutation:
     async def accept_staff_invitation(self, info: Info, input: AcceptStaffInvitationInput) -> LoginPayloadNode:
         from schema.auth import LoginPayload
 
-        result, errors = await attempt(
-            info.context,
-            "auth.invitation_accept",
-            lambda: access.accept_staff_invitation(info.context, input.token, input.password, input.pin),
+        return await LoginPayload.run(
+            info, "auth.invitation_accept", access.accept_staff_invitation, input.token, input.password, input.pin
         )
-        return LoginPayload.of(result, errors)
 
     @strawberry.mutation(
         **requires(description="One's own contact details and PIN (no permission needed).", effects=(GrantEffect.NONE,))
     )
     async def update_my_profile(self, info: Info, input: UpdateMyProfileInput) -> UserPayload:
-        return await _user_payload(
-            info,
-            "user.profile_update",
-            lambda: user_writes.update_my_profile(info.context, from_input(input, user_input.ProfileData)),
-        )
+        data = from_input(input, user_input.ProfileData)
+        return await UserPayload.run(info, "user.profile_update", user_writes.update_my_profile, data)
 
     @strawberry.mutation(
         **requires(
@@ -391,11 +379,8 @@ class Mutation:
         )
     )
     async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
-        return await _user_payload(
-            info,
-            "user.create",
-            lambda: user_writes.create_user(info.context, from_input(input, user_input.CreateUserData)),
-        )
+        data = from_input(input, user_input.CreateUserData)
+        return await UserPayload.run(info, "user.create", user_writes.create_user, data)
 
     @strawberry.mutation(
         **requires(
@@ -406,11 +391,8 @@ class Mutation:
         )
     )
     async def update_user(self, info: Info, input: UpdateUserInput) -> UserPayload:
-        return await _user_payload(
-            info,
-            "user.update",
-            lambda: user_writes.update_user(info.context, from_input(input, user_input.UpdateUserData)),
-        )
+        data = from_input(input, user_input.UpdateUserData)
+        return await UserPayload.run(info, "user.update", user_writes.update_user, data)
 
     @strawberry.mutation(
         **requires(
@@ -420,9 +402,7 @@ class Mutation:
         )
     )
     async def set_user_active(self, info: Info, input: SetUserActiveInput) -> UserPayload:
-        return await _user_payload(
-            info, "user.set_active", lambda: user_writes.set_user_active(info.context, input.id, input.active)
-        )
+        return await UserPayload.run(info, "user.set_active", user_writes.set_user_active, input.id, input.active)
 
     @strawberry.mutation(
         **requires(
@@ -434,12 +414,9 @@ class Mutation:
     )
     async def enable_access(self, info: Info, input: EnableAccessInput) -> UsersPayload:
         warnings: list[access.AccessWarning] = []
-        payload = await _users_payload(
-            info,
-            "user.access_enable",
-            lambda: access.enable_access(
-                info.context, list(input.user_ids), input.registration_email or EmailDelivery.SEND_NOW, warnings
-            ),
+        delivery = input.registration_email or EmailDelivery.SEND_NOW
+        payload = await UsersPayload.run(
+            info, "user.access_enable", access.enable_access, list(input.user_ids), delivery, warnings
         )
         if not payload.errors:
             payload.warnings = [UserWarning.of(w) for w in warnings]
@@ -453,9 +430,7 @@ class Mutation:
         )
     )
     async def disable_access(self, info: Info, input: DisableAccessInput) -> UsersPayload:
-        return await _users_payload(
-            info, "user.access_disable", lambda: access.disable_access(info.context, list(input.user_ids))
-        )
+        return await UsersPayload.run(info, "user.access_disable", access.disable_access, list(input.user_ids))
 
     @strawberry.mutation(
         **requires(
@@ -465,11 +440,8 @@ class Mutation:
         )
     )
     async def send_registration_email(self, info: Info, input: SendRegistrationEmailInput) -> UsersPayload:
-        return await _users_payload(
-            info,
-            "user.registration_email",
-            lambda: access.send_registration_email(info.context, list(input.user_ids)),
-        )
+        user_ids = list(input.user_ids)
+        return await UsersPayload.run(info, "user.registration_email", access.send_registration_email, user_ids)
 
     @strawberry.mutation(
         **requires(
@@ -479,14 +451,12 @@ class Mutation:
         )
     )
     async def reset_credentials(self, info: Info, input: ResetCredentialsInput) -> UserPayload:
-        return await _user_payload(
+        return await UserPayload.run(
             info,
             "user.credentials_reset",
-            lambda: user_writes.reset_credentials(
-                info.context,
-                input.id,
-                new_password=input.new_password,
-                new_pin=input.new_pin,
-                require_password_reset=input.require_password_reset is not False,
-            ),
+            user_writes.reset_credentials,
+            input.id,
+            new_password=input.new_password,
+            new_pin=input.new_pin,
+            require_password_reset=input.require_password_reset is not False,
         )
