@@ -117,21 +117,22 @@ CASES = [
     Case("other org sees only own", "mySessions", "admin_b", "self", OK, MY_SESSIONS, only_own_session("admin_b")),
     Case("other org's own session", "revokeSession", "admin_b", "own session", OK, revoke_session("admin_b")),
     Case("change own password in B", "changePassword", "admin_b", "self", OK, change_password()),
-    # Forced password reset: only changePassword, logout and viewer.
-    Case("reset required", "viewer", "reset_a1", "self", OK, VIEWER),
-    Case("reset required", "organization", "reset_a1", "org A", RESET_REQUIRED, ORGANIZATION),
-    Case("reset required", "permissions", "reset_a1", "catalogue", RESET_REQUIRED, CATALOGUE),
-    Case("reset required", "mySessions", "reset_a1", "self", RESET_REQUIRED, MY_SESSIONS),
+    # Gated sessions (the rest in GATED below): revoking its own session, and unlocking a locked one.
     Case("reset required", "revokeSession", "reset_a1", "own session", RESET_REQUIRED, revoke_session("reset_a1")),
-    Case("reset required", "changePassword", "reset_a1", "self", OK, change_password()),
-    Case("reset required", "logout", "reset_a1", "own session", OK, LOGOUT),
-    # Idle-locked session: only unlockWithPin and logout.
-    Case("locked", "viewer", "locked_a1", "self", UNAUTHENTICATED, VIEWER),
-    Case("locked", "organization", "locked_a1", "org A", UNAUTHENTICATED, ORGANIZATION),
-    Case("locked", "permissions", "locked_a1", "catalogue", UNAUTHENTICATED, CATALOGUE),
-    Case("locked", "mySessions", "locked_a1", "self", UNAUTHENTICATED, MY_SESSIONS),
-    Case("locked", "changePassword", "locked_a1", "self", UNAUTHENTICATED, change_password()),
     Case("locked", "revokeSession", "locked_a1", "own session", UNAUTHENTICATED, revoke_session("locked_a1")),
     Case("locked", "unlockWithPin", "locked_a1", "own session", OK, UNLOCK),
-    Case("locked", "logout", "locked_a1", "own session", OK, LOGOUT),
 ]
+
+# Gated sessions, field by field: a forced password reset (reset_a1) admits only changePassword, logout and
+# viewer; an idle-locked session (locked_a1) only unlockWithPin and logout.
+# (operation, target, document, reset_a1 gets, locked_a1 gets)
+GATED = [
+    ("viewer", "self", VIEWER, OK, UNAUTHENTICATED),
+    ("organization", "org A", ORGANIZATION, RESET_REQUIRED, UNAUTHENTICATED),
+    ("permissions", "catalogue", CATALOGUE, RESET_REQUIRED, UNAUTHENTICATED),
+    ("mySessions", "self", MY_SESSIONS, RESET_REQUIRED, UNAUTHENTICATED),
+    ("changePassword", "self", change_password(), OK, UNAUTHENTICATED),
+    ("logout", "own session", LOGOUT, OK, OK),
+]
+CASES += [Case("reset required", op, "reset_a1", target, reset, doc) for op, target, doc, reset, _ in GATED]
+CASES += [Case("locked", op, "locked_a1", target, locked, doc) for op, target, doc, _, locked in GATED]
