@@ -4,11 +4,18 @@ filters on them."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from models.clients import Client
+from models.organization import Location
 from permissions.catalog import Permission as P
 from tests.factories import Factory, Org, make_client, make_provider, staff_with
 from tests.support import GQL, error_codes, payload_codes
+
+
+def new_client(location: Location, **fields: Any) -> dict[str, Any]:
+    """createClient's variables: a client "A B" at this location, with these fields besides."""
+    return {"input": {"firstName": "A", "lastName": "B", "locationId": str(location.id), **fields}}
 
 
 async def test_provider_clients_and_count_show_only_visible_clients(gql: GQL, factory: Factory, org_a: Org) -> None:
@@ -87,20 +94,9 @@ async def test_cross_organization_ids_in_client_inputs(gql: GQL, factory: Factor
     create = (
         "mutation ($input: CreateClientInput!) { createClient(input: $input) { client { id } errors { code field } } }"
     )
-    body = await gql(create, {"input": {"firstName": "A", "lastName": "B", "locationId": str(b1.id)}}, token=token)
+    body = await gql(create, new_client(b1), token=token)
     assert payload_codes(body["data"]["createClient"]) == ["NOT_FOUND"]
-    body = await gql(
-        create,
-        {
-            "input": {
-                "firstName": "A",
-                "lastName": "B",
-                "locationId": str(a1.id),
-                "primaryProviderId": str(their_doc.id),
-            }
-        },
-        token=token,
-    )
+    body = await gql(create, new_client(a1, primaryProviderId=str(their_doc.id)), token=token)
     errors = body["data"]["createClient"]["errors"]
     assert {"code": "NOT_FOUND", "field": ["input", "primaryProviderId"]} in errors, errors
     assert body["data"]["createClient"]["client"] is None
@@ -137,18 +133,6 @@ async def test_primary_provider_id_is_not_an_existence_oracle(gql: GQL, factory:
     create = "mutation ($input: CreateClientInput!) { createClient(input: $input) { errors { code field } } }"
     answers = []
     for provider_id in (str(hidden.id), str(uuid.uuid4())):
-        body = await gql(
-            create,
-            {
-                "input": {
-                    "firstName": "A",
-                    "lastName": "B",
-                    "locationId": str(a1.id),
-                    "smsConsent": False,
-                    "primaryProviderId": provider_id,
-                }
-            },
-            token=actor.token,
-        )
+        body = await gql(create, new_client(a1, smsConsent=False, primaryProviderId=provider_id), token=actor.token)
         answers.append(body["data"]["createClient"]["errors"])
     assert answers[0] == answers[1]
