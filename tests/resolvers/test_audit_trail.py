@@ -33,40 +33,37 @@ def _ok(body: dict, field: str) -> dict:
 
 async def test_every_staff_mutation_is_audited_without_secrets(gql, org_a) -> None:
     admin = org_a.admin.token
+
+    async def run(field: str, document: str, variables: dict, token: str | None = admin) -> dict:
+        """The mutation's payload, asserted free of errors; the admin's unless another token is given."""
+        return _ok(await gql(document, variables, token=token), field)
+
     a1 = str(org_a.locations[0].id)
 
-    created = _ok(
-        await gql(
-            """mutation($i: CreateLocationInput!) { createLocation(input: $i) { location { id } errors { code } } }""",
-            {"i": {"name": "East", "timezone": "America/Toronto"}},
-            token=admin,
-        ),
+    created = await run(
         "createLocation",
+        """mutation($i: CreateLocationInput!) { createLocation(input: $i) { location { id } errors { code } } }""",
+        {"i": {"name": "East", "timezone": "America/Toronto"}},
     )
     east = created["location"]["id"]
     assert (await _event("location.create", east)).changes["name"] == [None, "East"]
-    _ok(
-        await gql(
-            """mutation($i: UpdateLocationInput!) { updateLocation(input: $i) { location { id } errors { code } } }""",
-            {"i": {"id": east, "name": "East end"}},
-            token=admin,
-        ),
+    await run(
         "updateLocation",
+        """mutation($i: UpdateLocationInput!) { updateLocation(input: $i) { location { id } errors { code } } }""",
+        {"i": {"id": east, "name": "East end"}},
     )
     assert (await _event("location.update", east)).changes == {"name": ["East", "East end"]}
-    _ok(
-        await gql(
-            """mutation($id: ID!) { setLocationActive(input: {id: $id, active: false}) { location { id }
-              errors { code } } }""",
-            {"id": east},
-            token=admin,
-        ),
+    await run(
         "setLocationActive",
+        """mutation($id: ID!) { setLocationActive(input: {id: $id, active: false}) { location { id }
+              errors { code } } }""",
+        {"id": east},
     )
     assert (await _event("location.deactivate", east)).changes == {"is_active": [True, False]}
 
-    user = _ok(
-        await gql(
+    user = (
+        await run(
+            "createUser",
             """mutation($i: CreateUserInput!) { createUser(input: $i) { user { id version } errors { code } } }""",
             {
                 "i": {
@@ -75,29 +72,21 @@ async def test_every_staff_mutation_is_audited_without_secrets(gql, org_a) -> No
                     "sites": {"locationIds": [a1]},
                 }
             },
-            token=admin,
-        ),
-        "createUser",
+        )
     )["user"]
     uid = user["id"]
     assert (await _event("user.create", uid)).changes["username"] == [None, "mlee"]
-    _ok(
-        await gql(
-            """mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { id } errors { code } } }""",
-            {"i": {"id": uid, "expectedVersion": user["version"], "lastName": "Lee-Park"}},
-            token=admin,
-        ),
+    await run(
         "updateUser",
+        """mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { id } errors { code } } }""",
+        {"i": {"id": uid, "expectedVersion": user["version"], "lastName": "Lee-Park"}},
     )
     assert (await _event("user.update", uid)).changes == {"last_name": ["Lee", "Lee-Park"]}
-    _ok(
-        await gql(
-            """mutation($id: ID!, $p: String, $pin: String) { resetCredentials(input: {id: $id, newPassword: $p,
-              newPin: $pin, requirePasswordReset: false}) { user { id } errors { code } } }""",
-            {"id": uid, "p": NEW_PASSWORD, "pin": PINS[1]},
-            token=admin,
-        ),
+    await run(
         "resetCredentials",
+        """mutation($id: ID!, $p: String, $pin: String) { resetCredentials(input: {id: $id, newPassword: $p,
+              newPin: $pin, requirePasswordReset: false}) { user { id } errors { code } } }""",
+        {"id": uid, "p": NEW_PASSWORD, "pin": PINS[1]},
     )
     await _event("user.credentials_reset", uid)
 
@@ -107,14 +96,12 @@ async def test_every_staff_mutation_is_audited_without_secrets(gql, org_a) -> No
         {"p": NEW_PASSWORD},
     )
     own = _ok(login, "login")["token"]
-    _ok(
-        await gql(
-            """mutation($pin: String) { updateMyProfile(input: {phone: "416 555 0142", pin: $pin}) {
-              user { id } errors { code } } }""",
-            {"pin": PINS[2]},
-            token=own,
-        ),
+    await run(
         "updateMyProfile",
+        """mutation($pin: String) { updateMyProfile(input: {phone: "416 555 0142", pin: $pin}) {
+              user { id } errors { code } } }""",
+        {"pin": PINS[2]},
+        token=own,
     )
     assert (await _event("user.profile_update", uid)).changes["phone"] == [None, "+14165550142"]
 
@@ -127,80 +114,52 @@ async def test_every_staff_mutation_is_audited_without_secrets(gql, org_a) -> No
     send = "mutation($ids: [ID!]!) { sendRegistrationEmail(input: {userIds: $ids}) { ACCESS } }".replace(
         "ACCESS", access
     )
-    _ok(
-        await gql(disable, ids, token=admin),
-        "disableAccess",
-    )
+    await run("disableAccess", disable, ids)
     assert (await _event("user.access_disable", uid)).changes == {"access_status": ["ENABLED", "NO_ACCESS"]}
     # Without a password, re-enabling invites by email; the registration email can be sent again.
     await User.filter(id=uid).update(password_hash=None)
-    _ok(
-        await gql(
-            enable,
-            ids,
-            token=admin,
-        ),
-        "enableAccess",
-    )
+    await run("enableAccess", enable, ids)
     assert (await _event("user.access_enable", uid)).changes["access_status"] == ["NO_ACCESS", "INVITED"]
-    _ok(
-        await gql(
-            send,
-            ids,
-            token=admin,
-        ),
-        "sendRegistrationEmail",
-    )
+    await run("sendRegistrationEmail", send, ids)
     await _event("user.registration_email", uid)
     mail = await OutboxMessage.filter(to_address="m@x.example").order_by("-created_at").first()
     link_token = re.search(r"token=(tsl_[A-Za-z0-9_-]+)", mail.text_body).group(1)
-    _ok(
-        await gql(
-            """mutation($t: String!, $p: String!) { acceptStaffInvitation(input: {token: $t, password: $p,
-              pin: "2468"}) { token errors { code } } }""",
-            {"t": link_token, "p": INVITE_PASSWORD},
-        ),
+    await run(
         "acceptStaffInvitation",
+        """mutation($t: String!, $p: String!) { acceptStaffInvitation(input: {token: $t, password: $p,
+              pin: "2468"}) { token errors { code } } }""",
+        {"t": link_token, "p": INVITE_PASSWORD},
+        token=None,
     )
     assert (await _event("auth.invitation_accept", uid)).changes == {"pinSet": True}
 
-    _ok(
-        await gql(
-            """mutation($id: ID!) { setUserActive(input: {id: $id, active: false}) { user { id } errors { code } } }""",
-            {"id": uid},
-            token=admin,
-        ),
+    await run(
         "setUserActive",
+        """mutation($id: ID!) { setUserActive(input: {id: $id, active: false}) { user { id } errors { code } } }""",
+        {"id": uid},
     )
     assert (await _event("user.deactivate", uid)).changes == {"is_active": [True, False]}
 
-    group = _ok(
-        await gql(
+    group = (
+        await run(
+            "createPermissionGroup",
             """mutation($i: CreatePermissionGroupInput!) { createPermissionGroup(input: $i) {
               permissionGroup { id } errors { code } } }""",
             {"i": {"name": "Readers", "permissions": ["USERS_READ"], "memberIds": [uid]}},
-            token=admin,
-        ),
-        "createPermissionGroup",
+        )
     )["permissionGroup"]["id"]
     assert (await _event("group.create", group)).changes["name"] == [None, "Readers"]
-    _ok(
-        await gql(
-            """mutation($i: UpdatePermissionGroupInput!) { updatePermissionGroup(input: $i) {
-              permissionGroup { id } errors { code } } }""",
-            {"i": {"id": group, "permissions": ["USERS_READ", "CLIENTS_READ"], "removeMemberIds": [uid]}},
-            token=admin,
-        ),
+    await run(
         "updatePermissionGroup",
+        """mutation($i: UpdatePermissionGroupInput!) { updatePermissionGroup(input: $i) {
+              permissionGroup { id } errors { code } } }""",
+        {"i": {"id": group, "permissions": ["USERS_READ", "CLIENTS_READ"], "removeMemberIds": [uid]}},
     )
     assert (await _event("group.update", group)).changes
-    _ok(
-        await gql(
-            "mutation($id: ID!) { deletePermissionGroup(id: $id) { deletedId errors { code } } }",
-            {"id": group},
-            token=admin,
-        ),
+    await run(
         "deletePermissionGroup",
+        "mutation($id: ID!) { deletePermissionGroup(id: $id) { deletedId errors { code } } }",
+        {"id": group},
     )
     await _event("group.delete", group)
 
