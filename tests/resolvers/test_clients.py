@@ -55,24 +55,23 @@ async def clinic(factory, org_a):
     return {"org": org_a, "a1": a1, "a2": a2, "desk": desk, "coverage": coverage, "provider": provider}
 
 
+@pytest.fixture
+def create(gql, clinic):
+    """createClient at A1 as the front desk (another `locationId` or `token` when given): the decoded body."""
+
+    async def run(token: str | None = None, **fields) -> dict:
+        given = {"locationId": str(clinic["a1"].id), **fields}
+        return await gql(CREATE, {"input": given}, token=token or clinic["desk"].token)
+
+    return run
+
+
 def _errors(body, name):
     return body["data"][name]["errors"]
 
 
-async def test_create_with_the_articles_defaults(gql, clinic):
-    body = await gql(
-        CREATE,
-        {
-            "input": {
-                "firstName": " Maya ",
-                "lastName": "Chen",
-                "locationId": str(clinic["a1"].id),
-                "mobile": "(416) 555-0199",
-                "email": "Maya.Chen@Example.COM",
-            }
-        },
-        token=clinic["desk"].token,
-    )
+async def test_create_with_the_articles_defaults(create, clinic):
+    body = await create(firstName=" Maya ", lastName="Chen", mobile="(416) 555-0199", email="Maya.Chen@Example.COM")
     assert _errors(body, "createClient") == []
     client = body["data"]["createClient"]["client"]
     assert client["firstName"] == "Maya"
@@ -93,21 +92,13 @@ async def test_create_with_the_articles_defaults(gql, clinic):
     assert all(e["path"][:2] == ["createClient", "client"] for e in body["errors"])
 
 
-async def test_sms_consent_needs_a_mobile(gql, clinic):
-    body = await gql(
-        CREATE,
-        {"input": {"firstName": "A", "lastName": "B", "locationId": str(clinic["a1"].id)}},
-        token=clinic["desk"].token,
-    )
+async def test_sms_consent_needs_a_mobile(create):
+    body = await create(firstName="A", lastName="B")
     assert _errors(body, "createClient") == [
         {"field": ["input", "mobile"], "message": "A mobile number is needed for SMS consent.", "code": "REQUIRED"}
     ]
     assert await Client.filter(last_name="B").count() == 0
-    body = await gql(
-        CREATE,
-        {"input": {"firstName": "A", "lastName": "B", "locationId": str(clinic["a1"].id), "smsConsent": False}},
-        token=clinic["desk"].token,
-    )
+    body = await create(firstName="A", lastName="B", smsConsent=False)
     assert _errors(body, "createClient") == []
 
 
@@ -136,33 +127,25 @@ async def test_sms_consent_needs_a_mobile(gql, clinic):
         ({"sendPortalInvitation": True}, ["input", "sendPortalInvitation"], "INVALID"),
     ],
 )
-async def test_validation_errors_at_the_fields_path(gql, clinic, patch, path, code):
-    base = {"firstName": "Ana", "lastName": "Lopez", "locationId": str(clinic["a1"].id), "mobile": "4165550100"}
-    body = await gql(CREATE, {"input": {**base, **patch}}, token=clinic["desk"].token)
+async def test_validation_errors_at_the_fields_path(create, patch, path, code):
+    body = await create(**{"firstName": "Ana", "lastName": "Lopez", "mobile": "4165550100", **patch})
     errors = _errors(body, "createClient")
     assert [(e["field"], e["code"]) for e in errors][:1] == [(path, code)], errors
     assert body["data"]["createClient"]["client"] is None
     assert await Client.filter(last_name="Lopez").count() == 0
 
 
-async def test_language_and_phone_normalized(gql, clinic):
-    body = await gql(
-        CREATE,
-        {
-            "input": {
-                "firstName": "Éloïse",
-                "lastName": "Roy",
-                "locationId": str(clinic["a1"].id),
-                "mobile": "514 555 0143",
-                "preferredLanguage": "FR-ca",
-                "timezone": "America/Montreal",
-                "phones": [{"label": "home", "number": "+33 1 42 68 53 00"}],
-                "emergencyContacts": [
-                    {"name": "Luc Roy", "relationship": "spouse", "phone": "514-555-0144", "email": "luc@example.com"}
-                ],
-            }
-        },
-        token=clinic["desk"].token,
+async def test_language_and_phone_normalized(create):
+    body = await create(
+        firstName="Éloïse",
+        lastName="Roy",
+        mobile="514 555 0143",
+        preferredLanguage="FR-ca",
+        timezone="America/Montreal",
+        phones=[{"label": "home", "number": "+33 1 42 68 53 00"}],
+        emergencyContacts=[
+            {"name": "Luc Roy", "relationship": "spouse", "phone": "514-555-0144", "email": "luc@example.com"}
+        ],
     )
     assert _errors(body, "createClient") == []
     client = body["data"]["createClient"]["client"]

@@ -19,18 +19,19 @@ LOCATION = "query($id: ID!) { location(id: $id) { id name } }"
 VIEWER_PERMS = "{ viewer { permissions { permission allLocations locations { id } } } }"
 
 
+async def create(gql, token: str, **fields) -> dict:
+    """createLocation with these input fields: the decoded body."""
+    return await gql(CREATE, {"input": fields}, token=token)
+
+
 async def test_create_location_normalizes_and_audits(gql, org_a):
-    body = await gql(
-        CREATE,
-        {
-            "input": {
-                "name": "  Eastside ",
-                "timezone": "America/Toronto",
-                "phone": "416 555 0199",
-                "address": {"line1": "1 Main St", "city": "Toronto", "province": "on", "postalCode": "m5v 1a1"},
-            }
-        },
-        token=org_a.admin.token,
+    body = await create(
+        gql,
+        org_a.admin.token,
+        name="  Eastside ",
+        timezone="America/Toronto",
+        phone="416 555 0199",
+        address={"line1": "1 Main St", "city": "Toronto", "province": "on", "postalCode": "m5v 1a1"},
     )
     payload = body["data"]["createLocation"]
     assert payload["errors"] == [], body
@@ -48,17 +49,8 @@ async def test_create_location_normalizes_and_audits(gql, org_a):
 
 
 async def test_create_location_rejects_bad_fields_each_at_its_path(gql, org_a):
-    body = await gql(
-        CREATE,
-        {
-            "input": {
-                "name": " ",
-                "timezone": "EST",
-                "phone": "12",
-                "address": {"province": "QQQQ", "country": "ZZ"},
-            }
-        },
-        token=org_a.admin.token,
+    body = await create(
+        gql, org_a.admin.token, name=" ", timezone="EST", phone="12", address={"province": "QQQQ", "country": "ZZ"}
     )
     errors = {tuple(e["field"]): e["code"] for e in body["data"]["createLocation"]["errors"]}
     assert errors == {
@@ -73,10 +65,10 @@ async def test_create_location_rejects_bad_fields_each_at_its_path(gql, org_a):
 
 async def test_location_names_are_unique_per_organization_case_insensitive(gql, org_a, org_b):
     name = org_a.locations[0].name.upper()
-    body = await gql(CREATE, {"input": {"name": name, "timezone": "UTC"}}, token=org_a.admin.token)
+    body = await create(gql, org_a.admin.token, name=name, timezone="UTC")
     assert [e["code"] for e in body["data"]["createLocation"]["errors"]] == ["DUPLICATE"]
     # Another organization may use the same name.
-    body = await gql(CREATE, {"input": {"name": name, "timezone": "UTC"}}, token=org_b.admin.token)
+    body = await create(gql, org_b.admin.token, name=name, timezone="UTC")
     assert body["data"]["createLocation"]["errors"] == []
     # Renaming onto another location's name is a duplicate too.
     body = await gql(
@@ -123,7 +115,7 @@ async def test_locations_are_scoped_to_the_viewers_sites(gql, factory, org_a):
 async def test_location_mutations_need_locations_manage(gql, factory, org_a):
     group = await factory.group(org_a.organization, [P.USERS_MANAGE, P.USERS_READ])
     staff = await factory.user(org_a.organization, locations=org_a.locations, groups=[group])
-    body = await gql(CREATE, {"input": {"name": "New", "timezone": "UTC"}}, token=staff.token)
+    body = await create(gql, staff.token, name="New", timezone="UTC")
     assert error_codes(body) == ["FORBIDDEN"]
 
 
