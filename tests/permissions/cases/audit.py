@@ -6,12 +6,8 @@ organization never reads the other's trail.
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
-from models.audit import AuditEvent
 from models.enums import ActorKind
-from tests.factories import Factory
+from tests.factories import Factory, audit_event
 from tests.permissions.cases.base import Case, fixed
 from tests.permissions.cases.expect import FORBIDDEN, OK, UNAUTHENTICATED
 from tests.permissions.world import World, WorldStep
@@ -19,13 +15,7 @@ from tests.permissions.world import World, WorldStep
 
 async def add_audit_events(world: World, factory: Factory) -> None:
     for org, action in ((world.a, "matrix.a"), (world.b, "matrix.b")):
-        await AuditEvent.create(
-            id=uuid.uuid4(),
-            organization_id=org.organization.id,
-            occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
-            actor_kind=ActorKind.SYSTEM,
-            action=action,
-        )
+        await audit_event(org, action, actor_kind=ActorKind.SYSTEM)
 
 
 WORLD = (WorldStep(add_audit_events, adds=()),)
