@@ -448,10 +448,18 @@ async def _deactivation_target(principal: Principal, provider_id: str) -> Target
     return await _target(principal, provider_id, Permission.PROVIDERS_DEACTIVATE)
 
 
-async def deactivate_provider(
-    ctx: RequestContext, provider_id: str, effective_at: datetime | None = None, reassign_to_id: str | None = None
-) -> DeactivationResult:
+@dataclass
+class DeactivateProviderData:
+    """The `DeactivateProviderInput` as the resolver reads it."""
+
+    id: str
+    effective_at: datetime | None = None
+    reassign_clients_to_provider_id: str | None = None
+
+
+async def deactivate_provider(ctx: RequestContext, data: DeactivateProviderData) -> DeactivationResult:
     """Deactivate now (no date or a past one) or schedule it (a future date)."""
+    provider_id, effective_at, reassign_to_id = data.id, data.effective_at, data.reassign_clients_to_provider_id
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():

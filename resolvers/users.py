@@ -20,6 +20,7 @@ Reading users is in resolvers/user_queries.py.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -442,15 +443,20 @@ async def set_user_active(ctx: RequestContext, user_id: Any, active: bool) -> Us
     return user
 
 
-async def reset_credentials(
-    ctx: RequestContext,
-    user_id: Any,
-    *,
-    new_password: str | None = None,
-    new_pin: str | None = None,
-    require_password_reset: bool = True,
-) -> User:
+@dataclass
+class ResetCredentialsData:
+    """The `ResetCredentialsInput` as the resolver reads it."""
+
+    id: str
+    new_password: str | None = None
+    new_pin: str | None = None
+    require_password_reset: bool = True
+
+
+async def reset_credentials(ctx: RequestContext, data: ResetCredentialsData) -> User:
     """Set a new password and/or PIN, or (neither given) email a reset link. Sessions end."""
+    user_id, new_password, new_pin = data.id, data.new_password, data.new_pin
+    require_password_reset = data.require_password_reset
     principal = await ctx.require_principal()
     now = ctx.now()
     async with in_transaction():

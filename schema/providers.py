@@ -278,9 +278,7 @@ class Mutation:
         result, errors = await attempt(
             info.context,
             "provider.deactivate",
-            lambda: resolvers.deactivate_provider(
-                info.context, input.id, input.effective_at, input.reassign_clients_to_provider_id
-            ),
+            lambda: resolvers.deactivate_provider(info.context, from_input(input, resolvers.DeactivateProviderData)),
         )
         if result is None:
             return ProviderPayload(errors=errors)

@@ -455,8 +455,5 @@ class Mutation:
             info,
             "user.credentials_reset",
             user_writes.reset_credentials,
-            input.id,
-            new_password=input.new_password,
-            new_pin=input.new_pin,
-            require_password_reset=input.require_password_reset is not False,
+            from_input(input, user_writes.ResetCredentialsData),
         )
