@@ -183,9 +183,13 @@ async def _client_in_scope(principal: Principal, client_id: Any) -> Client | Non
 def coverage_only(data: UpdateClientData) -> bool:
     """Whether the update changes coverage and nothing else: then CLIENTS_COVERAGE_MANAGE at the
     client's location is all it needs (a coverage clerk need not hold CLIENTS_MANAGE); any other
-    field needs CLIENTS_MANAGE, and coverage given with it still needs CLIENTS_COVERAGE_MANAGE."""
+    field needs CLIENTS_MANAGE, and coverage given with it still needs CLIENTS_COVERAGE_MANAGE.
+    A null coverage changes nothing, so it is no coverage change: alone, it is an empty update,
+    which (like any other) needs CLIENTS_MANAGE rather than slipping past both checks."""
     fields = (name for name in UpdateClientData.__dataclass_fields__ if name not in ("id", "expected_version"))
     touched = {name for name in fields if given(getattr(data, name))}
+    if data.coverage is None:
+        touched.discard("coverage")
     return touched == {"coverage"}
 
 

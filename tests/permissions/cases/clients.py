@@ -226,6 +226,14 @@ CASES = [
     ),
     Case("coverage clerk, profile field", "updateClient", "coverage_clerk_a1", "A1 client", DENIED_INPUT, update("a1")),
     Case(
+        "coverage clerk, null coverage (no change, still a write)",
+        "updateClient",
+        "coverage_clerk_a1",
+        "A1 client",
+        DENIED_INPUT,
+        update_only("a1", coverage=None),
+    ),
+    Case(
         "coverage clerk, coverage and a profile field",
         "updateClient",
         "coverage_clerk_a1",
