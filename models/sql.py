@@ -5,10 +5,13 @@ through the ORM. It lives with the models so that data flows one way (schema →
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise import connections
+from tortoise.models import Model
 from tortoise.queryset import ValuesQuery
+
+M = TypeVar("M", bound=Model)
 
 
 def dialect() -> str:
@@ -61,3 +64,15 @@ async def first_per_group(
 def flag(value: object) -> bool:
     """A boolean selected as text ('1'/'0', 't'/'f', 'true'/'false') by a portable statement."""
     return str(value).lower() in {"1", "true", "t"}
+
+
+def select_list(model: type[Model], alias: str, prefix: str) -> str:
+    """Every column of `model`'s table under `alias`, each renamed `<prefix><column>`: the select list
+    of a raw statement that brings back whole rows of several tables at once."""
+    return ", ".join(f"{alias}.{column} AS {prefix}{column}" for column in model._meta.fields_db_projection.values())
+
+
+def from_row(model: type[M], row: dict[str, Any], prefix: str) -> M:
+    """The model instance for the columns `select_list(model, _, prefix)` selected, converted as the
+    ORM converts its own rows (`_init_from_db`: SQLite's text datetimes, integer booleans, ...)."""
+    return model._init_from_db(**{column: row[prefix + column] for column in model._meta.fields_db_projection.values()})

@@ -1,8 +1,9 @@
 """Turning a bearer token into a principal, and a user into grants (docs/architecture.md,
 "Principals and grants" and "Authentication").
 
-A request pays at most two statements here: the session with its user and organization, then the
-user's sites, groups and provider state in one UNION (resolvers/user_grants.py, the one loader).
+A request pays one statement here: the session with its user, organization and the user's sites,
+groups and provider state (resolvers/user_grants.py, the one loader), plus an occasional touch of
+`last_seen_at`.
 Nothing is cached across requests, so a deactivation, a removed group or a revoked session takes
 effect on the very next request.
 """
@@ -18,7 +19,7 @@ from permissions.principal import Principal, PrincipalKind
 from permissions.standing import Standing, denial_reason
 from resolvers.context import RequestContext
 from resolvers.credentials import STAFF_SESSION_PREFIX, token_hash
-from resolvers.user_grants import load_user_access
+from resolvers.user_grants import load_session_access
 
 
 def touch_interval(idle_seconds: int) -> timedelta:
@@ -37,15 +38,10 @@ async def authenticate_staff(ctx: RequestContext) -> Principal | None:
     if not token.startswith(STAFF_SESSION_PREFIX):
         return None
     now = ctx.now()
-    session = (
-        await Session.filter(token_hash=token_hash(token), revoked_at__isnull=True)
-        .select_related("user", "user__organization")
-        .first()
-    )
-    if session is None or session.expires_at <= now:
+    found = await load_session_access(token_hash(token))
+    if found is None or found.session.expires_at <= now:
         return None
-    user = session.user
-    access = await load_user_access(user.organization_id, user.id)
+    session, user, access = found.session, found.user, found.access
     if denial_reason(Standing.of(user, access.provider_status, access.provider_deactivate_at), now):
         return None
     active = access.sources(inactive_locations=False)
@@ -55,7 +51,7 @@ async def authenticate_staff(ctx: RequestContext) -> Principal | None:
         await Session.filter(id=session.id).update(last_seen_at=now)
     return Principal(
         kind=PrincipalKind.USER,
-        organization=user.organization,
+        organization=found.organization,
         grants=active.grants(),
         user=user,
         session=session,
