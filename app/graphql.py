@@ -38,7 +38,7 @@ def bearer_token(request: Request) -> str | None:
 class TesseraGraphQL(GraphQL):
     def __init__(self, settings: Settings) -> None:
         super().__init__(
-            build_schema(settings.introspection),
+            build_schema(settings.introspection, settings.compiled_plans),
             graphql_ide="graphiql" if settings.introspection else None,
             allow_queries_via_get=False,
             multipart_uploads_enabled=False,

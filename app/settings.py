@@ -30,6 +30,8 @@ class Settings:
     redis_url: str | None = None
     cors_origins: tuple[str, ...] = ()
     introspection: bool = True
+    # Reads run through a compiled plan per document (schema/compiled.py); off: graphql-core only.
+    compiled_plans: bool = True
     log_level: str = "INFO"
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=())
     session_idle_seconds: int = 1800
@@ -128,6 +130,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     kwargs["introspection"] = not production
     if (raw := get("INTROSPECTION")) is not None:
         kwargs["introspection"] = _bool("INTROSPECTION", raw)
+    if (raw := get("COMPILED_PLANS")) is not None:
+        kwargs["compiled_plans"] = _bool("COMPILED_PLANS", raw)
     if (raw := get("LOG_LEVEL")) is not None:
         level = raw.upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -13,6 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema import audit, auth, clients, groups, locations, providers, users
+from schema.compiled import Planner, compiled_execute
 from schema.extensions import RequestInfo, log_unexpected
 from schema.limits import QueryLimits
 from schema.phi import PhiAccessLog
@@ -31,22 +33,34 @@ Mutation = merge_types(
 
 
 class TesseraSchema(strawberry.Schema):
+    planner: Planner | None = None
+
+    def _get_execute_function(self) -> Callable[..., Any]:
+        """graphql-core's `execute`, or the compiled plans in front of it (schema/compiled.py)."""
+        if self.planner is None:
+            return super()._get_execute_function()
+        return compiled_execute(self.planner)
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         log_unexpected(errors, execution_context)
 
 
-@lru_cache(maxsize=2)
-def build_schema(introspection: bool = True) -> strawberry.Schema:
-    """The schema; without introspection (production default) its queries and suggestions are off."""
+@lru_cache(maxsize=4)
+def build_schema(introspection: bool = True, compiled_plans: bool = True) -> strawberry.Schema:
+    """The schema; without introspection (production default) its queries and suggestions are off;
+    with `compiled_plans`, queries run through a plan per document (schema/compiled.py)."""
     extensions: list[Any] = [QueryLimits, RequestInfo, PhiAccessLog, RefusalLog]
     if not introspection:
         # A factory, not an instance: a shared instance holds one request's execution context at a
         # time, so concurrent requests could miss the rule (and answer introspection in production).
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return TesseraSchema(
+    schema = TesseraSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         scalar_overrides=SCALAR_OVERRIDES,
         config=StrawberryConfig(disable_field_suggestions=not introspection),
     )
+    if compiled_plans:
+        schema.planner = Planner()
+    return schema

@@ -1,0 +1,428 @@
+"""A compiled plan per document: the fast path of reads (docs/architecture.md "Performance rules").
+
+graphql-core executes a document field by field: for every field of every row it builds a resolve
+info, looks up arguments, calls a resolver, checks for an awaitable and dispatches on the return
+type; a list of rows whose fields await becomes one task per row. On a page of 50 clients that is
+~550 field executions and ~160 tasks, most of the request's CPU.
+
+The first time a validated query document runs, `plan` walks it once against the schema: which field
+each response key is, which are basic (an attribute read, no resolver, no permission), which call
+their resolver, which leaf type serializes each value, which selection each object completes with.
+Later requests with the same document run the plan with `run`: basic fields are read and
+serialized straight from the rows, and resolver fields are called for a whole batch of rows at once
+(one gather a field, not a task a row), so DataLoaders still batch.
+
+Nothing about permissions is planned or copied. Every field with a resolver, a permission class or
+an extension is called through the very resolve function the normal executor calls (Strawberry's
+wrapper: permission classes, argument conversion, the resolver), with the same resolve info (built
+by the executor graphql-core would use), so scoping, guarded fields (null and one FORBIDDEN at the
+path), the PHI access notes and every error come from the same code. Errors are located, propagated
+to the nearest nullable position and collected as graphql-core does (its `CollectedErrors`).
+
+What the plan does not cover falls back to graphql-core: mutations and subscriptions, directives
+(`@skip`/`@include`: a plan would depend on variables), abstract types (interfaces, unions),
+introspection, types with `is_type_of`, and any schema extension that wraps resolvers (middleware).
+tests/api/test_compiled.py runs documents through both paths for every principal of the permission
+matrix world and requires identical data, errors and extensions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    execute,
+    located_error,
+)
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, is_iterable
+
+# Plans kept (documents are few: an app sends the same handful; persisted queries make it so).
+MAX_PLANS = 512
+
+
+class Unplannable(Exception):
+    """The document uses something the plan does not cover: graphql-core runs it."""
+
+
+@dataclass(eq=False)
+class FieldPlan:
+    """One response key of a selection: the field it is and how its value is obtained."""
+
+    key: str
+    name: str
+    nodes: list[FieldNode]
+    definition: GraphQLField | None  # None: __typename
+    parent: GraphQLObjectType
+    attribute: str | None  # a basic field: the attribute read from the source
+    takes_arguments: bool
+    selection: Selection | None  # the named return type is an object type
+
+
+@dataclass(eq=False)
+class Selection:
+    type: GraphQLObjectType
+    fields: list[FieldPlan] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Plan:
+    operation: OperationDefinitionNode
+    root: Selection
+
+
+def _named(type_: GraphQLOutputType) -> Any:
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        type_ = type_.of_type
+    return type_
+
+
+def _collect(
+    parent: GraphQLObjectType,
+    selection_sets: Sequence[SelectionSetNode],
+    fragments: dict[str, FragmentDefinitionNode],
+    grouped: OrderedDict[str, list[FieldNode]],
+) -> None:
+    """Field nodes by response key, in document order, fragments flattened (only fragments on the
+    parent's own type: validation already checked they apply)."""
+    for selection_set in selection_sets:
+        for node in selection_set.selections:
+            if node.directives:
+                raise Unplannable("directive")
+            if isinstance(node, FieldNode):
+                key = node.alias.value if node.alias else node.name.value
+                grouped.setdefault(key, []).append(node)
+            elif isinstance(node, InlineFragmentNode):
+                if node.type_condition is not None and node.type_condition.name.value != parent.name:
+                    raise Unplannable("fragment on another type")
+                _collect(parent, [node.selection_set], fragments, grouped)
+            elif isinstance(node, FragmentSpreadNode):
+                fragment = fragments[node.name.value]
+                if fragment.type_condition.name.value != parent.name:
+                    raise Unplannable("fragment on another type")
+                _collect(parent, [fragment.selection_set], fragments, grouped)
+
+
+def _selection(
+    schema: GraphQLSchema,
+    parent: GraphQLObjectType,
+    selection_sets: Sequence[SelectionSetNode],
+    fragments: dict[str, FragmentDefinitionNode],
+) -> Selection:
+    if parent.is_type_of is not None:
+        raise Unplannable("is_type_of")
+    grouped: OrderedDict[str, list[FieldNode]] = OrderedDict()
+    _collect(parent, selection_sets, fragments, grouped)
+    selection = Selection(parent)
+    for key, nodes in grouped.items():
+        name = nodes[0].name.value
+        if name == "__typename":
+            selection.fields.append(FieldPlan(key, name, nodes, None, parent, None, False, None))
+            continue
+        if name.startswith("__") or name not in parent.fields:
+            raise Unplannable("introspection")
+        definition = parent.fields[name]
+        named = _named(definition.type)
+        child = None
+        if isinstance(named, GraphQLObjectType):
+            child = _selection(schema, named, [n.selection_set for n in nodes if n.selection_set], fragments)
+        elif not isinstance(named, GraphQLLeafType):
+            raise Unplannable("abstract type")
+        selection.fields.append(
+            FieldPlan(
+                key,
+                name,
+                nodes,
+                definition,
+                parent,
+                _basic_attribute(definition),
+                bool(definition.args or nodes[0].arguments),
+                child,
+            )
+        )
+    return selection
+
+
+def _basic_attribute(definition: GraphQLField) -> str | None:
+    """The attribute a basic Strawberry field reads (no resolver, no extension: Strawberry itself
+    calls `getattr(source, python_name)` for it, without an info), else None."""
+    resolve = definition.resolve
+    strawberry_field = definition.extensions.get("strawberry-definition")
+    if resolve is None or not getattr(resolve, "_is_default", False) or strawberry_field is None:
+        return None
+    if strawberry_field.default_resolver is not getattr:
+        return None
+    return str(strawberry_field.python_name)
+
+
+def plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> Plan:
+    """The plan of one (validated) query operation of `document`, or Unplannable."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    if operation_name is None:
+        if len(operations) != 1:
+            raise Unplannable("operation")
+        operation = operations[0]
+    else:
+        found = [o for o in operations if o.name is not None and o.name.value == operation_name]
+        if not found:
+            raise Unplannable("operation")
+        operation = found[0]
+    if operation.operation is not OperationType.QUERY or operation.directives or schema.query_type is None:
+        raise Unplannable("not a query")
+    if any(d.directives for d in operation.variable_definitions or ()):
+        raise Unplannable("directive")
+    return Plan(operation, _selection(schema, schema.query_type, [operation.selection_set], fragments))
+
+
+class _Nulled:
+    """A position of non-null type that could not be completed: the error travels up to the nearest
+    nullable position, which becomes null and collects it (graphql-core's propagation)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: GraphQLError) -> None:
+        self.error = error
+
+
+class _Run:
+    """One execution of a plan, on the executor graphql-core would have used (its coerced
+    variables, resolve info, leaf coercion and error collection)."""
+
+    def __init__(self, executor: Any) -> None:
+        self.executor = executor
+        self.errors = executor.collected_errors
+        self.is_awaitable: Callable[[Any], bool] = executor.is_awaitable
+
+    def fail(self, raw: Exception, plan: FieldPlan, path: Path, absorb: bool) -> Any:
+        """An error at `path`: collected here when the position is nullable (`absorb`), else passed up."""
+        error = located_error(raw, plan.nodes, path.as_list())
+        if not absorb:
+            return _Nulled(error)
+        self.errors.add(error, path)
+        return None
+
+    async def selection(self, selection: Selection, sources: list[Any], paths: list[Path | None]) -> list[Any]:
+        """Complete `selection` on each source: a dict per source, or _Nulled. Field by field over the
+        whole batch, so a resolver field's calls for every row are awaited together."""
+        results: list[Any] = [{} for _ in sources]
+        for plan in selection.fields:
+            live = [i for i, r in enumerate(results) if not isinstance(r, _Nulled)]
+            if plan.definition is None:
+                for i in live:
+                    results[i][plan.key] = selection.type.name
+                continue
+            field_paths = [Path(paths[i], plan.key, selection.type.name) for i in live]
+            values = await self.resolve(plan, [sources[i] for i in live], field_paths)
+            completed = await self.complete(plan, plan.definition.type, values, field_paths)
+            for i, value in zip(live, completed, strict=True):
+                if isinstance(value, _Nulled):
+                    results[i] = value
+                else:
+                    results[i][plan.key] = value
+        return results
+
+    async def resolve(self, plan: FieldPlan, sources: list[Any], paths: list[Path]) -> list[Any]:
+        """The raw values of one field for each source (an Exception where resolving failed)."""
+        if plan.attribute is not None:
+            attribute = plan.attribute
+            values: list[Any] = []
+            for source in sources:
+                try:
+                    values.append(getattr(source, attribute))
+                except Exception as error:  # located like any resolver error
+                    values.append(error)
+            return values
+        definition = plan.definition
+        assert definition is not None and definition.resolve is not None
+        resolve = definition.resolve
+        values = []
+        pending: list[tuple[int, Awaitable[Any]]] = []
+        for index, (source, path) in enumerate(zip(sources, paths, strict=True)):
+            try:
+                info = self.executor.build_resolve_info(definition, plan.nodes, plan.parent, path)
+                arguments = (
+                    get_argument_values(definition, plan.nodes[0], self.executor.variable_values)
+                    if plan.takes_arguments
+                    else {}
+                )
+                value = resolve(source, info, **arguments)
+            except Exception as error:
+                value = error
+            if self.is_awaitable(value):
+                pending.append((index, value))
+            values.append(value)
+        if pending:
+            done = await asyncio.gather(*(awaitable for _, awaitable in pending), return_exceptions=True)
+            for (index, _), value in zip(pending, done, strict=True):
+                values[index] = value
+        return values
+
+    async def complete(
+        self,
+        plan: FieldPlan,
+        return_type: GraphQLOutputType,
+        values: list[Any],
+        paths: list[Path],
+        absorb: bool = True,
+    ) -> list[Any]:
+        """graphql-core's completeValue over a batch of values of one type. Under a non-null wrapper
+        (`absorb` False) a failure stays _Nulled for the wrapper to pass up; a nullable position
+        absorbs it: null, the error collected at its path."""
+        if isinstance(return_type, GraphQLNonNull):
+            inner = await self.complete(plan, return_type.of_type, values, paths, absorb=False)
+            out: list[Any] = []
+            for value, path in zip(inner, paths, strict=True):
+                if value is None:
+                    message = f"Cannot return null for non-nullable field {plan.parent.name}.{plan.name}."
+                    value = _Nulled(located_error(TypeError(message), plan.nodes, path.as_list()))
+                out.append(value)
+            return out
+        results: list[Any] = [None] * len(values)
+        objects: list[int] = []
+        lists: list[int] = []
+        for i, value in enumerate(values):
+            if isinstance(value, Exception):
+                results[i] = self.fail(value, plan, paths[i], absorb)
+            elif value is None:
+                continue
+            elif isinstance(return_type, GraphQLList):
+                lists.append(i)
+            elif isinstance(return_type, GraphQLObjectType):
+                objects.append(i)
+            else:
+                try:
+                    results[i] = self.executor.complete_leaf_value(return_type, value)
+                except Exception as error:
+                    results[i] = self.fail(error, plan, paths[i], absorb)
+        if objects:
+            assert plan.selection is not None
+            done = await self.selection(plan.selection, [values[i] for i in objects], [paths[i] for i in objects])
+            for i, value in zip(objects, done, strict=True):
+                results[i] = value
+        if lists:
+            await self.complete_lists(plan, return_type, values, paths, lists, results, absorb)
+        if not absorb:
+            return results
+        for i, value in enumerate(results):
+            if isinstance(value, _Nulled):
+                self.errors.add(value.error, paths[i])
+                results[i] = None
+        return results
+
+    async def complete_lists(
+        self,
+        plan: FieldPlan,
+        return_type: GraphQLOutputType,
+        values: list[Any],
+        paths: list[Path],
+        lists: list[int],
+        results: list[Any],
+        absorb: bool,
+    ) -> None:
+        """Every item of every list in one batch of the item type."""
+        assert isinstance(return_type, GraphQLList)
+        items: list[Any] = []
+        item_paths: list[Path] = []
+        spans: list[tuple[int, int, int]] = []
+        for i in lists:
+            value = values[i]
+            if not is_iterable(value):
+                message = f"Expected Iterable, but did not find one for field '{plan.parent.name}.{plan.name}'."
+                results[i] = self.fail(GraphQLError(message), plan, paths[i], absorb)
+                continue
+            start = len(items)
+            for index, item in enumerate(value):
+                items.append(item)
+                item_paths.append(paths[i].add_key(index, None))
+            spans.append((i, start, len(items)))
+        completed = await self.complete(plan, return_type.of_type, items, item_paths)
+        for i, start, end in spans:
+            chunk = completed[start:end]
+            failed = next((c for c in chunk if isinstance(c, _Nulled)), None)
+            results[i] = failed if failed is not None else chunk
+
+
+async def run(plan: Plan, executor: Any) -> ExecutionResult:
+    """Execute `plan` with the executor graphql-core built for this request."""
+    state = _Run(executor)
+    root_value = executor.root_value
+    (result,) = await state.selection(plan.root, [root_value], [None])
+    if isinstance(result, _Nulled):
+        state.errors.add(result.error, None)
+        result = None
+    response: ExecutionResult = executor.build_response(result)
+    return response
+
+
+class Planner:
+    """Plans by document text and operation name (None: the document falls back)."""
+
+    def __init__(self) -> None:
+        self.plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+
+    def get(self, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> Plan | None:
+        source = document.loc.source.body if document.loc is not None else None
+        if source is None:
+            return None
+        key = (source, operation_name)
+        if key in self.plans:
+            self.plans.move_to_end(key)
+            return self.plans[key]
+        try:
+            found: Plan | None = plan(schema, document, operation_name)
+        except Unplannable:
+            found = None
+        self.plans[key] = found
+        if len(self.plans) > MAX_PLANS:
+            self.plans.popitem(last=False)
+        return found
+
+
+def compiled_execute(planner: Planner) -> Callable[..., Any]:
+    """An `execute` for Strawberry (`Schema._get_execute_function`): the plan when the document has
+    one and no extension wraps resolvers, else graphql-core's `execute` with the same arguments."""
+
+    def execute_function(schema: GraphQLSchema, document: DocumentNode, **kwargs: Any) -> Any:
+        middleware = kwargs.get("middleware")
+        if middleware is not None and getattr(middleware, "middlewares", None):
+            return execute(schema, document, **kwargs)
+        found = planner.get(schema, document, kwargs.get("operation_name"))
+        if found is None:
+            return execute(schema, document, **kwargs)
+        executor_class = kwargs.pop("executor_class")
+        executor = executor_class.build(
+            schema,
+            document,
+            kwargs.pop("root_value", None),
+            kwargs.pop("context_value", None),
+            kwargs.pop("variable_values", None),
+            kwargs.pop("operation_name", None),
+            **kwargs,
+        )
+        if isinstance(executor, list):
+            return ExecutionResult(None, executor)
+        return run(found, executor)
+
+    return execute_function
