@@ -144,19 +144,19 @@ class Client:
     def address(self: Any) -> Address | None:
         return Address.from_row(self)
 
+    # The two relations every page shows are plain functions returning the DataLoader's future (the
+    # executor awaits it): no coroutine, and so no task, per row (docs/architecture.md "Performance rules").
     @strawberry.field(description="Where the client is treated; drives scoping.")
-    async def location(self: Any, info: Info) -> Location:
+    def location(self: Any, info: Info) -> Location:
         # Seeing a client means holding a client permission at its location, which implies being able
         # to see that (active) location: no further filter can hide it here.
-        return await info.context.loaders.of(relations.locations_by_id).load(str(self.location_id))
+        return info.context.loaders.of(relations.locations_by_id).load(str(self.location_id))  # type: ignore[return-value]
 
     @strawberry.field(description="Public provider fields show through a client the viewer may see.")
-    async def primary_provider(
-        self: Any, info: Info
-    ) -> Annotated[Provider, strawberry.lazy("schema.providers")] | None:
+    def primary_provider(self: Any, info: Info) -> Annotated[Provider, strawberry.lazy("schema.providers")] | None:
         if self.primary_provider_id is None:
             return None
-        return await info.context.loaders.of(provider_relations.providers_by_id).load(str(self.primary_provider_id))
+        return info.context.loaders.of(provider_relations.providers_by_id).load(str(self.primary_provider_id))  # type: ignore[return-value]
 
     @strawberry.field(description="Guarded: CLIENTS_COVERAGE_READ at the client's location (else null and FORBIDDEN).")
     async def coverage(self: Any, info: Info) -> Coverage | None:
