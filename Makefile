@@ -8,7 +8,7 @@ PORT ?= 8000
 # HOST and PORT unless set already (a proxy in front, e.g. TESSERA_PUBLIC_URL=https://tessera.example).
 TESSERA_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test lint install install-dev migrate demo serve schema bench clean
+.PHONY: run test lint install install-dev migrate demo serve schema bench bench-inprocess clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,8 +56,14 @@ test: install-dev
 schema: install
 	$(BIN)/tessera export-schema > schema/schema.graphql
 
+# Over HTTP: `tessera serve` against a hand-written asyncpg + orjson server (benchmarks/http_bench.py).
+# Options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--reuse --requests 500".
 bench: install-dev
-	$(BIN)/python benchmarks/clients_page.py
+	$(BIN)/python benchmarks/http_bench.py $(BENCH_ARGS)
+
+# The older in-process benchmark (httpx.ASGITransport, no HTTP server): benchmarks/clients_page.py.
+bench-inprocess: install-dev
+	$(BIN)/python benchmarks/clients_page.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache *.egg-info

@@ -26,6 +26,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -170,46 +171,43 @@ async def load(conn: asyncpg.Connection, count: int) -> dict[str, str]:
         providers.append(pid)
 
     rng = random.Random(7)
-    columns = [
-        "id",
-        "organization_id",
-        "location_id",
-        "primary_provider_id",
-        "first_name",
-        "last_name",
-        "first_name_key",
-        "last_name_key",
-        "date_of_birth",
-        "mobile",
-        "preferred_language",
-        "timezone",
-        "email_consent",
-        "mobile_is_primary",
-        "sms_consent",
-        "voice_consent",
-        "phones",
-        "emergency_contacts",
-        "health_card_check",
-        "status",
-        "source",
-        "version",
-        "created_at",
-        "updated_at",
-    ]
 
-    def record(n: int) -> tuple:
+    def record(n: int) -> dict[str, Any]:
+        """Client `n`'s row, each value beside its column (COPY takes them in one order)."""
         first, last = rng.choice(FIRST_NAMES), f"{rng.choice(LAST_NAMES)}{n % 997}"
-        return (
-            uuid.uuid4(), org, (a1, a2)[n % 2], rng.choice(providers) if rng.random() < 0.9 else None,
-            first, last, search_key(first), search_key(last), birth_date(rng),
-            f"+1416555{n % 10000:04d}", "en", "America/Toronto", True, True, False, False, "[]", "[]",
-            "NOT_CHECKED", "ACTIVE", "STAFF", 1, now, now,
-        )  # fmt: skip
+        return {
+            "id": uuid.uuid4(),
+            "organization_id": org,
+            "location_id": (a1, a2)[n % 2],
+            "primary_provider_id": rng.choice(providers) if rng.random() < 0.9 else None,
+            "first_name": first,
+            "last_name": last,
+            "first_name_key": search_key(first),
+            "last_name_key": search_key(last),
+            "date_of_birth": birth_date(rng),
+            "mobile": f"+1416555{n % 10000:04d}",
+            "preferred_language": "en",
+            "timezone": "America/Toronto",
+            "email_consent": True,
+            "mobile_is_primary": True,
+            "sms_consent": False,
+            "voice_consent": False,
+            "phones": "[]",
+            "emergency_contacts": "[]",
+            "health_card_check": "NOT_CHECKED",
+            "status": "ACTIVE",
+            "source": "STAFF",
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
 
     batch = 20_000
     for start in range(0, count, batch):
         rows = [record(n) for n in range(start, min(count, start + batch))]
-        await conn.copy_records_to_table("clients", records=rows, columns=columns)
+        await conn.copy_records_to_table(
+            "clients", records=[tuple(row.values()) for row in rows], columns=list(rows[0])
+        )
     await conn.execute("ANALYZE")
     return {"a1": str(a1), **tokens}
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import fields
-from tortoise.models import Model
 
+from models.base import UUIDModel
 from models.enums import ActorKind
 
 
-class AuditEvent(Model):
-    id = fields.UUIDField(primary_key=True)
+class AuditEvent(UUIDModel):
     organization_id = fields.UUIDField(null=True)
     occurred_at = fields.DatetimeField()
     actor_kind = fields.CharEnumField(ActorKind, max_length=16)

@@ -6,18 +6,17 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from tortoise import fields
-from tortoise.models import Model
 
+from models.base import Aggregate, PostalAddress
 from models.enums import ClientSource, ClientStatus, HealthCardCheck
 from models.keys import DerivedKeys
-from models.relations import organization_fk
+from models.relations import location_fk, organization_fk
 
 if TYPE_CHECKING:
-    from models.organization import Location
     from models.providers import Provider
 
 
-class Client(DerivedKeys, Model):
+class Client(DerivedKeys, PostalAddress, Aggregate):
     DERIVED_KEYS = {
         "first_name_key": "first_name",
         "last_name_key": "last_name",
@@ -25,9 +24,7 @@ class Client(DerivedKeys, Model):
         "email_key": "email",
     }
 
-    id = fields.UUIDField(primary_key=True)
     organization = organization_fk("clients")
-    organization_id: UUID
     first_name = fields.CharField(max_length=100)
     last_name = fields.CharField(max_length=100)
     preferred_name = fields.CharField(max_length=100, null=True)
@@ -50,18 +47,10 @@ class Client(DerivedKeys, Model):
     voice_consent = fields.BooleanField(default=False)
     phones: Any = fields.JSONField(default=list)
     emergency_contacts: Any = fields.JSONField(default=list)
-    address_line1 = fields.CharField(max_length=200, null=True)
-    address_line2 = fields.CharField(max_length=200, null=True)
-    address_city = fields.CharField(max_length=100, null=True)
-    address_province = fields.CharField(max_length=6, null=True)
-    address_postal_code = fields.CharField(max_length=16, null=True)
-    address_country = fields.CharField(max_length=2, null=True)
     referring_provider_name = fields.CharField(max_length=200, null=True)
     is_qualified = fields.BooleanField(null=True)
     veteran_id = fields.CharField(max_length=40, null=True)
-    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
-        "models.Location", related_name="clients", on_delete=fields.RESTRICT
-    )
+    location = location_fk("clients")
     location_id: UUID
     primary_provider: fields.ForeignKeyNullableRelation[Provider] = fields.ForeignKeyField(
         "models.Provider", related_name="clients", null=True, on_delete=fields.RESTRICT
@@ -82,9 +71,6 @@ class Client(DerivedKeys, Model):
     source = fields.CharEnumField(ClientSource, max_length=24, default=ClientSource.STAFF)
     merged_into_id = fields.UUIDField(null=True)
     merged_at = fields.DatetimeField(null=True)
-    version = fields.IntField(default=1)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "clients"

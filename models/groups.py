@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from tortoise import fields
-from tortoise.models import Model
 
+from models.base import Aggregate, TenantModel
 from models.keys import DerivedKeys
-from models.relations import organization_fk
-
-if TYPE_CHECKING:
-    from models.organization import Location
-    from models.users import User
+from models.relations import location_fk, organization_fk, permission_group_fk, user_fk
 
 
-class PermissionGroup(DerivedKeys, Model):
+class PermissionGroup(DerivedKeys, Aggregate):
     DERIVED_KEYS = {"name_key": "name"}
 
-    id = fields.UUIDField(primary_key=True)
     organization = organization_fk("permission_groups")
-    organization_id: UUID
     name = fields.CharField(max_length=100)
     name_key = fields.CharField(max_length=100)
     description = fields.CharField(max_length=500, null=True)
     # Permission codes, comma-separated: read in the one grants statement without JSON functions.
     permission_codes = fields.TextField(default="")
     all_locations = fields.BooleanField(default=True)
-    version = fields.IntField(default=1)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "permission_groups"
@@ -41,17 +31,11 @@ class PermissionGroup(DerivedKeys, Model):
         return [c for c in self.permission_codes.split(",") if c]
 
 
-class GroupLocation(Model):
-    id = fields.UUIDField(primary_key=True)
+class GroupLocation(TenantModel):
     organization = organization_fk()
-    organization_id: UUID
-    group: fields.ForeignKeyRelation[PermissionGroup] = fields.ForeignKeyField(
-        "models.PermissionGroup", related_name="location_links", on_delete=fields.CASCADE
-    )
+    group = permission_group_fk("location_links")
     group_id: UUID
-    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
-        "models.Location", related_name="group_links", on_delete=fields.RESTRICT
-    )
+    location = location_fk("group_links")
     location_id: UUID
 
     class Meta:
@@ -59,17 +43,11 @@ class GroupLocation(Model):
         unique_together = (("organization_id", "group_id", "location_id"),)
 
 
-class GroupMembership(Model):
-    id = fields.UUIDField(primary_key=True)
+class GroupMembership(TenantModel):
     organization = organization_fk()
-    organization_id: UUID
-    group: fields.ForeignKeyRelation[PermissionGroup] = fields.ForeignKeyField(
-        "models.PermissionGroup", related_name="memberships", on_delete=fields.CASCADE
-    )
+    group = permission_group_fk("memberships")
     group_id: UUID
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="memberships", on_delete=fields.CASCADE
-    )
+    user = user_fk("memberships")
     user_id: UUID
 
     class Meta:

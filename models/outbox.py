@@ -1,13 +1,12 @@
 """Mail written in the same transaction as the change that causes it, delivered later by a job."""
 
 from tortoise import fields
-from tortoise.models import Model
 
+from models.base import UUIDModel
 from models.enums import OutboxStatus
 
 
-class OutboxMessage(Model):
-    id = fields.UUIDField(primary_key=True)
+class OutboxMessage(UUIDModel):
     organization_id = fields.UUIDField(null=True)
     template = fields.CharField(max_length=64)
     to_address = fields.CharField(max_length=254)

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from tortoise import fields
-from tortoise.models import Model
 
+from models.base import Aggregate
 from models.enums import BillingRole, ProviderStatus
 from models.keys import DerivedKeys
 from models.relations import organization_fk
@@ -16,12 +16,10 @@ if TYPE_CHECKING:
     from models.users import User
 
 
-class Provider(DerivedKeys, Model):
+class Provider(DerivedKeys, Aggregate):
     DERIVED_KEYS = {"display_name_key": "display_name"}
 
-    id = fields.UUIDField(primary_key=True)
     organization = organization_fk("providers")
-    organization_id: UUID
     user: fields.OneToOneRelation[User] = fields.OneToOneField(
         "models.User", related_name="provider", on_delete=fields.RESTRICT
     )
@@ -39,9 +37,6 @@ class Provider(DerivedKeys, Model):
     deactivate_at = fields.DatetimeField(null=True)
     deactivated_at = fields.DatetimeField(null=True)
     reassign_to_id = fields.UUIDField(null=True)
-    version = fields.IntField(default=1)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "providers"

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from tortoise import fields
-from tortoise.models import Model
 
+from models.base import TenantModel, UUIDModel
 from models.enums import LoginOutcome
-from models.relations import organization_fk
-
-if TYPE_CHECKING:
-    from models.users import User
+from models.relations import organization_fk, user_fk
 
 
-class Session(Model):
+class Session(TenantModel):
     """A staff session. The bearer token is never stored, only its SHA-256 hash."""
 
-    id = fields.UUIDField(primary_key=True)
     organization = organization_fk()
-    organization_id: UUID
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="sessions", on_delete=fields.CASCADE
-    )
+    user = user_fk("sessions")
     user_id: UUID
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -40,7 +32,7 @@ class Session(Model):
         indexes = (("organization_id", "user_id", "created_at"),)
 
 
-class LoginAttempt(Model):
+class LoginAttempt(UUIDModel):
     """A failed or throttled login, keyed on the username typed (whether or not it exists).
 
     `ip_locked_until` / `user_locked_until` are set on the failure that reaches a threshold, so the
@@ -48,7 +40,6 @@ class LoginAttempt(Model):
     lookup statement compares them as plain numbers on SQLite and PostgreSQL alike.
     """
 
-    id = fields.UUIDField(primary_key=True)
     organization_id = fields.UUIDField()
     username_key = fields.CharField(max_length=150)
     ip_address = fields.CharField(max_length=45)

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from tortoise import fields
-from tortoise.models import Model
 
+from models.base import Aggregate, TenantModel
 from models.enums import AccessStatus, StaffTokenPurpose, UserType
 from models.keys import DerivedKeys
-from models.relations import organization_fk
-
-if TYPE_CHECKING:
-    from models.organization import Location
+from models.relations import location_fk, organization_fk, user_fk
 
 
-class User(DerivedKeys, Model):
+class User(DerivedKeys, Aggregate):
     DERIVED_KEYS = {"username_key": "username", "last_name_key": "last_name"}
 
-    id = fields.UUIDField(primary_key=True)
     organization = organization_fk("users")
-    organization_id: UUID
     username = fields.CharField(max_length=150)
     # Lower-cased username: usernames are unique per organization regardless of case.
     username_key = fields.CharField(max_length=150)
@@ -41,9 +35,6 @@ class User(DerivedKeys, Model):
     access_status = fields.CharEnumField(AccessStatus, max_length=16, default=AccessStatus.NO_ACCESS)
     registration_email_sent_at = fields.DatetimeField(null=True)
     all_locations = fields.BooleanField(default=False)
-    version = fields.IntField(default=1)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "users"
@@ -55,19 +46,13 @@ class User(DerivedKeys, Model):
         return f"{self.first_name} {self.last_name}"
 
 
-class UserLocation(Model):
+class UserLocation(TenantModel):
     """A site a (non all-locations) user works at."""
 
-    id = fields.UUIDField(primary_key=True)
     organization = organization_fk()
-    organization_id: UUID
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="site_links", on_delete=fields.CASCADE
-    )
+    user = user_fk("site_links")
     user_id: UUID
-    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
-        "models.Location", related_name="user_links", on_delete=fields.RESTRICT
-    )
+    location = location_fk("user_links")
     location_id: UUID
 
     class Meta:
@@ -76,15 +61,11 @@ class UserLocation(Model):
         indexes = (("organization_id", "location_id"),)
 
 
-class StaffToken(Model):
+class StaffToken(TenantModel):
     """A registration or password-reset link: single use, stored only as a SHA-256 hash."""
 
-    id = fields.UUIDField(primary_key=True)
     organization = organization_fk()
-    organization_id: UUID
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="staff_tokens", on_delete=fields.CASCADE
-    )
+    user = user_fk("staff_tokens")
     user_id: UUID
     purpose = fields.CharEnumField(StaffTokenPurpose, max_length=16)
     token_hash = fields.CharField(max_length=64, unique=True)

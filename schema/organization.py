@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 
 from models.organization import Location as LocationModel
+from resolvers.locations import AddressData
 from resolvers.seats import seats_used
 from schema.info import Info
 
@@ -35,13 +36,9 @@ class Address:
 
 
 @strawberry.input
-class AddressInput:
-    line1: str | None = None
-    line2: str | None = None
-    city: str | None = None
-    province: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
+class AddressInput(AddressData):
+    """The address a location or client is given: `AddressData`'s fields, declared once there, so
+    the input and what the resolvers check cannot drift apart (none has a description of its own)."""
 
 
 @strawberry.type

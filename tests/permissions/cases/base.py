@@ -36,3 +36,11 @@ def fixed(document: str, **variables: Any) -> Callable[[Any], tuple[str, dict[st
 def location_id(w: Any, name: str) -> str:
     """The id of a world location by name: "a1", "a2" (org A) or "b1" (org B)."""
     return str(getattr(w, name).id)
+
+
+Row = tuple[Any, ...]  # (case, principal, target, expected, document[, check]): a Case less its operation
+
+
+def rows(operation: str, *given: Row) -> list[Case]:
+    """The rows of one root field, its name said once: each `given` is a Case less its operation."""
+    return [Case(row[0], operation, *row[1:]) for row in given]

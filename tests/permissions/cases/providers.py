@@ -8,6 +8,7 @@ holding PROVIDERS_READ / PROVIDERS_MANAGE / PROVIDERS_DEACTIVATE at A1 only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from models.providers import Provider
 from models.users import User
 from permissions.catalog import Permission as P
 from tests.factories import Factory, make_provider
-from tests.permissions.cases.base import Case, location_id
+from tests.permissions.cases.base import Row, location_id, rows
 from tests.permissions.cases.expect import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK, UNAUTHENTICATED
 from tests.permissions.world import World, WorldStep
 
@@ -168,178 +169,147 @@ def status_is(status: str):
     return check
 
 
+def undoing(document: Callable[[str], Any], name: str, *more: Row) -> list[Row]:
+    """cancelProviderDeactivation and reactivateProvider alike: both give the provider named `name` back
+    its grants (restoring is granting). `more` stand before the no-token row."""
+    return [
+        ("admin", "admin_a", f"{name} at A1", OK, document(name), status_is("ACTIVE")),
+        ("PROVIDERS_DEACTIVATE at A1", "provider_manager_a1", name, OK, document(name)),
+        (
+            "restores a grant the actor lacks",
+            "provider_manager_a1",
+            f"{name} auditor",
+            DENIED_INPUT,
+            document(f"{name}_auditor"),
+        ),
+        ("other organization", "admin_b", name, NOT_FOUND, document(name)),
+        *more,
+        ("no token", "anonymous", name, UNAUTHENTICATED, document(name)),
+    ]
+
+
 A1_VISIBLE = ("Dr Ada One", "Dr Cy Later", "Dr Di Gone", "Dr Fay Later", "Dr Gus Gone")
 
 CASES = [
     # provider(id)
-    Case("own org, any site", "provider", "admin_a", "provider at A2", OK, provider("a2")),
-    Case("PROVIDERS_READ at A1", "provider", "front_desk_a1", "provider at A1", OK, provider("a1")),
-    Case("cross-location", "provider", "front_desk_a1", "provider at A2", HIDDEN, provider("a2")),
-    Case(
-        "BILLING_READ sees billing",
+    *rows(
         "provider",
-        "billing_a1",
-        "provider at A1",
-        OK,
-        provider("a1", "id billing { provincialBillingNumber groupBillingNumber }"),
-        billing_is("123456"),
+        ("own org, any site", "admin_a", "provider at A2", OK, provider("a2")),
+        ("PROVIDERS_READ at A1", "front_desk_a1", "provider at A1", OK, provider("a1")),
+        ("cross-location", "front_desk_a1", "provider at A2", HIDDEN, provider("a2")),
+        (
+            "BILLING_READ sees billing",
+            "billing_a1",
+            "provider at A1",
+            OK,
+            provider("a1", "id billing { provincialBillingNumber groupBillingNumber }"),
+            billing_is("123456"),
+        ),
+        ("own profile", "provider_a1", "own provider", OK, provider("a1")),
+        ("restricted to A2", "restricted_a2", "provider at A2", OK, provider("a2")),
+        ("restricted to A2, target at A1", "restricted_a2", "provider at A1", HIDDEN, provider("a1")),
+        ("other organization", "admin_b", "provider of org A", HIDDEN, provider("a1")),
+        ("no PROVIDERS_READ", "no_group", "provider at A1", FORBIDDEN, provider("a1")),
+        ("no token", "anonymous", "provider at A1", UNAUTHENTICATED, provider("a1")),
     ),
-    Case("own profile", "provider", "provider_a1", "own provider", OK, provider("a1")),
-    Case("restricted to A2", "provider", "restricted_a2", "provider at A2", OK, provider("a2")),
-    Case("restricted to A2, target at A1", "provider", "restricted_a2", "provider at A1", HIDDEN, provider("a1")),
-    Case("other organization", "provider", "admin_b", "provider of org A", HIDDEN, provider("a1")),
-    Case("no PROVIDERS_READ", "provider", "no_group", "provider at A1", FORBIDDEN, provider("a1")),
-    Case("no token", "provider", "anonymous", "provider at A1", UNAUTHENTICATED, provider("a1")),
     # providers
-    Case(
-        "all of org A",
+    *rows(
         "providers",
-        "admin_a",
-        "org A",
-        OK,
-        providers(),
-        names_are(*A1_VISIBLE, "Dr Bea Two"),
+        ("all of org A", "admin_a", "org A", OK, providers(), names_are(*A1_VISIBLE, "Dr Bea Two")),
+        ("only A1's", "front_desk_a1", "org A", OK, providers(), names_are(*A1_VISIBLE)),
+        ("only A2's", "restricted_a2", "org A", OK, providers(), names_are("Dr Bea Two")),
+        ("filter on an A2 location", "front_desk_a1", "A2", HIDDEN, providers("a2")),
+        ("only own org", "admin_b", "org B", OK, providers(), names_are("Dr Ed Bee")),
+        ("other org's location", "admin_b", "A1", HIDDEN, providers("a1")),
+        ("no PROVIDERS_READ", "no_group", "org A", FORBIDDEN, providers()),
+        ("no token", "anonymous", "org A", UNAUTHENTICATED, providers()),
     ),
-    Case("only A1's", "providers", "front_desk_a1", "org A", OK, providers(), names_are(*A1_VISIBLE)),
-    Case("only A2's", "providers", "restricted_a2", "org A", OK, providers(), names_are("Dr Bea Two")),
-    Case("filter on an A2 location", "providers", "front_desk_a1", "A2", HIDDEN, providers("a2")),
-    Case("only own org", "providers", "admin_b", "org B", OK, providers(), names_are("Dr Ed Bee")),
-    Case("other org's location", "providers", "admin_b", "A1", HIDDEN, providers("a1")),
-    Case("no PROVIDERS_READ", "providers", "no_group", "org A", FORBIDDEN, providers()),
-    Case("no token", "providers", "anonymous", "org A", UNAUTHENTICATED, providers()),
     # updateProvider
-    Case("admin", "updateProvider", "admin_a", "provider at A2", OK, update("a2")),
-    Case("PROVIDERS_MANAGE at A1", "updateProvider", "provider_manager_a1", "provider at A1", OK, update("a1")),
-    Case("cross-location", "updateProvider", "provider_manager_a1", "provider at A2", NOT_FOUND, update("a2")),
-    Case(
-        "billing numbers need BILLING_MANAGE",
+    *rows(
         "updateProvider",
-        "provider_manager_a1",
-        "provider at A1",
-        DENIED_INPUT,
-        update("a1", provincialBillingNumber="654321"),
+        ("admin", "admin_a", "provider at A2", OK, update("a2")),
+        ("PROVIDERS_MANAGE at A1", "provider_manager_a1", "provider at A1", OK, update("a1")),
+        ("cross-location", "provider_manager_a1", "provider at A2", NOT_FOUND, update("a2")),
+        (
+            "billing numbers need BILLING_MANAGE",
+            "provider_manager_a1",
+            "provider at A1",
+            DENIED_INPUT,
+            update("a1", provincialBillingNumber="654321"),
+        ),
+        ("other organization", "admin_b", "provider of org A", NOT_FOUND, update("a1")),
+        ("no PROVIDERS_MANAGE", "front_desk_a1", "provider at A1", FORBIDDEN, update("a1")),
+        ("BILLING_READ only", "billing_a1", "provider at A1", FORBIDDEN, update("a1")),
+        ("own profile, no right", "provider_a1", "own provider", FORBIDDEN, update("a1")),
+        # Each field its own permission: billing numbers BILLING_MANAGE alone, the profile PROVIDERS_MANAGE.
+        (
+            "billing clerk, billing numbers only",
+            "billing_clerk_a1",
+            "provider at A1",
+            OK,
+            billing("a1", provincialBillingNumber="654321", groupBillingNumber="ZZ99"),
+        ),
+        (
+            "billing clerk, profile field",
+            "billing_clerk_a1",
+            "provider at A1",
+            DENIED_INPUT,
+            billing("a1", specialty="Physiotherapy"),
+        ),
+        (
+            "billing clerk, billing numbers and a profile field",
+            "billing_clerk_a1",
+            "provider at A1",
+            DENIED_INPUT,
+            update("a1", provincialBillingNumber="654321"),
+        ),
+        (
+            "billing clerk, provider at A2",
+            "billing_clerk_a1",
+            "provider at A2",
+            NOT_FOUND,
+            billing("a2", provincialBillingNumber="654321"),
+        ),
+        (
+            "BILLING_READ only, billing numbers",
+            "billing_a1",
+            "provider at A1",
+            FORBIDDEN,
+            billing("a1", provincialBillingNumber="654321"),
+        ),
+        ("no token", "anonymous", "provider at A1", UNAUTHENTICATED, update("a1")),
     ),
-    Case("other organization", "updateProvider", "admin_b", "provider of org A", NOT_FOUND, update("a1")),
-    Case("no PROVIDERS_MANAGE", "updateProvider", "front_desk_a1", "provider at A1", FORBIDDEN, update("a1")),
-    Case("BILLING_READ only", "updateProvider", "billing_a1", "provider at A1", FORBIDDEN, update("a1")),
-    Case("own profile, no right", "updateProvider", "provider_a1", "own provider", FORBIDDEN, update("a1")),
-    # Each field its own permission: billing numbers BILLING_MANAGE alone, the profile PROVIDERS_MANAGE.
-    Case(
-        "billing clerk, billing numbers only",
-        "updateProvider",
-        "billing_clerk_a1",
-        "provider at A1",
-        OK,
-        billing("a1", provincialBillingNumber="654321", groupBillingNumber="ZZ99"),
-    ),
-    Case(
-        "billing clerk, profile field",
-        "updateProvider",
-        "billing_clerk_a1",
-        "provider at A1",
-        DENIED_INPUT,
-        billing("a1", specialty="Physiotherapy"),
-    ),
-    Case(
-        "billing clerk, billing numbers and a profile field",
-        "updateProvider",
-        "billing_clerk_a1",
-        "provider at A1",
-        DENIED_INPUT,
-        update("a1", provincialBillingNumber="654321"),
-    ),
-    Case(
-        "billing clerk, provider at A2",
-        "updateProvider",
-        "billing_clerk_a1",
-        "provider at A2",
-        NOT_FOUND,
-        billing("a2", provincialBillingNumber="654321"),
-    ),
-    Case(
-        "BILLING_READ only, billing numbers",
-        "updateProvider",
-        "billing_a1",
-        "provider at A1",
-        FORBIDDEN,
-        billing("a1", provincialBillingNumber="654321"),
-    ),
-    Case("no token", "updateProvider", "anonymous", "provider at A1", UNAUTHENTICATED, update("a1")),
     # deactivateProvider
-    Case(
-        "admin, now",
+    *rows(
         "deactivateProvider",
-        "admin_a",
-        "provider at A2",
-        OK,
-        deactivate("a2"),
-        status_is("INACTIVE"),
+        ("admin, now", "admin_a", "provider at A2", OK, deactivate("a2"), status_is("INACTIVE")),
+        (
+            "PROVIDERS_DEACTIVATE at A1",
+            "provider_manager_a1",
+            "provider at A1",
+            OK,
+            deactivate("a1"),
+            status_is("INACTIVE"),
+        ),
+        ("cross-location", "provider_manager_a1", "provider at A2", NOT_FOUND, deactivate("a2")),
+        ("other organization", "admin_b", "provider of org A", NOT_FOUND, deactivate("a1")),
+        ("front desk", "front_desk_a1", "provider at A1", FORBIDDEN, deactivate("a1")),
+        ("own profile", "provider_a1", "own provider", FORBIDDEN, deactivate("a1")),
+        ("restricted to A2", "restricted_a2", "provider at A2", FORBIDDEN, deactivate("a2")),
+        ("no token", "anonymous", "provider at A1", UNAUTHENTICATED, deactivate("a1")),
     ),
-    Case(
-        "PROVIDERS_DEACTIVATE at A1",
-        "deactivateProvider",
-        "provider_manager_a1",
-        "provider at A1",
-        OK,
-        deactivate("a1"),
-        status_is("INACTIVE"),
-    ),
-    Case("cross-location", "deactivateProvider", "provider_manager_a1", "provider at A2", NOT_FOUND, deactivate("a2")),
-    Case("other organization", "deactivateProvider", "admin_b", "provider of org A", NOT_FOUND, deactivate("a1")),
-    Case("front desk", "deactivateProvider", "front_desk_a1", "provider at A1", FORBIDDEN, deactivate("a1")),
-    Case("own profile", "deactivateProvider", "provider_a1", "own provider", FORBIDDEN, deactivate("a1")),
-    Case("restricted to A2", "deactivateProvider", "restricted_a2", "provider at A2", FORBIDDEN, deactivate("a2")),
-    Case("no token", "deactivateProvider", "anonymous", "provider at A1", UNAUTHENTICATED, deactivate("a1")),
-    # cancelProviderDeactivation
-    Case(
-        "admin",
+    *rows(
         "cancelProviderDeactivation",
-        "admin_a",
-        "scheduled at A1",
-        OK,
-        cancel("scheduled"),
-        status_is("ACTIVE"),
+        *undoing(cancel, "scheduled", ("billing", "billing_a1", "scheduled", FORBIDDEN, cancel("scheduled"))),
     ),
-    Case(
-        "PROVIDERS_DEACTIVATE at A1",
-        "cancelProviderDeactivation",
-        "provider_manager_a1",
-        "scheduled",
-        OK,
-        cancel("scheduled"),
-    ),
-    Case(
-        "restores a grant the actor lacks",
-        "cancelProviderDeactivation",
-        "provider_manager_a1",
-        "scheduled auditor",
-        DENIED_INPUT,
-        cancel("scheduled_auditor"),
-    ),
-    Case("other organization", "cancelProviderDeactivation", "admin_b", "scheduled", NOT_FOUND, cancel("scheduled")),
-    Case("billing", "cancelProviderDeactivation", "billing_a1", "scheduled", FORBIDDEN, cancel("scheduled")),
-    Case("no token", "cancelProviderDeactivation", "anonymous", "scheduled", UNAUTHENTICATED, cancel("scheduled")),
-    # reactivateProvider
-    Case("admin", "reactivateProvider", "admin_a", "inactive at A1", OK, reactivate("inactive"), status_is("ACTIVE")),
-    Case(
-        "PROVIDERS_DEACTIVATE at A1",
+    *rows(
         "reactivateProvider",
-        "provider_manager_a1",
-        "inactive",
-        OK,
-        reactivate("inactive"),
+        *undoing(
+            reactivate,
+            "inactive",
+            ("admin restores an auditor", "admin_a", "auditor", OK, reactivate("inactive_auditor")),
+            ("front desk", "front_desk_a1", "inactive", FORBIDDEN, reactivate("inactive")),
+            ("provider", "provider_a1", "inactive", FORBIDDEN, reactivate("inactive")),
+        ),
     ),
-    Case(
-        "restores a grant the actor lacks",
-        "reactivateProvider",
-        "provider_manager_a1",
-        "inactive auditor",
-        DENIED_INPUT,
-        reactivate("inactive_auditor"),
-    ),
-    Case("admin restores an auditor", "reactivateProvider", "admin_a", "auditor", OK, reactivate("inactive_auditor")),
-    Case("other organization", "reactivateProvider", "admin_b", "inactive", NOT_FOUND, reactivate("inactive")),
-    Case("front desk", "reactivateProvider", "front_desk_a1", "inactive", FORBIDDEN, reactivate("inactive")),
-    Case("provider", "reactivateProvider", "provider_a1", "inactive", FORBIDDEN, reactivate("inactive")),
-    Case("no token", "reactivateProvider", "anonymous", "inactive", UNAUTHENTICATED, reactivate("inactive")),
 ]
