@@ -16,10 +16,13 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 from strawberry.types.unset import UNSET
 
 from app.middleware import http_error_code
+from app.persisted import PersistedQueries, PersistedQueryNotFound
 from app.settings import Settings
+from permissions.errors import ApiErrorCode
 from resolvers.context import RequestContext
 from resolvers.loaders import Loaders
 from resolvers.sessions import authenticate_staff
@@ -44,6 +47,7 @@ class TesseraGraphQL(GraphQL):
             multipart_uploads_enabled=False,
         )
         self.settings = settings
+        self.persisted = PersistedQueries()
 
     def encode_json(self, data: object) -> bytes:
         """orjson: several times faster than the standard library on a page of rows."""
@@ -79,22 +83,31 @@ class TesseraGraphQL(GraphQL):
             raise HTTPException(400, "The request body must be a JSON object.")
         return decoded
 
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The body, with a persisted query's document in place of its hash (app/persisted.py)."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData):
+            data.query = self.persisted.resolve(data.query, data.extensions)
+        return data
+
     async def run(self, request: Request, context: Any = UNSET, root_value: Any = UNSET) -> Response:  # type: ignore[override]
-        """A refused request (method, content type, body, batch) answers like any other error: JSON
-        with `extensions.code` and the request id, not Strawberry's plain-text reason."""
+        """A refused request (method, content type, body, batch, persisted query) answers like any
+        other error: JSON with `extensions.code` and the request id, not Strawberry's plain-text reason."""
         try:
             return await super().run(request, context, root_value)
         except HTTPException as error:
-            request_id = getattr(request.state, "request_id", None)
-            return JSONResponse(
-                {
-                    "errors": [
-                        {
-                            "message": error.reason,
-                            "extensions": {"code": http_error_code(error.status_code), "requestId": request_id},
-                        }
-                    ],
-                    "extensions": {"requestId": request_id},
-                },
-                status_code=error.status_code,
-            )
+            return _refusal(request, error.reason, http_error_code(error.status_code), error.status_code)
+        except PersistedQueryNotFound:
+            # HTTP 200 and this message: what Apollo's clients look for before resending the document.
+            return _refusal(request, "PersistedQueryNotFound", ApiErrorCode.PERSISTED_QUERY_NOT_FOUND.value, 200)
+
+
+def _refusal(request: Request, message: str, code: str, status: int) -> JSONResponse:
+    request_id = getattr(request.state, "request_id", None)
+    return JSONResponse(
+        {
+            "errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}],
+            "extensions": {"requestId": request_id},
+        },
+        status_code=status,
+    )

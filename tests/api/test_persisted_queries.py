@@ -1,0 +1,86 @@
+"""Automatic persisted queries (app/persisted.py): a hash instead of the document, Apollo's protocol."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+
+from app.persisted import PersistedQueries, PersistedQueryNotFound
+from tests.support import error_codes
+
+VIEWER = "{ viewer { kind organization { slug } } }"
+
+
+def _sha(document: str) -> str:
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+async def _post(client, body: dict[str, Any], token: str | None = None) -> tuple[int, dict[str, Any]]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    response = await client.post("/graphql", json=body, headers=headers)
+    return response.status_code, response.json()
+
+
+def _persisted(digest: str, version: int = 1) -> dict[str, Any]:
+    return {"persistedQuery": {"version": version, "sha256Hash": digest}}
+
+
+async def test_an_unknown_hash_asks_for_the_document(client, org_a) -> None:
+    status, body = await _post(client, {"extensions": _persisted(_sha(VIEWER))}, org_a.admin.token)
+    assert status == 200 and error_codes(body) == ["PERSISTED_QUERY_NOT_FOUND"], body
+    assert body["errors"][0]["message"] == "PersistedQueryNotFound" and "data" not in body
+    assert body["errors"][0]["extensions"]["requestId"]
+
+
+async def test_hash_and_document_store_it_then_the_hash_alone_runs_it(client, org_a) -> None:
+    full = {"query": VIEWER, "extensions": _persisted(_sha(VIEWER))}
+    status, first = await _post(client, full, org_a.admin.token)
+    assert status == 200 and "errors" not in first, first
+    status, again = await _post(client, {"extensions": _persisted(_sha(VIEWER).upper())}, org_a.admin.token)
+    assert status == 200 and again["data"] == first["data"] == {
+        "viewer": {"kind": "USER", "organization": {"slug": org_a.organization.slug}}
+    }
+
+
+async def test_a_hash_that_is_not_the_documents_is_refused_and_nothing_is_stored(client, org_a) -> None:
+    other = "{ viewer { kind } }"
+    status, body = await _post(client, {"query": other, "extensions": _persisted(_sha(VIEWER))}, org_a.admin.token)
+    assert status == 400 and error_codes(body) == ["BAD_USER_INPUT"], body
+    status, body = await _post(client, {"extensions": _persisted(_sha(VIEWER))}, org_a.admin.token)
+    assert error_codes(body) == ["PERSISTED_QUERY_NOT_FOUND"], body
+
+
+@pytest.mark.parametrize(
+    "extensions",
+    [
+        {"persistedQuery": {"version": 2, "sha256Hash": "0" * 64}},
+        {"persistedQuery": {"version": 1, "sha256Hash": "not-hex"}},
+        {"persistedQuery": {"version": 1}},
+        {"persistedQuery": "abc"},
+    ],
+)
+async def test_a_malformed_persisted_query_is_bad_input(client, extensions) -> None:
+    status, body = await _post(client, {"query": VIEWER, "extensions": extensions})
+    assert status == 400 and error_codes(body) == ["BAD_USER_INPUT"], body
+
+
+async def test_a_stored_document_is_authorized_like_a_sent_one(client, org_a) -> None:
+    """Another caller's stored document is only text: it runs with the caller's own rights."""
+    document = "{ users(first: 5) { edges { node { username } } } }"
+    await _post(client, {"query": document, "extensions": _persisted(_sha(document))}, org_a.admin.token)
+    status, body = await _post(client, {"extensions": _persisted(_sha(document))})
+    assert status == 200 and error_codes(body) == ["UNAUTHENTICATED"], body
+
+
+def test_the_store_is_bounded_least_recently_used_out() -> None:
+    store = PersistedQueries(capacity=2)
+    documents = ["{ a }", "{ b }", "{ c }"]
+    for document in documents[:2]:
+        store.resolve(document, _persisted(_sha(document)))
+    store.resolve(None, _persisted(_sha("{ a }")))  # a is used again: b is now the oldest
+    store.resolve(documents[2], _persisted(_sha(documents[2])))
+    assert store.resolve(None, _persisted(_sha("{ a }"))) == "{ a }"
+    with pytest.raises(PersistedQueryNotFound):
+        store.resolve(None, _persisted(_sha("{ b }")))
