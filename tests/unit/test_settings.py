@@ -26,6 +26,11 @@ def test_production_turns_introspection_off_unless_asked():
     assert load_settings({"TESSERA_ENV": "development", "TESSERA_INTROSPECTION": "false"}).introspection is False
 
 
+def test_compiled_plans_are_on_unless_turned_off():
+    assert load_settings({}).compiled_plans is True
+    assert load_settings({"TESSERA_COMPILED_PLANS": "false"}).compiled_plans is False
+
+
 def test_every_value_is_read():
     settings = load_settings(
         {
@@ -82,6 +87,7 @@ def test_empty_values_mean_the_default():
         ("CORS_ORIGINS", "app.clinic.example"),
         ("CORS_ORIGINS", "https://ok.example, javascript:alert(1)"),
         ("INTROSPECTION", "maybe"),
+        ("COMPILED_PLANS", "sometimes"),
         ("LOG_LEVEL", "LOUD"),
         ("TRUSTED_PROXIES", "10.0.0.0/33"),
         ("TRUSTED_PROXIES", "proxy.internal"),
