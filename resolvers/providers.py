@@ -44,7 +44,7 @@ from resolvers.inputs import UNSET, given, parse_uuid
 from resolvers.seats import check_seats
 from resolvers.sessions import end_sessions, void_links
 from resolvers.user_grants import configured_sources
-from resolvers.user_rules import check_restore, sited_users
+from resolvers.user_rules import at_location_q, check_restore
 
 AUDITED_FIELDS = (
     "display_name",
@@ -155,12 +155,7 @@ async def providers_query(ctx: RequestContext, filter: ProviderFilterData | None
     if f.billing_role is not None:
         query = query.filter(billing_role=f.billing_role)
     if f.location_id is not None:
-        sited = sited_users(principal, f.location_id)
-        if sited is None:
-            query = query.filter(id__in=[])
-        else:
-            _, at_location = sited
-            query = query.filter(Q(Q(user__all_locations=True), Q(user_id__in=at_location), join_type=Q.OR))
+        query = query.filter(at_location_q(principal, f.location_id, via="user"))
     return query
 
 

@@ -19,7 +19,6 @@ from tortoise.queryset import QuerySet
 from models.enums import AccountStatus, UserType
 from models.groups import GroupMembership
 from models.keys import search_key
-from models.organization import Location
 from models.providers import Provider
 from models.sessions import LoginAttempt
 from models.users import User
@@ -31,7 +30,7 @@ from resolvers.billing import normalize_billing_number
 from resolvers.context import RequestContext
 from resolvers.errors import InputError
 from resolvers.inputs import parse_uuid
-from resolvers.user_rules import load_target, sited_users
+from resolvers.user_rules import at_location_q, load_target
 
 
 @dataclass
@@ -105,15 +104,7 @@ def users_query(ctx: RequestContext, principal: Principal, filter: UserFilterDat
     if filter.type is not None:
         query = query.filter(type=filter.type)
     if filter.location_id is not None:
-        sited = sited_users(principal, filter.location_id)
-        if sited is None:
-            query = query.filter(id__in=[])
-        else:
-            lid, at_location = sited
-            # All-locations users work there only if it is a location of this organization: an
-            # unknown or another organization's id filters to nothing, like a malformed one.
-            ours = Subquery(Location.filter(id=lid, organization_id=org_id).values("organization_id"))
-            query = query.filter(Q(all_locations=True, organization_id__in=ours) | Q(id__in=at_location))
+        query = query.filter(at_location_q(principal, filter.location_id))
     if filter.permission_group_id is not None:
         gid = parse_uuid(filter.permission_group_id)
         query = query.filter(id__in=Subquery(GroupMembership.filter(group_id=gid).values("user_id")) if gid else [])

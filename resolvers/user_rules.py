@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any
-from uuid import UUID
 
-from tortoise.expressions import Subquery
+from tortoise.expressions import Q, Subquery
 
+from models.organization import Location
 from models.users import User, UserLocation
 from permissions.catalog import Permission
 from permissions.escalation import escalation_message, excess_grants
@@ -44,14 +44,23 @@ class Target:
         return self.access.configured.sites
 
 
-def sited_users(principal: Principal, location_id: Any) -> tuple[UUID, Subquery] | None:
-    """A list filter's location and the ids of the users linked to it; None when the id is malformed or
-    names a location the viewer may not see: the filter then matches nothing, or it would tell where a
-    user works although `User.locations` hides that site."""
+def at_location_q(principal: Principal, location_id: Any, via: str | None = None) -> Q:
+    """A list filter's `locationId` as a Q: the users working at that location (linked to it, or
+    working at all locations), over User itself or, with `via="user"`, over a model whose foreign key
+    `via` is the user (Provider). The one rule of the `users` and `providers` filters: an id that is
+    malformed, unknown, another organization's or a location the viewer may not see matches nothing,
+    or it would tell where a user works although `User.locations` hides that site (and an
+    all-locations user does not work at another organization's location)."""
     lid = parse_uuid(location_id)
     if lid is None or not can_see_location(principal, str(lid)):
-        return None
-    return lid, Subquery(UserLocation.filter(location_id=lid).values("user_id"))
+        return Q(id__in=[])
+    everywhere = f"{via}__all_locations" if via else "all_locations"
+    user_id = f"{via}_id" if via else "id"
+    ours = Subquery(Location.filter(id=lid, organization_id=principal.organization.id).values("organization_id"))
+    linked = Subquery(UserLocation.filter(location_id=lid).values("user_id"))
+    anywhere: dict[str, Any] = {everywhere: True, "organization_id__in": ours}
+    at_it: dict[str, Any] = {f"{user_id}__in": linked}
+    return Q(Q(**anywhere), Q(**at_it), join_type=Q.OR)
 
 
 async def load_target(principal: Principal, user_id: Any, *path: str, lock: bool = False) -> Target:

@@ -18,7 +18,7 @@ from permissions.classes import GrantEffect, requires
 from permissions.errors import forbidden
 from permissions.scoping import can_see_client, can_see_client_invitations
 from resolvers import clients as resolvers
-from resolvers.client_input import ClientFilterData, CreateClientData, UpdateClientData
+from resolvers.client_input import ClientFilterData, CoverageData, CreateClientData, PhoneData, UpdateClientData
 from resolvers.inputs import from_input
 from schema import client_relations, provider_relations, relations
 from schema.enums import ClientSource, ClientStatus, HealthCardCheck
@@ -48,9 +48,9 @@ class ContactPhone:
 
 
 @strawberry.input
-class ContactPhoneInput:
-    label: str
-    number: str
+class ContactPhoneInput(PhoneData):
+    """`PhoneData`'s fields, declared once there, so the input and what the resolvers check cannot
+    drift apart; `from_input` passes it through as is."""
 
 
 @strawberry.type
@@ -84,16 +84,10 @@ class Coverage:
 
 
 @strawberry.input
-class CoverageInput:
-    health_card_province: str | None = strawberry.UNSET
-    health_card_number: str | None = strawberry.UNSET
-    health_card_version: str | None = strawberry.UNSET
-    fee_program: str | None = strawberry.UNSET
-    fee_program_number: str | None = strawberry.UNSET
-    billing_authorization_number: str | None = strawberry.UNSET
-    case_number: str | None = strawberry.UNSET
-    sessions_authorized: int | None = strawberry.UNSET
-    billing_notes: str | None = strawberry.UNSET
+class CoverageInput(CoverageData):
+    """`CoverageData`'s fields, declared once there (each UNSET when left out, none with a
+    description), so the input and what the resolvers check cannot drift apart; `from_input` passes
+    it through as is."""
 
 
 @strawberry.type

@@ -177,9 +177,9 @@ class ProviderFilter:
 
 
 @strawberry.input
-class ProviderSettingsInput:
-    messaging_enabled: bool | None = strawberry.UNSET
-    default_rtm_status: bool | None = strawberry.UNSET
+class ProviderSettingsInput(resolvers.ProviderSettingsData):
+    """`ProviderSettingsData`'s fields, declared once there (UNSET when left out), so the input and
+    what `updateProvider` applies cannot drift apart; `from_input` passes it through as is."""
 
 
 @strawberry.input

@@ -172,12 +172,9 @@ class LoginInformationInput:
 
 
 @strawberry.input(description="Avaros step 2.")
-class ContactInformationInput:
-    first_name: str
-    last_name: str
-    type: UserType
-    email: str | None = None
-    phone: str | None = None
+class ContactInformationInput(user_input.ContactData):
+    """`ContactData`'s fields, declared once there (same types, defaults, no descriptions), so the
+    input and what `createUser` checks cannot drift apart; `from_input` passes it through as is."""
 
 
 @strawberry.input(description="Avaros step 3.")

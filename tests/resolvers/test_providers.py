@@ -344,3 +344,22 @@ async def test_location_filter_on_a_location_out_of_sight_is_empty(gql, factory,
     # The provider also works at A2, which this viewer does not see: the filter must not tell.
     body = await gql(LIST, {"f": {"locationId": str(a2.id)}}, token=desk.token)
     assert body["data"]["providers"]["edges"] == [] and body["data"]["providers"]["totalCount"] == 0
+
+
+async def test_location_filter_on_an_unknown_or_other_organizations_location_is_empty(
+    gql, factory, org_a, org_b
+) -> None:
+    # The rule of the users filter (resolvers/user_rules.py `at_location_q`): an all-locations
+    # provider works at every location of its own organization, not at any id at all; a viewer who
+    # sees every location must not get it back for an unknown or another organization's id.
+    a1, _ = org_a.locations
+    staff = await factory.user(
+        org_a.organization, type=UserType.PROVIDER, all_locations=True, last_name="Everywhere", session=False
+    )
+    await make_provider(staff.user, display_name="Dr Everywhere")
+    token = org_a.admin.token
+    body = await gql(LIST, {"f": {"locationId": str(a1.id)}}, token=token)
+    assert [e["node"]["displayName"] for e in body["data"]["providers"]["edges"]] == ["Dr Everywhere"]
+    for junk in (str(org_b.locations[0].id), str(uuid.uuid4())):
+        body = await gql(LIST, {"f": {"locationId": junk}}, token=token)
+        assert body["data"]["providers"]["edges"] == [] and body["data"]["providers"]["totalCount"] == 0

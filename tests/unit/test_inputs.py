@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, make_dataclass
+from typing import Any
 
 import pytest
 import strawberry
@@ -25,32 +26,29 @@ class PartInput:
     note: str | None = strawberry.UNSET
 
 
-@strawberry.input
-class ThingInput:
-    id: strawberry.ID
-    name: str | None = strawberry.UNSET
-    colour: Colour | None = strawberry.UNSET
-    part: PartInput | None = strawberry.UNSET
-    parts: list[PartInput] | None = strawberry.UNSET
-    tags: list[strawberry.ID] | None = strawberry.UNSET
-    enabled: bool | None = True
-
-
 @dataclass
 class PartData:
     label: str
     note: str | None = UNSET
 
 
-@dataclass
-class ThingData:
-    id: str
-    name: str | None = UNSET
-    colour: Colour | None = UNSET
-    part: PartData | None = UNSET
-    parts: list[PartData] | None = UNSET
-    tags: list[str] | None = UNSET
-    enabled: bool = True
+# One row a field: its type in the Strawberry input, its type in the dataclass, its default (MISSING:
+# required). Every kind of field `from_input` converts is here once, the input's typing beside the
+# dataclass's: an ID read as str, an enum, a nested input, a list of them, a list of IDs, and a
+# `bool | None = True` input field stored as `bool = True`.
+THING: dict[str, tuple[Any, Any, Any]] = {
+    "id": (strawberry.ID, str, MISSING),
+    "name": (str | None, str | None, UNSET),
+    "colour": (Colour | None, Colour | None, UNSET),
+    "part": (PartInput | None, PartData | None, UNSET),
+    "parts": (list[PartInput] | None, list[PartData] | None, UNSET),
+    "tags": (list[strawberry.ID] | None, list[str] | None, UNSET),
+    "enabled": (bool | None, bool, True),
+}
+ThingInput = strawberry.input(
+    make_dataclass("ThingInput", [(n, i, field(default=d)) for n, (i, _, d) in THING.items()])
+)
+ThingData = make_dataclass("ThingData", [(n, t, field(default=d)) for n, (_, t, d) in THING.items()])
 
 
 def test_strawberry_unset_is_the_one_sentinel() -> None:

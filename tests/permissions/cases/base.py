@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tests.permissions.cases.expect import UNAUTHENTICATED
+
 
 @dataclass(frozen=True)
 class Case:
@@ -39,6 +41,11 @@ def location_id(w: Any, name: str) -> str:
 
 
 Row = tuple[Any, ...]  # (case, principal, target, expected, document[, check]): a Case less its operation
+
+
+def no_token(target: str, document: Callable[[Any], tuple[str, dict[str, Any]]]) -> Row:
+    """The row most fields end on: no session at all, a top-level UNAUTHENTICATED."""
+    return ("no token", "anonymous", target, UNAUTHENTICATED, document)
 
 
 def rows(operation: str, *given: Row) -> list[Case]:

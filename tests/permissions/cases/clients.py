@@ -6,12 +6,15 @@ provider is provider_a1, at A2, and at org B's B1.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from models.clients import Client
 from models.providers import Provider
 from permissions.catalog import Permission as P
 from tests.factories import Factory, make_client, make_provider
-from tests.permissions.cases.base import Case, fixed, location_id, rows
-from tests.permissions.cases.expect import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK, UNAUTHENTICATED
+from tests.permissions.cases.base import Case, Row, fixed, location_id, no_token, rows
+from tests.permissions.cases.expect import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK
 from tests.permissions.world import World, WorldStep
 
 
@@ -54,6 +57,8 @@ ONE_COVERAGE = "query($id: ID!) { client(id: $id) { id coverage { healthCardNumb
 CREATE = "mutation($i: CreateClientInput!) { createClient(input: $i) { client { id } errors { field code } } }"
 UPDATE = "mutation($i: UpdateClientInput!) { updateClient(input: $i) { client { id version } errors { field code } } }"
 ARCHIVE = "mutation($id: ID!) { archiveClient(input: {id: $id}) { client { id status } errors { field code } } }"
+NEW_COVERAGE = {"healthCardProvince": "ON", "healthCardNumber": "9698658215"}
+COVERAGE = {"coverage": NEW_COVERAGE}
 
 
 def clients(filter: dict | None = None, query: str = LIST):
@@ -67,7 +72,7 @@ def one(name: str, query: str = ONE):
     return lambda w: (query, {"id": cid(w, name)})
 
 
-def create(location: str, **extra):
+def create(location: str = "a1", **extra):
     def build(w: World):
         loc = location_id(w, location)
         return CREATE, {
@@ -87,9 +92,9 @@ def update(name: str, move_to: str | None = None, **extra):
     return build
 
 
-def update_only(name: str, **extra):
-    """updateClient changing only the given fields (coverage: CLIENTS_COVERAGE_MANAGE alone)."""
-    return lambda w: (UPDATE, {"i": {"id": cid(w, name), **extra}})
+def coverage_only(name: str, coverage: dict[str, str] | None = NEW_COVERAGE):
+    """updateClient changing only the coverage (CLIENTS_COVERAGE_MANAGE alone); `None` clears it."""
+    return lambda w: (UPDATE, {"i": {"id": cid(w, name), "coverage": coverage}})
 
 
 def archive(name: str):
@@ -137,7 +142,23 @@ def nested_are(*names: str):
     return check
 
 
-COVERAGE = {"coverage": {"healthCardProvince": "ON", "healthCardNumber": "9698658215"}}
+def clerk(case: str, target: str, expected: str, document: Any) -> Row:
+    """A row for coverage_clerk_a1: CLIENTS_COVERAGE_MANAGE at A1, and no CLIENTS_MANAGE anywhere."""
+    return (case, "coverage_clerk_a1", target, expected, document)
+
+
+def reaching(document: Callable[[str], Any], unseen: str, *more: Row) -> list[Row]:
+    """client and archiveClient alike: the A1 client from its own location, and the A2 client
+    from A1 and the A1 client from org B, both `unseen` (HIDDEN to the query, NOT_FOUND to a mutation).
+    `more` stand before the no-token row; `document(name)` aims at a world client."""
+    return [
+        ("same location", "front_desk_a1", "A1 client", OK, document("a1")),
+        ("other location", "front_desk_a1", "A2 client", unseen, document("a2")),
+        ("other org", "admin_b", "A1 client", unseen, document("a1")),
+        *more,
+        no_token("A1 client", document("a1")),
+    ]
+
 
 CASES = [
     # clients ("All Clients": CLIENTS_READ locations)
@@ -151,7 +172,7 @@ CASES = [
         ("A2 filter from A1", "front_desk_a1", "A2 clients", HIDDEN, clients({"locationId": "__a2__"})),
         ("read own only", "provider_a1", "all clients", FORBIDDEN, clients()),
         ("no group", "no_group", "all clients", FORBIDDEN, clients()),
-        ("no token", "anonymous", "all clients", UNAUTHENTICATED, clients()),
+        no_token("all clients", clients()),
         ("card filter without coverage read", "front_desk_a1", "health card", FORBIDDEN, by_card),
         ("card filter with coverage read", "billing_a1", "health card", OK, by_card, card_in_list),
         ("card filter, other org", "admin_b", "health card of org A", HIDDEN, by_card),
@@ -163,35 +184,35 @@ CASES = [
         ("not a provider", "front_desk_a1", "none", OK, fixed(MINE), lists()),
         ("other org", "admin_b", "none", OK, fixed(MINE), lists()),
         ("no group", "no_group", "-", FORBIDDEN, fixed(MINE)),
-        ("no token", "anonymous", "-", UNAUTHENTICATED, fixed(MINE)),
+        no_token("-", fixed(MINE)),
     ),
     # client(id)
     *rows(
         "client",
-        ("same location", "front_desk_a1", "A1 client", OK, one("a1")),
-        ("other location", "front_desk_a1", "A2 client", HIDDEN, one("a2")),
-        ("restricted, own site", "restricted_a2", "A2 client", OK, one("a2")),
-        ("restricted, other site", "restricted_a2", "A1 client", HIDDEN, one("a1")),
-        ("other org", "admin_b", "A1 client", HIDDEN, one("a1")),
-        ("own client", "provider_a1", "own A1 client", OK, one("a1_own")),
-        ("someone else's client", "provider_a1", "A1 client", HIDDEN, one("a1")),
-        ("coverage with coverage read", "billing_a1", "A1 card", OK, one("a1", ONE_COVERAGE), card_shown),
-        ("no group", "no_group", "A1 client", HIDDEN, one("a1")),
-        ("no token", "anonymous", "A1 client", UNAUTHENTICATED, one("a1")),
+        *reaching(
+            one,
+            HIDDEN,
+            ("restricted, own site", "restricted_a2", "A2 client", OK, one("a2")),
+            ("restricted, other site", "restricted_a2", "A1 client", HIDDEN, one("a1")),
+            ("own client", "provider_a1", "own A1 client", OK, one("a1_own")),
+            ("someone else's client", "provider_a1", "A1 client", HIDDEN, one("a1")),
+            ("coverage with coverage read", "billing_a1", "A1 card", OK, one("a1", ONE_COVERAGE), card_shown),
+            ("no group", "no_group", "A1 client", HIDDEN, one("a1")),
+        ),
     ),
     # createClient
     *rows(
         "createClient",
-        ("at own location", "front_desk_a1", "A1", OK, create("a1")),
-        ("with coverage", "admin_a", "A1", OK, create("a1", **COVERAGE)),
-        ("coverage without the right", "front_desk_a1", "A1", DENIED_INPUT, create("a1", **COVERAGE)),
+        ("at own location", "front_desk_a1", "A1", OK, create()),
+        ("with coverage", "admin_a", "A1", OK, create(**COVERAGE)),
+        ("coverage without the right", "front_desk_a1", "A1", DENIED_INPUT, create(**COVERAGE)),
         ("at another location", "front_desk_a1", "A2", NOT_FOUND, create("a2")),
-        ("visible site, no manage there", "restricted_a2", "A1", DENIED_INPUT, create("a1")),
+        ("visible site, no manage there", "restricted_a2", "A1", DENIED_INPUT, create()),
         ("restricted, own site", "restricted_a2", "A2", OK, create("a2")),
-        ("other org", "admin_b", "A1", NOT_FOUND, create("a1")),
-        ("read only", "billing_a1", "A1", FORBIDDEN, create("a1")),
-        ("read own only", "provider_a1", "A1", FORBIDDEN, create("a1")),
-        ("no token", "anonymous", "A1", UNAUTHENTICATED, create("a1")),
+        ("other org", "admin_b", "A1", NOT_FOUND, create()),
+        ("read only", "billing_a1", "A1", FORBIDDEN, create()),
+        ("read own only", "provider_a1", "A1", FORBIDDEN, create()),
+        no_token("A1", create()),
     ),
     # updateClient
     *rows(
@@ -208,41 +229,24 @@ CASES = [
         ("read only", "billing_a1", "A1 client", FORBIDDEN, update("a1")),
         ("read own only", "provider_a1", "own client", FORBIDDEN, update("a1_own")),
         # Each field its own permission: coverage CLIENTS_COVERAGE_MANAGE alone, the profile CLIENTS_MANAGE.
-        ("coverage clerk, coverage only", "coverage_clerk_a1", "A1 client", OK, update_only("a1", **COVERAGE)),
-        ("coverage clerk, profile field", "coverage_clerk_a1", "A1 client", DENIED_INPUT, update("a1")),
-        (
+        clerk("coverage clerk, coverage only", "A1 client", OK, coverage_only("a1")),
+        clerk("coverage clerk, profile field", "A1 client", DENIED_INPUT, update("a1")),
+        clerk(
             "coverage clerk, null coverage (no change, still a write)",
-            "coverage_clerk_a1",
             "A1 client",
             DENIED_INPUT,
-            update_only("a1", coverage=None),
+            coverage_only("a1", None),
         ),
-        (
-            "coverage clerk, coverage and a profile field",
-            "coverage_clerk_a1",
-            "A1 client",
-            DENIED_INPUT,
-            update("a1", **COVERAGE),
-        ),
-        ("coverage clerk, client at A2", "coverage_clerk_a1", "A2 client", NOT_FOUND, update_only("a2", **COVERAGE)),
-        (
-            "manage without coverage, coverage only",
-            "front_desk_a1",
-            "A1 client",
-            DENIED_INPUT,
-            update_only("a1", **COVERAGE),
-        ),
-        ("coverage read only", "billing_a1", "A1 client", FORBIDDEN, update_only("a1", **COVERAGE)),
-        ("no token", "anonymous", "A1 client", UNAUTHENTICATED, update("a1")),
+        clerk("coverage clerk, coverage and a profile field", "A1 client", DENIED_INPUT, update("a1", **COVERAGE)),
+        clerk("coverage clerk, client at A2", "A2 client", NOT_FOUND, coverage_only("a2")),
+        ("manage without coverage, coverage only", "front_desk_a1", "A1 client", DENIED_INPUT, coverage_only("a1")),
+        ("coverage read only", "billing_a1", "A1 client", FORBIDDEN, coverage_only("a1")),
+        no_token("A1 client", update("a1")),
     ),
     # archiveClient
     *rows(
         "archiveClient",
-        ("same location", "front_desk_a1", "A1 client", OK, archive("a1")),
-        ("other location", "front_desk_a1", "A2 client", NOT_FOUND, archive("a2")),
-        ("other org", "admin_b", "A1 client", NOT_FOUND, archive("a1")),
-        ("read only", "billing_a1", "A1 client", FORBIDDEN, archive("a1")),
-        ("no token", "anonymous", "A1 client", UNAUTHENTICATED, archive("a1")),
+        *reaching(archive, NOT_FOUND, ("read only", "billing_a1", "A1 client", FORBIDDEN, archive("a1"))),
     ),
     # Nested paths: provider.clientCount and provider.clients never reveal a client the viewer could not
     # fetch with `client(id)` (the provider is provider_a1's profile; its one client is a1_own at A1).

@@ -8,12 +8,15 @@ at A1 only (a group restricted to A1), so it may manage groups but not give what
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from models.groups import PermissionGroup
 from permissions.catalog import Permission as P
 from tests.factories import Factory
-from tests.permissions.cases.base import fixed, location_id, rows
-from tests.permissions.cases.expect import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK, UNAUTHENTICATED
+from tests.permissions.cases.base import Row, fixed, location_id, no_token, rows
+from tests.permissions.cases.expect import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK
 from tests.permissions.world import World, WorldStep
 
 
@@ -123,6 +126,25 @@ def refused_field(field: str):
     return check
 
 
+def refusing(document: Callable[[str], Any], group: str, *more: Row) -> list[Row]:
+    """updatePermissionGroup and deletePermissionGroup alike: refused to another organization's admin
+    (NOT_FOUND), without GROUPS_MANAGE, with no group and with no token. `document(name)` aims at one of
+    org A's groups; `group` is the one most rows aim at. `more` stand before the no-group row."""
+    return [
+        ("another org's group", "admin_b", group, NOT_FOUND, document(group)),
+        ("no GROUPS_MANAGE", "manager_a1", "Manager A1", FORBIDDEN, document("Manager A1")),
+        *more,
+        ("no group", "no_group", group, FORBIDDEN, document(group)),
+        no_token(group, document(group)),
+    ]
+
+
+def refused(case: str, target: str, document: Any, field: str) -> Row:
+    """groups_admin_a (GROUPS_MANAGE everywhere, CLIENTS_READ at A1 only) asks for more than it holds:
+    DENIED_INPUT, the error naming the input `field`."""
+    return (case, "groups_admin_a", target, DENIED_INPUT, document, refused_field(field))
+
+
 CASES = [
     # permissionGroups: GROUPS_MANAGE or USERS_MANAGE; one's own organization's groups only.
     *rows(
@@ -133,7 +155,7 @@ CASES = [
         ("other org sees its own", "admin_b", "org B groups", OK, fixed(LIST), names_are("Theirs")),
         ("USERS_READ only", "front_desk_a1", "org A groups", FORBIDDEN, fixed(LIST)),
         ("no group", "no_group", "org A groups", FORBIDDEN, fixed(LIST)),
-        ("no token", "anonymous", "org A groups", UNAUTHENTICATED, fixed(LIST)),
+        no_token("org A groups", fixed(LIST)),
     ),
     # permissionGroup
     *rows(
@@ -144,7 +166,7 @@ CASES = [
         ("random id", "admin_a", "random", HIDDEN, one(None)),
         ("no group", "no_group", "Front desk", FORBIDDEN, one("Front desk")),
         ("billing staff", "billing_a1", "Billing", FORBIDDEN, one("Billing")),
-        ("no token", "anonymous", "Front desk", UNAUTHENTICATED, one("Front desk")),
+        no_token("Front desk", one("Front desk")),
     ),
     # createPermissionGroup: GROUPS_MANAGE (org-wide), and no-escalation.
     *rows(
@@ -157,29 +179,13 @@ CASES = [
             OK,
             create("CLIENTS_READ", all_locations=False, location="a1", member="front_desk_a1"),
         ),
-        (
-            "a permission one lacks",
-            "groups_admin_a",
-            "new group",
-            DENIED_INPUT,
-            create("BILLING_READ"),
-            refused_field("permissions"),
-        ),
-        (
-            "unrestricted without org-wide rights",
-            "groups_admin_a",
-            "new group",
-            DENIED_INPUT,
-            create("CLIENTS_READ"),
-            refused_field("allLocations"),
-        ),
-        (
+        refused("a permission one lacks", "new group", create("BILLING_READ"), "permissions"),
+        refused("unrestricted without org-wide rights", "new group", create("CLIENTS_READ"), "allLocations"),
+        refused(
             "a location outside own grants",
-            "groups_admin_a",
             "new group at A2",
-            DENIED_INPUT,
             create("CLIENTS_READ", all_locations=False, location="a2"),
-            refused_field("locationIds"),
+            "locationIds",
         ),
         (
             "another org's location",
@@ -191,7 +197,7 @@ CASES = [
         ("no GROUPS_MANAGE", "manager_a1", "new group", FORBIDDEN, create("USERS_READ")),
         ("GROUPS_MANAGE missing", "restricted_a2", "new group", FORBIDDEN, create()),
         ("no group", "no_group", "new group", FORBIDDEN, create()),
-        ("no token", "anonymous", "new group", UNAUTHENTICATED, create()),
+        no_token("new group", create()),
     ),
     # updatePermissionGroup
     *rows(
@@ -205,53 +211,37 @@ CASES = [
             OK,
             update("Clients A1", add=["manager_a1"]),
         ),
-        (
-            "a location outside own grants",
-            "groups_admin_a",
-            "Clients A1",
-            DENIED_INPUT,
-            update("Clients A1", locations=["a1", "a2"]),
-            refused_field("locationIds"),
+        refused(
+            "a location outside own grants", "Clients A1", update("Clients A1", locations=["a1", "a2"]), "locationIds"
         ),
-        (
+        refused(
             "unrestricted without org-wide rights",
-            "groups_admin_a",
             "Clients A1",
-            DENIED_INPUT,
             update("Clients A1", allLocations=True),
-            refused_field("allLocations"),
+            "allLocations",
         ),
-        (
+        refused(
             "a permission one lacks",
-            "groups_admin_a",
             "Clients A1",
-            DENIED_INPUT,
             update("Clients A1", permissions=["CLIENTS_READ", "CLIENTS_COVERAGE_READ"]),
-            refused_field("permissions"),
+            "permissions",
         ),
-        (
-            "a member wider than oneself",
-            "groups_admin_a",
+        refused("a member wider than oneself", "Front desk", update("Front desk", add=["no_group"]), "addMemberIds"),
+        *refusing(
+            partial(update, name="X"),
             "Front desk",
-            DENIED_INPUT,
-            update("Front desk", add=["no_group"]),
-            refused_field("addMemberIds"),
+            ("GROUPS_MANAGE missing", "restricted_a2", "Only A2", FORBIDDEN, update("Only A2", name="X")),
         ),
-        ("another org's group", "admin_b", "Front desk", NOT_FOUND, update("Front desk", name="X")),
-        ("no GROUPS_MANAGE", "manager_a1", "Manager A1", FORBIDDEN, update("Manager A1", name="X")),
-        ("GROUPS_MANAGE missing", "restricted_a2", "Only A2", FORBIDDEN, update("Only A2", name="X")),
-        ("no group", "no_group", "Front desk", FORBIDDEN, update("Front desk", name="X")),
-        ("no token", "anonymous", "Front desk", UNAUTHENTICATED, update("Front desk", name="X")),
     ),
     # deletePermissionGroup: removes grants only.
     *rows(
         "deletePermissionGroup",
         ("admin", "admin_a", "Billing", OK, delete("Billing")),
         ("beyond own grants", "groups_admin_a", "Front desk", OK, delete("Front desk")),
-        ("another org's group", "admin_b", "Billing", NOT_FOUND, delete("Billing")),
-        ("own org, other's id", "admin_a", "Theirs (org B)", NOT_FOUND, delete("Theirs")),
-        ("no GROUPS_MANAGE", "manager_a1", "Manager A1", FORBIDDEN, delete("Manager A1")),
-        ("no group", "no_group", "Billing", FORBIDDEN, delete("Billing")),
-        ("no token", "anonymous", "Billing", UNAUTHENTICATED, delete("Billing")),
+        *refusing(
+            delete,
+            "Billing",
+            ("own org, other's id", "admin_a", "Theirs (org B)", NOT_FOUND, delete("Theirs")),
+        ),
     ),
 ]

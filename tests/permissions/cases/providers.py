@@ -17,8 +17,8 @@ from models.providers import Provider
 from models.users import User
 from permissions.catalog import Permission as P
 from tests.factories import Factory, make_provider
-from tests.permissions.cases.base import Row, location_id, rows
-from tests.permissions.cases.expect import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK, UNAUTHENTICATED
+from tests.permissions.cases.base import Row, location_id, no_token, rows
+from tests.permissions.cases.expect import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK
 from tests.permissions.world import World, WorldStep
 
 PROVIDER_MANAGER = [P.PROVIDERS_READ, P.PROVIDERS_MANAGE, P.PROVIDERS_DEACTIVATE]
@@ -102,6 +102,11 @@ def provider(name: str, fields: str = "id displayName status"):
     return lambda w: (f"query($id: ID!) {{ provider(id: $id) {{ {fields} }} }}", {"id": _id(w, name)})
 
 
+def billing_of(name: str):
+    """provider(id) asking for its billing numbers (BILLING_READ)."""
+    return provider(name, "id billing { provincialBillingNumber groupBillingNumber }")
+
+
 def providers(location: str | None = None):
     def build(w: World) -> tuple[str, dict[str, Any]]:
         filter_ = {"locationId": location_id(w, location)} if location else {}
@@ -113,6 +118,7 @@ def providers(location: str | None = None):
     return build
 
 
+NEW_NUMBER = {"provincialBillingNumber": "654321"}  # a billing number change: BILLING_MANAGE
 PAYLOAD = "provider { id status version } reassignedClientCount errors { code field }"
 
 
@@ -169,6 +175,21 @@ def status_is(status: str):
     return check
 
 
+def clerk(case: str, target: str, expected: str, document: Any) -> Row:
+    """A row for billing_clerk_a1: BILLING_MANAGE at A1, and no PROVIDERS_MANAGE anywhere."""
+    return (case, "billing_clerk_a1", target, expected, document)
+
+
+def out_of_reach(document: Callable[[str], Any]) -> list[Row]:
+    """The refusals updateProvider and deactivateProvider share: a provider at a location the provider
+    manager does not hold, another organization's, and no session. `document(name)` aims at a provider."""
+    return [
+        ("cross-location", "provider_manager_a1", "provider at A2", NOT_FOUND, document("a2")),
+        ("other organization", "admin_b", "provider of org A", NOT_FOUND, document("a1")),
+        no_token("provider at A1", document("a1")),
+    ]
+
+
 def undoing(document: Callable[[str], Any], name: str, *more: Row) -> list[Row]:
     """cancelProviderDeactivation and reactivateProvider alike: both give the provider named `name` back
     its grants (restoring is granting). `more` stand before the no-token row."""
@@ -184,7 +205,7 @@ def undoing(document: Callable[[str], Any], name: str, *more: Row) -> list[Row]:
         ),
         ("other organization", "admin_b", name, NOT_FOUND, document(name)),
         *more,
-        ("no token", "anonymous", name, UNAUTHENTICATED, document(name)),
+        no_token(name, document(name)),
     ]
 
 
@@ -197,20 +218,13 @@ CASES = [
         ("own org, any site", "admin_a", "provider at A2", OK, provider("a2")),
         ("PROVIDERS_READ at A1", "front_desk_a1", "provider at A1", OK, provider("a1")),
         ("cross-location", "front_desk_a1", "provider at A2", HIDDEN, provider("a2")),
-        (
-            "BILLING_READ sees billing",
-            "billing_a1",
-            "provider at A1",
-            OK,
-            provider("a1", "id billing { provincialBillingNumber groupBillingNumber }"),
-            billing_is("123456"),
-        ),
+        ("BILLING_READ sees billing", "billing_a1", "provider at A1", OK, billing_of("a1"), billing_is("123456")),
         ("own profile", "provider_a1", "own provider", OK, provider("a1")),
         ("restricted to A2", "restricted_a2", "provider at A2", OK, provider("a2")),
         ("restricted to A2, target at A1", "restricted_a2", "provider at A1", HIDDEN, provider("a1")),
         ("other organization", "admin_b", "provider of org A", HIDDEN, provider("a1")),
         ("no PROVIDERS_READ", "no_group", "provider at A1", FORBIDDEN, provider("a1")),
-        ("no token", "anonymous", "provider at A1", UNAUTHENTICATED, provider("a1")),
+        no_token("provider at A1", provider("a1")),
     ),
     # providers
     *rows(
@@ -222,62 +236,40 @@ CASES = [
         ("only own org", "admin_b", "org B", OK, providers(), names_are("Dr Ed Bee")),
         ("other org's location", "admin_b", "A1", HIDDEN, providers("a1")),
         ("no PROVIDERS_READ", "no_group", "org A", FORBIDDEN, providers()),
-        ("no token", "anonymous", "org A", UNAUTHENTICATED, providers()),
+        no_token("org A", providers()),
     ),
     # updateProvider
     *rows(
         "updateProvider",
         ("admin", "admin_a", "provider at A2", OK, update("a2")),
         ("PROVIDERS_MANAGE at A1", "provider_manager_a1", "provider at A1", OK, update("a1")),
-        ("cross-location", "provider_manager_a1", "provider at A2", NOT_FOUND, update("a2")),
         (
             "billing numbers need BILLING_MANAGE",
             "provider_manager_a1",
             "provider at A1",
             DENIED_INPUT,
-            update("a1", provincialBillingNumber="654321"),
+            update("a1", **NEW_NUMBER),
         ),
-        ("other organization", "admin_b", "provider of org A", NOT_FOUND, update("a1")),
         ("no PROVIDERS_MANAGE", "front_desk_a1", "provider at A1", FORBIDDEN, update("a1")),
         ("BILLING_READ only", "billing_a1", "provider at A1", FORBIDDEN, update("a1")),
         ("own profile, no right", "provider_a1", "own provider", FORBIDDEN, update("a1")),
         # Each field its own permission: billing numbers BILLING_MANAGE alone, the profile PROVIDERS_MANAGE.
-        (
+        clerk(
             "billing clerk, billing numbers only",
-            "billing_clerk_a1",
             "provider at A1",
             OK,
-            billing("a1", provincialBillingNumber="654321", groupBillingNumber="ZZ99"),
+            billing("a1", **NEW_NUMBER, groupBillingNumber="ZZ99"),
         ),
-        (
-            "billing clerk, profile field",
-            "billing_clerk_a1",
-            "provider at A1",
-            DENIED_INPUT,
-            billing("a1", specialty="Physiotherapy"),
-        ),
-        (
+        clerk("billing clerk, profile field", "provider at A1", DENIED_INPUT, billing("a1", specialty="Physiotherapy")),
+        clerk(
             "billing clerk, billing numbers and a profile field",
-            "billing_clerk_a1",
             "provider at A1",
             DENIED_INPUT,
-            update("a1", provincialBillingNumber="654321"),
+            update("a1", **NEW_NUMBER),
         ),
-        (
-            "billing clerk, provider at A2",
-            "billing_clerk_a1",
-            "provider at A2",
-            NOT_FOUND,
-            billing("a2", provincialBillingNumber="654321"),
-        ),
-        (
-            "BILLING_READ only, billing numbers",
-            "billing_a1",
-            "provider at A1",
-            FORBIDDEN,
-            billing("a1", provincialBillingNumber="654321"),
-        ),
-        ("no token", "anonymous", "provider at A1", UNAUTHENTICATED, update("a1")),
+        clerk("billing clerk, provider at A2", "provider at A2", NOT_FOUND, billing("a2", **NEW_NUMBER)),
+        ("BILLING_READ only, billing numbers", "billing_a1", "provider at A1", FORBIDDEN, billing("a1", **NEW_NUMBER)),
+        *out_of_reach(update),
     ),
     # deactivateProvider
     *rows(
@@ -291,12 +283,10 @@ CASES = [
             deactivate("a1"),
             status_is("INACTIVE"),
         ),
-        ("cross-location", "provider_manager_a1", "provider at A2", NOT_FOUND, deactivate("a2")),
-        ("other organization", "admin_b", "provider of org A", NOT_FOUND, deactivate("a1")),
         ("front desk", "front_desk_a1", "provider at A1", FORBIDDEN, deactivate("a1")),
         ("own profile", "provider_a1", "own provider", FORBIDDEN, deactivate("a1")),
         ("restricted to A2", "restricted_a2", "provider at A2", FORBIDDEN, deactivate("a2")),
-        ("no token", "anonymous", "provider at A1", UNAUTHENTICATED, deactivate("a1")),
+        *out_of_reach(deactivate),
     ),
     *rows(
         "cancelProviderDeactivation",
