@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from tortoise.transactions import in_transaction
 
 from app.settings import Settings
@@ -109,7 +107,7 @@ async def load_demo(public_url: str = DEFAULT_PUBLIC_URL) -> str:
         org = created.organization
         locations = {}
         for spec in LOCATIONS:
-            locations[spec["name"]] = await Location.create(id=uuid.uuid4(), organization=org, **spec)
+            locations[spec["name"]] = await Location.create(organization=org, **spec)
         for step in _steps():
             await step.load(org, locations)
     return logins_text(public_url)

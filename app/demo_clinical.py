@@ -188,7 +188,6 @@ async def _provider_group(org: Organization) -> PermissionGroup:
     wanted = {p.value for p in GROUP_PERMISSIONS}
     if group is None:
         return await PermissionGroup.create(
-            id=uuid.uuid4(),
             organization=org,
             name=GROUP_NAME,
             description="Clinicians: their own clients (My Clients) and the provider directory.",
@@ -223,7 +222,7 @@ async def _providers(org: Organization, locations: dict[str, Location]) -> list[
             all_locations=where is None,
         )
         provider = await Provider.create(
-            id=uuid.uuid4(), organization=org, user=user, display_name=f"{first} {last}", specialty=specialty
+            organization=org, user=user, display_name=f"{first} {last}", specialty=specialty
         )
         result.append((provider, sites))
     return result

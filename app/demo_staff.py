@@ -9,7 +9,6 @@ hashed once per distinct password, since argon2 is deliberately slow.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -104,7 +103,6 @@ async def _groups(org: Organization, locations: dict[str, Location]) -> dict[str
     groups = {}
     for name, spec in GROUPS.items():
         group = await PermissionGroup.create(
-            id=uuid.uuid4(),
             organization=org,
             name=name,
             description=spec["description"],
@@ -112,7 +110,7 @@ async def _groups(org: Organization, locations: dict[str, Location]) -> dict[str
             all_locations=spec["locations"] is None,
         )
         for site in spec["locations"] or []:
-            await GroupLocation.create(id=uuid.uuid4(), organization=org, group=group, location=locations[site])
+            await GroupLocation.create(organization=org, group=group, location=locations[site])
         groups[name] = group
     return groups
 
@@ -131,7 +129,6 @@ async def add_user(
     """A demo user working at `sites` in `groups`, mailed at the demo's domain: every demo step makes
     its users here."""
     user = await User.create(
-        id=uuid.uuid4(),
         organization=org,
         username=username,
         first_name=first,
@@ -141,9 +138,9 @@ async def add_user(
         **fields,
     )
     for site in sites:
-        await UserLocation.create(id=uuid.uuid4(), organization=org, user=user, location=site)
+        await UserLocation.create(organization=org, user=user, location=site)
     for group in groups:
-        await GroupMembership.create(id=uuid.uuid4(), organization=org, group=group, user=user)
+        await GroupMembership.create(organization=org, group=group, user=user)
     return user
 
 

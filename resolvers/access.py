@@ -12,7 +12,6 @@ Links: one single-use token per purpose and user, stored as a SHA-256 hash, vali
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
@@ -59,7 +58,6 @@ async def issue_link(ctx: RequestContext, organization: Organization, user: User
     token = new_token(LINK_TOKEN_PREFIX)
     expires_at = now + timedelta(seconds=ctx.settings.invitation_ttl_seconds)
     await StaffToken.create(
-        id=uuid.uuid4(),
         organization_id=organization.id,
         user_id=user.id,
         purpose=purpose,
@@ -202,9 +200,7 @@ async def enable_access(
     return result
 
 
-def _enable_warnings(
-    target: Target, user: User, delivery: EmailDelivery, path: tuple[str, ...]
-) -> list[AccessWarning]:
+def _enable_warnings(target: Target, user: User, delivery: EmailDelivery, path: tuple[str, ...]) -> list[AccessWarning]:
     found = []
     if delivery == EmailDelivery.SEND_NOW and user.password_hash is not None:
         found.append(

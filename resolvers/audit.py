@@ -85,7 +85,6 @@ async def record(
             actor_name = actor_name or principal.actor_name
     safe = {k: v for k, v in (changes or {}).items() if k not in SECRET_FIELDS}
     return await AuditEvent.create(
-        id=uuid.uuid4(),
         organization_id=organization_id,
         occurred_at=ctx.now(),
         actor_kind=actor_kind or ActorKind.ANONYMOUS,

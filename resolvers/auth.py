@@ -200,7 +200,6 @@ async def open_session(ctx: RequestContext, user: User, org_id: Any) -> LoginRes
     expires_at = now + timedelta(seconds=ctx.settings.session_max_seconds)
     async with in_transaction():  # no session without its audit event
         session = await Session.create(
-            id=uuid.uuid4(),
             organization_id=org_id,
             user_id=user.id,
             token_hash=token_hash(token),
@@ -236,7 +235,6 @@ async def _record_failure(
 ) -> None:
     until = state.now_ts + throttle_seconds
     await LoginAttempt.create(
-        id=uuid.uuid4(),
         organization_id=organization_id,
         username_key=username_key,
         ip_address=ip,

@@ -151,7 +151,6 @@ async def create_client(ctx: RequestContext, data: CreateClientData) -> Client:
         problems.raise_if_any()
         values = check.values
         client = await Client.create(
-            id=uuid.uuid4(),
             organization_id=principal.organization_id,
             location_id=location.id,
             primary_provider_id=provider_id,

@@ -11,7 +11,6 @@ per organization regardless of case (`name_key`).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -347,7 +346,6 @@ async def create_group(ctx: RequestContext, data: CreateGroupData) -> Permission
         ).raise_if_any()
         group = await _save_unique(
             lambda: PermissionGroup.create(
-                id=uuid.uuid4(),
                 organization_id=org_id,
                 name=clean_name,
                 description=clean_description,
@@ -370,10 +368,7 @@ LinkRow = TypeVar("LinkRow", GroupLocation, GroupMembership)
 
 async def _link(model: type[LinkRow], group: PermissionGroup, column: str, ids: Iterable[str]) -> None:
     """One `model` row per id (in id order) linking `group` to it through `column`."""
-    rows = [
-        model(id=uuid.uuid4(), organization_id=group.organization_id, group_id=group.id, **{column: i})
-        for i in sorted(ids)
-    ]
+    rows = [model(organization_id=group.organization_id, group_id=group.id, **{column: i}) for i in sorted(ids)]
     if rows:
         await model.bulk_create(rows)
 

@@ -7,7 +7,6 @@ very next request without touching a single membership.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,9 +210,7 @@ async def create_location(ctx: RequestContext, data: CreateLocationData) -> Loca
     async with in_transaction():
         if await Location.exists(organization_id=org_id, name_key=search_key(values["name"])):
             raise fail(ErrorCode.DUPLICATE, "Another location already has this name.", "input", "name")
-        location = await _save_unique(
-            lambda: Location.create(id=uuid.uuid4(), organization_id=org_id, is_active=True, **values)
-        )
+        location = await _save_unique(lambda: Location.create(organization_id=org_id, is_active=True, **values))
         await _record(ctx, "location.create", location, {})
     return location
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
@@ -84,11 +83,8 @@ async def create_organization(
     problems.raise_if_any()
     try:
         async with in_transaction():
-            organization = await Organization.create(
-                id=uuid.uuid4(), name=name.strip(), slug=slug, seat_limit=seat_limit
-            )
+            organization = await Organization.create(name=name.strip(), slug=slug, seat_limit=seat_limit)
             admin = await User.create(
-                id=uuid.uuid4(),
                 organization=organization,
                 username=admin_username,
                 first_name=admin_first_name,

@@ -13,7 +13,6 @@ has expired (`app.mail`).
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,7 +56,6 @@ async def enqueue(
         settings = ctx.settings if ctx is not None else get_settings()
         link_expires_at = now + timedelta(seconds=settings.invitation_ttl_seconds)
     return await OutboxMessage.create(
-        id=uuid.uuid4(),
         organization_id=organization_id,
         template=template,
         to_address=to,

@@ -19,7 +19,6 @@ Reading users is in resolvers/user_queries.py.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -208,7 +207,6 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
         )
         user = await _guard_unique(
             lambda: User.create(
-                id=uuid.uuid4(),
                 organization_id=org_id,
                 username=username,
                 first_name=first_name,
@@ -229,14 +227,13 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
             "username",
         )
         for loc in locations:
-            await UserLocation.create(id=uuid.uuid4(), organization_id=org_id, user_id=user.id, location_id=loc.id)
+            await UserLocation.create(organization_id=org_id, user_id=user.id, location_id=loc.id)
         for gid in groups:
-            await GroupMembership.create(id=uuid.uuid4(), organization_id=org_id, group_id=gid, user_id=user.id)
+            await GroupMembership.create(organization_id=org_id, group_id=gid, user_id=user.id)
         if billing is not None:
             display = f"{first_name} {last_name}"
             await unique_billing_write(
                 lambda: Provider.create(
-                    id=uuid.uuid4(),
                     organization_id=org_id,
                     user_id=user.id,
                     display_name=display,
@@ -381,11 +378,11 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
         if new_sites is not None and site_ids != target.site_ids:
             await UserLocation.filter(user_id=user.id).exclude(location_id__in=sorted(site_ids)).delete()
             for lid in sorted(site_ids - target.site_ids):
-                await UserLocation.create(id=uuid.uuid4(), organization_id=org_id, user_id=user.id, location_id=lid)
+                await UserLocation.create(organization_id=org_id, user_id=user.id, location_id=lid)
         if new_groups is not None and set(new_groups) != set(old_groups):
             await GroupMembership.filter(user_id=user.id).exclude(group_id__in=sorted(new_groups)).delete()
             for gid in sorted(set(new_groups) - set(old_groups)):
-                await GroupMembership.create(id=uuid.uuid4(), organization_id=org_id, group_id=gid, user_id=user.id)
+                await GroupMembership.create(organization_id=org_id, group_id=gid, user_id=user.id)
         if was_admin:
             await admins.ensure_admin_remains(org_id, *_p("isAdmin" if "is_admin" in values else "expiresAt"))
         if "expires_at" in values and user.expires_at is not None and user.expires_at <= now:

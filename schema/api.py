@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -32,14 +33,25 @@ Mutation = merge_types(
 )
 
 
+# Set while `execute_sync` runs: the compiled plans only run asynchronously.
+_SYNC: ContextVar[bool] = ContextVar("tessera_execute_sync", default=False)
+
+
 class TesseraSchema(strawberry.Schema):
     planner: Planner | None = None
 
     def _get_execute_function(self) -> Callable[..., Any]:
         """graphql-core's `execute`, or the compiled plans in front of it (schema/compiled.py)."""
-        if self.planner is None:
+        if self.planner is None or _SYNC.get():
             return super()._get_execute_function()
         return compiled_execute(self.planner)
+
+    def execute_sync(self, *args: Any, **kwargs: Any) -> Any:
+        token = _SYNC.set(True)
+        try:
+            return super().execute_sync(*args, **kwargs)
+        finally:
+            _SYNC.reset(token)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         log_unexpected(errors, execution_context)

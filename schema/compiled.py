@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,11 +165,15 @@ def _selection(
 
 
 def _basic_attribute(definition: GraphQLField) -> str | None:
-    """The attribute a basic Strawberry field reads (no resolver, no extension: Strawberry itself
-    calls `getattr(source, python_name)` for it, without an info), else None."""
+    """The attribute a basic Strawberry field reads, else None. Basic means Strawberry itself reads
+    `getattr(source, python_name)` without an info: no resolver, no extension, no permission class.
+    (Strawberry also marks a resolver-less field WITH permission classes `_is_default`: that mark
+    alone must never make a field basic, or its permission check would be skipped.)"""
     resolve = definition.resolve
     strawberry_field = definition.extensions.get("strawberry-definition")
-    if resolve is None or not getattr(resolve, "_is_default", False) or strawberry_field is None:
+    if resolve is None or strawberry_field is None or getattr(resolve, "__name__", "") != "_get_basic_result":
+        return None
+    if not strawberry_field.is_basic_field or strawberry_field.permission_classes:
         return None
     if strawberry_field.default_resolver is not getattr:
         return None
@@ -212,7 +216,7 @@ class _Run:
 
     def __init__(self, executor: Any) -> None:
         self.executor = executor
-        self.errors = executor.collected_errors
+        self.errors: list[GraphQLError] = []
         self.is_awaitable: Callable[[Any], bool] = executor.is_awaitable
 
     def fail(self, raw: Exception, plan: FieldPlan, path: Path, absorb: bool) -> Any:
@@ -220,8 +224,17 @@ class _Run:
         error = located_error(raw, plan.nodes, path.as_list())
         if not absorb:
             return _Nulled(error)
-        self.errors.add(error, path)
+        self.errors.append(error)
         return None
+
+    def absorb(self, nulled: _Nulled, path: Path) -> None:
+        """A nullable position takes a failure from below: it becomes null and reports that error
+        alone. graphql-core stops completing a position at its first failure (and cancels what is
+        pending under it), so the errors other fields or rows under it raised are not reported."""
+        prefix = path.as_list()
+        depth = len(prefix)
+        self.errors = [e for e in self.errors if list(e.path or ())[:depth] != prefix]
+        self.errors.append(nulled.error)
 
     async def selection(self, selection: Selection, sources: list[Any], paths: list[Path | None]) -> list[Any]:
         """Complete `selection` on each source: a dict per source, or _Nulled. Field by field over the
@@ -245,38 +258,43 @@ class _Run:
 
     async def resolve(self, plan: FieldPlan, sources: list[Any], paths: list[Path]) -> list[Any]:
         """The raw values of one field for each source (an Exception where resolving failed)."""
+        values: list[Any] = []
         if plan.attribute is not None:
             attribute = plan.attribute
-            values: list[Any] = []
             for source in sources:
                 try:
                     values.append(getattr(source, attribute))
                 except Exception as error:  # located like any resolver error
                     values.append(error)
-            return values
+            return await self.settle(values)
         definition = plan.definition
-        assert definition is not None and definition.resolve is not None
-        resolve = definition.resolve
-        values = []
-        pending: list[tuple[int, Awaitable[Any]]] = []
-        for index, (source, path) in enumerate(zip(sources, paths, strict=True)):
+        assert definition is not None
+        resolve = definition.resolve or self.executor.field_resolver
+        for source, path in zip(sources, paths, strict=True):
             try:
                 info = self.executor.build_resolve_info(definition, plan.nodes, plan.parent, path)
                 arguments = (
-                    get_argument_values(definition, plan.nodes[0], self.executor.variable_values)
+                    get_argument_values(
+                        definition,
+                        plan.nodes[0],
+                        self.executor.variable_values,
+                        hide_suggestions=self.executor.hide_suggestions,
+                    )
                     if plan.takes_arguments
                     else {}
                 )
-                value = resolve(source, info, **arguments)
+                values.append(resolve(source, info, **arguments))
             except Exception as error:
-                value = error
-            if self.is_awaitable(value):
-                pending.append((index, value))
-            values.append(value)
+                values.append(error)
+        return await self.settle(values)
+
+    async def settle(self, values: list[Any]) -> list[Any]:
+        """`values` with every awaitable among them awaited, together (an Exception where one failed)."""
+        pending = [i for i, value in enumerate(values) if self.is_awaitable(value)]
         if pending:
-            done = await asyncio.gather(*(awaitable for _, awaitable in pending), return_exceptions=True)
-            for (index, _), value in zip(pending, done, strict=True):
-                values[index] = value
+            done = await asyncio.gather(*(values[i] for i in pending), return_exceptions=True)
+            for i, value in zip(pending, done, strict=True):
+                values[i] = value
         return values
 
     async def complete(
@@ -327,7 +345,7 @@ class _Run:
             return results
         for i, value in enumerate(results):
             if isinstance(value, _Nulled):
-                self.errors.add(value.error, paths[i])
+                self.absorb(value, paths[i])
                 results[i] = None
         return results
 
@@ -348,6 +366,12 @@ class _Run:
         spans: list[tuple[int, int, int]] = []
         for i in lists:
             value = values[i]
+            if self.executor.is_async_iterable(value):
+                try:
+                    value = [item async for item in value]
+                except Exception as error:
+                    results[i] = self.fail(error, plan, paths[i], absorb)
+                    continue
             if not is_iterable(value):
                 message = f"Expected Iterable, but did not find one for field '{plan.parent.name}.{plan.name}'."
                 results[i] = self.fail(GraphQLError(message), plan, paths[i], absorb)
@@ -357,7 +381,7 @@ class _Run:
                 items.append(item)
                 item_paths.append(paths[i].add_key(index, None))
             spans.append((i, start, len(items)))
-        completed = await self.complete(plan, return_type.of_type, items, item_paths)
+        completed = await self.complete(plan, return_type.of_type, await self.settle(items), item_paths)
         for i, start, end in spans:
             chunk = completed[start:end]
             failed = next((c for c in chunk if isinstance(c, _Nulled)), None)
@@ -370,23 +394,23 @@ async def run(plan: Plan, executor: Any) -> ExecutionResult:
     root_value = executor.root_value
     (result,) = await state.selection(plan.root, [root_value], [None])
     if isinstance(result, _Nulled):
-        state.errors.add(result.error, None)
+        state.errors.append(result.error)
         result = None
-    response: ExecutionResult = executor.build_response(result)
-    return response
+    executor.run_async_work_finished_hook()
+    return ExecutionResult(result, state.errors or None)
 
 
 class Planner:
-    """Plans by document text and operation name (None: the document falls back)."""
+    """Plans by schema, document text and operation name (None: the document falls back)."""
 
     def __init__(self) -> None:
-        self.plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        self.plans: OrderedDict[tuple[int, str, str | None], Plan | None] = OrderedDict()
 
     def get(self, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> Plan | None:
         source = document.loc.source.body if document.loc is not None else None
         if source is None:
             return None
-        key = (source, operation_name)
+        key = (id(schema), source, operation_name)
         if key in self.plans:
             self.plans.move_to_end(key)
             return self.plans[key]

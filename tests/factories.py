@@ -68,14 +68,13 @@ class Org:
 class Factory:
     async def organization(self, slug: str | None = None, *, seat_limit: int | None = None) -> Org:
         slug = slug or f"org-{uuid.uuid4().hex[:8]}"
-        org = await Organization.create(id=uuid.uuid4(), name=f"Clinic {slug}", slug=slug, seat_limit=seat_limit)
+        org = await Organization.create(name=f"Clinic {slug}", slug=slug, seat_limit=seat_limit)
         locations = [await self.location(org, f"{slug} site {n}") for n in (1, 2)]
         admin = await self.user(org, username="admin", is_admin=True, all_locations=True, type=UserType.MANAGER)
         return Org(org, locations, admin, self)
 
     async def location(self, org: Organization, name: str, *, active: bool = True) -> Location:
         return await Location.create(
-            id=uuid.uuid4(),
             organization=org,
             name=name,
             timezone="America/Toronto",
@@ -93,14 +92,13 @@ class Factory:
         locations: list[Location] | None = None,
     ) -> PermissionGroup:
         group = await PermissionGroup.create(
-            id=uuid.uuid4(),
             organization=org,
             name=name or f"group {uuid.uuid4().hex[:6]}",
             permission_codes=",".join(p.value for p in permissions),
             all_locations=locations is None,
         )
         for loc in locations or []:
-            await GroupLocation.create(id=uuid.uuid4(), organization=org, group=group, location=loc)
+            await GroupLocation.create(organization=org, group=group, location=loc)
         return group
 
     async def user(
@@ -125,7 +123,6 @@ class Factory:
     ) -> Staff:
         username = username or f"user{uuid.uuid4().hex[:8]}"
         user = await User.create(
-            id=uuid.uuid4(),
             organization=org,
             username=username,
             first_name=first_name,
@@ -142,9 +139,9 @@ class Factory:
             **extra,
         )
         for loc in locations or []:
-            await UserLocation.create(id=uuid.uuid4(), organization=org, user=user, location=loc)
+            await UserLocation.create(organization=org, user=user, location=loc)
         for group in groups or []:
-            await GroupMembership.create(id=uuid.uuid4(), organization=org, group=group, user=user)
+            await GroupMembership.create(organization=org, group=group, user=user)
         token, sess = (await self.session(user)) if session else ("", None)
         return Staff(user, token, sess)  # type: ignore[arg-type]
 
@@ -153,7 +150,6 @@ class Factory:
         now = datetime.now(UTC)
         token = new_token(STAFF_SESSION_PREFIX)
         sess = await Session.create(
-            id=uuid.uuid4(),
             organization_id=user.organization_id,
             user=user,
             token_hash=token_hash(token),
@@ -186,7 +182,6 @@ async def make_provider(
     if existing is not None:
         return existing
     return await Provider.create(
-        id=uuid.uuid4(),
         organization_id=user.organization_id,
         user=user,
         display_name=display_name or f"Dr {user.first_name} {user.last_name}",
@@ -217,7 +212,6 @@ async def make_client(
     extra.setdefault("timezone", "America/Toronto")
     extra.setdefault("primary_provider", provider)
     return await Client.create(
-        id=uuid.uuid4(),
         organization=org.organization if isinstance(org, Org) else org,
         location=location,
         first_name=first,
@@ -234,7 +228,6 @@ async def audit_event(
 ) -> AuditEvent:
     """An audit row written straight to the table (as an older writer left it), `minutes` after AUDIT_T0."""
     return await AuditEvent.create(
-        id=uuid.uuid4(),
         organization_id=org.organization.id,
         occurred_at=AUDIT_T0 + timedelta(minutes=minutes),
         actor_kind=actor_kind,

@@ -34,7 +34,9 @@ from graphql import (
 from tortoise.transactions import in_transaction
 
 from app.main import create_app
+from schema import compiled as compiled_module
 from schema.api import build_schema
+from schema.compiled import run
 from tests.permissions.test_matrix import MATRIX, WORLD
 from tests.permissions.world import build_world
 
@@ -134,23 +136,32 @@ async def _answer(app: Any, document: str, variables: dict[str, Any], token: str
     return response.status_code, _normalized(response.json())
 
 
-async def test_compiled_plans_answer_exactly_as_graphql_core(settings, factory) -> None:
+async def test_compiled_plans_answer_exactly_as_graphql_core(settings, factory, monkeypatch) -> None:
     world = await build_world(factory, WORLD)
     compiled = create_app(replace(settings, compiled_plans=True), manage_database=False, run_jobs=False)
     plain = create_app(replace(settings, compiled_plans=False), manage_database=False, run_jobs=False)
     corpus = _corpus(world)
-    planner = build_schema(settings.introspection, True).planner  # type: ignore[attr-defined]
-    assert planner is not None
+    runs = []
+
+    def counted(plan: Any, executor: Any) -> Any:
+        runs.append(plan)
+        return run(plan, executor)
+
+    # The comparison proves something only if the plans ran: count them.
+    monkeypatch.setattr(compiled_module, "run", counted)
     mismatches = []
+    executed = 0
     for principal in world.principals:
         token = world.token(principal)
         for document, variables in corpus:
             expected = await _answer(plain, document, variables, token)
+            before = len(runs)
             actual = await _answer(compiled, document, variables, token)
-            if actual != expected:
-                mismatches.append((principal, document, variables, expected, actual))
+            # Executed (not refused by the limits before execution): then through a plan.
+            body = expected[1]
+            ran = body.get("data") is not None or any(e.get("path") for e in body.get("errors") or ())
+            executed += ran
+            if actual != expected or len(runs) != before + ran:
+                mismatches.append((principal, document, variables, expected, actual, len(runs) - before))
     assert not mismatches, mismatches[:3]
-    planned = [doc for doc, _ in corpus if planner.get(build_schema(True)._schema, parse(doc), None) is not None]
-    # The comparison proves something only if the plans ran: every document here is plannable.
-    assert len(planned) == len(corpus), [d for d, _ in corpus if d not in planned][:3]
-    assert len(corpus) > 40
+    assert len(corpus) > 40 and executed > 0.8 * len(corpus) * len(world.principals), (executed, len(corpus))

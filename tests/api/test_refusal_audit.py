@@ -6,8 +6,6 @@ guarded fields writes one event, not one per row; allowed and unauthenticated re
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from models.audit import AuditEvent
@@ -109,9 +107,7 @@ async def test_a_refusal_outlives_its_rolled_back_mutation(gql, org_a, monkeypat
         from tortoise.transactions import in_transaction
 
         async with in_transaction():
-            await Location.create(
-                id=uuid.uuid4(), organization=org_a.organization, name="Ghost", timezone="UTC"
-            )
+            await Location.create(organization=org_a.organization, name="Ghost", timezone="UTC")
             raise forbidden("Refused after writing.")
 
     monkeypatch.setattr(locations, "create_location", write_then_refuse)

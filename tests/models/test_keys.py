@@ -5,8 +5,6 @@ column), on create, save, `save(update_fields=...)` and `bulk_create`; a queryse
 
 from __future__ import annotations
 
-import uuid
-
 from models.clients import Client
 from models.groups import PermissionGroup
 from models.keys import search_key
@@ -27,18 +25,17 @@ def test_search_key_lowercases_keeps_accents_and_length() -> None:
 async def test_models_fill_their_keys_on_create(factory, org_a) -> None:
     org = org_a.organization
     user = await User.create(
-        id=uuid.uuid4(), organization=org, username="Zoe.Ng", first_name="Zoë", last_name="ÉLODIE", type="FRONT_DESK"
+        organization=org, username="Zoe.Ng", first_name="Zoë", last_name="ÉLODIE", type="FRONT_DESK"
     )
     long = await User.create(
-        id=uuid.uuid4(),
         organization=org,
         username="long.one",
         first_name="L",
         last_name=DOTTED_I * 100,
         type="FRONT_DESK",
     )
-    location = await Location.create(id=uuid.uuid4(), organization=org, name="Côte-DES-Neiges", timezone="UTC")
-    group = await PermissionGroup.create(id=uuid.uuid4(), organization=org, name="Équipe DU Soir", permission_codes="")
+    location = await Location.create(organization=org, name="Côte-DES-Neiges", timezone="UTC")
+    group = await PermissionGroup.create(organization=org, name="Équipe DU Soir", permission_codes="")
     provider = await make_provider(user, "Dr ÉLODIE Ng")
     client = await make_client(org, location, "Ärne", "Ünal", email="Arne@Example.com")
 
@@ -54,7 +51,6 @@ async def test_models_fill_their_keys_on_create(factory, org_a) -> None:
 
 async def test_a_key_given_by_a_caller_is_recomputed(factory, org_a) -> None:
     user = await User.create(
-        id=uuid.uuid4(),
         organization=org_a.organization,
         username="Mixed",
         username_key="WRONG",
@@ -85,7 +81,6 @@ async def test_keys_follow_save_update_fields_bulk_create_and_queryset_updates(f
     await Client.bulk_create(
         [
             Client(
-                id=uuid.uuid4(),
                 organization_id=org_a.organization.id,
                 location_id=location.id,
                 first_name="BULK",

@@ -42,11 +42,9 @@ async def _auditor(factory: Factory, org: Org, **extra) -> Staff:
 
 
 async def _link(user: User, purpose: StaffTokenPurpose = StaffTokenPurpose.REGISTRATION) -> str:
-    import uuid
 
     token = new_token(LINK_TOKEN_PREFIX)
     await StaffToken.create(
-        id=uuid.uuid4(),
         organization_id=user.organization_id,
         user=user,
         purpose=purpose,

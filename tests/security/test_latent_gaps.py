@@ -3,7 +3,6 @@ apply yet. Each test names the module that owns the fix."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from models.enums import AccessStatus, ProviderStatus, StaffTokenPurpose
@@ -37,7 +36,6 @@ async def test_registration_link_refused_once_the_provider_deactivation_date_pas
     )
     token = new_token("tsr_")
     await StaffToken.create(
-        id=uuid.uuid4(),
         organization=org_a.organization,
         user=invited.user,
         purpose=StaffTokenPurpose.REGISTRATION,

@@ -9,7 +9,6 @@ INVITED, with a registration link whose token is known).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -38,7 +37,6 @@ async def add_users(world: World, factory: Factory) -> None:
     await User.filter(id=invited.user.id).update(password_hash=None)
     token = new_token(LINK_TOKEN_PREFIX)
     await StaffToken.create(
-        id=uuid.uuid4(),
         organization=a,
         user=invited.user,
         purpose=StaffTokenPurpose.REGISTRATION,

@@ -1,0 +1,131 @@
+"""The compiled plans' executor (schema/compiled.py) against graphql-core's on the cases the matrix
+world never produces: null propagation, errors under a nulled position, awaitable attribute values
+and list items, and a permission class on a field without a resolver (which must never be read as
+a plain attribute)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import strawberry
+from graphql import parse
+from strawberry.permission import BasePermission
+
+from schema.api import TesseraSchema
+from schema.compiled import Planner
+
+
+async def _later(value: Any) -> Any:
+    await asyncio.sleep(0)
+    return value
+
+
+class Deny(BasePermission):
+    message = "Denied."
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
+
+
+@strawberry.type
+class Item:
+    name: str
+
+    @strawberry.field
+    async def bad(self) -> str | None:
+        raise ValueError(f"bad {self.name}")
+
+    @strawberry.field
+    def must(self) -> str:
+        return None if self.name == "x" else self.name  # type: ignore[return-value]
+
+
+@strawberry.type
+class Held:
+    later: str
+
+
+class Holder:
+    def __init__(self) -> None:
+        self.later = _later("hello")
+
+
+@strawberry.type
+class Secret:
+    plain: str
+    guarded: str | None = strawberry.field(permission_classes=[Deny])
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def item(self) -> Item | None:
+        return Item(name="x")
+
+    @strawberry.field
+    def items(self) -> list[Item] | None:
+        return [Item(name="a"), Item(name="x"), Item(name="b"), Item(name="x")]
+
+    @strawberry.field
+    def sure_items(self) -> list[Item | None]:
+        return [Item(name="a"), Item(name="x")]
+
+    @strawberry.field
+    def futures(self) -> list[str]:
+        return [_later("a"), _later("b")]  # type: ignore[list-item]
+
+    @strawberry.field
+    def held(self) -> Held | None:
+        return Holder()  # type: ignore[return-value]
+
+    @strawberry.field
+    def secret(self) -> Secret:
+        return Secret(plain="p", guarded="123-45-6789")
+
+    @strawberry.field
+    def echo(self, text: str = "default") -> str:
+        return text
+
+
+DOCUMENTS = [
+    "{ item { bad must } }",
+    "{ item { must bad } }",
+    "{ items { bad must } }",
+    "{ items { name must } }",
+    "{ sureItems { name must } }",
+    "{ futures }",
+    "{ held { later } }",
+    "{ secret { plain guarded } }",
+    '{ a: echo b: echo(text: "given") __typename }',
+    "query Named { echo } query Other { item { name } }",
+]
+
+
+def _schema(planner: Planner | None) -> TesseraSchema:
+    schema = TesseraSchema(query=Query)
+    schema.planner = planner
+    return schema
+
+
+def _answer(result: Any) -> tuple[Any, list[tuple[str, Any]]]:
+    return result.data, sorted((e.message, repr(e.path)) for e in result.errors or ())
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+async def test_the_plan_answers_as_graphql_core(document: str) -> None:
+    operation = "Named" if "Named" in document else None
+    expected = await _schema(None).execute(document, operation_name=operation)
+    planner = Planner()
+    schema = _schema(planner)
+    actual = await schema.execute(document, operation_name=operation)
+    assert _answer(actual) == _answer(expected)
+    assert planner.get(schema._schema, parse(document), operation) is not None
+
+
+async def test_a_permission_class_without_a_resolver_is_never_a_plain_read() -> None:
+    result = await _schema(Planner()).execute("{ secret { plain guarded } }")
+    assert result.data == {"secret": {"plain": "p", "guarded": None}}
+    # The refusal is there, at the field (masked: a Strawberry permission error is not one of ours).
+    assert [e.path for e in result.errors or ()] == [["secret", "guarded"]]
