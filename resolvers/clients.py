@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -296,10 +297,17 @@ async def archive_client(ctx: RequestContext, client_id: Any) -> Client:
 # --------------------------------------------------------------------------- queries
 
 
-async def get_client(ctx: RequestContext, client_id: Any) -> Client | None:
-    """The client if the viewer may see it; None otherwise (indistinguishable from a missing id)."""
+async def get_client(
+    ctx: RequestContext, client_id: Any, reading: Callable[[QuerySet[Client]], QuerySet[Client]] | None = None
+) -> Client | None:
+    """The client if the viewer may see it; None otherwise (indistinguishable from a missing id).
+    `reading` may make the one statement read more columns (joined relations), never fewer rows."""
     principal = await ctx.require_principal()
-    return await _client_in_scope(principal, client_id)
+    parsed = parse_uuid(client_id)
+    if parsed is None:
+        return None
+    query = Client.filter(client_q(principal), id=parsed)
+    return await (reading(query) if reading is not None else query).first()
 
 
 def _search_q(search: str, region: str = "CA") -> Q:

@@ -24,6 +24,7 @@ from schema import client_relations, provider_relations, relations
 from schema.enums import ClientSource, ClientStatus, HealthCardCheck
 from schema.errors import Payload, UserError
 from schema.info import Info
+from schema.joins import ToOne, join, joinable, joined
 from schema.organization import Address, AddressInput, Location
 from schema.pagination import Connection, SortKey, keyset_page
 from schema.portal import ClientInvitation, ClientPortalLink
@@ -33,6 +34,21 @@ if TYPE_CHECKING:
     from schema.providers import Provider
 
 SORT = (SortKey("last_name_key"), SortKey("first_name_key"), SortKey("id"))
+# A client's relations that a page may join when only their plain columns are selected.
+LOCATION = ToOne("location", "location", "location_id", {"name": "name", "timezone": "timezone", "phone": "phone"})
+PRIMARY_PROVIDER = ToOne(
+    "primaryProvider",
+    "primary_provider",
+    "primary_provider_id",
+    {"displayName": "display_name", "specialty": "specialty", "profileImageUrl": "profile_image_url"},
+)
+JOINS = (LOCATION, PRIMARY_PROVIDER)
+
+
+def _joining(info: Info, path: tuple[str, ...]) -> Any:
+    """What makes a statement read the joins the selection allows (see schema/joins.py)."""
+    chosen = joinable(info.selected_fields, path, JOINS)
+    return lambda query: join(query, chosen)
 
 
 def seen(info: Info, rows: Iterable[Any]) -> None:
@@ -138,18 +154,25 @@ class Client:
     def address(self: Any) -> Address | None:
         return Address.from_row(self)
 
-    # The two relations every page shows are plain functions returning the DataLoader's future (the
-    # executor awaits it): no coroutine, and so no task, per row (docs/architecture.md "Performance rules").
+    # The two relations every page shows: from the page's own statement when it joined them
+    # (schema/joins.py), else the DataLoader's future from a plain function (the executor awaits
+    # it): no coroutine, and so no task, per row (docs/architecture.md "Performance rules").
     @strawberry.field(description="Where the client is treated; drives scoping.")
     def location(self: Any, info: Info) -> Location:
         # Seeing a client means holding a client permission at its location, which implies being able
         # to see that (active) location: no further filter can hide it here.
+        row = joined(self, LOCATION)
+        if row is not ...:
+            return row  # type: ignore[no-any-return]
         return info.context.loaders.of(relations.locations_by_id).load(str(self.location_id))  # type: ignore[return-value]
 
     @strawberry.field(description="Public provider fields show through a client the viewer may see.")
     def primary_provider(self: Any, info: Info) -> Annotated[Provider, strawberry.lazy("schema.providers")] | None:
         if self.primary_provider_id is None:
             return None
+        row = joined(self, PRIMARY_PROVIDER)
+        if row is not ...:
+            return row  # type: ignore[no-any-return]
         return info.context.loaders.of(provider_relations.providers_by_id).load(str(self.primary_provider_id))  # type: ignore[return-value]
 
     @strawberry.field(description="Guarded: CLIENTS_COVERAGE_READ at the client's location (else null and FORBIDDEN).")
@@ -307,7 +330,8 @@ async def _payload(info: Info, action: str, resolver: Any, *args: Any) -> Client
 
 
 async def _page(info: Info, query: Any, first: int | None, after: str | None) -> Connection[Client]:
-    page = await keyset_page(query, SORT, first, after)
+    rows = _joining(info, (info.field_name, "edges", "node"))(query)
+    page = await keyset_page(query, SORT, first, after, rows)
     seen(info, (edge.node for edge in page.edges))
     return page
 
@@ -342,7 +366,7 @@ class Query:
         **requires(description="One client; null when it does not exist or is outside the viewer's scope.")
     )
     async def client(self, info: Info, id: strawberry.ID) -> Client | None:
-        row = await resolvers.get_client(info.context, id)
+        row = await resolvers.get_client(info.context, id, _joining(info, (info.field_name,)))
         if row is not None:
             seen(info, [row])
         return row  # type: ignore[return-value]

@@ -169,10 +169,12 @@ async def keyset_page(
     keys: Sequence[SortKey],
     first: int | None,
     after: str | None,
+    rows: QuerySet | None = None,
 ) -> Connection[Any]:
-    """One page of `query` (already scoped to the viewer) as a Connection of model rows."""
+    """One page of `query` (already scoped to the viewer) as a Connection of model rows; `rows`, the
+    same query reading more columns (schema/joins.py), reads the page when given (never the count)."""
     limit = check_first(first)
-    page_query = query
+    page_query = query if rows is None else rows
     if after:
         page_query = page_query.filter(after_q(keys, decode_cursor(after, keys)))
     try:

@@ -52,3 +52,39 @@ async def test_a_page_costs_the_same_for_10_and_50_clients(gql, sixty_clients, w
     large = await _cost(gql, token, 50)
     assert small == large, (small, large)
     assert large <= 8, large
+
+
+LIST = """query($first: Int) { clients(first: $first) { edges { node { id firstName
+  location { id name timezone } primaryProvider { id displayName } } } } }"""
+# The same relations, each with a field that has a resolver: read through the DataLoaders.
+LOADED = """query($first: Int) { clients(first: $first) { edges { node { id firstName
+  location { id name timezone address { city } } primaryProvider { id displayName clientCount } } } } }"""
+ONE = "query($id: ID!) { client(id: $id) { id location { name } primaryProvider { displayName } } }"
+
+
+async def test_a_list_page_is_three_statements_session_page_and_access_log(gql, sixty_clients, org_a):
+    """The issue-8 shape (docs/architecture.md "Performance rules"): location and primary provider
+    asked for plain columns are joined in the page's own statement (schema/joins.py)."""
+    await make_client(org_a, org_a.locations[0], "Aaron", "Aardvark")  # no primary provider
+    with count_statements() as statements:
+        body = await gql(LIST, {"first": 50}, token=sixty_clients["admin"].token)
+    assert error_codes(body) == [], body
+    assert len(statements) == 3, statements
+    one = body["data"]["clients"]["edges"][0]["node"]
+    with count_statements() as statements:
+        single = await gql(ONE, {"id": one["id"]}, token=sixty_clients["admin"].token)
+    assert len(statements) == 3, statements
+    assert single["data"]["client"]["location"]["name"] == one["location"]["name"]
+
+
+async def test_joined_relations_answer_as_the_loaded_ones(gql, sixty_clients, org_a):
+    await make_client(org_a, org_a.locations[0], "Aaron", "Aardvark")  # no primary provider
+    token = sixty_clients["admin"].token
+    joined = (await gql(LIST, {"first": 61}, token=token))["data"]["clients"]["edges"]
+    loaded = (await gql(LOADED, {"first": 61}, token=token))["data"]["clients"]["edges"]
+    assert joined[0]["node"]["firstName"] == "Aaron" and joined[0]["node"]["primaryProvider"] is None
+    for a, b in zip(joined, loaded, strict=True):
+        b["node"]["location"].pop("address")
+        if b["node"]["primaryProvider"] is not None:
+            b["node"]["primaryProvider"].pop("clientCount")
+        assert a == b

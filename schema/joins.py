@@ -1,0 +1,93 @@
+"""To-one relations a page reads in its own statement (docs/architecture.md "Performance rules").
+
+A page of clients shows each client's location and primary provider. Through DataLoaders that is two
+more statements, two more ORM queries built, and a model object per related row. When the selection
+asks a relation for nothing but plain columns (`location { name }`), the page's own statement joins
+those columns instead (`annotate`, one LEFT JOIN each) and the relation field answers from the row.
+Any other selection of the relation (a field with a resolver, a fragment, a directive) is answered
+through the DataLoader as before: the join is an optimization of what is selected, never a second
+way to decide what may be seen. The relation's visibility does not change: a client's location and
+primary provider show through any client the viewer may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from strawberry.types.nodes import SelectedField
+from tortoise.expressions import F
+from tortoise.queryset import QuerySet
+
+
+@dataclass(frozen=True)
+class ToOne:
+    """A node's to-one relation `field` (its GraphQL name), the model's `relation` and its foreign key
+    column `key`, and the plain columns a join may answer (GraphQL name -> column)."""
+
+    field: str
+    relation: str
+    key: str
+    columns: dict[str, str]
+
+    def alias(self, column: str) -> str:
+        return f"joined_{self.relation}_{column}"
+
+
+def _fields(selections: Sequence[Any]) -> list[SelectedField] | None:
+    """The selected fields, or None when a fragment or a directive is among them (not joined)."""
+    fields = []
+    for selection in selections:
+        if not isinstance(selection, SelectedField) or selection.directives:
+            return None
+        fields.append(selection)
+    return fields
+
+
+def joinable(selected: Sequence[Any], path: Sequence[str], relations: Sequence[ToOne]) -> list[ToOne]:
+    """The relations selected under `path` (from the root field's selections down to the node) with
+    nothing but columns they can join."""
+    level = _fields(selected)
+    for name in path:
+        if level is None:
+            return []
+        below: list[Any] = []
+        for field in level:
+            if field.name == name:
+                below.extend(field.selections)
+        level = _fields(below)
+    if level is None:
+        return []
+    chosen = []
+    for relation in relations:
+        uses = [f for f in level if f.name == relation.field]
+        allowed = {*relation.columns, "id", "__typename"}
+        if uses and all(
+            not use.arguments and (inner := _fields(use.selections)) is not None and {f.name for f in inner} <= allowed
+            for use in uses
+        ):
+            chosen.append(relation)
+    return chosen
+
+
+def join(query: QuerySet, relations: Sequence[ToOne]) -> QuerySet:
+    """`query` with the columns of `relations` read in the same statement."""
+    if not relations:
+        return query
+    return query.annotate(
+        **{r.alias(column): F(f"{r.relation}__{column}") for r in relations for column in r.columns.values()}
+    )
+
+
+def joined(row: Any, relation: ToOne) -> Any:
+    """The related row as read by `join` (a plain object with the relation's columns), None when the
+    row has no related row, or `...` when the query did not join this relation (load it instead)."""
+    values = row.__dict__
+    if relation.alias(next(iter(relation.columns.values()))) not in values:
+        return ...
+    key = values.get(relation.key)
+    if key is None:
+        return None
+    return SimpleNamespace(id=key, **{column: values[relation.alias(column)] for column in relation.columns.values()})
