@@ -57,6 +57,8 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, is_iterable
+from strawberry.execution.is_awaitable import optimized_is_awaitable
+from tortoise.models import Model
 
 # Plans kept (documents are few: an app sends the same handful; persisted queries make it so).
 MAX_PLANS = 512
@@ -424,11 +426,18 @@ class Planner:
         return found
 
 
+def is_awaitable(value: Any) -> bool:
+    """Strawberry's check, except that a Tortoise model instance is a value: awaiting one
+    (`Model.__await__`) only hands back the instance, at the price of a task per row of a page."""
+    return not isinstance(value, Model) and bool(optimized_is_awaitable(value))
+
+
 def compiled_execute(planner: Planner) -> Callable[..., Any]:
     """An `execute` for Strawberry (`Schema._get_execute_function`): the plan when the document has
     one and no extension wraps resolvers, else graphql-core's `execute` with the same arguments."""
 
     def execute_function(schema: GraphQLSchema, document: DocumentNode, **kwargs: Any) -> Any:
+        kwargs["is_awaitable"] = is_awaitable
         middleware = kwargs.get("middleware")
         if middleware is not None and getattr(middleware, "middlewares", None):
             return execute(schema, document, **kwargs)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from types import SimpleNamespace
 from typing import Any
 
@@ -34,6 +35,11 @@ class ToOne:
 
     def alias(self, column: str) -> str:
         return f"joined_{self.relation}_{column}"
+
+    @cached_property
+    def aliased(self) -> tuple[tuple[str, str], ...]:
+        """(column, alias) pairs: read once a row, so worked out once."""
+        return tuple((column, self.alias(column)) for column in self.columns.values())
 
 
 def _fields(selections: Sequence[Any]) -> list[SelectedField] | None:
@@ -85,9 +91,10 @@ def joined(row: Any, relation: ToOne) -> Any:
     """The related row as read by `join` (a plain object with the relation's columns), None when the
     row has no related row, or `...` when the query did not join this relation (load it instead)."""
     values = row.__dict__
-    if relation.alias(next(iter(relation.columns.values()))) not in values:
+    aliased = relation.aliased
+    if aliased[0][1] not in values:
         return ...
     key = values.get(relation.key)
     if key is None:
         return None
-    return SimpleNamespace(id=key, **{column: values[relation.alias(column)] for column in relation.columns.values()})
+    return SimpleNamespace(id=key, **{column: values[alias] for column, alias in aliased})
