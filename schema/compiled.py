@@ -32,7 +32,11 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any
+from uuid import UUID
 
 from graphql import (
     DocumentNode,
@@ -56,7 +60,7 @@ from graphql import (
     located_error,
 )
 from graphql.execution.values import get_argument_values
-from graphql.pyutils import Path, is_iterable
+from graphql.pyutils import Path, Undefined, is_iterable
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from tortoise.models import Model
 
@@ -219,7 +223,7 @@ class _Run:
     def __init__(self, executor: Any) -> None:
         self.executor = executor
         self.errors: list[GraphQLError] = []
-        self.is_awaitable: Callable[[Any], bool] = executor.is_awaitable
+        self.is_awaitable: Callable[[Any], bool] = executor.is_awaitable  # `is_awaitable` below
 
     def fail(self, raw: Exception, plan: FieldPlan, path: Path, absorb: bool) -> Any:
         """An error at `path`: collected here when the position is nullable (`absorb`), else passed up."""
@@ -320,6 +324,9 @@ class _Run:
                 out.append(value)
             return out
         results: list[Any] = [None] * len(values)
+        if isinstance(return_type, GraphQLLeafType):
+            self.complete_leaves(plan, return_type, values, paths, absorb, results)
+            return results
         objects: list[int] = []
         lists: list[int] = []
         for i, value in enumerate(values):
@@ -350,6 +357,33 @@ class _Run:
                 self.absorb(value, paths[i])
                 results[i] = None
         return results
+
+    def complete_leaves(
+        self,
+        plan: FieldPlan,
+        return_type: GraphQLLeafType,
+        values: list[Any],
+        paths: list[Path],
+        absorb: bool,
+        results: list[Any],
+    ) -> None:
+        """Leaf values coerced for output: the hot loop of a page, so the coercion is called directly,
+        and graphql-core's `complete_leaf_value` only to raise its own error for a value it refuses."""
+        coerce = return_type.coerce_output_value
+        for i, value in enumerate(values):
+            if value is None:
+                continue
+            try:
+                if isinstance(value, Exception):
+                    raise value
+                coerced = coerce(value)
+                results[i] = (
+                    coerced
+                    if coerced is not None and coerced is not Undefined
+                    else (self.executor.complete_leaf_value(return_type, value))
+                )
+            except Exception as error:
+                results[i] = self.fail(error, plan, paths[i], absorb)
 
     async def complete_lists(
         self,
@@ -426,10 +460,16 @@ class Planner:
         return found
 
 
+# Types whose values are never awaitable: most values of a page, answered without the general check.
+_PLAIN = frozenset({str, int, float, bool, type(None), date, datetime, UUID, Decimal, dict, list, tuple})
+
+
 def is_awaitable(value: Any) -> bool:
     """Strawberry's check, except that a Tortoise model instance is a value: awaiting one
     (`Model.__await__`) only hands back the instance, at the price of a task per row of a page."""
-    return not isinstance(value, Model) and bool(optimized_is_awaitable(value))
+    if type(value) in _PLAIN or isinstance(value, Model | Enum):
+        return False
+    return bool(optimized_is_awaitable(value))
 
 
 def compiled_execute(planner: Planner) -> Callable[..., Any]:

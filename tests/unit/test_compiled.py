@@ -88,6 +88,10 @@ class Query:
     def echo(self, text: str = "default") -> str:
         return text
 
+    @strawberry.field
+    def numbers(self) -> list[int | None]:
+        return [1, "two", None, 4.5]  # type: ignore[list-item]
+
 
 DOCUMENTS = [
     "{ item { bad must } }",
@@ -100,6 +104,7 @@ DOCUMENTS = [
     "{ secret { plain guarded } }",
     '{ a: echo b: echo(text: "given") __typename }',
     "query Named { echo } query Other { item { name } }",
+    "{ numbers }",
 ]
 
 
