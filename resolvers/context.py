@@ -39,7 +39,8 @@ class RequestContext:
         return datetime.now(UTC)
 
     async def principal(self) -> Principal | None:
-        """The caller, resolved from the bearer token once per request (at most 2 statements)."""
+        """The caller, resolved from the bearer token once per request (one statement, plus an occasional
+        touch of the session's last use)."""
         if not self._resolved:
             async with self._lock:
                 if not self._resolved:
