@@ -24,7 +24,7 @@ from models.users import User
 from permissions.principal import Principal
 from permissions.scoping import user_q
 from schema.loaders import grouped
-from schema.pagination import Connection, Edge, PageInfo, SortKey, after_q, decode_cursor, encode_cursor
+from schema.pagination import Connection, PageInfo, SortKey, after_q, decode_cursor, edges_of
 
 # Members are listed like the users list: by last name, first name, then id (all unique together).
 MEMBER_KEYS = (SortKey("last_name_key"), SortKey("first_name"), SortKey("id"))
@@ -106,7 +106,7 @@ async def group_members(keys: list[MembersKey]) -> list[Connection[Any]]:
     for key in keys:
         page = pages[key]
         rows = [users[u] for u in page[: key.first] if u in users]
-        edges = [Edge(cursor=encode_cursor(r, MEMBER_KEYS), node=r) for r in rows]
+        edges = edges_of(rows, MEMBER_KEYS)
         result.append(
             Connection(
                 edges=edges,

@@ -28,12 +28,11 @@ from schema.info import Info
 from schema.organization import Location
 from schema.pagination import (
     Connection,
-    Edge,
     PageInfo,
     SortKey,
     check_first,
     check_page,
-    encode_cursor,
+    edges_of,
     keyset_page,
 )
 from schema.users import User
@@ -160,7 +159,7 @@ class Provider:
         page = rows[:limit]
         for row in page:
             info.context.note_client_read(str(row.id))
-        edges = [Edge(cursor=encode_cursor(r, provider_relations.CLIENT_KEYS), node=r) for r in page]
+        edges = edges_of(page, provider_relations.CLIENT_KEYS)
         return Connection(
             edges=edges,
             page_info=PageInfo(has_next_page=len(rows) > limit, end_cursor=edges[-1].cursor if edges else None),
