@@ -172,7 +172,8 @@ def page_language(request: Request, form_lang: str | None = None) -> tuple[str, 
                 quality = float(params.strip()[2:])
             except ValueError:
                 quality = 0.0
-        ranked.append((-quality, f"{index:04d}{tag.strip().lower()[:2]}"))
+        if quality > 0:  # q=0: "not this language"
+            ranked.append((-quality, f"{index:04d}{tag.strip().lower()[:2]}"))
     for _, key in sorted(ranked):
         if key[4:] in LANGUAGES:
             return key[4:], False

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import logging
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -124,6 +125,13 @@ async def test_a_bad_or_missing_token_says_so_and_never_500s(client):
     assert "set-cookie" not in dead.headers, "a dead link gets no form and no cookie"
 
 
+async def test_an_expired_link_says_so(client, gql, factory, org_a):
+    user, token = await _invite(gql, factory, org_a)
+    await StaffToken.filter(user_id=user.id).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    page = await client.get(f"/register?token={token}")
+    assert page.status_code == 400 and INVALID in page.text and "<form" not in page.text
+
+
 async def test_a_used_token_posted_again_shows_the_resolvers_message(client, gql, factory, org_a):
     _, token = await _invite(gql, factory, org_a)
     page = await client.get(f"/register?token={token}")
@@ -164,8 +172,9 @@ async def test_french_by_query_or_accept_language(client, gql, factory, org_a):
     assert 'action="/register?lang=fr"' in by_query.text
     by_header = await client.get(f"/register?token={token}", headers={"accept-language": "fr-CA,fr;q=0.9,en;q=0.5"})
     assert '<html lang="fr">' in by_header.text and "Nouveau mot de passe" in by_header.text
-    english = await client.get(f"/register?token={token}", headers={"accept-language": "de, en;q=0.8, fr;q=0.5"})
-    assert '<html lang="en">' in english.text
+    for header in ("de, en;q=0.8, fr;q=0.5", "fr;q=0, en", "es"):
+        english = await client.get(f"/register?token={token}", headers={"accept-language": header})
+        assert '<html lang="en">' in english.text, header
     weak = await _submit(client, "/register?lang=fr", by_query, "password")
     assert weak.status_code == 400 and '<html lang="fr">' in weak.text
     assert "Utilisez au moins 12 caractères." in weak.text
@@ -236,3 +245,22 @@ async def test_the_links_token_is_never_logged(client, gql, factory, org_a, capl
     everything = "\n".join(formatter.format(r) for r in server)
     assert token not in everything and token[4:] not in everything
     assert NEW_PASSWORD not in everything
+
+
+async def test_a_post_that_is_not_the_pages_form_is_refused_not_a_500(client, gql, factory, org_a):
+    _, token = await _invite(gql, factory, org_a)
+    page = await client.get(f"/register?token={token}")
+    csrf = _hidden(page.text, "csrf")
+    bodies = [
+        {"json": {"token": token, "csrf": csrf, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}},
+        {"files": {"token": (None, token), "csrf": (None, csrf)}},
+        {"content": b"\xff\xfe=\x00", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+        {"content": b"&&==&", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+        {},
+    ]
+    for body in bodies:
+        refused = await client.post("/register", **body)
+        assert refused.status_code == 403, body
+        assert "content-security-policy" in refused.headers
+    assert (await client.put("/register", data={})).status_code == 405
+    assert await StaffToken.filter(used_at__isnull=True, revoked_at__isnull=True).exists(), "the link is intact"
