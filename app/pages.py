@@ -218,7 +218,11 @@ class LinkPage:
         token = field("token")
         cookie = request.cookies.get(csrf_cookie_name(request), "")
         sent = field(CSRF_FIELD)
-        if not cookie or not secrets.compare_digest(cookie, sent) or not same_origin(request, settings):
+        if (
+            not cookie
+            or not secrets.compare_digest(cookie.encode(), sent.encode())
+            or not same_origin(request, settings)
+        ):
             return self.render(
                 request, language, explicit, status=403, token=token, errors=[("form", TEXT[language]["csrf"])]
             )

@@ -256,6 +256,7 @@ async def test_a_post_that_is_not_the_pages_form_is_refused_not_a_500(client, gq
         {"files": {"token": (None, token), "csrf": (None, csrf)}},
         {"content": b"\xff\xfe=\x00", "headers": {"content-type": "application/x-www-form-urlencoded"}},
         {"content": b"&&==&", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+        {"data": {"token": token, "csrf": "\u00e9t\u00e9", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}},
         {},
     ]
     for body in bodies:
