@@ -67,6 +67,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         log_config=None,
+        # Our access log (app/middleware.py) is the one: uvicorn's would write the full URL, query
+        # string included, and the pages mail links open carry their token there.
+        access_log=False,
         proxy_headers=False,
         server_header=False,
     )

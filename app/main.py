@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql, /healthz, /readyz, middleware, and the ORM's lifespan."""
+"""The Starlette application: /graphql, /healthz, /readyz, the mail links' pages, middleware, and the ORM's lifespan."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from app.db import tortoise_config
 from app.graphql import TesseraGraphQL
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware, http_error_code
+from app.pages import routes as page_routes
 from app.settings import Settings, get_settings
 
 
@@ -96,6 +97,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            # The pages staff mail links open (/register, /reset-password): app/pages.py.
+            *page_routes(settings),
         ],
         middleware=middleware,
         exception_handlers={HTTPException: http_error},

@@ -101,6 +101,8 @@ class RequestContextMiddleware:
                 extra={
                     "request_id": request_id,
                     "method": scope.get("method"),
+                    # The path only, never the query string: the pages mail links open carry a
+                    # one-time token there (app/pages.py; tests/app/test_pages.py checks).
                     "path": scope.get("path"),
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),

@@ -293,6 +293,33 @@ async def _may_open(found: StaffToken, user: User, now: datetime) -> bool:
     return denial_reason(replace(standing, access_status=AccessStatus.ENABLED), now) is None
 
 
+async def _find_link(token: str | None) -> StaffToken | None:
+    return (
+        await StaffToken.filter(token_hash=token_hash((token or "").strip()))
+        .select_related("user", "user__organization")
+        .first()
+    )
+
+
+async def _usable(found: StaffToken | None, now: datetime) -> bool:
+    """Unused, not revoked, not expired, and its user may set a password now (`_may_open`)."""
+    return (
+        found is not None
+        and found.user is not None
+        and found.used_at is None
+        and found.revoked_at is None
+        and found.expires_at > now
+        and await _may_open(found, found.user, now)
+    )
+
+
+async def link_is_usable(token: str | None, now: datetime) -> bool:
+    """Whether `accept_staff_invitation` would take this link now, before any password is judged:
+    read only (nothing audited or written), so the page a link opens can say at once that it is dead
+    rather than after the form is filled."""
+    return await _usable(await _find_link(token), now)
+
+
 async def accept_staff_invitation(ctx: RequestContext, token: str, password: str, pin: str | None) -> LoginResult:
     """Open a registration (or password reset) link: set the password (and PIN), get a session.
 
@@ -300,21 +327,9 @@ async def accept_staff_invitation(ctx: RequestContext, token: str, password: str
     may no longer log in (deactivated, expired, access disabled).
     """
     now = ctx.now()
-    found = (
-        await StaffToken.filter(token_hash=token_hash((token or "").strip()))
-        .select_related("user", "user__organization")
-        .first()
-    )
+    found = await _find_link(token)
     user = found.user if found else None
-    usable = (
-        found is not None
-        and user is not None
-        and found.used_at is None
-        and found.revoked_at is None
-        and found.expires_at > now
-        and await _may_open(found, user, now)
-    )
-    if not usable:
+    if not await _usable(found, now):
         await audit.record(ctx, "auth.invitation_invalid", organization_id=user.organization_id if user else None)
         raise fail(ErrorCode.INVITATION_INVALID, INVITATION_INVALID_MESSAGE, "input", "token")
     assert found is not None and user is not None

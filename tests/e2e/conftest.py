@@ -1,3 +1,3 @@
-"""The end-to-end tests share the app tests' empty-database fixture."""
+"""The end-to-end tests share the app tests' empty-database and SMTP fixtures."""
 
-from tests.app.conftest import fresh_database  # noqa: F401
+from tests.app.conftest import fresh_database, smtp  # noqa: F401
