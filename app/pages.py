@@ -41,7 +41,7 @@ from resolvers import access
 from resolvers.context import RequestContext
 from resolvers.credentials import PASSWORD_MAX, PASSWORD_MIN, PIN_MAX, PIN_MIN
 from resolvers.loaders import Loaders
-from resolvers.sessions import authenticate_staff
+from resolvers.sessions import authenticate_staff, end_session_of
 from schema.errors import UserError, attempt
 
 LANGUAGES = ("en", "fr")
@@ -241,6 +241,8 @@ class LinkPage:
             return self.render(
                 request, language, explicit, status=400, token="" if dead else token, dead=dead, errors=errors
             )
+        # The page signs nobody in (it shows no token): the session the accepted link opened is ended.
+        await end_session_of(result.token, "LINK_PAGE", ctx.now())
         user = result.user
         return self.render(
             request,

@@ -69,6 +69,14 @@ async def end_sessions(user_id: str, reason: str, now: datetime, *, keep_session
     return await query.update(revoked_at=now, revoked_reason=reason)
 
 
+async def end_session_of(token: str, reason: str, now: datetime) -> int:
+    """Revoke the session behind `token` (by its hash): for a session opened on the caller's behalf
+    that nobody will hold, such as the one a registration page's accepted link opens."""
+    return await Session.filter(token_hash=token_hash(token), revoked_at__isnull=True).update(
+        revoked_at=now, revoked_reason=reason
+    )
+
+
 async def void_links(user_id: str, now: datetime) -> int:
     """A link dies with the credential it would set: every outstanding registration or reset link of
     the user is revoked when its password changes by any path, its access is disabled, or it is

@@ -91,6 +91,8 @@ async def test_the_registration_link_sets_the_password_and_shows_how_to_log_in(c
 
     stored = await User.get(id=user.id)
     assert stored.access_status is AccessStatus.ENABLED and stored.pin_hash
+    # The page signs nobody in: the session the accepted link opened is already ended.
+    assert not await Session.filter(user_id=user.id, revoked_at__isnull=True).exists()
     login = await gql(LOGIN, {"u": "new.hire", "p": NEW_PASSWORD})
     assert login["data"]["login"]["errors"] == []
     # Single use: the same link now shows the invalid-link message and no form.
