@@ -86,8 +86,8 @@ class TesseraGraphQL(GraphQL):
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         """The body, with a persisted query's document in place of its hash (app/persisted.py)."""
         data = await super().parse_http_body(request)
-        if isinstance(data, GraphQLRequestData):
-            data.query = self.persisted.resolve(data.query, data.extensions)
+        if isinstance(data, GraphQLRequestData) and request.method == "POST":
+            data.query = self.persisted.resolve(data.query, data.extensions, bearer_token(request))
         return data
 
     async def run(self, request: Request, context: Any = UNSET, root_value: Any = UNSET) -> Response:  # type: ignore[override]

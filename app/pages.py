@@ -223,8 +223,10 @@ class LinkPage:
             or not secrets.compare_digest(cookie.encode(), sent.encode())
             or not same_origin(request, settings)
         ):
+            # No form carrying the posted token: a forged post must not leave the victim a working
+            # form for an account the forger chose. The link from the email opens a fresh one.
             return self.render(
-                request, language, explicit, status=403, token=token, errors=[("form", TEXT[language]["csrf"])]
+                request, language, explicit, status=403, token="", dead=True, errors=[("form", TEXT[language]["csrf"])]
             )
         password, confirm, pin = field("password"), field("confirm"), field("pin").strip()
         if password != confirm:

@@ -1,14 +1,21 @@
 """Automatic persisted queries (Apollo's protocol), so a phone sends a hash instead of the document.
 
 A request whose `extensions.persistedQuery` is `{"version": 1, "sha256Hash": "<hex>"}`:
-- without `query`: runs the document stored under that hash, or answers PERSISTED_QUERY_NOT_FOUND
-  (HTTP 200, as Apollo clients expect), on which the client sends hash and document together;
+- without `query`: runs the document this caller stored under that hash, or answers
+  PERSISTED_QUERY_NOT_FOUND (HTTP 200, as Apollo clients expect), on which the client sends hash and
+  document together;
 - with `query`: the document's SHA-256 must be that hash (else BAD_USER_INPUT, nothing stored); it is
-  stored, then runs as any request.
-A stored document is only text the caller could have sent: it is parsed, limited, validated and
-authorized on every request exactly like a sent one. The store is per process and bounded (least
-recently used out); a worker that lacks a hash answers NOT_FOUND and the client resends, so several
-workers need no shared store.
+  stored for this caller, then runs as any request.
+
+The store is per caller: documents are kept under the bearer token that sent them (its SHA-256, never
+the token), and a request without one stores and finds nothing. A shared store would let anyone
+learn whether somebody, in any organization, recently sent a given document, and a document can hold
+patient data written in it rather than passed as variables. It is also bounded: documents no longer
+than the document limit (`schema/limits.py`), at most `CAPACITY` of them and `MAX_BYTES` in all,
+least recently used out. A stored document is only text its caller could have sent: it is parsed,
+limited, validated and authorized on every request like a sent one. The store is per process; a
+worker that lacks a hash answers NOT_FOUND and the client resends, so several workers need no
+shared store.
 """
 
 from __future__ import annotations
@@ -20,40 +27,62 @@ from typing import Any
 
 from cross_web import HTTPException
 
+from schema.limits import LIMITS
+
 CAPACITY = 2000
+MAX_BYTES = 16 * 1024 * 1024
 _HASH = re.compile(r"[0-9a-f]{64}")
 
 
 class PersistedQueryNotFound(Exception):
-    """The hash names no stored document: the client must send the document with it."""
+    """The hash names no document this caller stored: the client must send the document with it."""
+
+
+def _sha256(text: str) -> str:
+    # surrogatepass: a lone surrogate in the JSON is the caller's odd input, not our failure; the
+    # document limits refuse it later with a clear error.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class PersistedQueries:
-    def __init__(self, capacity: int = CAPACITY) -> None:
+    def __init__(self, capacity: int = CAPACITY, max_bytes: int = MAX_BYTES) -> None:
         self.capacity = capacity
-        self.documents: OrderedDict[str, str] = OrderedDict()
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.documents: OrderedDict[tuple[str, str], str] = OrderedDict()
 
-    def resolve(self, query: str | None, extensions: dict[str, Any] | None) -> str | None:
-        """The document to run: `query` itself, or the one stored under the request's hash."""
+    def resolve(self, query: str | None, extensions: dict[str, Any] | None, token: str | None = None) -> str | None:
+        """The document to run: `query` itself, or the one the caller (its bearer `token`) stored
+        under the request's hash."""
         persisted = (extensions or {}).get("persistedQuery")
         if persisted is None:
             return query
         digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
-        if not isinstance(persisted, dict) or persisted.get("version") != 1 or not isinstance(digest, str):
+        version = persisted.get("version") if isinstance(persisted, dict) else None
+        if type(version) is not int or version != 1 or not isinstance(digest, str):
             raise HTTPException(400, "persistedQuery must be {version: 1, sha256Hash: <hex SHA-256>}.")
         digest = digest.lower()
         if not _HASH.fullmatch(digest):
             raise HTTPException(400, "persistedQuery.sha256Hash must be 64 hexadecimal digits.")
+        caller = _sha256(token) if token else None
         if query is None:
-            found = self.documents.get(digest)
+            found = self.documents.get((caller, digest)) if caller else None
             if found is None:
                 raise PersistedQueryNotFound
-            self.documents.move_to_end(digest)
+            self.documents.move_to_end((caller, digest))
             return found
-        if hashlib.sha256(query.encode()).hexdigest() != digest:
+        if _sha256(query) != digest:
             raise HTTPException(400, "persistedQuery.sha256Hash is not the SHA-256 of the query.")
-        self.documents[digest] = query
-        self.documents.move_to_end(digest)
-        while len(self.documents) > self.capacity:
-            self.documents.popitem(last=False)
+        if caller and len(query) <= LIMITS.max_characters:
+            self.store((caller, digest), query)
         return query
+
+    def store(self, key: tuple[str, str], query: str) -> None:
+        previous = self.documents.pop(key, None)
+        if previous is not None:
+            self.size -= len(previous)
+        self.documents[key] = query
+        self.size += len(query)
+        while len(self.documents) > self.capacity or self.size > self.max_bytes:
+            _, dropped = self.documents.popitem(last=False)
+            self.size -= len(dropped)

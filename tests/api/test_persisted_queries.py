@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from app.persisted import PersistedQueries, PersistedQueryNotFound
+from models.sessions import Session
+from schema.limits import LIMITS
 from tests.support import error_codes
 
 VIEWER = "{ viewer { kind organization { slug } } }"
@@ -67,10 +70,11 @@ async def test_a_malformed_persisted_query_is_bad_input(client, extensions) -> N
 
 
 async def test_a_stored_document_is_authorized_like_a_sent_one(client, org_a) -> None:
-    """Another caller's stored document is only text: it runs with the caller's own rights."""
+    """A stored document is only text: it runs with the caller's rights of the moment."""
     document = "{ users(first: 5) { edges { node { username } } } }"
     await _post(client, {"query": document, "extensions": _persisted(_sha(document))}, org_a.admin.token)
-    status, body = await _post(client, {"extensions": _persisted(_sha(document))})
+    await Session.filter(id=org_a.admin.session.id).update(revoked_at=datetime.now(UTC), revoked_reason="LOGOUT")
+    status, body = await _post(client, {"extensions": _persisted(_sha(document))}, org_a.admin.token)
     assert status == 200 and error_codes(body) == ["UNAUTHENTICATED"], body
 
 
@@ -78,9 +82,41 @@ def test_the_store_is_bounded_least_recently_used_out() -> None:
     store = PersistedQueries(capacity=2)
     documents = ["{ a }", "{ b }", "{ c }"]
     for document in documents[:2]:
-        store.resolve(document, _persisted(_sha(document)))
-    store.resolve(None, _persisted(_sha("{ a }")))  # a is used again: b is now the oldest
-    store.resolve(documents[2], _persisted(_sha(documents[2])))
-    assert store.resolve(None, _persisted(_sha("{ a }"))) == "{ a }"
+        store.resolve(document, _persisted(_sha(document)), "token")
+    store.resolve(None, _persisted(_sha("{ a }")), "token")  # a is used again: b is now the oldest
+    store.resolve(documents[2], _persisted(_sha(documents[2])), "token")
+    assert store.resolve(None, _persisted(_sha("{ a }")), "token") == "{ a }"
     with pytest.raises(PersistedQueryNotFound):
-        store.resolve(None, _persisted(_sha("{ b }")))
+        store.resolve(None, _persisted(_sha("{ b }")), "token")
+
+
+def test_the_store_is_bounded_in_bytes_and_keeps_no_document_over_the_limit() -> None:
+    store = PersistedQueries(max_bytes=20)
+    over = "{ " + "a " * LIMITS.max_characters + "}"
+    store.resolve(over, _persisted(_sha(over)), "token")
+    for document in ("{ aaaaaaaa }", "{ bbbbbbbb }"):  # 12 characters each: the first must go
+        store.resolve(document, _persisted(_sha(document)), "token")
+    assert store.size <= 20 and list(store.documents.values()) == ["{ bbbbbbbb }"]
+    with pytest.raises(PersistedQueryNotFound):
+        store.resolve(None, _persisted(_sha(over)), "token")
+
+
+async def test_a_callers_stored_documents_are_its_own(client, org_a, org_b) -> None:
+    """Whether somebody sent a document is nobody else's business (it may hold patient data)."""
+    full = {"query": VIEWER, "extensions": _persisted(_sha(VIEWER))}
+    await _post(client, full, org_a.admin.token)
+    status, body = await _post(client, {"extensions": _persisted(_sha(VIEWER))}, org_b.admin.token)
+    assert error_codes(body) == ["PERSISTED_QUERY_NOT_FOUND"], body
+    status, body = await _post(client, {"extensions": _persisted(_sha(VIEWER))})
+    assert error_codes(body) == ["PERSISTED_QUERY_NOT_FOUND"], body
+
+
+ODD = '{"query": "{ viewer { kind } } # %s", "extensions": {"persistedQuery": {"version": %s, "sha256Hash": "%s"}}}'
+
+
+@pytest.mark.parametrize(("comment", "version"), [("plain", "true"), ("\\ud800", "1")])
+async def test_odd_input_in_a_persisted_query_is_never_a_500(client, comment: str, version: str) -> None:
+    """`version: true` is not 1; a lone surrogate in the document is the caller's odd input."""
+    body = ODD % (comment, version, "0" * 64)
+    response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400 and error_codes(response.json()) == ["BAD_USER_INPUT"], response.text

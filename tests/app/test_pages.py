@@ -203,6 +203,8 @@ async def test_csrf_a_post_without_the_pages_cookie_or_from_another_origin_is_re
     # Another site's form: its Origin is not ours.
     foreign = await client.post("/register", data=form, headers={"origin": "https://evil.example"})
     assert foreign.status_code == 403 and "open the link from your email again" in foreign.text
+    # A forged post leaves no working form for the forger's account: no form, no token.
+    assert "<form" not in foreign.text and token not in foreign.text
     # No cookie (a cross-site POST does not carry a SameSite=Strict cookie), or another value.
     client.cookies.clear()
     assert (await client.post("/register", data=form)).status_code == 403
