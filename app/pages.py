@@ -66,6 +66,8 @@ STYLE = (
     "dt{font-weight:600}dd{margin:0 0 .75rem;font-family:ui-monospace,monospace;font-size:1.1rem}"
 )
 STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+# What every page's template reads and no request changes: Jinja's globals, not render arguments.
+TEMPLATES.globals.update(style=STYLE, csrf_field=CSRF_FIELD, password_min=PASSWORD_MIN)
 CSP = (
     f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
@@ -283,15 +285,12 @@ class LinkPage:
             t=text,
             kind=self.kind,
             title=text[f"{self.kind}_title"],
-            style=STYLE,
             action=f"/{self.path}" + (f"?lang={language}" if explicit else ""),
             token=token,
             csrf=csrf,
-            csrf_field=CSRF_FIELD,
             dead=dead,
             errors=errors,
             by_field=by_field,
-            password_min=PASSWORD_MIN,
             **values,
         )
         response = HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
