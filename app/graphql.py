@@ -23,9 +23,9 @@ from app.middleware import http_error_code
 from app.persisted import PersistedQueries, PersistedQueryNotFound
 from app.settings import Settings
 from permissions.errors import ApiErrorCode
+from resolvers.authenticate import authenticate
 from resolvers.context import RequestContext
 from resolvers.loaders import Loaders
-from resolvers.sessions import authenticate_staff
 from schema.api import build_schema
 
 
@@ -61,7 +61,7 @@ class TesseraGraphQL(GraphQL):
             ip_address=getattr(state, "client_ip", None),
             user_agent=request.headers.get("user-agent"),
             token=bearer_token(request),
-            authenticate=authenticate_staff,
+            authenticate=authenticate,
         )
         ctx.loaders = Loaders()
         state.graphql_context = ctx

@@ -38,10 +38,11 @@ from starlette.routing import Route
 
 from app.settings import Settings
 from resolvers import access
+from resolvers.authenticate import authenticate
 from resolvers.context import RequestContext
 from resolvers.credentials import PASSWORD_MAX, PASSWORD_MIN, PIN_MAX, PIN_MIN
 from resolvers.loaders import Loaders
-from resolvers.sessions import authenticate_staff, end_session_of
+from resolvers.sessions import end_session_of
 from schema.errors import UserError, attempt
 
 LANGUAGES = ("en", "fr")
@@ -353,7 +354,7 @@ def request_context(request: Request, settings: Settings) -> RequestContext:
         ip_address=getattr(state, "client_ip", None),
         user_agent=request.headers.get("user-agent"),
         token=None,
-        authenticate=authenticate_staff,
+        authenticate=authenticate,
     )
     ctx.loaders = Loaders()
     return ctx

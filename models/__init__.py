@@ -7,6 +7,7 @@ MODEL_MODULES = [
     "models.groups",
     "models.providers",
     "models.clients",
+    "models.portal",
     "models.audit",
     "models.outbox",
 ]

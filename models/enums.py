@@ -62,6 +62,26 @@ class HealthCardCheck(str, Enum):
     INVALID_CHECK_DIGIT = "INVALID_CHECK_DIGIT"
 
 
+class ProxyRelationship(str, Enum):
+    """Who a portal account is to the client it acts for (article 001: proxy access)."""
+
+    SELF = "SELF"
+    PARENT = "PARENT"
+    GUARDIAN = "GUARDIAN"
+    SPOUSE = "SPOUSE"
+    CAREGIVER = "CAREGIVER"
+    OTHER = "OTHER"
+
+
+class InvitationStatus(str, Enum):
+    """A client invitation's status, computed from its row and the clock (never stored)."""
+
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    REVOKED = "REVOKED"
+    EXPIRED = "EXPIRED"
+
+
 class ActorKind(str, Enum):
     USER = "USER"
     PORTAL_ACCOUNT = "PORTAL_ACCOUNT"
@@ -77,9 +97,13 @@ class AuditTarget(str, Enum):
     (`AuditTarget("client") is AuditTarget.CLIENT`), so filters and checks see one spelling."""
 
     CLIENT = "Client"
+    CLIENT_INVITATION = "ClientInvitation"
+    CLIENT_PORTAL_LINK = "ClientPortalLink"
     LOCATION = "Location"
     PERMISSION_GROUP = "PermissionGroup"
+    PORTAL_ACCOUNT = "PortalAccount"
     PROVIDER = "Provider"
+    PORTAL_SESSION = "PortalSession"
     SESSION = "Session"
     USER = "User"
 

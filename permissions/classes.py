@@ -38,6 +38,8 @@ EFFECTS_KEY = "grant_effects"
 AUTHENTICATES_KEY = "authenticates"
 # A field anyone may call, without a session (`public`); the permission matrix reads it.
 PUBLIC_KEY = "public"
+# A field a portal account may call (`requires(..., portal=True)`); the permission matrix reads it.
+PORTAL_KEY = "portal"
 
 
 def _declared(effects: tuple[GrantEffect, ...] | None, **markers: bool) -> dict[str, Any]:
@@ -61,11 +63,14 @@ class _Access(BasePermission):
     any_of = False
     allow_locked = False
     allow_reset = False
+    portal = False
     message = "You do not have permission to do this."
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         ctx = info.context
         principal = await ctx.require_principal(allow_locked=self.allow_locked, allow_reset=self.allow_reset)
+        if principal.is_portal and not self.portal:
+            raise forbidden("This is for clinic staff, not for portal accounts.")
         held = [
             principal.grants.has(permission) if permission in ORG_WIDE else principal.grants.has_anywhere(permission)
             for permission in self.permissions
@@ -81,18 +86,24 @@ class _Access(BasePermission):
 
 @cache
 def _access_class(
-    permissions: tuple[Permission, ...], allow_locked: bool, allow_reset: bool, any_of: bool = False
+    permissions: tuple[Permission, ...], allow_locked: bool, allow_reset: bool, any_of: bool = False, portal: bool = False
 ) -> type[BasePermission]:
     joiner = "Or" if any_of else ""
     name = (
         "Requires" + joiner.join(p.value.title().replace("_", "") for p in permissions)
         if permissions
         else "Authenticated"
-    )
+    ) + ("OrPortal" if portal else "")
     return type(
         name,
         (_Access,),
-        {"permissions": permissions, "any_of": any_of, "allow_locked": allow_locked, "allow_reset": allow_reset},
+        {
+            "permissions": permissions,
+            "any_of": any_of,
+            "allow_locked": allow_locked,
+            "allow_reset": allow_reset,
+            "portal": portal,
+        },
     )
 
 
@@ -116,6 +127,7 @@ def requires(
     effects: tuple[GrantEffect, ...] | None = None,
     authenticates: bool = False,
     any_of: bool = False,
+    portal: bool = False,
 ) -> dict[str, Any]:
     """Keyword arguments for `strawberry.field`/`strawberry.mutation`: the permission class and the
     description that documents it (a mutation also declares its grant `effects`, and whether it is
@@ -123,12 +135,17 @@ def requires(
 
     `any_of`: one of the permissions is enough to call it, for a mutation whose fields each need
     their own (updateProvider: profile fields PROVIDERS_MANAGE, billing numbers BILLING_MANAGE);
-    the resolver then asks for each field's permission where it applies."""
+    the resolver then asks for each field's permission where it applies.
+
+    `portal`: a portal account may call it too (it holds no permission, so only a field that needs
+    none); every other field answers FORBIDDEN to a portal account, which is for clinic staff."""
     text = describe(tuple(permissions), any_of) + _effects_text(effects)
+    if portal:
+        text += " Portal accounts may call it too."
     return {
-        "permission_classes": [_access_class(tuple(permissions), allow_locked, allow_reset, any_of)],
+        "permission_classes": [_access_class(tuple(permissions), allow_locked, allow_reset, any_of, portal)],
         "description": f"{description}\n\n{text}" if description else text,
-        **_declared(effects, **{AUTHENTICATES_KEY: authenticates}),
+        **_declared(effects, **{AUTHENTICATES_KEY: authenticates, PORTAL_KEY: portal}),
     }
 
 

@@ -1,4 +1,5 @@
-"""The caller of a request: a staff user with a session (portal accounts and integrations later)."""
+"""The caller of a request: a staff user with a session, or a portal account with a portal session
+(integrations later)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from models.organization import Organization
+from models.portal import PortalAccount, PortalSession
 from models.sessions import Session
 from models.users import User
 from permissions.grants import ALL, Grants, Scope
@@ -28,6 +30,15 @@ class Principal:
     sites: Scope = ALL
     locked: bool = False
     password_reset_required: bool = False
+    # A portal account holds no grants: it sees the clients it is linked to (`client_ids`), their
+    # basic fields only (docs/architecture.md "Principals and grants").
+    portal_account: PortalAccount | None = None
+    portal_session: PortalSession | None = None
+    client_ids: frozenset[str] = frozenset()
+
+    @property
+    def is_portal(self) -> bool:
+        return self.kind is PrincipalKind.PORTAL_ACCOUNT
 
     @property
     def organization_id(self) -> str:
@@ -35,8 +46,12 @@ class Principal:
 
     @property
     def actor_id(self) -> str | None:
+        if self.portal_account is not None:
+            return str(self.portal_account.id)
         return str(self.user.id) if self.user else None
 
     @property
     def actor_name(self) -> str | None:
+        if self.portal_account is not None:
+            return self.portal_account.display_name
         return self.user.display_name if self.user else None

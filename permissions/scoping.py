@@ -13,7 +13,8 @@ rows look exactly like missing ones.
 | user     | `can_see_user`     | `user_q`      | itself, or USERS_READ at any of the user's sites          |
 | provider | `can_see_provider` | `provider_q`  | PROVIDERS_READ at any of the provider's user's sites      |
 | client   | `can_see_client`   | `client_q`    | CLIENTS_READ at its location, or CLIENTS_READ_OWN there   |
-|          |                    |               | when its primary provider is the viewer                   |
+|          |                    |               | when its primary provider is the viewer; for a portal     |
+|          |                    |               | account, the clients it is linked to                      |
 
 A row of another organization is never visible: the filters always say so, and the predicates do
 when given the row's `organization_id` (callers that load rows by id without an organization
@@ -182,12 +183,15 @@ def can_see_client(
     primary_provider_user_id: str | None,
     *,
     organization_id: str | None = None,
+    client_id: str | None = None,
 ) -> bool:
     """A client is visible with CLIENTS_READ at its location, or with CLIENTS_READ_OWN there when
-    its primary provider is the viewer ("My Clients"). Portal accounts (later) see the clients
-    they are linked to."""
+    its primary provider is the viewer ("My Clients"). A portal account sees the clients it is
+    linked to (`client_id` says which client the row is; without it, none)."""
     if not _in_organization(principal, organization_id):
         return False
+    if principal.is_portal:
+        return client_id is not None and str(client_id) in principal.client_ids
     if principal.grants.has(Permission.CLIENTS_READ, str(location_id)):
         return True
     return (
@@ -201,6 +205,8 @@ def can_see_client(
 def client_q(principal: Principal) -> Q:
     """`can_see_client` as a row filter over models.clients.Client: an impossible one when nothing
     is readable."""
+    if principal.is_portal:
+        return _organization_q(principal) & Q(id__in=sorted(principal.client_ids))
     read = principal.grants.scope(Permission.CLIENTS_READ)
     if read is ALL:
         return _organization_q(principal)

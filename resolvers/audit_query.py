@@ -163,7 +163,8 @@ def _readable(principal: Principal, client: Any) -> tuple[bool, bool]:
         return False, False
     location = str(client.location_id)
     provider = client.primary_provider
-    if not can_see_client(principal, location, str(provider.user_id) if provider is not None else None):
+    provider_user = str(provider.user_id) if provider is not None else None
+    if not can_see_client(principal, location, provider_user, client_id=str(client.id)):
         return False, False
     return True, principal.grants.has(Permission.CLIENTS_COVERAGE_READ, location)
 

@@ -164,7 +164,7 @@ async def _login(ctx: RequestContext, slug: str, username_key: str, password: st
     user = found.user if found else None
     if not verify_secret(user.password_hash if user else None, password):
         if found is not None:
-            await _record_failure(
+            await record_failure(
                 found.organization.id, found.throttle, username_key, ip, ctx.settings.login_throttle_seconds
             )
         await audit.record(
@@ -230,7 +230,7 @@ def _standing(found: _Lookup) -> Standing:
     return Standing.of(found.user, found.provider_status, found.provider_deactivate_at)
 
 
-async def _record_failure(
+async def record_failure(
     organization_id: Any, state: ThrottleState, username_key: str, ip: str, throttle_seconds: int
 ) -> None:
     until = state.now_ts + throttle_seconds
@@ -281,7 +281,7 @@ async def change_password(ctx: RequestContext, current_password: str, new_passwo
             await audit.record(ctx, "auth.password_change_throttled", target_type=audit.Target.USER, target_id=user.id)
             raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE, "input", "currentPassword")
         if not verify_secret(user.password_hash, current_password):
-            await _record_failure(
+            await record_failure(
                 principal.organization.id, state, user.username_key, ip, ctx.settings.login_throttle_seconds
             )
             await audit.record(ctx, "auth.password_change_failed", target_type=audit.Target.USER, target_id=user.id)

@@ -31,7 +31,7 @@ from permissions.catalog import Permission
 from permissions.errors import forbidden
 from permissions.principal import Principal
 from permissions.scoping import can_see_location, client_q, provider_q
-from resolvers import audit
+from resolvers import audit, invitations
 from resolvers.client_input import (
     ADDRESS_FIELDS,
     COVERAGE_READ_FIELDS,
@@ -131,12 +131,19 @@ async def create_client(ctx: RequestContext, data: CreateClientData) -> Client:
     principal = await ctx.require_principal()
     async with in_transaction():
         problems = Problems()
-        if data.send_portal_invitation:
-            problems.add(ErrorCode.INVALID, "Portal invitations are not enabled yet.", "input", "sendPortalInvitation")
         location = await _location_for(principal, data.location_id, ("input", "locationId"), problems)
         if location is None:
             problems.raise_if_any()
         assert location is not None
+        if data.send_portal_invitation and not principal.grants.has(Permission.CLIENT_PORTAL_MANAGE, str(location.id)):
+            problems.add(
+                ErrorCode.FORBIDDEN,
+                "Sending a portal invitation needs CLIENT_PORTAL_MANAGE at the location.",
+                "input",
+                "sendPortalInvitation",
+            )
+        if data.send_portal_invitation and not data.email:
+            problems.add(ErrorCode.REQUIRED, "A portal invitation is sent to the client's email.", "input", "email")
         if data.coverage is not None and not principal.grants.has(Permission.CLIENTS_COVERAGE_MANAGE, str(location.id)):
             problems.add(ErrorCode.FORBIDDEN, "Entering coverage needs CLIENTS_COVERAGE_MANAGE.", "input", "coverage")
         check = ClientValidator(problems, location, local_today(location, ctx.now()))
@@ -158,6 +165,11 @@ async def create_client(ctx: RequestContext, data: CreateClientData) -> Client:
             **values,
         )
         await _record(ctx, "client.create", client, audit.diff({}, audit.snapshot(client, AUDITED)))
+        if data.send_portal_invitation:
+            assert client.email is not None
+            await invitations.issue_invitation(
+                ctx, principal, client, invitations.InviteData(client.id, client.email), claim=True
+            )
     return client
 
 

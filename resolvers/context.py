@@ -65,6 +65,12 @@ class RequestContext:
             raise ApiError(ApiErrorCode.PASSWORD_RESET_REQUIRED, "Change your password before going on.")
         return principal
 
+    def staff_only_refused(self) -> bool:
+        """Whether a staff-only part of a row a portal account may reach (a client's alert, say) must
+        be refused: the caller, resolved by then on every path to such a row, is a portal account.
+        Sync, so the guard costs staff no task per row; a caller not yet resolved is refused."""
+        return not self._resolved or (self._principal is not None and self._principal.is_portal)
+
     async def grants(self) -> Grants:
         principal = await self.principal()
         return principal.grants if principal else NO_GRANTS

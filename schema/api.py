@@ -14,7 +14,7 @@ from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema import audit, auth, clients, groups, locations, providers, users
+from schema import audit, auth, clients, groups, locations, portal, providers, users
 from schema.compiled import Planner, compiled_execute
 from schema.extensions import RequestInfo, log_unexpected
 from schema.limits import QueryLimits
@@ -25,11 +25,20 @@ from schema.scalars import SCALAR_OVERRIDES
 # One module per domain, each with its root fields: a new domain adds its types here (the order is
 # the order of the fields in the exported schema).
 Query = merge_types(
-    "Query", (auth.Query, locations.Query, users.Query, groups.Query, audit.Query, providers.Query, clients.Query)
+    "Query",
+    (auth.Query, locations.Query, users.Query, groups.Query, audit.Query, providers.Query, clients.Query, portal.Query),
 )
 Mutation = merge_types(
     "Mutation",
-    (auth.Mutation, locations.Mutation, users.Mutation, groups.Mutation, providers.Mutation, clients.Mutation),
+    (
+        auth.Mutation,
+        locations.Mutation,
+        users.Mutation,
+        groups.Mutation,
+        providers.Mutation,
+        clients.Mutation,
+        portal.Mutation,
+    ),
 )
 
 

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from permissions.catalog import DESCRIPTIONS, ORG_WIDE, Permission
 from permissions.classes import GrantEffect, public, requires
 from permissions.principal import PrincipalKind
-from resolvers import auth
+from resolvers import auth, portal_auth
 from schema.errors import Payload, UserError
 from schema.info import Info
 from schema.integrations import Integration
 from schema.organization import Organization
-from schema.portal import PortalAccount
 from schema.users import EffectivePermission, User, effective_permissions
+
+if TYPE_CHECKING:
+    from schema.portal import PortalAccount
 
 
 @strawberry.type
@@ -33,7 +35,7 @@ class Viewer:
     organization: Organization
 
     @strawberry.field(description="The caller's portal account, when the caller is one (null for staff).")
-    def portal_account(self) -> PortalAccount | None:
+    def portal_account(self) -> Annotated[PortalAccount, strawberry.lazy("schema.portal")] | None:
         return getattr(self, "portal_account", None)
 
     @strawberry.field(description="The caller's integration, when the caller holds an API token (null for staff).")
@@ -106,7 +108,7 @@ class UnlockWithPinInput:
 
 @strawberry.type
 class Query:
-    @strawberry.field(**requires(description="Who is calling.", allow_reset=True))
+    @strawberry.field(**requires(description="Who is calling.", allow_reset=True, portal=True))
     async def viewer(self, info: Info) -> Viewer:
         return await info.context.principal()  # type: ignore[return-value]
 
@@ -132,9 +134,18 @@ class Mutation:
         )
 
     @strawberry.mutation(
-        **requires(description="End this session.", allow_locked=True, allow_reset=True, effects=(GrantEffect.NONE,))
+        **requires(
+            description="End this session.",
+            allow_locked=True,
+            allow_reset=True,
+            effects=(GrantEffect.NONE,),
+            portal=True,
+        )
     )
     async def logout(self, info: Info) -> OkPayload:
+        principal = await info.context.require_principal(allow_locked=True, allow_reset=True)
+        if principal.is_portal:
+            return await OkPayload.run(info, "portal.logout", portal_auth.portal_logout)
         return await OkPayload.run(info, "auth.logout", auth.logout)
 
     @strawberry.mutation(

@@ -20,7 +20,7 @@ from permissions.scoping import can_see_client, can_see_client_invitations
 from resolvers import clients as resolvers
 from resolvers.client_input import ClientFilterData, CoverageData, CreateClientData, PhoneData, UpdateClientData
 from resolvers.inputs import from_input
-from schema import client_relations, provider_relations, relations
+from schema import client_relations, portal, provider_relations, relations
 from schema.enums import ClientSource, ClientStatus, HealthCardCheck
 from schema.errors import Payload, UserError
 from schema.info import Info
@@ -43,6 +43,7 @@ PRIMARY_PROVIDER = ToOne(
     {"displayName": "display_name", "specialty": "specialty", "profileImageUrl": "profile_image_url"},
 )
 JOINS = (LOCATION, PRIMARY_PROVIDER)
+STAFF_ONLY = "Staff only: null and a FORBIDDEN error for a portal account."
 
 
 def _joining(info: Info, path: tuple[str, ...]) -> Any:
@@ -114,7 +115,6 @@ class Client:
     preferred_name: str | None
     salutation: str | None
     pronouns: str | None
-    sex_at_birth: str | None
     date_of_birth: date | None
     preferred_language: str = strawberry.field(description="BCP 47, e.g. en, fr.")
     timezone: str = strawberry.field(description="IANA name.")
@@ -124,15 +124,33 @@ class Client:
     mobile_is_primary: bool
     sms_consent: bool
     voice_consent: bool
-    referring_provider_name: str | None
-    is_qualified: bool | None
-    veteran_id: str | None
-    alert: str | None = strawberry.field(description="Shown to every user who may see the client.")
     status: ClientStatus
     source: ClientSource
     version: int
     created_at: datetime
     updated_at: datetime
+
+    # Staff-only parts of the profile: a portal account (which reaches only its linked clients) gets
+    # null and one FORBIDDEN at each (docs/architecture.md "Client portal"); staff read the column.
+    @strawberry.field(description=STAFF_ONLY)
+    def sex_at_birth(self: Any, info: Info) -> str | None:
+        return staff_only(info, self.sex_at_birth)
+
+    @strawberry.field(description=STAFF_ONLY)
+    def referring_provider_name(self: Any, info: Info) -> str | None:
+        return staff_only(info, self.referring_provider_name)
+
+    @strawberry.field(description=STAFF_ONLY)
+    def is_qualified(self: Any, info: Info) -> bool | None:
+        return staff_only(info, self.is_qualified)
+
+    @strawberry.field(description=STAFF_ONLY)
+    def veteran_id(self: Any, info: Info) -> str | None:
+        return staff_only(info, self.veteran_id)
+
+    @strawberry.field(description="Shown to every user who may see the client. " + STAFF_ONLY)
+    def alert(self: Any, info: Info) -> str | None:
+        return staff_only(info, self.alert)
 
     @strawberry.field
     def phones(self: Any) -> list[ContactPhone]:
@@ -196,21 +214,44 @@ class Client:
         rows = await info.context.loaders.of(client_relations.clients_merged_into).load(str(self.id))
         return await _visible(info, rows)
 
-    @strawberry.field(description="Who may manage this client's appointments (the portal issue fills it in).")
-    def portal_links(self) -> list[ClientPortalLink]:
-        return []
+    @strawberry.field(
+        description="Who may manage this client's appointments. A portal account sees its own link only."
+    )
+    async def portal_links(self: Any, info: Info) -> list[ClientPortalLink]:
+        rows = await info.context.loaders.of(portal.links_of_clients).load(str(self.id))
+        principal = await info.context.require_principal()
+        if principal.portal_account is not None:
+            return [r for r in rows if str(r.account_id) == str(principal.portal_account.id)]
+        return rows  # type: ignore[no-any-return]
 
     @strawberry.field(
         description="Guarded: CLIENT_PORTAL_MANAGE at the client's location; without it empty and one "
         "FORBIDDEN error at its path (the list is non-null, so a refusal must not null the client). "
-        "The portal issue fills it in."
+        "Newest first."
     )
     async def invitations(self: Any, info: Info) -> list[ClientInvitation]:
         principal = await info.context.require_principal()
         if not can_see_client_invitations(principal, str(self.location_id)):
             refuse_beside(info, "Invitations need the CLIENT_PORTAL_MANAGE permission at the client's location.")
             return []
-        return []
+        return await info.context.loaders.of(portal.invitations_of_clients).load(str(self.id))  # type: ignore[no-any-return]
+
+
+def staff_only(info: Info, value: Any) -> Any:
+    """`value`, or a FORBIDDEN error at the field's path when the caller is a portal account."""
+    if info.context.staff_only_refused():
+        raise forbidden("This part of the client's profile is for clinic staff.")
+    return value
+
+
+async def one_visible(info: Info, client_id: str) -> Client:
+    """The client a portal link or invitation points at, through the scoping rule (and noted for the
+    access log); the paths that reach one have already limited themselves to visible clients."""
+    row = await info.context.loaders.of(client_relations.clients_by_id).load(client_id)
+    visible = await _visible(info, [row] if row is not None else [])
+    if not visible:
+        raise forbidden("This client is not visible to you.")
+    return visible[0]  # type: ignore[no-any-return]
 
 
 async def _visible(info: Info, rows: list[Any]) -> list[Any]:
@@ -224,6 +265,7 @@ async def _visible(info: Info, rows: list[Any]) -> list[Any]:
             str(r.location_id),
             str(r.primary_provider.user_id) if r.primary_provider else None,
             organization_id=str(r.organization_id),
+            client_id=str(r.id),
         )
     ]
     seen(info, visible)
@@ -274,7 +316,8 @@ class CreateClientInput:
         default=strawberry.UNSET, description="Needs CLIENTS_COVERAGE_MANAGE."
     )
     send_portal_invitation: bool | None = strawberry.field(
-        default=False, description="Claim email to `email`, valid 72 hours (arrives with the portal issue)."
+        default=False,
+        description="Claim email to `email`, valid 72 hours; needs CLIENT_PORTAL_MANAGE at the location.",
     )
 
 
@@ -363,7 +406,11 @@ class Query:
         return await _page(info, await resolvers.my_clients_query(info.context), first, after)
 
     @strawberry.field(
-        **requires(description="One client; null when it does not exist or is outside the viewer's scope.")
+        **requires(
+            description="One client; null when it does not exist or is outside the viewer's scope (a portal "
+            "account sees the clients it is linked to).",
+            portal=True,
+        )
     )
     async def client(self, info: Info, id: strawberry.ID) -> Client | None:
         row = await resolvers.get_client(info.context, id, _joining(info, (info.field_name,)))

@@ -25,5 +25,7 @@ ClientStatus = strawberry.enum(m.ClientStatus)
 ClientSource = strawberry.enum(m.ClientSource)
 HealthCardCheck = strawberry.enum(m.HealthCardCheck)
 ActorKind = strawberry.enum(m.ActorKind)
+ProxyRelationship = strawberry.enum(m.ProxyRelationship)
+InvitationStatus = strawberry.enum(m.InvitationStatus)
 
 EmailDelivery = strawberry.enum(m.EmailDelivery)

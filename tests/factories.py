@@ -1,25 +1,27 @@
 """Rows for tests, straight in the tables: the one place that makes organizations, locations, groups,
-staff users with sessions, providers and clients (no tests here; the `factory` fixture hands out a
+staff users with sessions, providers, clients and portal accounts (no tests here; the `factory` fixture hands out a
 `Factory`). Models fill their own search keys (`models/keys.py`), so nothing here computes one.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models.audit import AuditEvent
 from models.clients import Client
-from models.enums import AccessStatus, ActorKind, UserType
+from models.enums import AccessStatus, ActorKind, ProxyRelationship, UserType
 from models.groups import GroupLocation, GroupMembership, PermissionGroup
 from models.organization import Location, Organization
+from models.portal import ClientPortalLink, PortalAccount, PortalSession
 from models.providers import Provider
 from models.sessions import Session
 from models.users import User, UserLocation
 from permissions.catalog import Permission
-from resolvers.credentials import STAFF_SESSION_PREFIX, hash_secret, new_token, token_hash
+from resolvers.credentials import PORTAL_SESSION_PREFIX, STAFF_SESSION_PREFIX, hash_secret, new_token, token_hash
 
 PASSWORD = "violet-harbour-lantern-42"
 PIN = "4827"
@@ -49,6 +51,24 @@ class Staff:
     user: User
     token: str
     session: Session
+
+    @property
+    def actor_id(self) -> str:
+        """Who the audit trail names when this principal acts."""
+        return str(self.user.id)
+
+
+@dataclass
+class Portal:
+    """A portal account made by the factory, with a ready portal session token."""
+
+    account: PortalAccount
+    token: str
+    session: PortalSession
+
+    @property
+    def actor_id(self) -> str:
+        return str(self.account.id)
 
 
 @dataclass
@@ -157,6 +177,32 @@ class Factory:
             expires_at=now + timedelta(hours=12),
         )
         return token, sess
+
+
+    async def portal_account(
+        self,
+        org: Organization | Org,
+        email: str,
+        links: Sequence[tuple[Client, ProxyRelationship]] = (),
+        **extra: Any,
+    ) -> Portal:
+        """A portal account (password `PASSWORD`) linked to `links`, with a live portal session."""
+        organization = org.organization if isinstance(org, Org) else org
+        account = await PortalAccount.create(
+            organization=organization, email=email, password_hash=password_hash(), **extra
+        )
+        for client, relationship in links:
+            await ClientPortalLink.create(
+                organization=organization, client=client, account=account, relationship=relationship
+            )
+        token = new_token(PORTAL_SESSION_PREFIX)
+        session = await PortalSession.create(
+            organization=organization,
+            account=account,
+            token_hash=token_hash(token),
+            expires_at=datetime.now(UTC) + timedelta(hours=12),
+        )
+        return Portal(account, token, session)
 
 
 async def staff_with(

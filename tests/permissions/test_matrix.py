@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 
-from permissions.classes import PUBLIC_KEY
+from permissions.classes import PORTAL_KEY, PUBLIC_KEY
 from schema.api import build_schema
 from tests.permissions.cases import audit as audit_cases
 from tests.permissions.cases import auth
 from tests.permissions.cases import clients as client_cases
 from tests.permissions.cases import groups as group_cases
 from tests.permissions.cases import locations as location_cases
+from tests.permissions.cases import portal as portal_cases
 from tests.permissions.cases import providers as provider_cases
 from tests.permissions.cases import users as user_cases
 from tests.permissions.cases.base import Case
@@ -29,6 +30,7 @@ from tests.permissions.cases.expect import (
     DENIED_INPUT,
     FORBIDDEN,
     HIDDEN,
+    INVITATION_INVALID,
     LAST_ADMIN,
     NOT_FOUND,
     OK,
@@ -40,8 +42,8 @@ from tests.support import error_codes
 
 # Each domain adds its module here.
 MATRIX: list[Case] = [*auth.CASES, *provider_cases.CASES, *client_cases.CASES, *group_cases.CASES, *audit_cases.CASES]
-MATRIX += [*location_cases.CASES, *user_cases.CASES]
-DOMAINS = (auth, provider_cases, client_cases, group_cases, audit_cases, location_cases, user_cases)
+MATRIX += [*location_cases.CASES, *user_cases.CASES, *portal_cases.CASES]
+DOMAINS = (auth, provider_cases, client_cases, group_cases, audit_cases, location_cases, user_cases, portal_cases)
 
 # The world every row runs in, built in this order: a step may use what the base world and the
 # steps before it added (its `needs`). Each domain with rows of its own adds its `WORLD` here.
@@ -52,10 +54,16 @@ WORLD = (
     *client_cases.WORLD,  # makes provider_a1's profile, which the providers step then completes
     *provider_cases.WORLD,
     *user_cases.WORLD,
+    *portal_cases.WORLD,
 )
 
 TOP_LEVEL = {UNAUTHENTICATED, FORBIDDEN, RESET_REQUIRED}
-PAYLOAD = {NOT_FOUND: "NOT_FOUND", DENIED_INPUT: "FORBIDDEN", LAST_ADMIN: "LAST_ADMIN"}
+PAYLOAD = {
+    NOT_FOUND: "NOT_FOUND",
+    DENIED_INPUT: "FORBIDDEN",
+    LAST_ADMIN: "LAST_ADMIN",
+    INVITATION_INVALID: "INVITATION_INVALID",
+}
 
 
 def _root_field_definitions() -> dict[str, Any]:
@@ -73,11 +81,34 @@ def _public_fields() -> set[str]:
     return {name for name, field in _root_field_definitions().items() if field.metadata.get(PUBLIC_KEY)}
 
 
+def _portal_fields() -> set[str]:
+    """Fields a portal account may call: the public ones and those marked `portal=True`."""
+    marked = {name for name, field in _root_field_definitions().items() if field.metadata.get(PORTAL_KEY)}
+    return marked | _public_fields()
+
+
+# The portal account on every root field: rows written for the fields it may call, and a refused
+# row, generated, for every other one (tests/permissions/cases/portal.py).
+MATRIX += portal_cases.portal_refused_rows(MATRIX, _portal_fields())
+
+
 def test_the_public_fields_are_marked_and_only_they_lack_a_permission_class() -> None:
     """Read from the schema, so a name of a field that does not exist cannot stand here; and a field
     with no permission class that is not marked public (a forgotten `requires`) fails."""
     open_fields = {name for name, field in _root_field_definitions().items() if not field.permission_classes}
-    assert _public_fields() == open_fields == {"login", "acceptStaffInvitation"}
+    assert (
+        _public_fields()
+        == open_fields
+        == {"login", "acceptStaffInvitation", "portalLogin", "acceptClientInvitation"}
+    )
+
+
+def test_the_portal_fields_are_these_and_each_has_a_portal_row() -> None:
+    """Pinned: opening a field to portal accounts is a decision a reviewer sees; and every root field
+    has a row for the portal account, allowed or refused."""
+    assert _portal_fields() - _public_fields() == {"viewer", "logout", "client"}
+    missing = _root_fields() - {c.operation for c in MATRIX if c.principal == portal_cases.PORTAL}
+    assert not missing, f"root fields with no portal row: {sorted(missing)}"
 
 
 def test_every_root_field_is_in_the_matrix() -> None:
@@ -161,8 +192,8 @@ def _assert_refusals_recorded(case: Case, world: World, written: list[dict]) -> 
     second time under the field's name); nothing else writes a refusal."""
     if case.expected == FORBIDDEN:
         assert [e["action"] for e in written] == [f"{case.operation}.refused"], written
-        staff = world.principals[case.principal]
-        assert staff is not None and str(written[0]["actor_id"]) == str(staff.user.id), written
+        principal = world.principals[case.principal]
+        assert principal is not None and str(written[0]["actor_id"]) == principal.actor_id, written
         assert written[0]["changes"]["paths"] == [case.operation], written
     elif case.expected == DENIED_INPUT:
         assert len(written) == 1, written

@@ -132,6 +132,15 @@ async def build_world(factory: Factory, a: Org, b: Org) -> World:
             a, None, Grants({P.CLIENTS_READ_OWN: ALL, P.USERS_READ: ids(a1), P.PROVIDERS_READ: ALL}), ids(a1)
         ),
         "other_organization_admin": principal(b, users["admin_b"], admin_grants(), ALL),
+        # Linked to two clients of A, and (as if forged) holding the id of B's client: the
+        # organization rule still hides that one.
+        "portal_parent": Principal(
+            kind=PrincipalKind.PORTAL_ACCOUNT,
+            organization=a.organization,
+            grants=Grants(),
+            sites=frozenset(),
+            client_ids=frozenset(str(clients[n].id) for n in ("a1_no_provider", "a2_dr_a2", "b1_staff_b1")),
+        ),
     }
     return world
 
@@ -182,6 +191,7 @@ async def clients_by_predicate(p: Principal, org_ids: list[str]) -> set[str]:
             str(c.location_id),
             str(c.primary_provider.user_id) if c.primary_provider else None,
             organization_id=str(c.organization_id),
+            client_id=str(c.id),
         )
     }
 
@@ -252,6 +262,10 @@ EXPECTED: list[tuple[str, str, set[str]]] = [
         {"a1_own_dr_a1", "a1_no_provider", "a2_own_dr_a1", "a2_dr_a2", "a2_multi", "a1_archived_dr_a1", "a3_dr_all"},
     ),
     ("other_organization_admin", "client", {"b1_staff_b1"}),
+    ("portal_parent", "client", {"a1_no_provider", "a2_dr_a2"}),
+    ("portal_parent", "user", set()),
+    ("portal_parent", "provider", set()),
+    ("portal_parent", "location", set()),
 ]
 
 

@@ -18,7 +18,7 @@ from models.audit import AuditEvent
 from models.enums import UserType
 from models.organization import Location
 from permissions.catalog import Permission as P
-from tests.factories import Factory, Org, Staff
+from tests.factories import Factory, Org, Portal, Staff
 
 FRONT_DESK = [P.USERS_READ, P.PROVIDERS_READ, P.CLIENTS_READ, P.CLIENTS_MANAGE, P.CLIENT_PORTAL_MANAGE]
 MANAGER = [P.USERS_READ, P.USERS_MANAGE, P.USERS_ACCESS_MANAGE, P.USERS_CREDENTIALS_RESET, P.PROVIDERS_READ]
@@ -31,7 +31,7 @@ PROVIDER_OWN = [P.CLIENTS_READ_OWN, P.PROVIDERS_READ]
 class World:
     a: Org
     b: Org
-    principals: dict[str, Staff | None]
+    principals: dict[str, Staff | Portal | None]
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -105,7 +105,7 @@ async def build_world(factory: Factory, steps: Sequence[WorldStep] = ()) -> Worl
     restricted = await factory.group(a.organization, RESTRICTED, name="Only A2", locations=[a2])
     billing = await factory.group(a.organization, BILLING, name="Billing")
     own = await factory.group(a.organization, PROVIDER_OWN, name="Providers")
-    principals: dict[str, Staff | None] = {
+    principals: dict[str, Staff | Portal | None] = {
         "anonymous": None,
         "admin_a": a.admin,
         "admin_b": b.admin,
@@ -146,6 +146,9 @@ FINGERPRINT_TABLES = (
     "clients",
     "staff_tokens",
     "outbox_messages",
+    "portal_accounts",
+    "client_portal_links",
+    "client_invitations",
 )
 
 

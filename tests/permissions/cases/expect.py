@@ -8,3 +8,4 @@ NOT_FOUND = "NOT_FOUND"  # mutation payload UserError NOT_FOUND (or a query answ
 DENIED_INPUT = "DENIED_INPUT"  # mutation payload UserError FORBIDDEN (asks for more than held)
 HIDDEN = "HIDDEN"  # query answers null / an empty list: as if the row did not exist
 LAST_ADMIN = "LAST_ADMIN"
+INVITATION_INVALID = "INVITATION_INVALID"  # mutation payload UserError: the link opens nothing

@@ -1,0 +1,489 @@
+"""Client invitations and proxy links (article 001; docs/architecture.md "Client portal").
+
+Staff with CLIENT_PORTAL_MANAGE at a client's location invite someone to manage the client's
+appointments: a single-use link (`tsl_...`, stored as a hash, `invitation_ttl_seconds`), mailed
+through the outbox or handed out ("get link"), optionally with a 6-digit verification code the
+invitee gets by phoning the clinic. Accepting it links a portal account to the client: the account
+of the caller's portal session (its email must be the invited one), or a new account made for the
+invited email. When the client has a date of birth, accepting asks for it too.
+
+Identity checks are counted before they are judged (as staff PINs are): five wrong codes or dates
+of birth void the invitation, however many guesses arrive at once. A status is computed from the
+row and the clock (`status_of`), never kept, so no job has to expire anything.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q, Subquery
+from tortoise.transactions import in_transaction
+
+from models.clients import Client
+from models.enums import ClientStatus, InvitationStatus, ProxyRelationship
+from models.organization import Organization
+from models.portal import ClientInvitation, ClientPortalLink, PortalAccount
+from models.sql import write_returning
+from permissions.catalog import Permission
+from permissions.grants import ALL
+from permissions.principal import Principal
+from permissions.scoping import client_q
+from resolvers import audit, outbox
+from resolvers.context import RequestContext
+from resolvers.credentials import LINK_TOKEN_PREFIX, hash_secret, new_token, password_problem, token_hash
+from resolvers.errors import ErrorCode, InputError, Problem, Problems, fail
+from resolvers.inputs import parse_uuid
+from resolvers.portal_auth import PortalSessionResult, email_key, open_portal_session
+from resolvers.validation import normalize_email
+
+IDENTITY_FAILURE_LIMIT = 5
+BULK_LIMIT = 100
+INVALID_MESSAGE = "This invitation is not valid any more: ask the clinic for a new one."
+_OPEN_STATUSES = (ClientStatus.ACTIVE, ClientStatus.PENDING_REVIEW)
+
+
+@dataclass
+class InviteData:
+    client_id: Any
+    email: str
+    relationship: ProxyRelationship = ProxyRelationship.SELF
+    require_verification_code: bool = False
+    send: bool = True
+
+
+@dataclass
+class NewAccountData:
+    password: str
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+@dataclass
+class AcceptData:
+    token: str
+    verification_code: str | None = None
+    date_of_birth: date | None = None
+    new_account: NewAccountData | None = None
+
+
+@dataclass
+class IssuedInvitation:
+    """An invitation and the link that opens it (shown to staff on create, resend and get link)."""
+
+    invitation: ClientInvitation
+    link: str
+
+
+@dataclass
+class Acceptance:
+    link: ClientPortalLink
+    session: PortalSessionResult | None
+
+
+def status_of(invitation: ClientInvitation, now: datetime) -> InvitationStatus:
+    if invitation.accepted_at is not None:
+        return InvitationStatus.ACCEPTED
+    if invitation.revoked_at is not None:
+        return InvitationStatus.REVOKED
+    if invitation.expires_at <= now:
+        return InvitationStatus.EXPIRED
+    return InvitationStatus.PENDING
+
+
+def status_q(status: InvitationStatus, now: datetime) -> Q:
+    """`status_of` as a row filter, for the invitations list."""
+    unused = Q(accepted_at__isnull=True, revoked_at__isnull=True)
+    return {
+        InvitationStatus.ACCEPTED: Q(accepted_at__isnull=False),
+        InvitationStatus.REVOKED: Q(accepted_at__isnull=True, revoked_at__isnull=False),
+        InvitationStatus.EXPIRED: unused & Q(expires_at__lte=now),
+        InvitationStatus.PENDING: unused & Q(expires_at__gt=now),
+    }[status]
+
+
+def invitations_q(principal: Principal) -> Q:
+    """The invitations a principal may read: those of clients it may see, at locations where it
+    holds CLIENT_PORTAL_MANAGE (the guard on `Client.invitations`)."""
+    scope = principal.grants.scope(Permission.CLIENT_PORTAL_MANAGE)
+    visible = Q(organization_id=principal.organization.id) & Q(
+        client_id__in=Subquery(Client.filter(client_q(principal)).values("id"))
+    )
+    if scope is ALL:
+        return visible
+    return visible & Q(client__location_id__in=sorted(scope))
+
+
+# --------------------------------------------------------------------------- staff side
+
+
+async def _managed_client(principal: Principal, client_id: Any, *path: str) -> Client:
+    """The client, visible to the actor and open, at a location where the actor holds
+    CLIENT_PORTAL_MANAGE; else NOT_FOUND (out of sight) or FORBIDDEN / INVALID at `path`."""
+    parsed = parse_uuid(client_id)
+    client = await Client.filter(client_q(principal), id=parsed).first() if parsed else None
+    if client is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such client.", *path)
+    if not principal.grants.has(Permission.CLIENT_PORTAL_MANAGE, str(client.location_id)):
+        raise fail(ErrorCode.FORBIDDEN, "Portal access needs CLIENT_PORTAL_MANAGE at the client's location.", *path)
+    if client.status not in _OPEN_STATUSES:
+        raise fail(ErrorCode.INVALID, "An archived or merged client cannot be invited.", *path)
+    return client
+
+
+async def _managed_invitation(principal: Principal, invitation_id: Any) -> ClientInvitation:
+    parsed = parse_uuid(invitation_id)
+    found = await ClientInvitation.filter(invitations_q(principal), id=parsed).first() if parsed else None
+    if found is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such invitation.", "input", "id")
+    return found
+
+
+def _new_code() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def _link(ctx: RequestContext, token: str) -> str:
+    """The acceptance URL: the API's own invitation page, or the deployment's front end there."""
+    return f"{ctx.settings.public_url.rstrip('/')}/invitation?token={token}"
+
+
+async def _mail(ctx: RequestContext, invitation: ClientInvitation, client: Client, link: str, claim: bool) -> None:
+    organization = await Organization.get(id=client.organization_id)
+    if claim:
+        template = "portal_claim"
+    else:
+        template = "client_invitation_code" if invitation.verification_code else "client_invitation"
+    await outbox.enqueue(
+        ctx,
+        template=template,
+        to=invitation.email,
+        language=client.preferred_language,
+        organization_id=client.organization_id,
+        values={
+            "first_name": client.first_name,
+            "client_name": f"{client.first_name} {client.last_name}",
+            "organization": organization.name,
+            "link": link,
+            "expires": invitation.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        },
+    )
+    invitation.sent_at = ctx.now()
+    invitation.send_count += 1
+    await invitation.save(update_fields=["sent_at", "send_count"])
+
+
+async def issue_invitation(
+    ctx: RequestContext, principal: Principal, client: Client, data: InviteData, *, claim: bool = False
+) -> IssuedInvitation:
+    """Create one invitation for a client the actor may invite to (checked by the caller), in the
+    caller's transaction; `claim` is createClient's 72-hour claim email to the client itself."""
+    try:
+        email = normalize_email(data.email)
+    except ValueError as error:
+        raise fail(ErrorCode.INVALID, str(error), "input", "email") from None
+    key = email_key(email)
+    linked = await ClientPortalLink.filter(client_id=client.id, account__email_key=key).exists()
+    if linked:
+        raise fail(ErrorCode.DUPLICATE, "An account with this email already manages this client.", "input", "email")
+    now = ctx.now()
+    pending = await ClientInvitation.filter(status_q(InvitationStatus.PENDING, now), client_id=client.id, email_key=key)
+    if pending:
+        raise fail(
+            ErrorCode.DUPLICATE,
+            "This email already has a pending invitation for this client: resend it instead.",
+            "input",
+            "email",
+        )
+    token = new_token(LINK_TOKEN_PREFIX)
+    invitation = await ClientInvitation.create(
+        organization_id=client.organization_id,
+        client_id=client.id,
+        email=email,
+        relationship=data.relationship,
+        token_hash=token_hash(token),
+        verification_code=_new_code() if data.require_verification_code else None,
+        expires_at=now + timedelta(seconds=ctx.settings.invitation_ttl_seconds),
+        created_by_id=principal.user.id if principal.user else None,
+    )
+    link = _link(ctx, token)
+    if data.send:
+        await _mail(ctx, invitation, client, link, claim)
+    await audit.record(
+        ctx,
+        "client.invite",
+        target_type=audit.Target.CLIENT_INVITATION,
+        target_id=invitation.id,
+        location_id=client.location_id,
+        changes={
+            "client": str(client.id),
+            "relationship": data.relationship,
+            "verificationCode": data.require_verification_code,
+            "sent": data.send,
+        },
+    )
+    return IssuedInvitation(invitation, link)
+
+
+async def invite_client_user(ctx: RequestContext, data: InviteData) -> IssuedInvitation:
+    principal = await ctx.require_principal()
+    async with in_transaction():
+        client = await _managed_client(principal, data.client_id, "input", "clientId")
+        return await issue_invitation(ctx, principal, client, data)
+
+
+async def bulk_invite_clients(ctx: RequestContext, client_ids: list[Any]) -> tuple[list[ClientInvitation], Problems]:
+    """Invite each client at its own email, SELF, sent now: each in its own transaction, so one
+    refused client (no email, out of reach, already invited) is reported at its index and the rest
+    are invited."""
+    principal = await ctx.require_principal()
+    if len(client_ids) > BULK_LIMIT:
+        raise fail(ErrorCode.INVALID, f"Invite at most {BULK_LIMIT} clients at once.", "input", "clientIds")
+    invited: list[ClientInvitation] = []
+    problems = Problems()
+    for index, client_id in enumerate(client_ids):
+        path = ("input", "clientIds", str(index))
+        try:
+            async with in_transaction():
+                client = await _managed_client(principal, client_id, *path)
+                if not client.email:
+                    raise fail(ErrorCode.REQUIRED, "This client has no email address.", *path)
+                issued = await issue_invitation(ctx, principal, client, InviteData(client.id, client.email))
+                invited.append(issued.invitation)
+        except InputError as error:
+            problems.extend([Problem(p.code, p.message, path) for p in error.problems])
+    refused = [".".join(p.field or ()) for p in problems.items if p.code is ErrorCode.FORBIDDEN]
+    if refused:  # a refusal is a security event, as `attempt()` records one for a whole input
+        await audit.record(ctx, "client.bulk_invite.refused", changes={"fields": refused})
+    return invited, problems
+
+
+async def resend_invitation(ctx: RequestContext, invitation_id: Any, send: bool) -> IssuedInvitation:
+    """A new token and a new expiry for a pending or expired invitation; the old link dies."""
+    principal = await ctx.require_principal()
+    async with in_transaction():
+        invitation = await _managed_invitation(principal, invitation_id)
+        client = await _managed_client(principal, invitation.client_id, "input", "id")
+        await ClientInvitation.filter(id=invitation.id).select_for_update().first()
+        await invitation.refresh_from_db()
+        if status_of(invitation, ctx.now()) not in (InvitationStatus.PENDING, InvitationStatus.EXPIRED):
+            raise fail(ErrorCode.INVALID, "Only a pending or expired invitation can be sent again.", "input", "id")
+        token = new_token(LINK_TOKEN_PREFIX)
+        invitation.token_hash = token_hash(token)
+        invitation.expires_at = ctx.now() + timedelta(seconds=ctx.settings.invitation_ttl_seconds)
+        await invitation.save(update_fields=["token_hash", "expires_at"])
+        link = _link(ctx, token)
+        if send:
+            await _mail(ctx, invitation, client, link, claim=False)
+        await audit.record(
+            ctx,
+            "client.invitation_resend",
+            target_type=audit.Target.CLIENT_INVITATION,
+            target_id=invitation.id,
+            location_id=client.location_id,
+            changes={"sent": send},
+        )
+        return IssuedInvitation(invitation, link)
+
+
+async def revoke_invitation(ctx: RequestContext, invitation_id: Any) -> ClientInvitation:
+    principal = await ctx.require_principal()
+    async with in_transaction():
+        invitation = await _managed_invitation(principal, invitation_id)
+        client = await _managed_client(principal, invitation.client_id, "input", "id")
+        now = ctx.now()
+        revoked = await ClientInvitation.filter(
+            id=invitation.id, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=now)
+        if not revoked:
+            raise fail(ErrorCode.INVALID, "This invitation was already accepted or revoked.", "input", "id")
+        invitation.revoked_at = now
+        await audit.record(
+            ctx,
+            "client.invitation_revoke",
+            target_type=audit.Target.CLIENT_INVITATION,
+            target_id=invitation.id,
+            location_id=client.location_id,
+        )
+        return invitation
+
+
+async def remove_portal_link(ctx: RequestContext, client_id: Any, account_id: Any) -> None:
+    """End an account's proxy access to a client: its next request no longer sees the client."""
+    principal = await ctx.require_principal()
+    async with in_transaction():
+        client = await _managed_client(principal, client_id, "input", "clientId")
+        parsed = parse_uuid(account_id)
+        removed = await ClientPortalLink.filter(client_id=client.id, account_id=parsed).delete() if parsed else 0
+        if not removed:
+            raise fail(ErrorCode.NOT_FOUND, "This account does not manage this client.", "input", "accountId")
+        await audit.record(
+            ctx,
+            "client.portal_link_remove",
+            target_type=audit.Target.CLIENT,
+            target_id=client.id,
+            location_id=client.location_id,
+            changes={"account": str(parsed)},
+        )
+
+
+# --------------------------------------------------------------------------- the invitee's side
+
+# Counts an identity check before it is judged, in one atomic statement: parallel guesses each get
+# a numbered turn, and only turns 1 to 5 are judged at all.
+_TAKE_TURN_SQL = """
+UPDATE client_invitations SET code_failures = code_failures + 1
+ WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL
+RETURNING code_failures
+"""
+
+
+async def _find(token: str) -> ClientInvitation | None:
+    return await ClientInvitation.filter(token_hash=token_hash((token or "").strip())).select_related("client").first()
+
+
+def _usable(invitation: ClientInvitation | None, now: datetime) -> bool:
+    return invitation is not None and status_of(invitation, now) is InvitationStatus.PENDING
+
+
+async def invitation_for_page(token: str, now: datetime) -> ClientInvitation | None:
+    """The pending invitation behind a link, for the page it opens (read only, nothing recorded)."""
+    found = await _find(token)
+    return found if _usable(found, now) else None
+
+
+async def _check_identity(ctx: RequestContext, invitation: ClientInvitation, data: AcceptData) -> None:
+    """The verification code (when the invitation has one) and the client's date of birth (when it
+    has one) must both be right; a wrong one counts toward the five that void the invitation."""
+    client = invitation.client
+    code_ok = invitation.verification_code is None or hmac.compare_digest(
+        (data.verification_code or "").strip(), invitation.verification_code
+    )
+    birth_ok = client.date_of_birth is None or data.date_of_birth == client.date_of_birth
+    if code_ok and birth_ok:
+        return
+    rows = await write_returning(_TAKE_TURN_SQL, [str(invitation.id)])
+    turn = int(rows[0]["code_failures"]) if rows else IDENTITY_FAILURE_LIMIT + 1
+    voided = turn >= IDENTITY_FAILURE_LIMIT
+    async with in_transaction():
+        if voided:
+            await ClientInvitation.filter(id=invitation.id, revoked_at__isnull=True).update(revoked_at=ctx.now())
+        await audit.record(
+            ctx,
+            "client.invitation_check_failed",
+            organization_id=invitation.organization_id,
+            target_type=audit.Target.CLIENT_INVITATION,
+            target_id=invitation.id,
+            changes={"failures": turn, "voided": voided},
+        )
+    if turn > IDENTITY_FAILURE_LIMIT:
+        raise fail(ErrorCode.INVITATION_INVALID, INVALID_MESSAGE, "input", "token")
+    problems = Problems()
+    suffix = " The invitation is now void: ask the clinic for a new one." if voided else ""
+    if not code_ok:
+        problems.add(
+            ErrorCode.VERIFICATION_CODE_INVALID,
+            "The verification code is not right." + suffix,
+            "input",
+            "verificationCode",
+        )
+    if not birth_ok:
+        problems.add(
+            ErrorCode.VERIFICATION_CODE_INVALID, "The date of birth does not match." + suffix, "input", "dateOfBirth"
+        )
+    problems.raise_if_any()
+
+
+async def accept_invitation(ctx: RequestContext, data: AcceptData) -> Acceptance:
+    """Link the invited client to the caller's portal account (whose email must be the invited one),
+    or to a new account made for the invited email (never to an existing one: logging in is how an
+    existing account proves itself)."""
+    now = ctx.now()
+    invitation = await _find(data.token)
+    if invitation is None or not _usable(invitation, now):
+        await audit.record(
+            ctx, "client.invitation_invalid", organization_id=invitation.organization_id if invitation else None
+        )
+        raise fail(ErrorCode.INVITATION_INVALID, INVALID_MESSAGE, "input", "token")
+    await _check_identity(ctx, invitation, data)
+    principal = await ctx.principal()
+    portal = principal if principal is not None and principal.is_portal else None
+    if data.new_account is None and (portal is None or str(portal.organization.id) != str(invitation.organization_id)):
+        raise fail(
+            ErrorCode.REQUIRED, "Log in to your portal account, or create one, to accept.", "input", "newAccount"
+        )
+    password_hash = _new_account_hash(invitation, data.new_account) if data.new_account is not None else None
+    async with in_transaction():
+        if data.new_account is not None:
+            assert password_hash is not None
+            account = await _new_account(invitation, data.new_account, password_hash)
+        else:
+            assert portal is not None and portal.portal_account is not None
+            account = portal.portal_account
+            if account.email_key != invitation.email_key:
+                raise fail(
+                    ErrorCode.INVITATION_INVALID,
+                    "This invitation is for another email address: log in with that one.",
+                    "input",
+                    "token",
+                )
+        claimed = await ClientInvitation.filter(
+            id=invitation.id, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+        ).update(accepted_at=now, accepted_by_id=account.id)
+        if claimed != 1:
+            raise fail(ErrorCode.INVITATION_INVALID, INVALID_MESSAGE, "input", "token")
+        link = await ClientPortalLink.filter(client_id=invitation.client_id, account_id=account.id).first()
+        if link is None:
+            link = await ClientPortalLink.create(
+                organization_id=invitation.organization_id,
+                client_id=invitation.client_id,
+                account_id=account.id,
+                relationship=invitation.relationship,
+            )
+        await audit.record(
+            ctx,
+            "client.invitation_accept",
+            organization_id=invitation.organization_id,
+            target_type=audit.Target.CLIENT_INVITATION,
+            target_id=invitation.id,
+            location_id=invitation.client.location_id,
+            changes={"account": str(account.id), "newAccount": data.new_account is not None},
+        )
+        session = await open_portal_session(ctx, account) if data.new_account is not None else None
+    return Acceptance(link, session)
+
+
+_ACCOUNT_EXISTS = "An account with this email exists: log in with it, then open the link again."
+
+
+def _new_account_hash(invitation: ClientInvitation, data: NewAccountData) -> str:
+    """The new account's password, judged and hashed before any transaction opens (argon2 takes
+    tens of milliseconds, which no write lock should wait for)."""
+    if problem := password_problem(data.password, invitation.email):
+        raise fail(ErrorCode.PASSWORD_TOO_WEAK, problem, "input", "newAccount", "password")
+    return hash_secret(data.password)
+
+
+async def _new_account(invitation: ClientInvitation, data: NewAccountData, password_hash: str) -> PortalAccount:
+    """A portal account for the invited email. An email that has one already takes nothing over:
+    the existing account is left as it is, and the invitee is told to log in (also when another
+    acceptance made it a moment ago: the unique key decides)."""
+    if await PortalAccount.filter(organization_id=invitation.organization_id, email_key=invitation.email_key).exists():
+        raise fail(ErrorCode.DUPLICATE, _ACCOUNT_EXISTS, "input", "newAccount")
+    try:
+        async with in_transaction():  # a savepoint: a lost race rolls back this insert alone
+            return await PortalAccount.create(
+                organization_id=invitation.organization_id,
+                email=invitation.email,
+                password_hash=password_hash,
+                first_name=(data.first_name or "").strip()[:100] or None,
+                last_name=(data.last_name or "").strip()[:100] or None,
+                # The link reached the invitee's mailbox only when it was mailed.
+                email_verified=invitation.sent_at is not None,
+            )
+    except IntegrityError:
+        raise fail(ErrorCode.DUPLICATE, _ACCOUNT_EXISTS, "input", "newAccount") from None
