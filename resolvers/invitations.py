@@ -454,6 +454,8 @@ async def accept_invitation(ctx: RequestContext, data: AcceptData) -> Acceptance
             changes={"account": str(account.id), "newAccount": data.new_account is not None},
         )
         session = await open_portal_session(ctx, account) if data.new_account is not None else None
+    # The caller's links just changed: the rest of the request (the payload's client) sees the new one.
+    ctx.forget_principal()
     return Acceptance(link, session)
 
 

@@ -86,11 +86,9 @@ INVITE = (
 BULK = "mutation($ids: [ID!]!) { bulkInviteClients(input: {clientIds: $ids}) { invitations { id } errors { code } } }"
 RESEND = "mutation($id: ID!) { resendClientInvitation(input: {id: $id, send: false}) { link errors { code } } }"
 REVOKE = "mutation($id: ID!) { revokeClientInvitation(input: {id: $id}) { invitation { status } errors { code } } }"
-REMOVE = (
-    "mutation($c: ID!, $a: ID!) { removePortalLink(input: {clientId: $c, accountId: $a}) { ok errors { code } } }"
-)
+REMOVE = "mutation($c: ID!, $a: ID!) { removePortalLink(input: {clientId: $c, accountId: $a}) { ok errors { code } } }"
 PORTAL_LOGIN = (
-    "mutation($e: String!, $p: String!) { portalLogin(input: {organizationSlug: \"clinic-a\", email: $e, "
+    'mutation($e: String!, $p: String!) { portalLogin(input: {organizationSlug: "clinic-a", email: $e, '
     "password: $p}) { token errors { code } } }"
 )
 ACCEPT = (
@@ -260,4 +258,3 @@ def portal_refused_rows(cases: list[Case], portal_fields: set[str]) -> list[Case
         for op, case in sorted(first.items())
         if op not in portal_fields and op not in written
     ]
-

@@ -1,0 +1,80 @@
+"""Client invitation races on PostgreSQL, in real, separate transactions (a fresh database; the
+rolled-back test transaction's single connection cannot serve parallel requests): a burst of wrong
+verification codes gets five guesses, and two acceptances of one link link one account."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from models.portal import ClientInvitation, ClientPortalLink, PortalAccount
+from permissions.catalog import Permission as P
+from tests.api.test_portal import ACCEPT, INVITE, NEW_PASSWORD, token_of
+from tests.factories import Factory, Org, Staff, make_client, staff_with
+from tests.support import BACKEND, app_client, own_database, payload_codes, post_graphql
+
+pytestmark = pytest.mark.skipif(
+    BACKEND != "postgres",
+    reason="needs parallel requests on separate connections and transactions: PostgreSQL only "
+    "(the sequential versions are in test_portal.py)",
+)
+
+
+@dataclasses.dataclass
+class Race:
+    org: Org
+    desk: Staff
+    client_id: str
+    http: httpx.AsyncClient
+
+    async def post(self, query: str, variables: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+        return await post_graphql(self.http, query, variables, token)
+
+    async def invite(self, email: str, **extra: Any) -> dict[str, Any]:
+        body = await self.post(INVITE, {"i": {"clientId": self.client_id, "email": email, **extra}}, self.desk.token)
+        return body["data"]["inviteClientUser"]
+
+    async def accept(self, **given: Any) -> dict[str, Any]:
+        return (await self.post(ACCEPT, {"i": given}))["data"]["acceptClientInvitation"]
+
+
+@pytest.fixture
+async def race(tmp_path: Path, settings) -> AsyncIterator[Race]:
+    async with own_database(tmp_path, "portalrace") as database:
+        factory = Factory()
+        org = await factory.organization("race")
+        desk = await staff_with(factory, org, [P.CLIENTS_READ, P.CLIENT_PORTAL_MANAGE], org.locations)
+        client = await make_client(org, org.locations[0], "Ines", "Roy")
+        async with app_client(settings, database, ip="203.0.113.40") as http:
+            yield Race(org, desk, str(client.id), http)
+
+
+async def test_a_burst_of_wrong_codes_gets_five_guesses(race: Race) -> None:
+    issued = await race.invite("ines@example.org", requireVerificationCode=True)
+    code = issued["invitation"]["verificationCode"]
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    token = token_of(issued["link"])
+    answers = await asyncio.gather(
+        *(race.accept(token=token, verificationCode=wrong, newAccount={"password": NEW_PASSWORD}) for _ in range(12))
+    )
+    judged = [a for a in answers if payload_codes(a) == ["VERIFICATION_CODE_INVALID"]]
+    assert len(judged) == 5, answers
+    right = await race.accept(token=token, verificationCode=code, newAccount={"password": NEW_PASSWORD})
+    assert payload_codes(right) == ["INVITATION_INVALID"]
+    assert (await ClientInvitation.get(id=issued["invitation"]["id"])).revoked_at is not None
+
+
+async def test_two_acceptances_of_one_link_make_one_account_and_one_link(race: Race) -> None:
+    issued = await race.invite("ines@example.org")
+    token = token_of(issued["link"])
+    answers = await asyncio.gather(*(race.accept(token=token, newAccount={"password": NEW_PASSWORD}) for _ in range(4)))
+    assert sum(1 for a in answers if a["token"]) == 1, answers
+    assert all(payload_codes(a) in ([], ["INVITATION_INVALID"], ["DUPLICATE"]) for a in answers), answers
+    assert await PortalAccount.all().count() == 1
+    assert await ClientPortalLink.all().count() == 1
