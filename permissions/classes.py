@@ -86,7 +86,11 @@ class _Access(BasePermission):
 
 @cache
 def _access_class(
-    permissions: tuple[Permission, ...], allow_locked: bool, allow_reset: bool, any_of: bool = False, portal: bool = False
+    permissions: tuple[Permission, ...],
+    allow_locked: bool,
+    allow_reset: bool,
+    any_of: bool = False,
+    portal: bool = False,
 ) -> type[BasePermission]:
     joiner = "Or" if any_of else ""
     name = (

@@ -214,9 +214,7 @@ class Client:
         rows = await info.context.loaders.of(client_relations.clients_merged_into).load(str(self.id))
         return await _visible(info, rows)
 
-    @strawberry.field(
-        description="Who may manage this client's appointments. A portal account sees its own link only."
-    )
+    @strawberry.field(description="Who may manage this client's appointments. A portal account sees its own link only.")
     async def portal_links(self: Any, info: Info) -> list[ClientPortalLink]:
         rows = await info.context.loaders.of(portal.links_of_clients).load(str(self.id))
         principal = await info.context.require_principal()

@@ -330,9 +330,7 @@ class Mutation:
             effects=(GrantEffect.NONE,),
         )
     )
-    async def resend_client_invitation(
-        self, info: Info, input: ResendClientInvitationInput
-    ) -> ClientInvitationPayload:
+    async def resend_client_invitation(self, info: Info, input: ResendClientInvitationInput) -> ClientInvitationPayload:
         return await ClientInvitationPayload.run(
             info, "client.invitation_resend", invitations.resend_invitation, input.id, input.send is not False
         )
@@ -344,9 +342,7 @@ class Mutation:
             effects=(GrantEffect.NONE,),
         )
     )
-    async def revoke_client_invitation(
-        self, info: Info, input: RevokeClientInvitationInput
-    ) -> ClientInvitationPayload:
+    async def revoke_client_invitation(self, info: Info, input: RevokeClientInvitationInput) -> ClientInvitationPayload:
         return await ClientInvitationPayload.run(
             info, "client.invitation_revoke", invitations.revoke_invitation, input.id
         )
@@ -379,4 +375,3 @@ class Mutation:
         return await OkPayload.run(
             info, "client.portal_link_remove", invitations.remove_portal_link, input.client_id, input.account_id
         )
-

@@ -178,7 +178,6 @@ class Factory:
         )
         return token, sess
 
-
     async def portal_account(
         self,
         org: Organization | Org,

@@ -97,9 +97,7 @@ def test_the_public_fields_are_marked_and_only_they_lack_a_permission_class() ->
     with no permission class that is not marked public (a forgotten `requires`) fails."""
     open_fields = {name for name, field in _root_field_definitions().items() if not field.permission_classes}
     assert (
-        _public_fields()
-        == open_fields
-        == {"login", "acceptStaffInvitation", "portalLogin", "acceptClientInvitation"}
+        _public_fields() == open_fields == {"login", "acceptStaffInvitation", "portalLogin", "acceptClientInvitation"}
     )
 
 

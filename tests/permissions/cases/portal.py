@@ -23,8 +23,8 @@ from resolvers.credentials import LINK_TOKEN_PREFIX, new_token, token_hash
 from tests.factories import PASSWORD, Factory
 from tests.permissions.cases.auth import login
 from tests.permissions.cases.base import Case, fixed, no_token, rows
-from tests.permissions.cases.users import ACCEPT as STAFF_ACCEPT
 from tests.permissions.cases.expect import DENIED_INPUT, FORBIDDEN, HIDDEN, INVITATION_INVALID, NOT_FOUND, OK
+from tests.permissions.cases.users import ACCEPT as STAFF_ACCEPT
 from tests.permissions.world import World, WorldStep
 
 PORTAL = "portal_parent"
