@@ -16,6 +16,7 @@ from starlette.routing import Route
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
+from app import invitation_page
 from app.db import tortoise_config
 from app.graphql import TesseraGraphQL
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware, http_error_code
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             Route("/readyz", readyz, methods=["GET"]),
             # The pages staff mail links open (/register, /reset-password): app/pages.py.
             *page_routes(settings),
+            *invitation_page.routes(settings),
         ],
         middleware=middleware,
         exception_handlers={HTTPException: http_error},

@@ -1,4 +1,5 @@
-"""The two pages staff mail links open (issue 10): `/register?token=` and `/reset-password?token=`.
+"""The pages mail links open (issue 10): staff `/register?token=` and `/reset-password?token=` here,
+and the client invitation's `/invitation?token=` (app/invitation_page.py, built on these).
 
 Plain server-rendered HTML (Jinja2), no script. The form posts the link's token in a hidden field to
 the same path; the POST runs the very code path of the `acceptStaffInvitation` mutation
@@ -27,6 +28,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -199,17 +201,27 @@ class LinkPage:
     async def get(self, request: Request) -> Response:
         language, explicit = page_language(request)
         token = request.query_params.get("token", "")
-        if not await access.link_is_usable(token, RequestContext.now()):
-            return self.render(
-                request,
-                language,
-                explicit,
-                status=400,
-                token="",
-                dead=True,
-                errors=[("token", translate(access.INVITATION_INVALID_MESSAGE, language))],
-            )
+        if not await access.link_is_usable(token, self.now()):
+            return self.dead(request, language, explicit)
         return self.render(request, language, explicit, token=token)
+
+    @staticmethod
+    def now() -> datetime:
+        return RequestContext.now()
+
+    def dead(
+        self, request: Request, language: str, explicit: bool, errors: list[tuple[str, str]] | None = None
+    ) -> Response:
+        """The answer to a link that opens nothing (unknown, used, revoked, expired): no form."""
+        errors = errors or [("token", translate(access.INVITATION_INVALID_MESSAGE, language))]
+        return self.render(request, language, explicit, status=400, token="", dead=True, errors=errors)
+
+    def refused(self, request: Request, language: str, explicit: bool) -> Response:
+        """The answer to a post that fails the CSRF check: no form carrying the posted token, so a forged
+        post leaves the victim no working form for an account the forger chose (the link from the
+        email opens a fresh one)."""
+        errors = [("form", TEXT[language]["csrf"])]
+        return self.render(request, language, explicit, status=403, token="", dead=True, errors=errors)
 
     async def post(self, request: Request, settings: Settings) -> Response:
         form = await form_fields(request)
@@ -219,18 +231,8 @@ class LinkPage:
 
         language, explicit = page_language(request, field("lang"))
         token = field("token")
-        cookie = request.cookies.get(csrf_cookie_name(request), "")
-        sent = field(CSRF_FIELD)
-        if (
-            not cookie
-            or not secrets.compare_digest(cookie.encode(), sent.encode())
-            or not same_origin(request, settings)
-        ):
-            # No form carrying the posted token: a forged post must not leave the victim a working
-            # form for an account the forger chose. The link from the email opens a fresh one.
-            return self.render(
-                request, language, explicit, status=403, token="", dead=True, errors=[("form", TEXT[language]["csrf"])]
-            )
+        if not valid_form(request, settings, form):
+            return self.refused(request, language, explicit)
         password, confirm, pin = field("password"), field("confirm"), field("pin").strip()
         if password != confirm:
             return self.render(
@@ -295,7 +297,7 @@ class LinkPage:
             **values,
         )
         response = HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
-        if template == "link_form.html" and not dead:
+        if template.endswith("_form.html") and not dead:
             secure = is_https(request)
             response.set_cookie(
                 csrf_cookie_name(request), csrf, path="/", httponly=True, samesite="strict", secure=secure
@@ -326,6 +328,13 @@ def is_https(request: Request) -> bool:
 def csrf_cookie_name(request: Request) -> str:
     """`__Host-` over HTTPS: a cookie no sibling subdomain can set or overwrite (it needs Secure)."""
     return "__Host-tessera_csrf" if is_https(request) else "tessera_csrf"
+
+
+def valid_form(request: Request, settings: Settings, form: dict[str, str]) -> bool:
+    """The double-submit check: the form's CSRF field equals its cookie, and a real Origin is ours."""
+    cookie = request.cookies.get(csrf_cookie_name(request), "")
+    sent = form.get(CSRF_FIELD, "")
+    return bool(cookie) and secrets.compare_digest(cookie.encode(), sent.encode()) and same_origin(request, settings)
 
 
 def same_origin(request: Request, settings: Settings) -> bool:

@@ -350,10 +350,33 @@ def _usable(invitation: ClientInvitation | None, now: datetime) -> bool:
     return invitation is not None and status_of(invitation, now) is InvitationStatus.PENDING
 
 
-async def invitation_for_page(token: str, now: datetime) -> ClientInvitation | None:
-    """The pending invitation behind a link, for the page it opens (read only, nothing recorded)."""
+@dataclass(frozen=True)
+class InvitationView:
+    """What the page a link opens shows and asks (read only: nothing recorded, nothing counted)."""
+
+    organization: Organization
+    client_first_name: str
+    email: str
+    needs_code: bool
+    needs_date_of_birth: bool
+    has_account: bool
+
+
+async def invitation_view(token: str, now: datetime) -> InvitationView | None:
+    """The pending invitation behind a link, as its page shows it; None when the link opens nothing."""
     found = await _find(token)
-    return found if _usable(found, now) else None
+    if found is None or not _usable(found, now):
+        return None
+    organization = await Organization.get(id=found.organization_id)
+    has_account = await PortalAccount.filter(organization_id=found.organization_id, email_key=found.email_key).exists()
+    return InvitationView(
+        organization=organization,
+        client_first_name=found.client.first_name,
+        email=found.email,
+        needs_code=found.verification_code is not None,
+        needs_date_of_birth=found.client.date_of_birth is not None,
+        has_account=has_account,
+    )
 
 
 async def _check_identity(ctx: RequestContext, invitation: ClientInvitation, data: AcceptData) -> None:

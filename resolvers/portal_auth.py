@@ -22,7 +22,7 @@ from models.portal import ClientPortalLink, PortalAccount, PortalSession
 from permissions.grants import NO_GRANTS
 from permissions.principal import Principal, PrincipalKind
 from resolvers import audit
-from resolvers.auth import INVALID_CREDENTIALS_MESSAGE, THROTTLED_MESSAGE, login_key, record_failure, throttle_state
+from resolvers.auth import THROTTLED_MESSAGE, login_key, record_failure, throttle_state
 from resolvers.context import RequestContext
 from resolvers.credentials import PORTAL_SESSION_PREFIX, new_token, token_hash, verify_secret
 from resolvers.errors import ErrorCode, fail
@@ -32,6 +32,7 @@ from resolvers.throttle import login_lock
 _PORTAL_KEY_PREFIX = "portal "
 SLUG_MAX = 63  # organizations.slug
 EMAIL_MAX = 254  # portal_accounts.email_key
+INVALID_CREDENTIALS_MESSAGE = "The organization, email or password is not right."
 INACTIVE_MESSAGE = "This portal account has been closed. Call the clinic."
 
 
@@ -160,3 +161,10 @@ async def portal_logout(ctx: RequestContext) -> None:
             revoked_at=ctx.now(), revoked_reason="LOGOUT"
         )
         await audit.record(ctx, "portal.logout", target_type=audit.Target.PORTAL_SESSION, target_id=session.id)
+
+
+async def end_portal_session_of(token: str, reason: str, now: datetime) -> int:
+    """Revoke the portal session behind `token`: one opened for a page that signs nobody in."""
+    return await PortalSession.filter(token_hash=token_hash(token), revoked_at__isnull=True).update(
+        revoked_at=now, revoked_reason=reason
+    )
