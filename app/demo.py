@@ -38,10 +38,11 @@ LOCATIONS = [
 
 # Later parts of the demo, in order. Each module defines `async def load(org, locations) -> None`
 # (locations by name; inside the demo's one transaction) and may define `LOGINS`, rows of the printed
-# table: (username, password or None when it has none yet, role, state). A state starting "can log
+# table: (username, password or None when it has none yet, role, state), and `PORTAL_LOGINS`, rows of
+# the client portal's: (email, password, who). A state starting "can log
 # in" means the password works; otherwise it starts "login refused" and names the error code
 # (tests/resolvers/test_users_demo.py tries every row).
-STEP_MODULES = ("app.demo_staff", "app.demo_clinical")
+STEP_MODULES = ("app.demo_staff", "app.demo_clinical", "app.demo_portal")
 
 
 def _steps() -> list:
@@ -61,6 +62,11 @@ def login_rows() -> list[LoginRow]:
     for step in _steps():
         rows.extend(getattr(step, "LOGINS", []))
     return rows
+
+
+def portal_login_rows() -> list[tuple[str, str, str]]:
+    """Every demo portal login: (email, password, who)."""
+    return [row for step in _steps() for row in getattr(step, "PORTAL_LOGINS", [])]
 
 
 def login_table(rows: list[LoginRow]) -> list[str]:
@@ -85,6 +91,14 @@ def logins_text(public_url: str = DEFAULT_PUBLIC_URL, *, loaded_now: bool = True
         "",
         f"Demo logins (organization slug: {DEMO_SLUG}); each password works only where its state says so:",
         *login_table(login_rows()),
+        "",
+        "Client portal logins (a portal account sees only the clients it is linked to):",
+        *[
+            f'  mutation {{ portalLogin(input: {{organizationSlug: "{DEMO_SLUG}", email: "{email}", '
+            f'password: "{password}"}}) {{ token errors {{ code }} }} }}  # {who}'
+            for email, password, who in portal_login_rows()
+        ],
+        "then, with its token:  { viewer { portalAccount { links { relationship client { firstName } } } } }",
     ]
     return "\n".join(lines)
 

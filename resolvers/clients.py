@@ -168,7 +168,7 @@ async def create_client(ctx: RequestContext, data: CreateClientData) -> Client:
         if data.send_portal_invitation:
             assert client.email is not None
             await invitations.issue_invitation(
-                ctx, principal, client, invitations.InviteData(client.id, client.email), claim=True
+                ctx, client, invitations.InviteData(client.id, client.email), created_by=principal.user, claim=True
             )
     return client
 

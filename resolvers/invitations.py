@@ -29,6 +29,7 @@ from models.enums import ClientStatus, InvitationStatus, ProxyRelationship
 from models.organization import Organization
 from models.portal import ClientInvitation, ClientPortalLink, PortalAccount
 from models.sql import write_returning
+from models.users import User
 from permissions.catalog import Permission
 from permissions.grants import ALL
 from permissions.principal import Principal
@@ -178,7 +179,7 @@ async def _mail(ctx: RequestContext, invitation: ClientInvitation, client: Clien
 
 
 async def issue_invitation(
-    ctx: RequestContext, principal: Principal, client: Client, data: InviteData, *, claim: bool = False
+    ctx: RequestContext, client: Client, data: InviteData, *, created_by: User | None, claim: bool = False
 ) -> IssuedInvitation:
     """Create one invitation for a client the actor may invite to (checked by the caller), in the
     caller's transaction; `claim` is createClient's 72-hour claim email to the client itself."""
@@ -208,7 +209,7 @@ async def issue_invitation(
         token_hash=token_hash(token),
         verification_code=_new_code() if data.require_verification_code else None,
         expires_at=now + timedelta(seconds=ctx.settings.invitation_ttl_seconds),
-        created_by_id=principal.user.id if principal.user else None,
+        created_by_id=created_by.id if created_by else None,
     )
     link = _link(ctx, token)
     if data.send:
@@ -233,7 +234,7 @@ async def invite_client_user(ctx: RequestContext, data: InviteData) -> IssuedInv
     principal = await ctx.require_principal()
     async with in_transaction():
         client = await _managed_client(principal, data.client_id, "input", "clientId")
-        return await issue_invitation(ctx, principal, client, data)
+        return await issue_invitation(ctx, client, data, created_by=principal.user)
 
 
 async def bulk_invite_clients(ctx: RequestContext, client_ids: list[Any]) -> tuple[list[ClientInvitation], Problems]:
@@ -252,7 +253,9 @@ async def bulk_invite_clients(ctx: RequestContext, client_ids: list[Any]) -> tup
                 client = await _managed_client(principal, client_id, *path)
                 if not client.email:
                     raise fail(ErrorCode.REQUIRED, "This client has no email address.", *path)
-                issued = await issue_invitation(ctx, principal, client, InviteData(client.id, client.email))
+                issued = await issue_invitation(
+                    ctx, client, InviteData(client.id, client.email), created_by=principal.user
+                )
                 invited.append(issued.invitation)
         except InputError as error:
             problems.extend([Problem(p.code, p.message, path) for p in error.problems])

@@ -1,5 +1,6 @@
 """A real browser on the real server: headless Chromium (the Debian package, driven by Playwright)
-opens a registration link served by `tessera serve`, fills the form and sees the username to log in with.
+opens a registration link served by `tessera serve`, fills the form and sees the username to log in
+with; and a client invitation's link, where a parent creates her portal account.
 
 Chromium is found at `TESSERA_TEST_CHROMIUM`, else `chromium` on PATH (Debian's /usr/bin/chromium);
 Playwright never downloads a browser of its own. Without Playwright or a Chromium binary the test is
@@ -11,20 +12,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from app.settings import Settings
-from models.enums import AccessStatus
+from models.enums import AccessStatus, ProxyRelationship
 from models.users import User
-from resolvers import access
+from resolvers import access, invitations
 from resolvers.context import RequestContext
 from tests.app.conftest import SmtpServer
 from tests.app.support import ROOT
 from tests.e2e.test_uvicorn import served, text
-from tests.factories import Factory
+from tests.factories import Factory, make_client
 from tests.support import orm
 
 if TYPE_CHECKING:
@@ -109,3 +111,75 @@ async def test_a_browser_opens_the_registration_link_and_sets_the_password(
     assert [e["status"] for e in pages] == [200, 200], "the GET and the POST, both logged by path"
     assert token not in text(log), "the link's token never reaches the server's log"
     assert NEW_PASSWORD not in text(log)
+
+
+async def test_a_browser_opens_a_client_invitation_and_a_parent_creates_her_account(
+    fresh_database: TestDatabase, tmp_path: Path, smtp: SmtpServer
+) -> None:
+    async_api = pytest.importorskip(
+        "playwright.async_api", reason="Playwright for Python is not installed (pip install -e '.[dev]')"
+    )
+    executable = chromium_binary()
+    if executable is None:
+        where = os.environ.get("TESSERA_TEST_CHROMIUM") or "no `chromium` on PATH"
+        pytest.skip(f"no Chromium binary ({where}): apt-get install -y chromium, or set TESSERA_TEST_CHROMIUM")
+
+    # A child with a date of birth, and an invitation with a verification code for the parent.
+    async with orm(fresh_database.url, migrate_first=True):
+        factory = Factory()
+        org = await factory.organization("harbour")
+        child = await make_client(org, org.locations[0], "Léo", "Lund", date_of_birth=date(2016, 9, 14))
+        ctx = RequestContext(settings=Settings(public_url="https://tessera.test"), request_id="e2e-browser")
+        wanted = invitations.InviteData(
+            child.id, "maya@example.org", ProxyRelationship.PARENT, require_verification_code=True, send=False
+        )
+        issued = await invitations.issue_invitation(ctx, child, wanted, created_by=org.admin.user)
+        code = issued.invitation.verification_code
+    path_and_query = issued.link.removeprefix("https://tessera.test")
+    token = path_and_query.split("token=", 1)[1]
+
+    log = tmp_path / "server.log"
+    async with served(fresh_database.url, log, PYTHONPATH=str(ROOT), TESSERA_SMTP_URL=smtp.url) as http:
+        async with async_api.async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=executable, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
+            )
+            try:
+                page = await browser.new_page(locale="fr-CA")
+                console: list[str] = []
+                page.on("console", lambda message: console.append(message.text))
+                opened = await page.goto(str(http.base_url.join(path_and_query)))
+                assert opened is not None and opened.status == 200
+                assert await page.get_attribute("html", "lang") == "fr"  # from Accept-Language
+                await page.get_by_label("Code de vérification", exact=True).fill(code or "")
+                await page.get_by_label("Date de naissance de Léo", exact=True).fill("2016-09-14")
+                await page.get_by_label("Nouveau mot de passe", exact=True).fill(NEW_PASSWORD)
+                await page.get_by_label("Répétez le nouveau mot de passe", exact=True).fill(NEW_PASSWORD)
+                await page.get_by_role("button", name="Accepter l'invitation").click()
+                await page.wait_for_selector("#email")
+                assert await page.text_content("#email") == "maya@example.org"
+                assert await page.text_content("#organization-code") == "harbour"
+                assert "tsp_" not in await page.content()
+                assert not [m for m in console if "Content Security Policy" in m], console
+            finally:
+                await browser.close()
+
+        login = await http.post(
+            "/graphql",
+            json={
+                "query": 'mutation { portalLogin(input: {organizationSlug: "harbour", email: "maya@example.org", '
+                f'password: "{NEW_PASSWORD}"}}) {{ token errors {{ code }} }} }}'
+            },
+        )
+        portal = login.json()["data"]["portalLogin"]
+        assert portal["errors"] == [], login.text
+        viewer = await http.post(
+            "/graphql",
+            json={"query": "{ viewer { portalAccount { links { relationship client { firstName } } } } }"},
+            headers={"authorization": f"Bearer {portal['token']}"},
+        )
+        links = viewer.json()["data"]["viewer"]["portalAccount"]["links"]
+        assert links == [{"relationship": "PARENT", "client": {"firstName": "Léo"}}]
+
+    assert token not in text(log), "the link's token never reaches the server's log"
+    assert NEW_PASSWORD not in text(log) and (code or "------") not in text(log)

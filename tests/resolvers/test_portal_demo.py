@@ -1,0 +1,37 @@
+"""The demo's client portal (app/demo_portal.py): the printed portal login works, and it shows the
+mother her own profile and her son's, and nobody else; two invitations wait on the staff side."""
+
+from __future__ import annotations
+
+import re
+
+from app import demo
+
+PORTAL_LOGIN = re.compile(
+    r'portalLogin\(input: \{organizationSlug: "([^"]+)", email: "([^"]+)", password: "([^"]+)"\}\)'
+)
+VIEWER = "{ viewer { kind portalAccount { links { relationship client { firstName lastName } } } } }"
+INVITATIONS = "{ clientInvitations(status: PENDING) { totalCount edges { node { email requiresVerificationCode } } } }"
+LOGIN = """mutation($s: String!, $u: String!, $p: String!) { login(input: {organizationSlug: $s, username: $u,
+  password: $p}) { token } }"""
+
+
+async def test_the_printed_portal_login_shows_the_mother_and_her_son(gql, db) -> None:
+    text = await demo.load_demo()
+    printed = PORTAL_LOGIN.findall(text)
+    assert printed, text
+    for slug, email, password in printed:
+        body = await gql(
+            "mutation($s: String!, $e: String!, $p: String!) { portalLogin(input: {organizationSlug: $s, email: $e, "
+            "password: $p}) { token errors { code } } }",
+            {"s": slug, "e": email, "p": password},
+        )
+        assert body["data"]["portalLogin"]["errors"] == [], body
+        viewer = (await gql(VIEWER, token=body["data"]["portalLogin"]["token"]))["data"]["viewer"]
+        links = sorted((link["relationship"], link["client"]["firstName"]) for link in viewer["portalAccount"]["links"])
+        assert links == [("PARENT", "Lucas"), ("SELF", "Sofia")]
+
+    admin = (await gql(LOGIN, {"s": demo.DEMO_SLUG, "u": demo.ADMIN_USERNAME, "p": demo.ADMIN_PASSWORD}))["data"]
+    pending = (await gql(INVITATIONS, token=admin["login"]["token"]))["data"]["clientInvitations"]
+    assert pending["totalCount"] == 2
+    assert sorted(e["node"]["requiresVerificationCode"] for e in pending["edges"]) == [False, True]
