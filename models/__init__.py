@@ -8,6 +8,7 @@ MODEL_MODULES = [
     "models.providers",
     "models.clients",
     "models.portal",
+    "models.merges",
     "models.audit",
     "models.outbox",
 ]

@@ -14,7 +14,7 @@ from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema import audit, auth, clients, groups, locations, portal, providers, users
+from schema import audit, auth, clients, groups, locations, merges, portal, providers, users
 from schema.compiled import Planner, compiled_execute
 from schema.extensions import RequestInfo, log_unexpected
 from schema.limits import QueryLimits
@@ -26,7 +26,17 @@ from schema.scalars import SCALAR_OVERRIDES
 # the order of the fields in the exported schema).
 Query = merge_types(
     "Query",
-    (auth.Query, locations.Query, users.Query, groups.Query, audit.Query, providers.Query, clients.Query, portal.Query),
+    (
+        auth.Query,
+        locations.Query,
+        users.Query,
+        groups.Query,
+        audit.Query,
+        providers.Query,
+        clients.Query,
+        merges.Query,
+        portal.Query,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -37,6 +47,7 @@ Mutation = merge_types(
         groups.Mutation,
         providers.Mutation,
         clients.Mutation,
+        merges.Mutation,
         portal.Mutation,
     ),
 )

@@ -22,7 +22,7 @@ from models.users import User as UserRow
 from permissions.catalog import Permission
 from permissions.classes import GrantEffect, public, requires
 from permissions.scoping import client_q, user_q
-from resolvers import invitations, portal_auth
+from resolvers import invitations, portal_auth, registrations
 from resolvers.inputs import from_input, parse_uuid
 from schema.auth import OkPayload
 from schema.enums import InvitationStatus, ProxyRelationship
@@ -170,6 +170,21 @@ class RemovePortalLinkInput:
     account_id: strawberry.ID
 
 
+@strawberry.input(
+    description="First online booking: creates the account and a PENDING_REVIEW client for staff to merge or "
+    "approve."
+)
+class PortalSignUpInput:
+    organization_slug: str
+    email: str
+    password: str
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    location_id: strawberry.ID
+    mobile: str | None = strawberry.UNSET
+
+
 @strawberry.input
 class PortalLoginInput:
     organization_slug: str
@@ -288,6 +303,19 @@ class Query:
 
 @strawberry.type
 class Mutation:
+    @strawberry.mutation(
+        **public(
+            "Sign up online: a portal account and a PENDING_REVIEW client at the chosen location, linked as SELF, "
+            "and a portal session. An email that has an account takes nothing over (DUPLICATE); throttled like "
+            "portalLogin.",
+            effects=(GrantEffect.NONE,),
+            authenticates=True,
+        )
+    )
+    async def portal_sign_up(self, info: Info, input: PortalSignUpInput) -> PortalSessionPayload:
+        data = from_input(input, registrations.SignUpData)
+        return await PortalSessionPayload.run(info, "portal.sign_up", registrations.portal_sign_up, data)
+
     @strawberry.mutation(**public("Open a portal session.", effects=(GrantEffect.NONE,), authenticates=True))
     async def portal_login(self, info: Info, input: PortalLoginInput) -> PortalSessionPayload:
         return await PortalSessionPayload.run(

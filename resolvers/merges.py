@@ -1,0 +1,236 @@
+"""Merging a client into another, and undoing it within 30 days (article 001; docs/architecture.md
+"Client portal").
+
+A merge needs CLIENTS_MERGE at both clients' locations. In one transaction, with both rows locked
+(PostgreSQL `FOR UPDATE`, in id order; SQLite has one writer) and every write guarded by the version
+it read: the source becomes MERGED pointing at the target; its portal links and pending invitations
+move to the target (a link whose account already manages the target is dropped); with
+`fill_empty_fields`, the target's empty fields take the source's values (coverage only for an actor
+who may manage it there). What it changed is kept in a `ClientMerge` row, so `unmerge` can put the
+source back as it was, with the links and invitations it brought, while edits made to the survivor
+since stay on the survivor. Merges unwind last first: a source whose survivor has been merged away
+since waits until that later merge is undone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models.clients import Client
+from models.enums import ClientStatus, InvitationStatus
+from models.merges import ClientMerge
+from models.portal import ClientInvitation, ClientPortalLink
+from permissions.catalog import Permission
+from permissions.principal import Principal
+from resolvers import audit
+from resolvers.client_input import ADDRESS_FIELDS, COVERAGE_FIELDS
+from resolvers.context import RequestContext
+from resolvers.errors import ErrorCode, fail
+from resolvers.inputs import UNSET, given, parse_uuid
+from resolvers.invitations import status_q
+from resolvers.registrations import reviewable_client
+
+UNMERGE_WINDOW = timedelta(days=30)
+# The target's fields a merge may fill from the source when they are empty (names, language,
+# timezone and the consents always hold a value, so they are never "empty").
+FILLABLE = (
+    "preferred_name",
+    "salutation",
+    "pronouns",
+    "sex_at_birth",
+    "date_of_birth",
+    "email",
+    "mobile",
+    "phones",
+    "emergency_contacts",
+    "referring_provider_name",
+    "is_qualified",
+    "veteran_id",
+    "alert",
+    *(f"address_{f}" for f in ADDRESS_FIELDS),
+)
+_CLOSED = (ClientStatus.MERGED, ClientStatus.ARCHIVED)
+
+
+@dataclass
+class MergeData:
+    source_id: Any
+    target_id: Any
+    fill_empty_fields: bool = True
+    expected_version: int | None = UNSET
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _stored(value: Any) -> Any:
+    """A value as the merge row's JSON keeps it (dates as ISO text), to compare with later."""
+    return audit._plain(value)
+
+
+async def _lock(*client_ids: Any) -> None:
+    """Both clients' rows, in id order (two merges of the same pair cannot deadlock)."""
+    ids = sorted({str(i) for i in client_ids if i is not None})
+    await Client.filter(id__in=ids).order_by("id").select_for_update().values_list("id", flat=True)
+
+
+def _fillable(principal: Principal, target: Client) -> tuple[str, ...]:
+    coverage = principal.grants.has(Permission.CLIENTS_COVERAGE_MANAGE, str(target.location_id))
+    return FILLABLE + (COVERAGE_FIELDS if coverage else ())
+
+
+async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
+    principal = await ctx.require_principal()
+    source_id, target_id = parse_uuid(data.source_id), parse_uuid(data.target_id)
+    async with in_transaction():
+        await _lock(source_id, target_id)
+        source = await reviewable_client(principal, data.source_id, "input", "sourceId")
+        target = await reviewable_client(principal, data.target_id, "input", "targetId")
+        if source.id == target.id:
+            raise fail(ErrorCode.INVALID, "A client cannot be merged into itself.", "input", "targetId")
+        if source.status in _CLOSED:
+            raise fail(ErrorCode.INVALID, "This client is merged or archived already.", "input", "sourceId")
+        if target.status in _CLOSED:
+            raise fail(
+                ErrorCode.INVALID, "A client cannot be merged into a merged or archived one.", "input", "targetId"
+            )
+        if (
+            given(data.expected_version)
+            and data.expected_version is not None
+            and data.expected_version != target.version
+        ):
+            raise fail(
+                ErrorCode.CONFLICT, "Someone else saved this client first: reload it.", "input", "expectedVersion"
+            )
+        now = ctx.now()
+        filled = {}
+        if data.fill_empty_fields:
+            filled = {
+                name: getattr(source, name)
+                for name in _fillable(principal, target)
+                if _empty(getattr(target, name)) and not _empty(getattr(source, name))
+            }
+        keys = Client.keys_for(filled)
+        kept = await Client.filter(id=target.id, version=target.version).update(
+            **filled, **keys, version=F("version") + 1, updated_at=now
+        )
+        folded = await Client.filter(id=source.id, version=source.version).update(
+            status=ClientStatus.MERGED,
+            merged_into_id=target.id,
+            merged_at=now,
+            version=F("version") + 1,
+            updated_at=now,
+        )
+        if not kept or not folded:
+            raise fail(ErrorCode.CONFLICT, "One of the clients changed meanwhile: reload them.", "input", "sourceId")
+        moved, dropped = [], []
+        for link in await ClientPortalLink.filter(client_id=source.id).order_by("created_at", "id"):
+            if await ClientPortalLink.filter(client_id=target.id, account_id=link.account_id).exists():
+                dropped.append({"account": str(link.account_id), "relationship": link.relationship.value})
+                await link.delete()
+            else:
+                moved.append(str(link.id))
+        await ClientPortalLink.filter(id__in=moved).update(client_id=target.id)
+        pending = await ClientInvitation.filter(
+            status_q(InvitationStatus.PENDING, now), client_id=source.id
+        ).values_list("id", flat=True)
+        await ClientInvitation.filter(id__in=list(pending)).update(client_id=target.id)
+        await ClientMerge.create(
+            organization_id=target.organization_id,
+            source_id=source.id,
+            target_id=target.id,
+            source_status=source.status.value,
+            filled={name: _stored(value) for name, value in filled.items()},
+            moved_links=moved,
+            dropped_links=dropped,
+            moved_invitations=[str(i) for i in pending],
+            merged_at=now,
+            merged_by_id=principal.user.id if principal.user else None,
+        )
+        await audit.record(
+            ctx,
+            "client.merge",
+            target_type=audit.Target.CLIENT,
+            target_id=target.id,
+            location_id=target.location_id,
+            changes={
+                "source": str(source.id),
+                **audit.diff({name: None for name in filled}, filled),
+                "movedLinks": [str(link) for link in moved],
+                "droppedLinks": [d["account"] for d in dropped],
+                "movedInvitations": [str(i) for i in pending],
+            },
+        )
+        return await Client.get(id=target.id)
+
+
+async def unmerge_client(ctx: RequestContext, client_id: Any) -> Client:
+    """Put a merged client back as it was before its last merge (within 30 days)."""
+    principal = await ctx.require_principal()
+    parsed = parse_uuid(client_id)
+    async with in_transaction():
+        survivors = await Client.filter(id=parsed).values_list("merged_into_id", flat=True) if parsed else []
+        await _lock(parsed, *survivors)
+        source = await reviewable_client(principal, client_id, "input", "id")
+        merge = (
+            await ClientMerge.filter(source_id=source.id, undone_at__isnull=True).order_by("-merged_at").first()
+            if source.status is ClientStatus.MERGED
+            else None
+        )
+        if merge is None:
+            raise fail(ErrorCode.INVALID, "This client is not merged into another.", "input", "id")
+        now = ctx.now()
+        if now - merge.merged_at > UNMERGE_WINDOW:
+            raise fail(ErrorCode.INVALID, "A merge can be undone within 30 days only.", "input", "id")
+        target = await reviewable_client(principal, merge.target_id, "input", "id")
+        if target.status is ClientStatus.MERGED:
+            raise fail(
+                ErrorCode.INVALID,
+                "The client it was merged into has been merged into another since: undo that merge first.",
+                "input",
+                "id",
+            )
+        # Filled fields go back to empty unless edited since (an edit to the survivor stays).
+        cleared: dict[str, Any] = {
+            name: [] if isinstance(getattr(target, name), list) else None
+            for name, value in merge.filled.items()
+            if _stored(getattr(target, name)) == value
+        }
+        kept = await Client.filter(id=target.id, version=target.version).update(
+            **cleared, **Client.keys_for(cleared), version=F("version") + 1, updated_at=now
+        )
+        restored = await Client.filter(id=source.id, version=source.version).update(
+            status=ClientStatus(merge.source_status),
+            merged_into_id=None,
+            merged_at=None,
+            version=F("version") + 1,
+            updated_at=now,
+        )
+        if not kept or not restored:
+            raise fail(ErrorCode.CONFLICT, "One of the clients changed meanwhile: reload them.", "input", "id")
+        await ClientPortalLink.filter(id__in=merge.moved_links, client_id=target.id).update(client_id=source.id)
+        for dropped in merge.dropped_links:
+            await ClientPortalLink.get_or_create(
+                organization_id=source.organization_id,
+                client_id=source.id,
+                account_id=dropped["account"],
+                defaults={"relationship": dropped["relationship"]},
+            )
+        await ClientInvitation.filter(id__in=merge.moved_invitations, client_id=target.id).update(client_id=source.id)
+        merge.undone_at = now
+        await merge.save(update_fields=["undone_at"])
+        await audit.record(
+            ctx,
+            "client.unmerge",
+            target_type=audit.Target.CLIENT,
+            target_id=source.id,
+            location_id=source.location_id,
+            changes={"survivor": str(target.id), "clearedFields": sorted(cleared)},
+        )
+        return await Client.get(id=source.id)

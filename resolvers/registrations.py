@@ -1,0 +1,173 @@
+"""Online registrations (article 001): a first-time online booker signs up, which makes a portal
+account and a PENDING_REVIEW client linked to it as SELF; staff with CLIENTS_MERGE then merge it
+into the existing profile (resolvers/merges.py) or approve it as a new patient.
+
+`portalSignUp` is public, so it is throttled like a login: a sign-up refused because the email has an
+account counts as a failed attempt for that email (the login's counters) and for the caller's IP, and
+a throttled caller is told LOGIN_THROTTLED before anything is judged. A taken email takes nothing
+over: the existing account and its clients are left exactly as they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tortoise.expressions import F
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models.clients import Client
+from models.enums import ActorKind, ClientSource, ClientStatus, ProxyRelationship
+from models.organization import Location, Organization
+from models.portal import ClientPortalLink, PortalAccount
+from permissions.catalog import Permission
+from permissions.grants import ALL
+from permissions.principal import Principal
+from permissions.scoping import client_q
+from resolvers import audit
+from resolvers.auth import THROTTLED_MESSAGE, login_key, record_failure, throttle_state
+from resolvers.client_input import ClientValidator, local_today
+from resolvers.context import RequestContext
+from resolvers.credentials import hash_secret, password_problem
+from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.inputs import parse_uuid
+from resolvers.portal_auth import (
+    EMAIL_MAX,
+    SLUG_MAX,
+    PortalSessionResult,
+    email_key,
+    open_portal_session,
+    portal_login_key,
+)
+
+# The per-IP counter of refused sign-ups (its key has a space: no staff username can take it).
+_SIGN_UP_KEY = login_key("portal sign-up")
+TAKEN_MESSAGE = "An account with this email exists: log in instead."
+
+
+@dataclass
+class SignUpData:
+    organization_slug: str
+    email: str
+    password: str
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    location_id: Any
+    mobile: str | None = None
+
+
+async def portal_sign_up(ctx: RequestContext, data: SignUpData) -> PortalSessionResult:
+    """A portal account and its PENDING_REVIEW client at the chosen location, and a session."""
+    slug = data.organization_slug.strip().lower()
+    organization = await Organization.filter(slug=slug).first() if len(slug) <= SLUG_MAX else None
+    if organization is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such organization.", "input", "organizationSlug")
+    ip = ctx.ip_address or "unknown"
+    by_email = await throttle_state(organization.id, portal_login_key(data.email), ip, ctx)
+    by_ip = await throttle_state(organization.id, _SIGN_UP_KEY, ip, ctx)
+    if by_email.throttled or by_ip.ip_locked:
+        raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE)
+    parsed = parse_uuid(data.location_id)
+    location = (
+        await Location.filter(id=parsed, organization_id=organization.id, is_active=True).first() if parsed else None
+    )
+    if location is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such location.", "input", "locationId")
+    problems = Problems()
+    check = ClientValidator(problems, location, local_today(location, ctx.now()))
+    for name in ("first_name", "last_name", "date_of_birth", "email", "mobile"):
+        check.field(name, getattr(data, name))
+    email: str = check.values.get("email") or ""
+    if not email and not problems:
+        problems.add(ErrorCode.REQUIRED, "This field cannot be empty.", "input", "email")
+    if problem := password_problem(data.password, data.email):
+        problems.add(ErrorCode.PASSWORD_TOO_WEAK, problem, "input", "password")
+    problems.raise_if_any()
+    key = email_key(email)
+    if len(key) > EMAIL_MAX or await PortalAccount.filter(organization_id=organization.id, email_key=key).exists():
+        seconds = ctx.settings.login_throttle_seconds
+        await record_failure(organization.id, by_email, portal_login_key(data.email), ip, seconds)
+        await record_failure(organization.id, by_ip, _SIGN_UP_KEY, ip, seconds)
+        raise fail(ErrorCode.DUPLICATE, TAKEN_MESSAGE, "input", "email")
+    password_hash = hash_secret(data.password)  # before the transaction: no write lock waits for argon2
+    async with in_transaction():
+        account = await PortalAccount.create(
+            organization_id=organization.id,
+            email=email,
+            password_hash=password_hash,
+            first_name=check.values["first_name"],
+            last_name=check.values["last_name"],
+        )
+        client = await Client.create(
+            organization_id=organization.id,
+            location_id=location.id,
+            timezone=location.timezone,
+            status=ClientStatus.PENDING_REVIEW,
+            source=ClientSource.ONLINE_REGISTRATION,
+            sms_consent=False,
+            **check.values,
+        )
+        await ClientPortalLink.create(
+            organization_id=organization.id, client=client, account=account, relationship=ProxyRelationship.SELF
+        )
+        await audit.record(
+            ctx,
+            "client.register",
+            organization_id=organization.id,
+            target_type=audit.Target.CLIENT,
+            target_id=client.id,
+            location_id=location.id,
+            actor_kind=ActorKind.PORTAL_ACCOUNT,
+            actor_id=account.id,
+            actor_name=account.display_name,
+        )
+        return await open_portal_session(ctx, account)
+
+
+# --------------------------------------------------------------------------- the staff side
+
+
+async def reviewable_client(principal: Principal, client_id: Any, *path: str) -> Client:
+    """A client the principal may see, at a location where it holds CLIENTS_MERGE; else NOT_FOUND
+    (out of sight, as a missing one) or FORBIDDEN at `path`."""
+    parsed = parse_uuid(client_id)
+    client = await Client.filter(client_q(principal), id=parsed).first() if parsed else None
+    if client is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such client.", *path)
+    if not principal.grants.has(Permission.CLIENTS_MERGE, str(client.location_id)):
+        raise fail(ErrorCode.FORBIDDEN, "This needs CLIENTS_MERGE at the client's location.", *path)
+    return client
+
+
+def online_registrations(principal: Principal) -> QuerySet[Client]:
+    """The PENDING_REVIEW clients the principal may review (newest first is the page's order)."""
+    query = Client.filter(client_q(principal), status=ClientStatus.PENDING_REVIEW)
+    scope = principal.grants.scope(Permission.CLIENTS_MERGE)
+    return query if scope is ALL else query.filter(location_id__in=sorted(scope))
+
+
+async def approve_registration(ctx: RequestContext, client_id: Any) -> Client:
+    """A registration that is a new patient: PENDING_REVIEW becomes ACTIVE."""
+    principal = await ctx.require_principal()
+    async with in_transaction():
+        client = await reviewable_client(principal, client_id, "input", "id")
+        if client.status is not ClientStatus.PENDING_REVIEW:
+            raise fail(ErrorCode.INVALID, "Only a registration waiting for review can be approved.", "input", "id")
+        now = ctx.now()
+        updated = await Client.filter(id=client.id, version=client.version).update(
+            status=ClientStatus.ACTIVE, version=F("version") + 1, updated_at=now
+        )
+        if not updated:
+            raise fail(ErrorCode.CONFLICT, "Someone else changed this client first: reload it.", "input", "id")
+        await audit.record(
+            ctx,
+            "client.approve",
+            target_type=audit.Target.CLIENT,
+            target_id=client.id,
+            location_id=client.location_id,
+            changes={"status": [ClientStatus.PENDING_REVIEW.value, ClientStatus.ACTIVE.value]},
+        )
+        return await Client.get(id=client.id)
