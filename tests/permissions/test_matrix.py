@@ -22,6 +22,7 @@ from tests.permissions.cases import auth
 from tests.permissions.cases import clients as client_cases
 from tests.permissions.cases import groups as group_cases
 from tests.permissions.cases import locations as location_cases
+from tests.permissions.cases import merges as merge_cases
 from tests.permissions.cases import portal as portal_cases
 from tests.permissions.cases import providers as provider_cases
 from tests.permissions.cases import users as user_cases
@@ -42,8 +43,18 @@ from tests.support import error_codes
 
 # Each domain adds its module here.
 MATRIX: list[Case] = [*auth.CASES, *provider_cases.CASES, *client_cases.CASES, *group_cases.CASES, *audit_cases.CASES]
-MATRIX += [*location_cases.CASES, *user_cases.CASES, *portal_cases.CASES]
-DOMAINS = (auth, provider_cases, client_cases, group_cases, audit_cases, location_cases, user_cases, portal_cases)
+MATRIX += [*location_cases.CASES, *user_cases.CASES, *portal_cases.CASES, *merge_cases.CASES]
+DOMAINS = (
+    auth,
+    provider_cases,
+    client_cases,
+    group_cases,
+    audit_cases,
+    location_cases,
+    user_cases,
+    portal_cases,
+    merge_cases,
+)
 
 # The world every row runs in, built in this order: a step may use what the base world and the
 # steps before it added (its `needs`). Each domain with rows of its own adds its `WORLD` here.
@@ -55,6 +66,7 @@ WORLD = (
     *provider_cases.WORLD,
     *user_cases.WORLD,
     *portal_cases.WORLD,
+    *merge_cases.WORLD,
 )
 
 TOP_LEVEL = {UNAUTHENTICATED, FORBIDDEN, RESET_REQUIRED}
@@ -97,7 +109,9 @@ def test_the_public_fields_are_marked_and_only_they_lack_a_permission_class() ->
     with no permission class that is not marked public (a forgotten `requires`) fails."""
     open_fields = {name for name, field in _root_field_definitions().items() if not field.permission_classes}
     assert (
-        _public_fields() == open_fields == {"login", "acceptStaffInvitation", "portalLogin", "acceptClientInvitation"}
+        _public_fields()
+        == open_fields
+        == {"login", "acceptStaffInvitation", "portalLogin", "acceptClientInvitation", "portalSignUp"}
     )
 
 

@@ -149,6 +149,7 @@ FINGERPRINT_TABLES = (
     "portal_accounts",
     "client_portal_links",
     "client_invitations",
+    "client_merges",
 )
 
 

@@ -35,3 +35,22 @@ async def test_the_printed_portal_login_shows_the_mother_and_her_son(gql, db) ->
     pending = (await gql(INVITATIONS, token=admin["login"]["token"]))["data"]["clientInvitations"]
     assert pending["totalCount"] == 2
     assert sorted(e["node"]["requiresVerificationCode"] for e in pending["edges"]) == [False, True]
+
+
+async def test_the_demo_has_online_registrations_that_duplicate_existing_clients(gql, db) -> None:
+    await demo.load_demo()
+    admin = (await gql(LOGIN, {"s": demo.DEMO_SLUG, "u": demo.ADMIN_USERNAME, "p": demo.ADMIN_PASSWORD}))["data"]
+    token = admin["login"]["token"]
+    listed = await gql("{ onlineRegistrations { totalCount edges { node { id firstName lastName } } } }", token=token)
+    registrations = listed["data"]["onlineRegistrations"]
+    assert registrations["totalCount"] >= 2
+    found = []
+    for edge in registrations["edges"]:
+        body = await gql(
+            "query($id: ID!) { clientDuplicates(clientId: $id) { score reasons } }",
+            {"id": edge["node"]["id"]},
+            token=token,
+        )
+        found += body["data"]["clientDuplicates"][:1]
+    obvious = [c for c in found if {"same date of birth", "same mobile"} <= set(c["reasons"])]
+    assert obvious and all(c["score"] >= 0.7 for c in obvious), found

@@ -1,0 +1,299 @@
+"""Online registrations, duplicate suggestions and the reversible merge over HTTP (article 001,
+issue 11). The races run on PostgreSQL in test_merges_concurrency.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from models.audit import AuditEvent
+from models.clients import Client
+from models.enums import ClientSource, ClientStatus, ProxyRelationship
+from models.merges import ClientMerge
+from models.portal import ClientInvitation, ClientPortalLink, PortalAccount
+from permissions.catalog import Permission as P
+from resolvers.credentials import LINK_TOKEN_PREFIX, new_token, token_hash
+from tests.factories import PASSWORD, Factory, Org, make_client, staff_with
+from tests.support import GQL, error_codes, payload_codes
+
+SIGN_UP = """mutation($i: PortalSignUpInput!) { portalSignUp(input: $i) {
+  token account { email } errors { field code } } }"""
+REGISTRATIONS = """query($first: Int, $after: String) { onlineRegistrations(first: $first, after: $after) {
+  totalCount pageInfo { hasNextPage endCursor } edges { node { id firstName status source } } } }"""
+DUPLICATES = "query($id: ID!) { clientDuplicates(clientId: $id) { score reasons client { id firstName } } }"
+MERGE = """mutation($i: MergeClientsInput!) { mergeClients(input: $i) {
+  client { id version email mobile pronouns mergedFrom { id status } portalLinks { relationship account { email } } }
+  errors { field code } } }"""
+UNMERGE = """mutation($id: ID!) { unmergeClient(input: {id: $id}) {
+  client { id status mergedInto { id } portalLinks { relationship } invitations { email } }
+  errors { code message } } }"""
+APPROVE = "mutation($id: ID!) { approveRegistration(input: {id: $id}) { client { status version } errors { code } } }"
+CLIENT = "query($id: ID!) { client(id: $id) { id status mergedInto { id } mergedFrom { id } pronouns } }"
+UPDATE = "mutation($i: UpdateClientInput!) { updateClient(input: $i) { client { version } errors { code } } }"
+VIEWER = "{ viewer { portalAccount { links { relationship client { id status } } } } }"
+
+
+@pytest.fixture
+async def clinic(factory: Factory, org_a: Org) -> dict[str, Any]:
+    a1, a2 = org_a.locations
+    reviewer = await staff_with(
+        factory, org_a, [P.CLIENTS_READ, P.CLIENTS_MANAGE, P.CLIENTS_MERGE, P.CLIENT_PORTAL_MANAGE], [a1, a2]
+    )
+    clerk = await staff_with(factory, org_a, [P.CLIENTS_READ, P.CLIENTS_MERGE, P.CLIENTS_COVERAGE_READ], [a1, a2])
+    existing = await make_client(
+        org_a,
+        a1,
+        "Zoé",
+        "Tremblay",
+        date_of_birth=date(1984, 6, 30),
+        mobile="+14165550142",
+        health_card_province="ON",
+        health_card_number="1234567890",
+    )
+    return {"reviewer": reviewer, "clerk": clerk, "existing": existing, "a1": a1, "a2": a2}
+
+
+def sign_up_input(location_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "organizationSlug": "clinic-a",
+        "email": "zoe.t@example.org",
+        "password": PASSWORD,
+        "firstName": "Zoe",
+        "lastName": "Tremblai",
+        "dateOfBirth": "1984-06-30",
+        "mobile": "416 555 0142",
+        "locationId": location_id,
+        **extra,
+    }
+
+
+async def sign_up(gql: GQL, location_id: str, **extra: Any) -> dict[str, Any]:
+    return (await gql(SIGN_UP, {"i": sign_up_input(location_id, **extra)}))["data"]["portalSignUp"]
+
+
+async def test_sign_up_makes_an_account_and_a_registration_for_staff_to_review(gql: GQL, clinic) -> None:
+    signed = await sign_up(gql, str(clinic["a1"].id))
+    assert signed["errors"] == [] and signed["token"].startswith("tsp_")
+    viewer = (await gql(VIEWER, token=signed["token"]))["data"]["viewer"]
+    [link] = viewer["portalAccount"]["links"]
+    assert link["relationship"] == "SELF" and link["client"]["status"] == "PENDING_REVIEW"
+    row = await Client.get(id=link["client"]["id"])
+    assert row.source is ClientSource.ONLINE_REGISTRATION and row.mobile == "+14165550142"
+    assert row.location_id == clinic["a1"].id and row.timezone == clinic["a1"].timezone
+
+    listed = (await gql(REGISTRATIONS, {}, token=clinic["reviewer"].token))["data"]["onlineRegistrations"]
+    assert [e["node"]["id"] for e in listed["edges"]] == [str(row.id)]
+    approved = (await gql(APPROVE, {"id": str(row.id)}, token=clinic["reviewer"].token))["data"]
+    assert approved["approveRegistration"]["client"]["status"] == "ACTIVE"
+    again = (await gql(APPROVE, {"id": str(row.id)}, token=clinic["reviewer"].token))["data"]
+    assert payload_codes(again["approveRegistration"]) == ["INVALID"]
+    listed = (await gql(REGISTRATIONS, {}, token=clinic["reviewer"].token))["data"]["onlineRegistrations"]
+    assert listed["totalCount"] == 0
+
+
+async def test_sign_up_validates_like_create_client_and_a_taken_email_takes_nothing_over(
+    gql: GQL, factory: Factory, org_a: Org, clinic
+) -> None:
+    where = str(clinic["a1"].id)
+    bad = await sign_up(
+        gql, where, email="not-an-email", dateOfBirth="2999-01-01", mobile="12", password="short", firstName=" "
+    )
+    assert sorted((tuple(e["field"]), e["code"]) for e in bad["errors"]) == [
+        (("input", "dateOfBirth"), "INVALID"),
+        (("input", "email"), "INVALID"),
+        (("input", "firstName"), "REQUIRED"),
+        (("input", "mobile"), "INVALID"),
+        (("input", "password"), "PASSWORD_TOO_WEAK"),
+    ]
+    nowhere = await sign_up(gql, str(org_a.organization.id))
+    assert [(e["field"], e["code"]) for e in nowhere["errors"]] == [(["input", "locationId"], "NOT_FOUND")]
+    owner = await factory.portal_account(org_a, "zoe.t@example.org", first_name="Zoé")
+    before = await PortalAccount.get(id=owner.account.id)
+    clients_before = await Client.all().count()
+    taken = await sign_up(gql, where, email="ZOE.T@example.org", password="another-long-passphrase")
+    assert payload_codes(taken) == ["DUPLICATE"] and taken["token"] is None
+    after = await PortalAccount.get(id=owner.account.id)
+    assert (after.password_hash, after.first_name) == (before.password_hash, before.first_name)
+    assert await Client.all().count() == clients_before and not await ClientPortalLink.exists()
+
+
+async def test_sign_up_is_throttled_like_login(gql: GQL, factory: Factory, org_a: Org, clinic) -> None:
+    await factory.portal_account(org_a, "zoe.t@example.org")
+    codes = [payload_codes(await sign_up(gql, str(clinic["a1"].id))) for _ in range(6)]
+    assert codes == [["DUPLICATE"]] * 5 + [["LOGIN_THROTTLED"]]
+    # The IP is throttled for other emails too: probing a list of addresses stops there.
+    fresh = await sign_up(gql, str(clinic["a1"].id), email="someone.else@example.org")
+    assert payload_codes(fresh) == ["LOGIN_THROTTLED"]
+
+
+async def test_registrations_are_newest_first_and_paged(gql: GQL, org_a: Org, clinic) -> None:
+    made = []
+    for n in range(3):
+        row = await make_client(
+            org_a,
+            clinic["a1"],
+            f"R{n}",
+            "Reg",
+            status=ClientStatus.PENDING_REVIEW,
+            source=ClientSource.ONLINE_REGISTRATION,
+        )
+        await Client.filter(id=row.id).update(created_at=datetime(2026, 1, 1 + n, tzinfo=UTC))
+        made.append(str(row.id))
+    seen: list[str] = []
+    after = None
+    while True:
+        page = (await gql(REGISTRATIONS, {"first": 2, "after": after}, token=clinic["reviewer"].token))["data"]
+        page = page["onlineRegistrations"]
+        seen += [e["node"]["id"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == made[::-1]
+
+
+async def test_duplicates_tolerate_accents_and_typos_and_show_the_health_card_only_to_coverage_readers(
+    gql: GQL, org_a: Org, clinic
+) -> None:
+    registration = await make_client(
+        org_a,
+        clinic["a2"],
+        "Zoe",
+        "Tremblai",
+        date_of_birth=date(1984, 6, 30),
+        mobile="+14165550142",
+        health_card_number="1234567890",
+        status=ClientStatus.PENDING_REVIEW,
+    )
+    await make_client(org_a, clinic["a1"], "Marc", "Dubois", date_of_birth=date(1990, 1, 1))
+    body = await gql(DUPLICATES, {"id": str(registration.id)}, token=clinic["reviewer"].token)
+    [candidate] = body["data"]["clientDuplicates"]
+    assert candidate["client"]["id"] == str(clinic["existing"].id)
+    assert set(candidate["reasons"]) == {"similar name", "same date of birth", "same mobile"}
+    assert 0.7 < candidate["score"] <= 1
+    with_card = await gql(DUPLICATES, {"id": str(registration.id)}, token=clinic["clerk"].token)
+    [candidate] = with_card["data"]["clientDuplicates"]
+    assert "same health card" in candidate["reasons"]
+    # The candidates shown are client reads: in the PHI access log.
+    read = await AuditEvent.filter(action="client.read").order_by("-occurred_at").first()
+    assert read is not None and str(clinic["existing"].id) in str(read.changes)
+    wrong = await gql(
+        "query($id: ID!) { clientDuplicates(clientId: $id, limit: 0) { score } }",
+        {"id": str(registration.id)},
+        token=clinic["reviewer"].token,
+    )
+    assert error_codes(wrong) == ["BAD_USER_INPUT"]
+
+
+async def _registration_with_portal(factory: Factory, org: Org, location: Any) -> tuple[Client, Any]:
+    """A registration with its own account (SELF) and a pending invitation for a parent."""
+    registration = await make_client(
+        org,
+        location,
+        "Zoe",
+        "Tremblai",
+        email="zoe.t@example.org",
+        pronouns="she/her",
+        status=ClientStatus.PENDING_REVIEW,
+        source=ClientSource.ONLINE_REGISTRATION,
+    )
+    portal = await factory.portal_account(org, "zoe.t@example.org", [(registration, ProxyRelationship.SELF)])
+    await ClientInvitation.create(
+        organization_id=org.organization.id,
+        client=registration,
+        email="mum@example.org",
+        relationship=ProxyRelationship.PARENT,
+        token_hash=token_hash(new_token(LINK_TOKEN_PREFIX)),
+        expires_at=datetime.now(UTC) + timedelta(days=2),
+    )
+    return registration, portal
+
+
+async def test_merge_moves_links_and_invitations_fills_empty_fields_and_unmerge_puts_them_back(
+    gql: GQL, factory: Factory, org_a: Org, clinic
+) -> None:
+    existing, token = clinic["existing"], clinic["reviewer"].token
+    registration, portal = await _registration_with_portal(factory, org_a, clinic["a1"])
+    stale = await gql(
+        MERGE,
+        {"i": {"sourceId": str(registration.id), "targetId": str(existing.id), "expectedVersion": 7}},
+        token=token,
+    )
+    assert payload_codes(stale["data"]["mergeClients"]) == ["CONFLICT"]
+
+    body = await gql(MERGE, {"i": {"sourceId": str(registration.id), "targetId": str(existing.id)}}, token=token)
+    merged = body["data"]["mergeClients"]
+    assert merged["errors"] == [], body
+    survivor = merged["client"]
+    assert survivor["email"] == "zoe.t@example.org" and survivor["pronouns"] == "she/her"  # filled
+    assert survivor["mobile"] == "+14165550142"  # not empty: kept
+    assert survivor["mergedFrom"] == [{"id": str(registration.id), "status": "MERGED"}]
+    assert [link["account"]["email"] for link in survivor["portalLinks"]] == ["zoe.t@example.org"]
+    assert await ClientInvitation.filter(client_id=existing.id).count() == 1
+    # The old id still answers, saying where it went; the portal account now sees the survivor.
+    old = (await gql(CLIENT, {"id": str(registration.id)}, token=token))["data"]["client"]
+    assert old["status"] == "MERGED" and old["mergedInto"] == {"id": str(existing.id)}
+    links = (await gql(VIEWER, token=portal.token))["data"]["viewer"]["portalAccount"]["links"]
+    assert [link["client"]["id"] for link in links] == [str(existing.id)]
+    event = await AuditEvent.filter(action="client.merge").get()
+    assert event.changes["source"] == str(registration.id) and "pronouns" in event.changes
+
+    # An edit to the survivor after the merge stays on it; an untouched filled field goes back.
+    version = survivor["version"]
+    edit = await gql(
+        UPDATE, {"i": {"id": str(existing.id), "expectedVersion": version, "pronouns": "they/them"}}, token=token
+    )
+    assert edit["data"]["updateClient"]["errors"] == []
+    body = await gql(UNMERGE, {"id": str(registration.id)}, token=token)
+    restored = body["data"]["unmergeClient"]
+    assert restored["errors"] == [], body
+    assert restored["client"]["status"] == "PENDING_REVIEW" and restored["client"]["mergedInto"] is None
+    assert [link["relationship"] for link in restored["client"]["portalLinks"]] == ["SELF"]
+    assert [i["email"] for i in restored["client"]["invitations"]] == ["mum@example.org"]
+    after = await Client.get(id=existing.id)
+    assert after.pronouns == "they/them" and after.email is None
+    links = (await gql(VIEWER, token=portal.token))["data"]["viewer"]["portalAccount"]["links"]
+    assert [link["client"]["id"] for link in links] == [str(registration.id)]
+    again = await gql(UNMERGE, {"id": str(registration.id)}, token=token)
+    assert payload_codes(again["data"]["unmergeClient"]) == ["INVALID"]
+
+
+async def test_merge_refusals(gql: GQL, org_a: Org, clinic) -> None:
+    existing, token = clinic["existing"], clinic["reviewer"].token
+    archived = await make_client(org_a, clinic["a1"], "Old", "Gone", status=ClientStatus.ARCHIVED)
+    other = await make_client(org_a, clinic["a1"], "Zoey", "Tremblay")
+
+    async def merge(source: Client, target: Client) -> list[tuple[list[str], str]]:
+        body = await gql(MERGE, {"i": {"sourceId": str(source.id), "targetId": str(target.id)}}, token=token)
+        return [(e["field"], e["code"]) for e in body["data"]["mergeClients"]["errors"]]
+
+    assert await merge(existing, existing) == [(["input", "targetId"], "INVALID")]
+    assert await merge(other, archived) == [(["input", "targetId"], "INVALID")]
+    assert await merge(archived, other) == [(["input", "sourceId"], "INVALID")]
+    assert await merge(other, existing) == []
+    assert await merge(existing, other) == [(["input", "targetId"], "INVALID")]  # merged into existing now
+    assert await Client.filter(status=ClientStatus.MERGED).count() == 1
+
+
+async def test_a_chain_unmerges_last_merge_first_and_within_thirty_days(gql: GQL, org_a: Org, clinic) -> None:
+    token = clinic["reviewer"].token
+    a = await make_client(org_a, clinic["a1"], "Ana", "Chain")
+    b = await make_client(org_a, clinic["a1"], "Ana", "Chaine")
+    c = await make_client(org_a, clinic["a1"], "Anna", "Chain")
+    for source, target in ((a, b), (b, c)):
+        body = await gql(MERGE, {"i": {"sourceId": str(source.id), "targetId": str(target.id)}}, token=token)
+        assert body["data"]["mergeClients"]["errors"] == []
+    first = await gql(UNMERGE, {"id": str(a.id)}, token=token)
+    assert payload_codes(first["data"]["unmergeClient"]) == ["INVALID"]
+    assert "undo that merge first" in first["data"]["unmergeClient"]["errors"][0]["message"]
+    lineage = (await gql(CLIENT, {"id": str(c.id)}, token=token))["data"]["client"]
+    assert lineage["mergedFrom"] == [{"id": str(b.id)}]
+    assert (await gql(UNMERGE, {"id": str(b.id)}, token=token))["data"]["unmergeClient"]["errors"] == []
+    # A month later, the first merge can no longer be undone.
+    await ClientMerge.filter(source_id=a.id).update(merged_at=datetime.now(UTC) - timedelta(days=31))
+    late = await gql(UNMERGE, {"id": str(a.id)}, token=token)
+    assert payload_codes(late["data"]["unmergeClient"]) == ["INVALID"]
+    await ClientMerge.filter(source_id=a.id).update(merged_at=datetime.now(UTC) - timedelta(days=29))
+    assert (await gql(UNMERGE, {"id": str(a.id)}, token=token))["data"]["unmergeClient"]["errors"] == []
+    assert await Client.filter(status=ClientStatus.MERGED).count() == 0
