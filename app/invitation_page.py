@@ -87,9 +87,11 @@ class InvitationPage(LinkPage):
             mismatch = [("confirm", TEXT[language]["mismatch"])]
             return self.form(request, language, explicit, view, token=token, status=400, errors=mismatch)
         ctx = request_context(request, settings)
-        result, errors = await attempt(ctx, "client.invitation_accept", lambda: self.accept(ctx, view, token, form))
-        if ctx.token:  # a session opened on the way (a login, a new account): this page holds none
-            await portal_auth.end_portal_session_of(ctx.token, "LINK_PAGE", ctx.now())
+        try:
+            result, errors = await attempt(ctx, "client.invitation_accept", lambda: self.accept(ctx, view, token, form))
+        finally:
+            if ctx.token:  # a session opened on the way (a login, a new account): this page holds none
+                await portal_auth.end_portal_session_of(ctx.token, "LINK_PAGE", ctx.now())
         if errors or result is None:
             shown = [(_target(e), translate(e.message, language)) for e in errors]
             if any(target == "token" for target, _ in shown):

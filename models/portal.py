@@ -109,6 +109,9 @@ class ClientInvitation(DerivedKeys, TenantModel):
     expires_at = fields.DatetimeField()
     sent_at = fields.DatetimeField(null=True)
     send_count = fields.IntField(default=0)
+    # Whether staff were shown the current link ("get link"): then accepting it proves nothing
+    # about the mailbox, so an account it creates is not email-verified.
+    link_shown = fields.BooleanField(default=False)
     accepted_at = fields.DatetimeField(null=True)
     accepted_by: fields.ForeignKeyNullableRelation[PortalAccount] = fields.ForeignKeyField(
         "models.PortalAccount", related_name=False, null=True, on_delete=fields.SET_NULL

@@ -302,6 +302,8 @@ async def archive_client(ctx: RequestContext, client_id: Any) -> Client:
         if not updated:
             raise fail(ErrorCode.CONFLICT, "Someone else saved this client first: reload it.", "input", "id")
         await _record(ctx, "client.archive", client, {"status": [client.status.value, ClientStatus.ARCHIVED.value]})
+        # Nobody gains portal access to an archived client: its pending invitations are revoked.
+        await invitations.revoke_pending(client.id, now)
         client.status, client.version, client.updated_at = ClientStatus.ARCHIVED, client.version + 1, now
     return client
 

@@ -25,7 +25,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from models.clients import Client
-from models.enums import ClientStatus, InvitationStatus, ProxyRelationship
+from models.enums import ActorKind, ClientStatus, InvitationStatus, ProxyRelationship
 from models.organization import Organization
 from models.portal import ClientInvitation, ClientPortalLink, PortalAccount
 from models.sql import write_returning
@@ -43,9 +43,11 @@ from resolvers.portal_auth import PortalSessionResult, email_key, open_portal_se
 from resolvers.validation import normalize_email
 
 IDENTITY_FAILURE_LIMIT = 5
+_ASKED = {"verificationCode": "the verification code", "dateOfBirth": "the date of birth"}
 BULK_LIMIT = 100
 INVALID_MESSAGE = "This invitation is not valid any more: ask the clinic for a new one."
-_OPEN_STATUSES = (ClientStatus.ACTIVE, ClientStatus.PENDING_REVIEW)
+# Clients that may gain portal access (an archived or merged one may not).
+OPEN_STATUSES = (ClientStatus.ACTIVE, ClientStatus.PENDING_REVIEW)
 
 
 @dataclass
@@ -74,10 +76,12 @@ class AcceptData:
 
 @dataclass
 class IssuedInvitation:
-    """An invitation and the link that opens it (shown to staff on create, resend and get link)."""
+    """An invitation and, when staff are to hand it out themselves (`send: false`, "get link"), the
+    link that opens it. A mailed link is for the invitee's mailbox only: staff holding it could
+    accept in the invitee's name."""
 
     invitation: ClientInvitation
-    link: str
+    link: str | None
 
 
 @dataclass
@@ -122,16 +126,17 @@ def invitations_q(principal: Principal) -> Q:
 # --------------------------------------------------------------------------- staff side
 
 
-async def _managed_client(principal: Principal, client_id: Any, *path: str) -> Client:
-    """The client, visible to the actor and open, at a location where the actor holds
-    CLIENT_PORTAL_MANAGE; else NOT_FOUND (out of sight) or FORBIDDEN / INVALID at `path`."""
+async def _managed_client(principal: Principal, client_id: Any, *path: str, open_only: bool = True) -> Client:
+    """The client, visible to the actor, at a location where the actor holds CLIENT_PORTAL_MANAGE,
+    and open (unless `open_only` is off: revoking and removing access stay possible on an archived
+    client); else NOT_FOUND (out of sight) or FORBIDDEN / INVALID at `path`."""
     parsed = parse_uuid(client_id)
     client = await Client.filter(client_q(principal), id=parsed).first() if parsed else None
     if client is None:
         raise fail(ErrorCode.NOT_FOUND, "No such client.", *path)
     if not principal.grants.has(Permission.CLIENT_PORTAL_MANAGE, str(client.location_id)):
         raise fail(ErrorCode.FORBIDDEN, "Portal access needs CLIENT_PORTAL_MANAGE at the client's location.", *path)
-    if client.status not in _OPEN_STATUSES:
+    if open_only and client.status not in OPEN_STATUSES:
         raise fail(ErrorCode.INVALID, "An archived or merged client cannot be invited.", *path)
     return client
 
@@ -214,6 +219,8 @@ async def issue_invitation(
     link = _link(ctx, token)
     if data.send:
         await _mail(ctx, invitation, client, link, claim)
+    else:
+        await _hand_out(invitation)
     await audit.record(
         ctx,
         "client.invite",
@@ -227,7 +234,12 @@ async def issue_invitation(
             "sent": data.send,
         },
     )
-    return IssuedInvitation(invitation, link)
+    return IssuedInvitation(invitation, None if data.send else link)
+
+
+async def _hand_out(invitation: ClientInvitation) -> None:
+    invitation.link_shown = True
+    await invitation.save(update_fields=["link_shown"])
 
 
 async def invite_client_user(ctx: RequestContext, data: InviteData) -> IssuedInvitation:
@@ -278,10 +290,13 @@ async def resend_invitation(ctx: RequestContext, invitation_id: Any, send: bool)
         token = new_token(LINK_TOKEN_PREFIX)
         invitation.token_hash = token_hash(token)
         invitation.expires_at = ctx.now() + timedelta(seconds=ctx.settings.invitation_ttl_seconds)
-        await invitation.save(update_fields=["token_hash", "expires_at"])
+        invitation.link_shown = False
+        await invitation.save(update_fields=["token_hash", "expires_at", "link_shown"])
         link = _link(ctx, token)
         if send:
             await _mail(ctx, invitation, client, link, claim=False)
+        else:
+            await _hand_out(invitation)
         await audit.record(
             ctx,
             "client.invitation_resend",
@@ -290,14 +305,14 @@ async def resend_invitation(ctx: RequestContext, invitation_id: Any, send: bool)
             location_id=client.location_id,
             changes={"sent": send},
         )
-        return IssuedInvitation(invitation, link)
+        return IssuedInvitation(invitation, None if send else link)
 
 
 async def revoke_invitation(ctx: RequestContext, invitation_id: Any) -> ClientInvitation:
     principal = await ctx.require_principal()
     async with in_transaction():
         invitation = await _managed_invitation(principal, invitation_id)
-        client = await _managed_client(principal, invitation.client_id, "input", "id")
+        client = await _managed_client(principal, invitation.client_id, "input", "id", open_only=False)
         now = ctx.now()
         revoked = await ClientInvitation.filter(
             id=invitation.id, accepted_at__isnull=True, revoked_at__isnull=True
@@ -315,11 +330,18 @@ async def revoke_invitation(ctx: RequestContext, invitation_id: Any) -> ClientIn
         return invitation
 
 
+async def revoke_pending(client_id: Any, now: datetime) -> int:
+    """Revoke every pending invitation of a client (archived: it may gain no portal access)."""
+    return await ClientInvitation.filter(status_q(InvitationStatus.PENDING, now), client_id=client_id).update(
+        revoked_at=now
+    )
+
+
 async def remove_portal_link(ctx: RequestContext, client_id: Any, account_id: Any) -> None:
     """End an account's proxy access to a client: its next request no longer sees the client."""
     principal = await ctx.require_principal()
     async with in_transaction():
-        client = await _managed_client(principal, client_id, "input", "clientId")
+        client = await _managed_client(principal, client_id, "input", "clientId", open_only=False)
         parsed = parse_uuid(account_id)
         removed = await ClientPortalLink.filter(client_id=client.id, account_id=parsed).delete() if parsed else 0
         if not removed:
@@ -350,7 +372,12 @@ async def _find(token: str) -> ClientInvitation | None:
 
 
 def _usable(invitation: ClientInvitation | None, now: datetime) -> bool:
-    return invitation is not None and status_of(invitation, now) is InvitationStatus.PENDING
+    """Pending, for a client that may still gain portal access (not archived or merged since)."""
+    return (
+        invitation is not None
+        and status_of(invitation, now) is InvitationStatus.PENDING
+        and invitation.client.status in OPEN_STATUSES
+    )
 
 
 @dataclass(frozen=True)
@@ -382,12 +409,20 @@ async def invitation_view(token: str, now: datetime) -> InvitationView | None:
     )
 
 
+def _in_invitation_organization(ctx: RequestContext, invitation: ClientInvitation) -> dict[str, Any]:
+    """Audit arguments for an event of the invitee's side: filed under the invitation's organization,
+    whose trail never names a principal of another organization (such a caller is anonymous there)."""
+    principal = ctx._principal if ctx._resolved else None
+    same = principal is not None and principal.organization_id == str(invitation.organization_id)
+    return {"organization_id": invitation.organization_id, **({} if same else {"actor_kind": ActorKind.ANONYMOUS})}
+
+
 async def _check_identity(ctx: RequestContext, invitation: ClientInvitation, data: AcceptData) -> None:
     """The verification code (when the invitation has one) and the client's date of birth (when it
     has one) must both be right; a wrong one counts toward the five that void the invitation."""
     client = invitation.client
     code_ok = invitation.verification_code is None or hmac.compare_digest(
-        (data.verification_code or "").strip(), invitation.verification_code
+        (data.verification_code or "").strip().encode(), invitation.verification_code.encode()
     )
     birth_ok = client.date_of_birth is None or data.date_of_birth == client.date_of_birth
     if code_ok and birth_ok:
@@ -401,7 +436,7 @@ async def _check_identity(ctx: RequestContext, invitation: ClientInvitation, dat
         await audit.record(
             ctx,
             "client.invitation_check_failed",
-            organization_id=invitation.organization_id,
+            **_in_invitation_organization(ctx, invitation),
             target_type=audit.Target.CLIENT_INVITATION,
             target_id=invitation.id,
             changes={"failures": turn, "voided": voided},
@@ -431,9 +466,8 @@ async def accept_invitation(ctx: RequestContext, data: AcceptData) -> Acceptance
     now = ctx.now()
     invitation = await _find(data.token)
     if invitation is None or not _usable(invitation, now):
-        await audit.record(
-            ctx, "client.invitation_invalid", organization_id=invitation.organization_id if invitation else None
-        )
+        where = _in_invitation_organization(ctx, invitation) if invitation else {"organization_id": None}
+        await audit.record(ctx, "client.invitation_invalid", **where)
         raise fail(ErrorCode.INVITATION_INVALID, INVALID_MESSAGE, "input", "token")
     await _check_identity(ctx, invitation, data)
     principal = await ctx.principal()
@@ -458,22 +492,22 @@ async def accept_invitation(ctx: RequestContext, data: AcceptData) -> Acceptance
                     "token",
                 )
         claimed = await ClientInvitation.filter(
-            id=invitation.id, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+            id=invitation.id,
+            token_hash=invitation.token_hash,  # a resend meanwhile voided this link
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=now,
         ).update(accepted_at=now, accepted_by_id=account.id)
         if claimed != 1:
             raise fail(ErrorCode.INVITATION_INVALID, INVALID_MESSAGE, "input", "token")
-        link = await ClientPortalLink.filter(client_id=invitation.client_id, account_id=account.id).first()
-        if link is None:
-            link = await ClientPortalLink.create(
-                organization_id=invitation.organization_id,
-                client_id=invitation.client_id,
-                account_id=account.id,
-                relationship=invitation.relationship,
-            )
+        link = await _link_account(invitation, account)
         await audit.record(
             ctx,
             "client.invitation_accept",
             organization_id=invitation.organization_id,
+            actor_kind=ActorKind.PORTAL_ACCOUNT,
+            actor_id=account.id,
+            actor_name=account.display_name,
             target_type=audit.Target.CLIENT_INVITATION,
             target_id=invitation.id,
             location_id=invitation.client.location_id,
@@ -485,7 +519,31 @@ async def accept_invitation(ctx: RequestContext, data: AcceptData) -> Acceptance
     return Acceptance(link, session)
 
 
+async def _link_account(invitation: ClientInvitation, account: PortalAccount) -> ClientPortalLink:
+    """The account's link to the invited client: the one it has, or a new one (two invitations of
+    one client accepted at once by one account make one link: the unique key decides)."""
+    found = await ClientPortalLink.filter(client_id=invitation.client_id, account_id=account.id).first()
+    if found is not None:
+        return found
+    try:
+        async with in_transaction():  # a savepoint: a lost race rolls back this insert alone
+            return await ClientPortalLink.create(
+                organization_id=invitation.organization_id,
+                client_id=invitation.client_id,
+                account_id=account.id,
+                relationship=invitation.relationship,
+            )
+    except IntegrityError:
+        return await ClientPortalLink.get(client_id=invitation.client_id, account_id=account.id)
+
+
 _ACCOUNT_EXISTS = "An account with this email exists: log in with it, then open the link again."
+
+
+def _name(value: str | None) -> str | None:
+    """A typed name as stored: control characters (a NUL, which PostgreSQL refuses) dropped, trimmed."""
+    text = "".join(c for c in (value or "") if c.isprintable())
+    return text.strip()[:100] or None
 
 
 def _new_account_hash(invitation: ClientInvitation, data: NewAccountData) -> str:
@@ -508,10 +566,10 @@ async def _new_account(invitation: ClientInvitation, data: NewAccountData, passw
                 organization_id=invitation.organization_id,
                 email=invitation.email,
                 password_hash=password_hash,
-                first_name=(data.first_name or "").strip()[:100] or None,
-                last_name=(data.last_name or "").strip()[:100] or None,
-                # The link reached the invitee's mailbox only when it was mailed.
-                email_verified=invitation.sent_at is not None,
+                first_name=_name(data.first_name),
+                last_name=_name(data.last_name),
+                # Opening a link that only the invitee's mailbox received proves the address.
+                email_verified=invitation.sent_at is not None and not invitation.link_shown,
             )
     except IntegrityError:
         raise fail(ErrorCode.DUPLICATE, _ACCOUNT_EXISTS, "input", "newAccount") from None

@@ -28,7 +28,7 @@ from schema.joins import ToOne, join, joinable, joined
 from schema.organization import Address, AddressInput, Location
 from schema.pagination import Connection, SortKey, keyset_page
 from schema.portal import ClientInvitation, ClientPortalLink
-from schema.refusals import refuse_beside
+from schema.refusals import STAFF_ONLY, refuse_beside, staff_only
 
 if TYPE_CHECKING:
     from schema.providers import Provider
@@ -43,7 +43,6 @@ PRIMARY_PROVIDER = ToOne(
     {"displayName": "display_name", "specialty": "specialty", "profileImageUrl": "profile_image_url"},
 )
 JOINS = (LOCATION, PRIMARY_PROVIDER)
-STAFF_ONLY = "Staff only: null and a FORBIDDEN error for a portal account."
 
 
 def _joining(info: Info, path: tuple[str, ...]) -> Any:
@@ -233,13 +232,6 @@ class Client:
             refuse_beside(info, "Invitations need the CLIENT_PORTAL_MANAGE permission at the client's location.")
             return []
         return await info.context.loaders.of(portal.invitations_of_clients).load(str(self.id))  # type: ignore[no-any-return]
-
-
-def staff_only(info: Info, value: Any) -> Any:
-    """`value`, or a FORBIDDEN error at the field's path when the caller is a portal account."""
-    if info.context.staff_only_refused():
-        raise forbidden("This part of the client's profile is for clinic staff.")
-    return value
 
 
 async def one_visible(info: Info, client_id: str) -> Client:

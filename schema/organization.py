@@ -10,6 +10,7 @@ from models.organization import Location as LocationModel
 from resolvers.locations import AddressData
 from resolvers.seats import seats_used
 from schema.info import Info
+from schema.refusals import STAFF_ONLY, staff_only
 
 
 @strawberry.type
@@ -59,10 +60,13 @@ class Organization:
     id: strawberry.ID
     name: str
     slug: str
-    seat_limit: int | None = strawberry.field(description="null: unlimited.")
+    @strawberry.field(description="null: unlimited. " + STAFF_ONLY)
+    def seat_limit(self: Any, info: Info) -> int | None:
+        return staff_only(info, self.seat_limit)  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Active users whose accessStatus is INVITED or ENABLED.")
+    @strawberry.field(description="Active users whose accessStatus is INVITED or ENABLED. " + STAFF_ONLY)
     async def seats_used(self: Any, info: Info) -> int:
+        staff_only(info, None)
         return await seats_used(str(self.id))
 
 

@@ -35,6 +35,7 @@ from schema.pagination import (
     edges_of,
     keyset_page,
 )
+from schema.refusals import STAFF_ONLY, staff_only
 from schema.users import User
 
 if TYPE_CHECKING:
@@ -76,7 +77,6 @@ class Provider:
     id: strawberry.ID
     display_name: str
     specialty: str | None
-    billing_role: BillingRole
     profile_image_url: str | None = strawberry.field(description="An https:// address.")
     version: int
 
@@ -92,8 +92,13 @@ class Provider:
     def status(self: Any, info: Info) -> ProviderStatus:
         return resolvers.effective_status(self, info.context.now())
 
-    @strawberry.field
-    def settings(self: Any) -> ProviderSettings:
+    @strawberry.field(description=STAFF_ONLY)
+    def billing_role(self: Any, info: Info) -> BillingRole:
+        return staff_only(info, self.billing_role)  # type: ignore[no-any-return]
+
+    @strawberry.field(description=STAFF_ONLY)
+    def settings(self: Any, info: Info) -> ProviderSettings:
+        staff_only(info, None)
         return ProviderSettings(messaging_enabled=self.messaging_enabled, default_rtm_status=self.default_rtm_status)
 
     @strawberry.field(

@@ -33,7 +33,7 @@ from graphql import FieldNode, GraphQLError
 from strawberry.extensions import SchemaExtension
 from tortoise.transactions import in_transaction
 
-from permissions.errors import ApiErrorCode
+from permissions.errors import ApiErrorCode, forbidden
 from resolvers import audit
 from resolvers.context import RequestContext
 
@@ -100,6 +100,18 @@ async def record_refusals(ctx: RequestContext, found: list[Refusal], operation_t
     async with in_transaction():
         for refusal in found:
             await audit.record(ctx, refusal.action, changes=refusal.changes(operation_type))
+
+
+STAFF_ONLY = "Staff only: null and a FORBIDDEN error for a portal account."
+
+
+def staff_only(info: Any, value: Any) -> Any:
+    """`value`, or a FORBIDDEN error at the field's path when the caller is a portal account: the
+    staff-only parts of a row a portal account may reach (a client's alert, a provider's billing role,
+    the organization's seats). Sync, so the guard costs staff no task per row."""
+    if info.context.staff_only_refused():
+        raise forbidden("This is for clinic staff.")
+    return value
 
 
 def refuse_beside(info: Any, message: str) -> None:

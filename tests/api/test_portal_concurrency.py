@@ -37,7 +37,8 @@ class Race:
         return await post_graphql(self.http, query, variables, token)
 
     async def invite(self, email: str, **extra: Any) -> dict[str, Any]:
-        body = await self.post(INVITE, {"i": {"clientId": self.client_id, "email": email, **extra}}, self.desk.token)
+        given = {"clientId": self.client_id, "email": email, "send": False, **extra}  # the link to hand out
+        body = await self.post(INVITE, {"i": given}, self.desk.token)
         return body["data"]["inviteClientUser"]
 
     async def accept(self, **given: Any) -> dict[str, Any]:

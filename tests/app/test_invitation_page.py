@@ -24,7 +24,8 @@ NEW_PASSWORD = "saffron-window-tide-58"
 async def _invitation(gql: GQL, factory: Factory, org: Org, email: str, **extra) -> tuple[str, str]:
     desk = await staff_with(factory, org, [P.CLIENTS_READ, P.CLIENT_PORTAL_MANAGE], org.locations)
     child = await make_client(org, org.locations[0], "Leo", "Lund", date_of_birth=date(2016, 9, 14))
-    body = await gql(INVITE, {"i": {"clientId": str(child.id), "email": email, **extra}}, token=desk.token)
+    given = {"clientId": str(child.id), "email": email, "send": False, **extra}  # the link staff hand out
+    body = await gql(INVITE, {"i": given}, token=desk.token)
     payload = body["data"]["inviteClientUser"]
     return token_of(payload["link"]), payload["invitation"]["verificationCode"]
 
@@ -87,3 +88,25 @@ async def test_a_forged_post_is_refused_and_a_dead_link_shows_no_form(client, gq
     dead = await client.get("/invitation?token=tsl_nothing")
     assert dead.status_code == 400 and "<form" not in dead.text
     assert not await PortalAccount.exists()
+
+
+async def test_odd_input_on_the_page_is_a_wrong_answer_not_an_error(client, gql, factory, org_a) -> None:
+    token, code = await _invitation(gql, factory, org_a, "maya@example.org", requireVerificationCode=True)
+    page = await client.get(f"/invitation?token={token}")
+    odd = await _post(
+        client, page, verificationCode="١٢٣٤٥٦", dateOfBirth="not a date", password=NEW_PASSWORD, confirm=NEW_PASSWORD
+    )
+    assert odd.status_code == 400 and "do not match" in odd.text
+    done = await _post(
+        client,
+        odd,
+        verificationCode=code,
+        dateOfBirth="2016-09-14",
+        password=NEW_PASSWORD,
+        confirm=NEW_PASSWORD,
+        firstName="Ma\x00ya",
+    )
+    assert done.status_code == 200, done.text
+    account = await PortalAccount.get(email_key="maya@example.org")
+    assert account.first_name == "Maya" and account.email_verified is False
+    assert not await PortalSession.filter(revoked_at__isnull=True).exists()
