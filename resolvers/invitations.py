@@ -443,20 +443,18 @@ async def _check_identity(ctx: RequestContext, invitation: ClientInvitation, dat
         )
     if turn > IDENTITY_FAILURE_LIMIT:
         raise fail(ErrorCode.INVITATION_INVALID, INVALID_MESSAGE, "input", "token")
-    problems = Problems()
+    # One answer whichever part is wrong, so the date of birth cannot be confirmed on its own.
+    asked = [
+        name
+        for name, needed in (
+            ("verificationCode", invitation.verification_code is not None),
+            ("dateOfBirth", client.date_of_birth is not None),
+        )
+        if needed
+    ]
+    wrong = " or ".join(_ASKED[name] for name in asked) + (" does not match." if len(asked) == 1 else " do not match.")
     suffix = " The invitation is now void: ask the clinic for a new one." if voided else ""
-    if not code_ok:
-        problems.add(
-            ErrorCode.VERIFICATION_CODE_INVALID,
-            "The verification code is not right." + suffix,
-            "input",
-            "verificationCode",
-        )
-    if not birth_ok:
-        problems.add(
-            ErrorCode.VERIFICATION_CODE_INVALID, "The date of birth does not match." + suffix, "input", "dateOfBirth"
-        )
-    problems.raise_if_any()
+    raise fail(ErrorCode.VERIFICATION_CODE_INVALID, wrong[0].upper() + wrong[1:] + suffix, "input", asked[0])
 
 
 async def accept_invitation(ctx: RequestContext, data: AcceptData) -> Acceptance:

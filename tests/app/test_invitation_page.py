@@ -49,8 +49,9 @@ async def test_a_parent_creates_her_account_from_the_link(client, gql, factory, 
     wrong = await _post(
         client, page, verificationCode=code, dateOfBirth="2016-09-15", password=NEW_PASSWORD, confirm=NEW_PASSWORD
     )
-    assert wrong.status_code == 400 and "The date of birth does not match." in wrong.text
-    assert 'id="dateOfBirth-error"' in wrong.text
+    # One answer for a wrong code or date of birth: the date cannot be confirmed on its own.
+    assert wrong.status_code == 400 and "The verification code or the date of birth do not match." in wrong.text
+    assert 'id="verificationCode-error"' in wrong.text
     done = await _post(
         client, wrong, verificationCode=code, dateOfBirth="2016-09-14", password=NEW_PASSWORD, confirm=NEW_PASSWORD
     )
