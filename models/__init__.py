@@ -9,6 +9,7 @@ MODEL_MODULES = [
     "models.clients",
     "models.portal",
     "models.merges",
+    "models.integrations",
     "models.audit",
     "models.outbox",
 ]

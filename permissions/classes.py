@@ -40,6 +40,8 @@ AUTHENTICATES_KEY = "authenticates"
 PUBLIC_KEY = "public"
 # A field a portal account may call (`requires(..., portal=True)`); the permission matrix reads it.
 PORTAL_KEY = "portal"
+# A field an API token may call (`requires(..., tokens=...)`); the permission matrix reads it.
+TOKENS_KEY = "tokens"
 
 
 def _declared(effects: tuple[GrantEffect, ...] | None, **markers: bool) -> dict[str, Any]:
@@ -64,6 +66,7 @@ class _Access(BasePermission):
     allow_locked = False
     allow_reset = False
     portal = False
+    tokens = False
     message = "You do not have permission to do this."
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
@@ -71,6 +74,8 @@ class _Access(BasePermission):
         principal = await ctx.require_principal(allow_locked=self.allow_locked, allow_reset=self.allow_reset)
         if principal.is_portal and not self.portal:
             raise forbidden("This is for clinic staff, not for portal accounts.")
+        if principal.is_token and not self.tokens:
+            raise forbidden("This needs a staff session: an API token cannot call it.")
         held = [
             principal.grants.has(permission) if permission in ORG_WIDE else principal.grants.has_anywhere(permission)
             for permission in self.permissions
@@ -91,13 +96,14 @@ def _access_class(
     allow_reset: bool,
     any_of: bool = False,
     portal: bool = False,
+    tokens: bool = False,
 ) -> type[BasePermission]:
     joiner = "Or" if any_of else ""
     name = (
         "Requires" + joiner.join(p.value.title().replace("_", "") for p in permissions)
         if permissions
         else "Authenticated"
-    ) + ("OrPortal" if portal else "")
+    ) + ("OrPortal" if portal else "") + ("OrToken" if tokens else "")
     return type(
         name,
         (_Access,),
@@ -107,6 +113,7 @@ def _access_class(
             "allow_locked": allow_locked,
             "allow_reset": allow_reset,
             "portal": portal,
+            "tokens": tokens,
         },
     )
 
@@ -132,6 +139,7 @@ def requires(
     authenticates: bool = False,
     any_of: bool = False,
     portal: bool = False,
+    tokens: bool | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for `strawberry.field`/`strawberry.mutation`: the permission class and the
     description that documents it (a mutation also declares its grant `effects`, and whether it is
@@ -142,14 +150,23 @@ def requires(
     the resolver then asks for each field's permission where it applies.
 
     `portal`: a portal account may call it too (it holds no permission, so only a field that needs
-    none); every other field answers FORBIDDEN to a portal account, which is for clinic staff."""
+    none); every other field answers FORBIDDEN to a portal account, which is for clinic staff.
+
+    `tokens`: whether an API token may call it. By default, a field that needs a permission and
+    changes nobody's grants (effects NONE, or a query): a token acts by its permissions, never on
+    anyone's access (that would be a token widening grants), and never on a staff session's own
+    things (its sessions, password, PIN, profile, "My Clients")."""
+    if tokens is None:
+        tokens = bool(permissions) and set(effects or ()) <= {GrantEffect.NONE}
     text = describe(tuple(permissions), any_of) + _effects_text(effects)
     if portal:
         text += " Portal accounts may call it too."
+    if not tokens:
+        text += " Not for API tokens."
     return {
-        "permission_classes": [_access_class(tuple(permissions), allow_locked, allow_reset, any_of, portal)],
+        "permission_classes": [_access_class(tuple(permissions), allow_locked, allow_reset, any_of, portal, tokens)],
         "description": f"{description}\n\n{text}" if description else text,
-        **_declared(effects, **{AUTHENTICATES_KEY: authenticates, PORTAL_KEY: portal}),
+        **_declared(effects, **{AUTHENTICATES_KEY: authenticates, PORTAL_KEY: portal, TOKENS_KEY: tokens}),
     }
 
 

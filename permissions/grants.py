@@ -142,6 +142,18 @@ class GrantSources:
         )
 
 
+# What no API token ever holds, whatever its integration lists: a token never mints, widens or
+# revokes tokens or integrations.
+NEVER_FOR_TOKENS = frozenset({Permission.INTEGRATIONS_MANAGE})
+
+
+def integration_grants(permissions: Iterable[Permission], all_locations: bool, location_ids: Iterable[str]) -> Grants:
+    """An integration's grants, by the users' rule: its permissions as one unrestricted group, at its
+    locations (active ones only, given by the caller), org-wide ones org-wide; never NEVER_FOR_TOKENS."""
+    group = GroupGrant(permissions=frozenset(permissions) - NEVER_FOR_TOKENS, all_locations=True)
+    return compute_grants(is_admin=False, all_locations=all_locations, site_ids=location_ids, groups=[group])
+
+
 NO_SOURCES = GrantSources(is_admin=False, all_locations=False, sites=frozenset(), groups={})
 
 

@@ -1,11 +1,12 @@
-"""The caller of a request: a staff user with a session, or a portal account with a portal session
-(integrations later)."""
+"""The caller of a request: a staff user with a session, a portal account with a portal session, or
+an integration with an API token."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
 
+from models.integrations import ApiToken, Integration
 from models.organization import Organization
 from models.portal import PortalAccount, PortalSession
 from models.sessions import Session
@@ -35,10 +36,17 @@ class Principal:
     portal_account: PortalAccount | None = None
     portal_session: PortalSession | None = None
     client_ids: frozenset[str] = frozenset()
+    # An integration holds its own permissions at its own locations (permissions/grants.py).
+    integration: Integration | None = None
+    api_token: ApiToken | None = None
 
     @property
     def is_portal(self) -> bool:
         return self.kind is PrincipalKind.PORTAL_ACCOUNT
+
+    @property
+    def is_token(self) -> bool:
+        return self.kind is PrincipalKind.INTEGRATION
 
     @property
     def organization_id(self) -> str:
@@ -48,10 +56,14 @@ class Principal:
     def actor_id(self) -> str | None:
         if self.portal_account is not None:
             return str(self.portal_account.id)
+        if self.integration is not None:
+            return str(self.integration.id)
         return str(self.user.id) if self.user else None
 
     @property
     def actor_name(self) -> str | None:
         if self.portal_account is not None:
             return self.portal_account.display_name
+        if self.integration is not None:
+            return self.integration.name
         return self.user.display_name if self.user else None

@@ -108,15 +108,15 @@ class UnlockWithPinInput:
 
 @strawberry.type
 class Query:
-    @strawberry.field(**requires(description="Who is calling.", allow_reset=True, portal=True))
+    @strawberry.field(**requires(description="Who is calling.", allow_reset=True, portal=True, tokens=True))
     async def viewer(self, info: Info) -> Viewer:
         return await info.context.principal()  # type: ignore[return-value]
 
-    @strawberry.field(**requires(description="The caller's organization."))
+    @strawberry.field(**requires(description="The caller's organization.", tokens=True))
     async def organization(self, info: Info) -> Organization:
         return (await info.context.principal()).organization  # type: ignore[return-value, union-attr]
 
-    @strawberry.field(**requires(description="The permission catalogue."))
+    @strawberry.field(**requires(description="The permission catalogue.", tokens=True))
     def permissions(self) -> list[PermissionInfo]:
         return [PermissionInfo(permission=p, description=DESCRIPTIONS[p], org_wide=p in ORG_WIDE) for p in Permission]
 

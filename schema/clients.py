@@ -400,6 +400,7 @@ class Query:
             description="One client; null when it does not exist or is outside the viewer's scope (a portal "
             "account sees the clients it is linked to).",
             portal=True,
+            tokens=True,
         )
     )
     async def client(self, info: Info, id: strawberry.ID) -> Client | None:

@@ -26,7 +26,7 @@ UserNode = Annotated["User", strawberry.lazy("schema.users")]
 def read_access(description: str) -> dict[str, Any]:
     """An authenticated session; the resolver then asks for GROUPS_MANAGE or USERS_MANAGE (an OR,
     which `requires` does not express), and the description says so."""
-    access = requires(description=description)
+    access = requires(description=description, tokens=True)
     access["description"] = (
         f"{description}\n\nRequires: GROUPS_MANAGE (organization-wide) or USERS_MANAGE (at some location)."
     )

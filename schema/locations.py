@@ -45,12 +45,14 @@ class LocationPayload(Payload, result="location"):
 @strawberry.type
 class Query:
     @strawberry.field(
-        **requires(description="The locations the viewer may reach (its sites; all with LOCATIONS_MANAGE).")
+        **requires(
+            description="The locations the viewer may reach (its sites; all with LOCATIONS_MANAGE).", tokens=True
+        )
     )
     async def locations(self, info: Info, include_inactive: bool | None = False) -> list[Location]:
         return await locations.list_locations(info.context, bool(include_inactive))  # type: ignore[return-value]
 
-    @strawberry.field(**requires(description="One location; null when out of reach or unknown."))
+    @strawberry.field(**requires(description="One location; null when out of reach or unknown.", tokens=True))
     async def location(self, info: Info, id: strawberry.ID) -> Location | None:
         return await locations.get_location(info.context, id)  # type: ignore[return-value]
 

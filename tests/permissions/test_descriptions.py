@@ -13,7 +13,8 @@ def test_requires_appends_the_access_rule_to_the_description() -> None:
     assert kwargs["description"] == (
         "Some rows.\n\nRequires: USERS_READ (at some location; rows are scoped), AUDIT_READ (organization-wide)."
     )
-    assert requires()["description"] == "Requires: an authenticated session."
+    assert requires()["description"] == "Requires: an authenticated session. Not for API tokens."
+    assert requires(tokens=True)["description"] == "Requires: an authenticated session."
     assert [c.permissions for c in kwargs["permission_classes"]] == [(Permission.USERS_READ, Permission.AUDIT_READ)]
 
 
