@@ -39,6 +39,11 @@ class Settings:
     login_throttle_seconds: int = 900
     invitation_ttl_seconds: int = 259200
     jobs_interval_seconds: int = 60
+    # API tokens: the longest lifetime a token may have (a longer or absent expiry is capped to it),
+    # and each token's cost budget, a leaky bucket (resolvers/buckets.py).
+    api_token_max_days: int = 366
+    token_bucket_size: int = 1000
+    token_bucket_restore_rate: int = 50
 
     @property
     def is_production(self) -> bool:
@@ -58,7 +63,7 @@ def _positive_int(name: str, raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise SettingsError(f"TESSERA_{name} must be a whole number of seconds, not {raw!r}") from None
+        raise SettingsError(f"TESSERA_{name} must be a whole number, not {raw!r}") from None
     if value <= 0:
         raise SettingsError(f"TESSERA_{name} must be greater than 0, not {raw!r}")
     return value
@@ -145,6 +150,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "LOGIN_THROTTLE_SECONDS",
         "INVITATION_TTL_SECONDS",
         "JOBS_INTERVAL_SECONDS",
+        "API_TOKEN_MAX_DAYS",
+        "TOKEN_BUCKET_SIZE",
+        "TOKEN_BUCKET_RESTORE_RATE",
     ):
         if (raw := get(name)) is not None:
             kwargs[name.lower()] = _positive_int(name, raw)

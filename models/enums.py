@@ -99,6 +99,7 @@ class AuditTarget(str, Enum):
     CLIENT = "Client"
     CLIENT_INVITATION = "ClientInvitation"
     CLIENT_PORTAL_LINK = "ClientPortalLink"
+    INTEGRATION = "Integration"
     LOCATION = "Location"
     PERMISSION_GROUP = "PermissionGroup"
     PORTAL_ACCOUNT = "PortalAccount"

@@ -14,7 +14,7 @@ from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema import audit, auth, clients, groups, locations, merges, portal, providers, users
+from schema import audit, auth, clients, groups, integrations, locations, merges, portal, providers, users
 from schema.compiled import Planner, compiled_execute
 from schema.extensions import RequestInfo, log_unexpected
 from schema.limits import QueryLimits
@@ -36,6 +36,7 @@ Query = merge_types(
         clients.Query,
         merges.Query,
         portal.Query,
+        integrations.Query,
     ),
 )
 Mutation = merge_types(
@@ -49,6 +50,7 @@ Mutation = merge_types(
         clients.Mutation,
         merges.Mutation,
         portal.Mutation,
+        integrations.Mutation,
     ),
 )
 

@@ -13,11 +13,11 @@ from permissions.principal import PrincipalKind
 from resolvers import auth, portal_auth
 from schema.errors import Payload, UserError
 from schema.info import Info
-from schema.integrations import Integration
 from schema.organization import Organization
 from schema.users import EffectivePermission, User, effective_permissions
 
 if TYPE_CHECKING:
+    from schema.integrations import Integration
     from schema.portal import PortalAccount
 
 
@@ -39,7 +39,7 @@ class Viewer:
         return getattr(self, "portal_account", None)
 
     @strawberry.field(description="The caller's integration, when the caller holds an API token (null for staff).")
-    def integration(self) -> Integration | None:
+    def integration(self) -> Annotated[Integration, strawberry.lazy("schema.integrations")] | None:
         return getattr(self, "integration", None)
 
     @strawberry.field

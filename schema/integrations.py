@@ -1,17 +1,26 @@
-"""Partner integrations and their scoped API tokens: the contract's types.
-
-Only the types exist yet (the Viewer names them); the integrations issue brings the rows, the
-root fields and the INTEGRATION principal.
-"""
+"""Partner integrations and their scoped API tokens: types, inputs and root fields (resolvers in
+resolvers/integrations.py; the INTEGRATION principal in resolvers/integration_auth.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from schema.enums import Permission
+from models.integrations import ApiToken as TokenRow
+from models.integrations import IntegrationLocation
+from models.organization import Location as LocationRow
+from models.users import User as UserRow
+from permissions.catalog import Permission
+from permissions.classes import GrantEffect, requires
+from permissions.scoping import user_q
+from resolvers import integrations
+from resolvers.inputs import from_input, parse_uuid
+from resolvers.integration_auth import known_permissions
+from schema.auth import OkPayload
+from schema.errors import Payload, UserError
+from schema.info import Info
 
 if TYPE_CHECKING:
     from schema.organization import Location
@@ -34,10 +43,151 @@ class Integration:
     id: strawberry.ID
     name: str
     description: str | None
-    permissions: list[Permission]
     all_locations: bool
-    locations: list[Annotated[Location, strawberry.lazy("schema.organization")]]
     is_active: bool
-    created_by: Annotated[User, strawberry.lazy("schema.users")] | None
     created_at: datetime
-    tokens: list[ApiToken]
+
+    @strawberry.field
+    def permissions(self: Any) -> list[Permission]:
+        return known_permissions(self.permissions)
+
+    @strawberry.field
+    async def locations(self: Any) -> list[Annotated[Location, strawberry.lazy("schema.organization")]]:
+        ids = await IntegrationLocation.filter(integration_id=self.id).values_list("location_id", flat=True)
+        return await LocationRow.filter(id__in=list(ids)).order_by("name_key")  # type: ignore[return-value]
+
+    @strawberry.field(description="Null when the viewer may not see that user.")
+    async def created_by(self: Any, info: Info) -> Annotated[User, strawberry.lazy("schema.users")] | None:
+        if self.created_by_id is None:
+            return None
+        principal = await info.context.require_principal()
+        return await UserRow.filter(user_q(principal), id=self.created_by_id).first()  # type: ignore[return-value]
+
+    @strawberry.field(description="Newest first; the secrets are never shown again.")
+    async def tokens(self: Any) -> list[ApiToken]:
+        return await TokenRow.filter(integration_id=self.id).order_by("-created_at", "-id")  # type: ignore[return-value]
+
+
+@strawberry.input
+class CreateIntegrationInput:
+    name: str
+    permissions: list[Permission] = strawberry.field(description="At most what the viewer holds.")
+    description: str | None = None
+    all_locations: bool | None = False
+    location_ids: list[strawberry.ID] | None = strawberry.field(
+        default_factory=list, description="Within the viewer's locations."
+    )
+
+
+@strawberry.input
+class UpdateIntegrationInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    permissions: list[Permission] | None = strawberry.UNSET
+    all_locations: bool | None = strawberry.UNSET
+    location_ids: list[strawberry.ID] | None = strawberry.UNSET
+    is_active: bool | None = strawberry.UNSET
+
+
+@strawberry.input
+class CreateApiTokenInput:
+    integration_id: strawberry.ID
+    name: str
+    expires_at: datetime | None = None
+
+
+@strawberry.input
+class RevokeApiTokenInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class IntegrationPayload(Payload, result="integration"):
+    integration: Integration | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CreateApiTokenPayload(Payload):
+    api_token: ApiToken | None = None
+    secret: str | None = strawberry.field(default=None, description="Shown once; stored only as a hash.")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Any, errors: list[UserError]) -> CreateApiTokenPayload:
+        if result is None:
+            return cls(errors=errors)
+        return cls(api_token=result.token, secret=result.secret)
+
+
+_MANAGE = Permission.INTEGRATIONS_MANAGE
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(**requires(_MANAGE, description="The organization's partner integrations, by name."))
+    async def integrations(self, info: Info) -> list[Integration]:
+        principal = await info.context.require_principal()
+        return await integrations.integrations_of(principal)  # type: ignore[no-any-return]
+
+    @strawberry.field(**requires(_MANAGE, description="One integration; null when unknown."))
+    async def integration(self, info: Info, id: strawberry.ID) -> Integration | None:
+        principal = await info.context.require_principal()
+        parsed = parse_uuid(id)
+        return await integrations.integrations_of(principal).filter(id=parsed).first() if parsed else None  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        **requires(
+            _MANAGE,
+            description="A partner integration holding at most the viewer's own grants.",
+            effects=(GrantEffect.ADDS,),
+        )
+    )
+    async def create_integration(self, info: Info, input: CreateIntegrationInput) -> IntegrationPayload:
+        data = from_input(input, integrations.CreateIntegrationData)
+        return await IntegrationPayload.run(info, "integration.create", integrations.create_integration, data)
+
+    @strawberry.mutation(
+        **requires(
+            _MANAGE,
+            description="Change an integration; widening or reactivating it stays within the viewer's grants. "
+            "isActive: false refuses its tokens from the next request.",
+            effects=(GrantEffect.ADDS, GrantEffect.RESTORES),
+        )
+    )
+    async def update_integration(self, info: Info, input: UpdateIntegrationInput) -> IntegrationPayload:
+        data = from_input(input, integrations.UpdateIntegrationData)
+        return await IntegrationPayload.run(info, "integration.update", integrations.update_integration, data)
+
+    @strawberry.mutation(
+        **requires(
+            _MANAGE,
+            description="A new API token (tsk_...): the secret is in this answer only. Its expiry is capped to "
+            "TESSERA_API_TOKEN_MAX_DAYS (366 days by default), which an absent one also gets.",
+            effects=(GrantEffect.HANDS_OVER,),
+        )
+    )
+    async def create_api_token(self, info: Info, input: CreateApiTokenInput) -> CreateApiTokenPayload:
+        return await CreateApiTokenPayload.run(
+            info,
+            "integration.token_create",
+            integrations.create_api_token,
+            input.integration_id,
+            input.name,
+            input.expires_at,
+        )
+
+    @strawberry.mutation(
+        **requires(
+            _MANAGE,
+            description="Revoke a token: refused from the very next request.",
+            effects=(GrantEffect.NONE,),
+            tokens=False,
+        )
+    )
+    async def revoke_api_token(self, info: Info, input: RevokeApiTokenInput) -> OkPayload:
+        return await OkPayload.run(info, "integration.token_revoke", integrations.revoke_api_token, input.id)
