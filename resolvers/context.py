@@ -30,6 +30,8 @@ class RequestContext:
     # Errors at the path of a field that still answers (a guarded non-null list refused answers []
     # rather than null its parent): schema/refusals.py `refuse_beside` adds, `RefusalLog` reports.
     field_errors: list[Any] = field(default_factory=list)
+    # The document's estimated cost (schema/limits.py), which an API token's budget is charged.
+    requested_cost: int = 0
     _principal: Principal | None = None
     _resolved: bool = False
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -15,6 +15,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema import audit, auth, clients, groups, integrations, locations, merges, portal, providers, users
+from schema.budget import TokenBudget
 from schema.compiled import Planner, compiled_execute
 from schema.extensions import RequestInfo, log_unexpected
 from schema.limits import QueryLimits
@@ -83,7 +84,7 @@ class TesseraSchema(strawberry.Schema):
 def build_schema(introspection: bool = True, compiled_plans: bool = True) -> strawberry.Schema:
     """The schema; without introspection (production default) its queries and suggestions are off;
     with `compiled_plans`, queries run through a plan per document (schema/compiled.py)."""
-    extensions: list[Any] = [QueryLimits, RequestInfo, PhiAccessLog, RefusalLog]
+    extensions: list[Any] = [QueryLimits, RequestInfo, PhiAccessLog, RefusalLog, TokenBudget]
     if not introspection:
         # A factory, not an instance: a shared instance holds one request's execution context at a
         # time, so concurrent requests could miss the rule (and answer introspection in production).

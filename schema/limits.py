@@ -299,12 +299,13 @@ def check_document(
     limits: Limits = LIMITS,
     list_fields: frozenset[str] = frozenset(),
     auth_fields: frozenset[str] = frozenset(),
-) -> None:
+) -> int:
     """Raise QUERY_TOO_COMPLEX for the first limit the operation that would run passes
-    (`auth_fields`: the authentication mutations, `auth_mutations(schema)`)."""
+    (`auth_fields`: the authentication mutations, `auth_mutations(schema)`); else return its
+    estimated cost (what an API token's budget is charged: schema/budget.py)."""
     operation = select_operation(document, operation_name)
     if operation is None:
-        return  # graphql-core reports the missing or ambiguous operation itself
+        return 0  # graphql-core reports the missing or ambiguous operation itself
     variables = {**_variable_defaults(operation), **(variables or {})}
     try:
         found = measure(
@@ -325,6 +326,7 @@ def check_document(
         raise too_complex(f"The document's estimated cost {found.cost} is over {limits.max_cost}.")
     if found.selections > limits.max_selections:
         raise too_complex(f"The document selects more than {limits.max_selections} fields.")
+    return found.cost
 
 
 def _storable(text: str) -> bool:
@@ -382,7 +384,7 @@ class QueryLimits(SchemaExtension):
         ctx = self.execution_context
         schema = ctx.schema._schema
         if ctx.graphql_document is not None:
-            check_document(
+            estimated = check_document(
                 ctx.graphql_document,
                 ctx.operation_name,
                 ctx.variables,
@@ -390,6 +392,8 @@ class QueryLimits(SchemaExtension):
                 _paged_fields(schema),
                 _auth_mutations(schema),
             )
+            if ctx.context is not None and hasattr(ctx.context, "requested_cost"):
+                ctx.context.requested_cost = estimated
             key = (id(schema), ctx.query or "")
             cached = _validation_cache.get(key)
             if cached is not None:

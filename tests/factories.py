@@ -15,13 +15,21 @@ from models.audit import AuditEvent
 from models.clients import Client
 from models.enums import AccessStatus, ActorKind, ProxyRelationship, UserType
 from models.groups import GroupLocation, GroupMembership, PermissionGroup
+from models.integrations import ApiToken, Integration, IntegrationLocation
 from models.organization import Location, Organization
 from models.portal import ClientPortalLink, PortalAccount, PortalSession
 from models.providers import Provider
 from models.sessions import Session
 from models.users import User, UserLocation
 from permissions.catalog import Permission
-from resolvers.credentials import PORTAL_SESSION_PREFIX, STAFF_SESSION_PREFIX, hash_secret, new_token, token_hash
+from resolvers.credentials import (
+    API_TOKEN_PREFIX,
+    PORTAL_SESSION_PREFIX,
+    STAFF_SESSION_PREFIX,
+    hash_secret,
+    new_token,
+    token_hash,
+)
 
 PASSWORD = "violet-harbour-lantern-42"
 PIN = "4827"
@@ -83,6 +91,19 @@ class Org:
     @property
     def id(self) -> str:
         return str(self.organization.id)
+
+
+@dataclass
+class Partner:
+    """An integration made by the factory, with a ready API token (`tsk_...`)."""
+
+    integration: Integration
+    token: str
+    api_token: ApiToken
+
+    @property
+    def actor_id(self) -> str:
+        return str(self.integration.id)
 
 
 class Factory:
@@ -202,6 +223,38 @@ class Factory:
             expires_at=datetime.now(UTC) + timedelta(hours=12),
         )
         return Portal(account, token, session)
+
+
+    async def integration(
+        self,
+        org: Organization | Org,
+        permissions: Sequence[Permission],
+        locations: Sequence[Location] = (),
+        *,
+        name: str = "Partner",
+        all_locations: bool = False,
+        expires_at: datetime | None = None,
+    ) -> Partner:
+        """An integration holding `permissions` at `locations` (or everywhere), with one live token."""
+        organization = org.organization if isinstance(org, Org) else org
+        integration = await Integration.create(
+            organization=organization,
+            name=name,
+            permissions=[p.value for p in permissions],
+            all_locations=all_locations,
+        )
+        for location in locations:
+            await IntegrationLocation.create(organization=organization, integration=integration, location=location)
+        secret = new_token(API_TOKEN_PREFIX)
+        api_token = await ApiToken.create(
+            organization=organization,
+            integration=integration,
+            name=f"{name} token",
+            prefix=secret[:12],
+            token_hash=token_hash(secret),
+            expires_at=expires_at,
+        )
+        return Partner(integration, secret, api_token)
 
 
 async def staff_with(

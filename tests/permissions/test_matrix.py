@@ -21,6 +21,7 @@ from tests.permissions.cases import audit as audit_cases
 from tests.permissions.cases import auth
 from tests.permissions.cases import clients as client_cases
 from tests.permissions.cases import groups as group_cases
+from tests.permissions.cases import integrations as integration_cases
 from tests.permissions.cases import locations as location_cases
 from tests.permissions.cases import merges as merge_cases
 from tests.permissions.cases import portal as portal_cases
@@ -43,7 +44,7 @@ from tests.support import error_codes
 
 # Each domain adds its module here.
 MATRIX: list[Case] = [*auth.CASES, *provider_cases.CASES, *client_cases.CASES, *group_cases.CASES, *audit_cases.CASES]
-MATRIX += [*location_cases.CASES, *user_cases.CASES, *portal_cases.CASES, *merge_cases.CASES]
+MATRIX += [*location_cases.CASES, *user_cases.CASES, *portal_cases.CASES, *merge_cases.CASES, *integration_cases.CASES]
 DOMAINS = (
     auth,
     provider_cases,
@@ -54,6 +55,7 @@ DOMAINS = (
     user_cases,
     portal_cases,
     merge_cases,
+    integration_cases,
 )
 
 # The world every row runs in, built in this order: a step may use what the base world and the
@@ -67,6 +69,7 @@ WORLD = (
     *user_cases.WORLD,
     *portal_cases.WORLD,
     *merge_cases.WORLD,
+    *integration_cases.WORLD,
 )
 
 TOP_LEVEL = {UNAUTHENTICATED, FORBIDDEN, RESET_REQUIRED}
@@ -102,6 +105,14 @@ def _portal_fields() -> set[str]:
 # The portal account on every root field: rows written for the fields it may call, and a refused
 # row, generated, for every other one (tests/permissions/cases/portal.py).
 MATRIX += portal_cases.portal_refused_rows(MATRIX, _portal_fields())
+# The API token likewise: a generated row on every field it may not call (cases/integrations.py).
+MATRIX += integration_cases.token_rows(MATRIX, _root_field_definitions())
+
+
+def test_every_root_field_has_a_row_for_the_api_token() -> None:
+    """A field a token may call needs rows written for it (what its permissions let it see there)."""
+    missing = _root_fields() - {c.operation for c in MATRIX if c.principal == integration_cases.TOKEN}
+    assert not missing, f"root fields a token may call with no row for it: {sorted(missing)}"
 
 
 def test_the_public_fields_are_marked_and_only_they_lack_a_permission_class() -> None:

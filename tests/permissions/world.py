@@ -18,7 +18,7 @@ from models.audit import AuditEvent
 from models.enums import UserType
 from models.organization import Location
 from permissions.catalog import Permission as P
-from tests.factories import Factory, Org, Portal, Staff
+from tests.factories import Factory, Org, Partner, Portal, Staff
 
 FRONT_DESK = [P.USERS_READ, P.PROVIDERS_READ, P.CLIENTS_READ, P.CLIENTS_MANAGE, P.CLIENT_PORTAL_MANAGE]
 MANAGER = [P.USERS_READ, P.USERS_MANAGE, P.USERS_ACCESS_MANAGE, P.USERS_CREDENTIALS_RESET, P.PROVIDERS_READ]
@@ -31,7 +31,7 @@ PROVIDER_OWN = [P.CLIENTS_READ_OWN, P.PROVIDERS_READ]
 class World:
     a: Org
     b: Org
-    principals: dict[str, Staff | Portal | None]
+    principals: dict[str, Staff | Portal | Partner | None]
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -105,7 +105,7 @@ async def build_world(factory: Factory, steps: Sequence[WorldStep] = ()) -> Worl
     restricted = await factory.group(a.organization, RESTRICTED, name="Only A2", locations=[a2])
     billing = await factory.group(a.organization, BILLING, name="Billing")
     own = await factory.group(a.organization, PROVIDER_OWN, name="Providers")
-    principals: dict[str, Staff | Portal | None] = {
+    principals: dict[str, Staff | Portal | Partner | None] = {
         "anonymous": None,
         "admin_a": a.admin,
         "admin_b": b.admin,
@@ -150,6 +150,8 @@ FINGERPRINT_TABLES = (
     "client_portal_links",
     "client_invitations",
     "client_merges",
+    "integrations",
+    "integration_locations",
 )
 
 
@@ -162,9 +164,14 @@ async def fingerprint() -> str:
         _, rows = await conn.execute_query(f"SELECT * FROM {table} ORDER BY id")
         for row in rows:
             digest.update(repr(sorted(dict(row).items())).encode())
-    _, rows = await conn.execute_query("SELECT id, revoked_at FROM sessions ORDER BY id")
-    for row in rows:
-        digest.update(repr(sorted(dict(row).items())).encode())
+    # Session and token bookkeeping (last use) may change on any request; what they open may not.
+    for query in (
+        "SELECT id, revoked_at FROM sessions ORDER BY id",
+        "SELECT id, revoked_at, expires_at, token_hash FROM api_tokens ORDER BY id",
+    ):
+        _, rows = await conn.execute_query(query)
+        for row in rows:
+            digest.update(repr(sorted(dict(row).items())).encode())
     return digest.hexdigest()
 
 

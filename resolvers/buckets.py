@@ -1,0 +1,151 @@
+"""Partner token budgets: a leaky bucket per API token (docs/architecture.md "API conventions";
+Shopify's model). A request is charged its requested cost before it runs and given back the part it
+did not use afterwards; the bucket refills at `restore_rate` points a second up to `size`.
+
+Every worker and process must share one bucket, or two workers give a token twice its budget:
+- with `TESSERA_REDIS_URL`, in Redis: one Lua script per charge or refund, atomic on the server and
+  timed by the server's clock (`TIME`), one round trip each;
+- otherwise in the database (`models.integrations.TokenBucket`), the token's row locked for the
+  update (PostgreSQL `FOR UPDATE`; SQLite has one writer).
+A bucket store that cannot be reached raises `BucketUnavailable`: tokens are then refused with
+SERVICE_UNAVAILABLE (fail closed); nothing else depends on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.integrations import TokenBucket
+
+REDIS_TIMEOUT_SECONDS = 0.5
+
+
+class BucketUnavailable(Exception):
+    """The shared bucket store did not answer."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    size: int
+    restore_rate: int
+
+
+@dataclass(frozen=True)
+class Taken:
+    granted: bool
+    available: float  # after the charge when granted; what there was when not
+
+    def retry_after(self, cost: int, budget: Budget) -> int:
+        """Seconds until `cost` points are available again."""
+        return max(1, math.ceil((cost - self.available) / budget.restore_rate))
+
+
+def leak(level: float, updated_at: float, now: float, budget: Budget) -> float:
+    """The level at `now`, refilled since `updated_at` (the pure rule both stores follow)."""
+    return min(float(budget.size), level + max(0.0, now - updated_at) * budget.restore_rate)
+
+
+class BucketStore(Protocol):
+    async def take(self, token_id: str, organization_id: str, cost: int, budget: Budget) -> Taken: ...
+
+    async def give_back(self, token_id: str, organization_id: str, points: int, budget: Budget) -> float: ...
+
+
+# KEYS[1]: the bucket; ARGV: size, restore rate, change (negative: a charge; positive: a refund), and
+# whether a charge must fit. Returns {granted (0/1), level as text}.
+_SCRIPT = """
+local size = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local change = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local stored = redis.call('HMGET', KEYS[1], 'level', 'ts')
+local level = tonumber(stored[1]) or size
+local ts = tonumber(stored[2]) or now
+level = math.min(size, level + math.max(0, now - ts) * rate)
+local granted = 1
+if change < 0 and level + change < 0 then
+  granted = 0
+else
+  level = math.min(size, level + change)
+end
+redis.call('HSET', KEYS[1], 'level', tostring(level), 'ts', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(size / rate) + 60)
+return {granted, tostring(level)}
+"""
+
+
+class RedisBuckets:
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as redis
+
+        self.client = redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+        )
+        self.script = self.client.register_script(_SCRIPT)
+
+    async def _run(self, token_id: str, change: float, budget: Budget) -> tuple[bool, float]:
+        from redis.exceptions import RedisError
+
+        try:
+            granted, level = await self.script(
+                keys=[f"tessera:bucket:{token_id}"], args=[budget.size, budget.restore_rate, change]
+            )
+        except (TimeoutError, RedisError, OSError) as error:
+            raise BucketUnavailable(str(error)) from None
+        return bool(int(granted)), float(level)
+
+    async def take(self, token_id: str, organization_id: str, cost: int, budget: Budget) -> Taken:
+        granted, level = await self._run(token_id, -cost, budget)
+        return Taken(granted, level)
+
+    async def give_back(self, token_id: str, organization_id: str, points: int, budget: Budget) -> float:
+        return (await self._run(token_id, points, budget))[1]
+
+
+class DatabaseBuckets:
+    async def _change(self, token_id: str, organization_id: str, change: float, budget: Budget) -> tuple[bool, float]:
+        now = time.time()
+        async with in_transaction():
+            row = await TokenBucket.filter(token_id=token_id).select_for_update().first()
+            if row is None:
+                try:
+                    async with in_transaction():  # a savepoint: another worker may create it first
+                        row = await TokenBucket.create(
+                            organization_id=organization_id, token_id=token_id, level=budget.size, updated_at=now
+                        )
+                except IntegrityError:
+                    row = await TokenBucket.filter(token_id=token_id).select_for_update().get()
+            level = leak(row.level, row.updated_at, now, budget)
+            granted = not (change < 0 and level + change < 0)
+            if granted:
+                level = min(float(budget.size), level + change)
+            await TokenBucket.filter(id=row.id).update(level=level, updated_at=now)
+        return granted, level
+
+    async def take(self, token_id: str, organization_id: str, cost: int, budget: Budget) -> Taken:
+        granted, level = await self._change(token_id, organization_id, -cost, budget)
+        return Taken(granted, level)
+
+    async def give_back(self, token_id: str, organization_id: str, points: int, budget: Budget) -> float:
+        return (await self._change(token_id, organization_id, points, budget))[1]
+
+
+_stores: dict[Any, BucketStore] = {}
+
+
+def store_for(redis_url: str | None) -> BucketStore:
+    """The store for this process: Redis when configured (one client per event loop), else the database."""
+    if redis_url is None:
+        return DatabaseBuckets()
+    key = (redis_url, id(asyncio.get_running_loop()))
+    if key not in _stores:
+        _stores[key] = RedisBuckets(redis_url)
+    return _stores[key]

@@ -1,0 +1,112 @@
+"""The visible cost budget of API tokens (docs/architecture.md "API conventions"): every response to
+an API token carries `extensions.cost {requestedQueryCost, actualQueryCost, throttleStatus
+{maximumAvailable, currentlyAvailable, restoreRate}}`, Shopify's shape.
+
+The requested cost is the estimate the query limits computed (schema/limits.py: 1 a field, a page
+multiplying its children by `first`). The bucket (resolvers/buckets.py) is charged that before
+anything executes; a query that does not fit answers RATE_LIMITED with `retryAfter` (HTTP 200),
+one that could never fit QUERY_TOO_COMPLEX. After execution the actual cost is counted from what was
+returned, 1 a field a row (a page of 3 costs less than `first: 50`), and the difference refunded.
+A bucket store that does not answer refuses the token with SERVICE_UNAVAILABLE; staff sessions and
+portal accounts never touch it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from graphql import ExecutionResult
+from strawberry.extensions import SchemaExtension
+
+from permissions.errors import ApiError, ApiErrorCode
+from resolvers import buckets
+
+UNAVAILABLE_RETRY_SECONDS = 5
+
+
+def actual_cost(data: Any) -> int:
+    """1 a field returned, per row: the same unit as the requested estimate."""
+    if isinstance(data, dict):
+        return sum(1 + actual_cost(value) for value in data.values())
+    if isinstance(data, list):
+        return sum(actual_cost(item) for item in data)
+    return 0
+
+
+class TokenBudget(SchemaExtension):
+    cost: dict[str, Any] | None = None
+
+    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+        execution = self.execution_context
+        ctx = execution.context
+        principal = await ctx.principal() if ctx is not None and hasattr(ctx, "principal") else None
+        if principal is None or not principal.is_token or principal.api_token is None or execution.result:
+            yield
+            return
+        settings = ctx.settings
+        budget = buckets.Budget(settings.token_bucket_size, settings.token_bucket_restore_rate)
+        requested = int(getattr(ctx, "requested_cost", 0) or 0)
+        token_id, organization_id = str(principal.api_token.id), principal.organization_id
+        if requested > budget.size:
+            execution.result = _refused(
+                ApiError(
+                    ApiErrorCode.QUERY_TOO_COMPLEX,
+                    f"The query's cost {requested} is over this token's budget of {budget.size}.",
+                )
+            )
+            yield
+            return
+        store = buckets.store_for(settings.redis_url)
+        try:
+            taken = await store.take(token_id, organization_id, requested, budget)
+        except buckets.BucketUnavailable:
+            execution.result = _refused(
+                ApiError(
+                    ApiErrorCode.SERVICE_UNAVAILABLE,
+                    "The rate limiter is not answering: try again shortly.",
+                    retryAfter=UNAVAILABLE_RETRY_SECONDS,
+                )
+            )
+            yield
+            return
+        if not taken.granted:
+            self.cost = _report(requested, 0, taken.available, budget)
+            retry = taken.retry_after(requested, budget)
+            execution.result = _refused(
+                ApiError(
+                    ApiErrorCode.RATE_LIMITED,
+                    f"This token's budget is spent: retry in {retry} s.",
+                    retryAfter=retry,
+                )
+            )
+            yield
+            return
+        yield
+        result = execution.result
+        actual = min(requested, actual_cost(getattr(result, "data", None)))
+        level = taken.available
+        if requested > actual:
+            with contextlib.suppress(buckets.BucketUnavailable):  # the refund is lost, never the answer
+                level = await store.give_back(token_id, organization_id, requested - actual, budget)
+        self.cost = _report(requested, actual, level, budget)
+
+    def get_results(self) -> dict[str, Any]:
+        return {"cost": self.cost} if self.cost is not None else {}
+
+
+def _refused(error: ApiError) -> ExecutionResult:
+    return ExecutionResult(data=None, errors=[error])
+
+
+def _report(requested: int, actual: int, available: float, budget: buckets.Budget) -> dict[str, Any]:
+    return {
+        "requestedQueryCost": requested,
+        "actualQueryCost": actual,
+        "throttleStatus": {
+            "maximumAvailable": float(budget.size),
+            "currentlyAvailable": round(available, 1),
+            "restoreRate": float(budget.restore_rate),
+        },
+    }
