@@ -27,12 +27,17 @@ UNAVAILABLE_RETRY_SECONDS = 5
 
 
 def actual_cost(data: Any) -> int:
-    """1 a field returned, per row: the same unit as the requested estimate."""
-    if isinstance(data, dict):
-        return sum(1 + actual_cost(value) for value in data.values())
-    if isinstance(data, list):
-        return sum(actual_cost(item) for item in data)
-    return 0
+    """1 a field returned, per row: the unit of the requested estimate, which counts a page's fields
+    `first` times where this counts them once a row returned (an empty list counts its field once)."""
+    if not isinstance(data, dict):
+        return 0
+    total = 0
+    for value in data.values():
+        if isinstance(value, list):
+            total += sum(1 + actual_cost(item) for item in value) or 1
+        else:
+            total += 1 + actual_cost(value)
+    return total
 
 
 class TokenBudget(SchemaExtension):

@@ -1,0 +1,206 @@
+"""Partner integrations and API tokens over HTTP (issue 12): the secret shown once and stored hashed,
+scoped reads, tokens refused from the next request once revoked, expired or deactivated, the cost
+extension and the bucket. (Redis and two server processes: test_integrations_redis.py and
+tests/e2e/test_shared_bucket.py.)"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from app.settings import Settings
+from models.audit import AuditEvent
+from models.integrations import ApiToken
+from permissions.catalog import Permission as P
+from tests.factories import Factory, Org, make_client, make_provider, staff_with
+from tests.support import GQL, error_codes, payload_codes
+
+CREATE = """mutation($i: CreateIntegrationInput!) { createIntegration(input: $i) {
+  integration { id name permissions allLocations locations { name } isActive createdBy { id } }
+  errors { field code } } }"""
+NEW_TOKEN = """mutation($id: ID!, $exp: DateTime) {
+  createApiToken(input: {integrationId: $id, name: "sync", expiresAt: $exp}) {
+    secret apiToken { id prefix expiresAt lastUsedAt } errors { field code } } }"""
+UPDATE = """mutation($i: UpdateIntegrationInput!) { updateIntegration(input: $i) {
+  integration { isActive permissions } errors { field code } } }"""
+REVOKE = "mutation($id: ID!) { revokeApiToken(input: {id: $id}) { ok errors { code } } }"
+CLIENTS = "{ clients(first: 50) { edges { node { firstName } } } }"
+CLIENT = "query($id: ID!) { client(id: $id) { firstName } }"
+NESTED = "query($id: ID!) { provider(id: $id) { clients { edges { node { firstName } } } } }"
+
+
+async def _token(gql: GQL, admin: str, integration_id: str, **extra: Any) -> dict[str, Any]:
+    body = await gql(NEW_TOKEN, {"id": integration_id, **extra}, token=admin)
+    return body["data"]["createApiToken"]
+
+
+async def test_a_partner_integration_token_reads_only_what_it_was_given(gql: GQL, factory: Factory, org_a: Org) -> None:
+    a1, a2 = org_a.locations
+    admin = org_a.admin.token
+    body = await gql(
+        CREATE,
+        {
+            "i": {
+                "name": "Booking sync",
+                "permissions": ["CLIENTS_READ", "PROVIDERS_READ"],
+                "locationIds": [str(a1.id)],
+            }
+        },
+        token=admin,
+    )
+    integration = body["data"]["createIntegration"]["integration"]
+    assert integration["locations"] == [{"name": a1.name}] and integration["createdBy"] == {
+        "id": str(org_a.admin.user.id)
+    }
+    issued = await _token(gql, admin, integration["id"])
+    secret = issued["secret"]
+    assert secret.startswith("tsk_") and len(secret) > 40 and issued["apiToken"]["prefix"] == secret[:12]
+    # Stored as a hash only; never shown again; never on the audit trail.
+    row = await ApiToken.get(id=issued["apiToken"]["id"])
+    assert row.token_hash == hashlib.sha256(secret.encode()).hexdigest() and secret not in str(row.__dict__)
+    listed = await gql("{ integrations { tokens { prefix } } }", token=admin)
+    assert secret not in str(listed) and listed["data"]["integrations"][0]["tokens"][0]["prefix"] == secret[:12]
+    assert not [e for e in await AuditEvent.all() if secret in str(e.changes)]
+
+    dr = await staff_with(factory, org_a, [P.CLIENTS_READ_OWN], [a1, a2])
+    provider = await make_provider(dr.user)
+    await make_client(org_a, a1, "Ada", "Here", provider=provider)
+    there = await make_client(org_a, a2, "Bo", "There", provider=provider)
+    names = await gql(CLIENTS, token=secret)
+    assert [e["node"]["firstName"] for e in names["data"]["clients"]["edges"]] == ["Ada"]
+    assert (await gql(CLIENT, {"id": str(there.id)}, token=secret))["data"]["client"] is None
+    nested = await gql(NESTED, {"id": str(provider.id)}, token=secret)
+    assert [e["node"]["firstName"] for e in nested["data"]["provider"]["clients"]["edges"]] == ["Ada"]
+    # It holds nothing else: no writes, no staff.
+    assert error_codes(await gql("{ users { totalCount } }", token=secret)) == ["FORBIDDEN"]
+    # Its reads are in the PHI access log, the integration as the actor.
+    read = await AuditEvent.filter(action="client.read").order_by("-occurred_at").first()
+    assert read is not None and read.actor_kind == "INTEGRATION" and str(read.actor_id) == integration["id"]
+
+
+async def test_revoked_expired_and_deactivated_tokens_are_refused_on_the_next_request(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    admin = org_a.admin.token
+    partner = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations)
+    assert error_codes(await gql(CLIENTS, token=partner.token)) == []
+    await gql(REVOKE, {"id": str(partner.api_token.id)}, token=admin)
+    assert error_codes(await gql(CLIENTS, token=partner.token)) == ["UNAUTHENTICATED"]
+
+    expiring = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations, name="Expiring")
+    assert error_codes(await gql(CLIENTS, token=expiring.token)) == []
+    await ApiToken.filter(id=expiring.api_token.id).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert error_codes(await gql(CLIENTS, token=expiring.token)) == ["UNAUTHENTICATED"]
+
+    paused = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations, name="Paused")
+    off = await gql(UPDATE, {"i": {"id": str(paused.integration.id), "isActive": False}}, token=admin)
+    assert off["data"]["updateIntegration"]["errors"] == []
+    assert error_codes(await gql(CLIENTS, token=paused.token)) == ["UNAUTHENTICATED"]
+    on = await gql(UPDATE, {"i": {"id": str(paused.integration.id), "isActive": True}}, token=admin)
+    assert on["data"]["updateIntegration"]["errors"] == []
+    assert error_codes(await gql(CLIENTS, token=paused.token)) == []
+
+
+async def test_no_integration_beyond_its_maker_and_reactivating_is_granting(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    a1, a2 = org_a.locations
+    keeper = await staff_with(factory, org_a, [P.INTEGRATIONS_MANAGE, P.CLIENTS_READ], [a1])
+    wide = await factory.integration(org_a, [P.CLIENTS_READ], [a1, a2], name="Wide")
+    # Deactivating is no grant; giving its A2 grant back is.
+    off = await gql(UPDATE, {"i": {"id": str(wide.integration.id), "isActive": False}}, token=keeper.token)
+    assert off["data"]["updateIntegration"]["errors"] == []
+    on = await gql(UPDATE, {"i": {"id": str(wide.integration.id), "isActive": True}}, token=keeper.token)
+    assert [(e["field"], e["code"]) for e in on["data"]["updateIntegration"]["errors"]] == [
+        (["input", "locationIds"], "FORBIDDEN")
+    ]
+    more = await gql(
+        UPDATE,
+        {"i": {"id": str(wide.integration.id), "isActive": True, "permissions": ["CLIENTS_READ", "CLIENTS_MANAGE"]}},
+        token=org_a.admin.token,
+    )
+    assert more["data"]["updateIntegration"]["integration"]["permissions"] == ["CLIENTS_MANAGE", "CLIENTS_READ"]
+    # A token never holds INTEGRATIONS_MANAGE, even through a crafted row.
+    from models.integrations import Integration
+
+    await Integration.filter(id=wide.integration.id).update(permissions=["INTEGRATIONS_MANAGE", "CLIENTS_READ"])
+    minted = await gql(NEW_TOKEN, {"id": str(wide.integration.id)}, token=wide.token)
+    assert error_codes(minted) == ["FORBIDDEN"]
+
+
+async def test_a_token_lives_at_most_the_organization_maximum(gql: GQL, factory: Factory, org_a: Org) -> None:
+    partner = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations)
+    admin = org_a.admin.token
+    absent = await _token(gql, admin, str(partner.integration.id))
+    far = await _token(
+        gql, admin, str(partner.integration.id), exp=(datetime.now(UTC) + timedelta(days=1000)).isoformat()
+    )
+    soon = await _token(
+        gql, admin, str(partner.integration.id), exp=(datetime.now(UTC) + timedelta(days=30)).isoformat()
+    )
+    past = await _token(
+        gql, admin, str(partner.integration.id), exp=(datetime.now(UTC) - timedelta(days=1)).isoformat()
+    )
+    for issued in (absent, far):
+        days = (datetime.fromisoformat(issued["apiToken"]["expiresAt"]) - datetime.now(UTC)).days
+        assert 365 <= days <= 366, issued
+    assert 29 <= (datetime.fromisoformat(soon["apiToken"]["expiresAt"]) - datetime.now(UTC)).days <= 30
+    assert payload_codes(past) == ["INVALID"]
+
+
+async def test_last_used_is_written_at_most_once_a_minute(gql: GQL, factory: Factory, org_a: Org) -> None:
+    partner = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations)
+    await gql(CLIENTS, token=partner.token)
+    first = (await ApiToken.get(id=partner.api_token.id)).last_used_at
+    await gql(CLIENTS, token=partner.token)
+    assert (await ApiToken.get(id=partner.api_token.id)).last_used_at == first
+    await ApiToken.filter(id=partner.api_token.id).update(last_used_at=datetime.now(UTC) - timedelta(minutes=2))
+    await gql(CLIENTS, token=partner.token)
+    assert (await ApiToken.get(id=partner.api_token.id)).last_used_at > first  # type: ignore[operator]
+
+
+async def test_every_token_response_carries_its_cost(gql: GQL, factory: Factory, org_a: Org) -> None:
+    partner = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations)
+    for n in range(3):
+        await make_client(org_a, org_a.locations[0], f"C{n}", "Cost")
+    body = await gql(CLIENTS, token=partner.token)
+    cost = body["extensions"]["cost"]
+    # Requested: clients 1 + 50 x (edges 1 + node 1 + firstName 1); actual: 1 + 3 x 3.
+    assert cost["requestedQueryCost"] == 151 and cost["actualQueryCost"] == 10
+    throttle = cost["throttleStatus"]
+    assert throttle["maximumAvailable"] == 1000.0 and throttle["restoreRate"] == 50.0
+    assert 989 <= throttle["currentlyAvailable"] <= 1000
+    # Staff never see one.
+    assert "cost" not in (await gql(CLIENTS, token=org_a.admin.token))["extensions"]
+
+
+class TestDrainedBucket:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        import dataclasses
+
+        return dataclasses.replace(settings, token_bucket_size=200, token_bucket_restore_rate=1)
+
+    async def test_a_drained_bucket_answers_rate_limited_with_a_retry_after(
+        self, gql: GQL, factory: Factory, org_a: Org
+    ) -> None:
+        partner = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations)
+        for n in range(50):
+            await make_client(org_a, org_a.locations[0], f"C{n:02d}", "Drain")
+        first = await gql(CLIENTS, token=partner.token)
+        assert error_codes(first) == [] and first["extensions"]["cost"]["actualQueryCost"] == 151
+        assert first["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] < 60
+        refused = await gql(CLIENTS, token=partner.token)
+        assert error_codes(refused) == ["RATE_LIMITED"]
+        error = refused["errors"][0]
+        assert refused["data"] is None and error["extensions"]["retryAfter"] >= 1
+        assert refused["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] < 201
+        too_big = await gql(
+            "{ clients(first: 100) { edges { node { firstName lastName email } } } }", token=partner.token
+        )
+        assert error_codes(too_big) == ["QUERY_TOO_COMPLEX"]
+        # Staff are never rate limited by a token's bucket.
+        assert error_codes(await gql(CLIENTS, token=org_a.admin.token)) == []
