@@ -42,7 +42,7 @@ LOCATIONS = [
 # the client portal's: (email, password, who). A state starting "can log
 # in" means the password works; otherwise it starts "login refused" and names the error code
 # (tests/resolvers/test_users_demo.py tries every row).
-STEP_MODULES = ("app.demo_staff", "app.demo_clinical", "app.demo_portal")
+STEP_MODULES = ("app.demo_staff", "app.demo_clinical", "app.demo_portal", "app.demo_integrations")
 
 
 def _steps() -> list:

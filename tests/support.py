@@ -31,6 +31,9 @@ from app.settings import Settings
 BACKEND = os.environ.get("TESSERA_TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get("TESSERA_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = bool(os.environ.get("TESSERA_TEST_REQUIRE_POSTGRES"))
+# The Redis the tests may use (a database of its own: the tests' keys never meet anything else's).
+REDIS_URL = os.environ.get("TESSERA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REQUIRE_REDIS = bool(os.environ.get("TESSERA_TEST_REQUIRE_REDIS"))
 
 # Marks a test (or, as `pytestmark`, a module) that races writers in separate transactions with row locks.
 needs_concurrent_writers = pytest.mark.skipif(
@@ -115,6 +118,27 @@ async def own_database(tmp_path: Path, label: str) -> AsyncIterator[TestDatabase
     """
     async with empty_database(tmp_path, label) as database, orm(database.url, migrate_first=True):
         yield database
+
+
+# --------------------------------------------------------------------------- Redis
+
+
+async def redis_url_or_skip() -> str:
+    """`REDIS_URL` when a Redis answers there; else the test is skipped with the reason (failed in
+    CI, where `TESSERA_TEST_REQUIRE_REDIS` is set)."""
+    import redis.asyncio as redis
+
+    client = redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        await client.ping()
+    except Exception as error:
+        message = f"Redis unreachable at {REDIS_URL}: {error}"
+        if REQUIRE_REDIS:
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        await client.aclose()
+    return REDIS_URL
 
 
 # --------------------------------------------------------------------------- GraphQL over HTTP

@@ -54,3 +54,20 @@ async def test_the_demo_has_online_registrations_that_duplicate_existing_clients
         found += body["data"]["clientDuplicates"][:1]
     obvious = [c for c in found if {"same date of birth", "same mobile"} <= set(c["reasons"])]
     assert obvious and all(c["score"] >= 0.7 for c in obvious), found
+
+
+async def test_the_demo_has_a_partner_integration_whose_token_reads_downtown_only(gql, db) -> None:
+    await demo.load_demo()
+    admin = (await gql(LOGIN, {"s": demo.DEMO_SLUG, "u": demo.ADMIN_USERNAME, "p": demo.ADMIN_PASSWORD}))["data"]
+    token = admin["login"]["token"]
+    [integration] = (await gql("{ integrations { id name locations { name } } }", token=token))["data"]["integrations"]
+    assert integration["locations"] == [{"name": "Downtown"}]
+    made = await gql(
+        'mutation($id: ID!) { createApiToken(input: {integrationId: $id, name: "site"}) { secret errors { code } } }',
+        {"id": integration["id"]},
+        token=token,
+    )
+    secret = made["data"]["createApiToken"]["secret"]
+    body = await gql("{ clients(first: 100) { edges { node { location { name } } } } }", token=secret)
+    assert {e["node"]["location"]["name"] for e in body["data"]["clients"]["edges"]} == {"Downtown"}
+    assert body["extensions"]["cost"]["requestedQueryCost"] >= body["extensions"]["cost"]["actualQueryCost"] > 0
