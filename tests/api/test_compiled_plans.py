@@ -5,8 +5,9 @@ document of the permission matrix, and for each of those a generated document se
 of its root field's type a few levels deep (with a fragment, aliases and `__typename`), runs through
 both paths (an app with `compiled_plans` and one without) for every principal of the
 matrix world. Data, errors and extensions (the request id and a token's remaining budget aside)
-must be identical; the order of errors, which GraphQL leaves open, aside. Each execution runs in a savepoint undone afterwards, so
-the PHI access event one path writes is not read by the other's audit query.
+must be identical; the order of errors, which GraphQL leaves open, aside. Each execution runs in a
+savepoint undone afterwards, so the PHI access event one path writes is not read by the other's audit
+query.
 """
 
 from __future__ import annotations
