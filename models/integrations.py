@@ -71,11 +71,12 @@ class ApiToken(TenantModel):
 
 
 class TokenBucket(TenantModel):
-    """A token's cost budget when no Redis is configured: the level and when it was last computed
-    (Unix seconds), updated under a row lock (PostgreSQL) so workers never double-spend it."""
+    """An integration's cost budget (all its tokens share it) when no Redis is configured: the level
+    and when it was last computed (Unix seconds), updated under a row lock (PostgreSQL) so workers
+    never double-spend it."""
 
     organization = organization_fk()
-    token_id = fields.UUIDField(unique=True)
+    integration_id = fields.UUIDField(unique=True)
     level = fields.FloatField()
     updated_at = fields.FloatField()
 

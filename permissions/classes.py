@@ -152,10 +152,10 @@ def requires(
     `portal`: a portal account may call it too (it holds no permission, so only a field that needs
     none); every other field answers FORBIDDEN to a portal account, which is for clinic staff.
 
-    `tokens`: whether an API token may call it. By default, a field that needs a permission and
-    changes nobody's grants (effects NONE, or a query): a token acts by its permissions, never on
-    anyone's access (that would be a token widening grants), and never on a staff session's own
-    things (its sessions, password, PIN, profile, "My Clients")."""
+    `tokens`: whether an API token may call it. By default, a field that needs a permission and adds
+    to, restores or hands over nobody's grants (effects NONE, or a query): a token acts by its
+    permissions (which may narrow access, e.g. disabling a leaver's), never adds to anyone's, and never
+    acts on a staff session's own things (its sessions, password, PIN, profile, "My Clients")."""
     if tokens is None:
         tokens = bool(permissions) and set(effects or ()) <= {GrantEffect.NONE}
     text = describe(tuple(permissions), any_of) + _effects_text(effects)

@@ -65,5 +65,7 @@ class Principal:
         if self.portal_account is not None:
             return self.portal_account.display_name
         if self.integration is not None:
-            return self.integration.name
+            # Which token acted, by its prefix: a leaked secret can be told from its siblings.
+            prefix = f" ({self.api_token.prefix}…)" if self.api_token is not None else ""
+            return self.integration.name + prefix
         return self.user.display_name if self.user else None

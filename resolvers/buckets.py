@@ -1,6 +1,8 @@
-"""Partner token budgets: a leaky bucket per API token (docs/architecture.md "API conventions";
-Shopify's model). A request is charged its requested cost before it runs and given back the part it
-did not use afterwards; the bucket refills at `restore_rate` points a second up to `size`.
+"""Partner token budgets: a leaky bucket per integration, which all its tokens share (minting more
+tokens buys no more budget; docs/architecture.md "API conventions"; Shopify's model). A request is
+charged its requested cost before it runs and settled afterwards: given back what it did not use, or
+charged what it used beyond the estimate (the level may then go below zero: a debt the refill pays
+off first). The bucket refills at `restore_rate` points a second up to `size`.
 
 Every worker and process must share one bucket, or two workers give a token twice its budget:
 - with `TESSERA_REDIS_URL`, in Redis: one Lua script per charge or refund, atomic on the server and
@@ -53,17 +55,19 @@ def leak(level: float, updated_at: float, now: float, budget: Budget) -> float:
 
 
 class BucketStore(Protocol):
-    async def take(self, token_id: str, organization_id: str, cost: int, budget: Budget) -> Taken: ...
+    async def take(self, bucket_id: str, organization_id: str, cost: int, budget: Budget) -> Taken: ...
 
-    async def give_back(self, token_id: str, organization_id: str, points: int, budget: Budget) -> float: ...
+    async def settle(self, bucket_id: str, organization_id: str, points: int, budget: Budget) -> float: ...
 
 
 # KEYS[1]: the bucket; ARGV: size, restore rate, change (negative: a charge; positive: a refund), and
-# whether a charge must fit. Returns {granted (0/1), level as text}.
+# whether a charge must fit (1) or is owed anyway (0: a settlement, down to -size at most).
+# Returns {granted (0/1), level as text}.
 _SCRIPT = """
 local size = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local change = tonumber(ARGV[3])
+local must_fit = tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local stored = redis.call('HMGET', KEYS[1], 'level', 'ts')
@@ -71,10 +75,10 @@ local level = tonumber(stored[1]) or size
 local ts = tonumber(stored[2]) or now
 level = math.min(size, level + math.max(0, now - ts) * rate)
 local granted = 1
-if change < 0 and level + change < 0 then
+if must_fit == 1 and change < 0 and level + change < 0 then
   granted = 0
 else
-  level = math.min(size, level + change)
+  level = math.max(-size, math.min(size, level + change))
 end
 redis.call('HSET', KEYS[1], 'level', tostring(level), 'ts', tostring(now))
 redis.call('EXPIRE', KEYS[1], math.ceil(size / rate) + 60)
@@ -91,51 +95,53 @@ class RedisBuckets:
         )
         self.script = self.client.register_script(_SCRIPT)
 
-    async def _run(self, token_id: str, change: float, budget: Budget) -> tuple[bool, float]:
+    async def _run(self, bucket_id: str, change: float, budget: Budget, must_fit: bool) -> tuple[bool, float]:
         from redis.exceptions import RedisError
 
         try:
             granted, level = await self.script(
-                keys=[f"tessera:bucket:{token_id}"], args=[budget.size, budget.restore_rate, change]
+                keys=[f"tessera:bucket:{bucket_id}"], args=[budget.size, budget.restore_rate, change, int(must_fit)]
             )
         except (TimeoutError, RedisError, OSError) as error:
             raise BucketUnavailable(str(error)) from None
         return bool(int(granted)), float(level)
 
-    async def take(self, token_id: str, organization_id: str, cost: int, budget: Budget) -> Taken:
-        granted, level = await self._run(token_id, -cost, budget)
+    async def take(self, bucket_id: str, organization_id: str, cost: int, budget: Budget) -> Taken:
+        granted, level = await self._run(bucket_id, -cost, budget, must_fit=True)
         return Taken(granted, level)
 
-    async def give_back(self, token_id: str, organization_id: str, points: int, budget: Budget) -> float:
-        return (await self._run(token_id, points, budget))[1]
+    async def settle(self, bucket_id: str, organization_id: str, points: int, budget: Budget) -> float:
+        return (await self._run(bucket_id, points, budget, must_fit=False))[1]
 
 
 class DatabaseBuckets:
-    async def _change(self, token_id: str, organization_id: str, change: float, budget: Budget) -> tuple[bool, float]:
+    async def _change(
+        self, bucket_id: str, organization_id: str, change: float, budget: Budget, must_fit: bool
+    ) -> tuple[bool, float]:
         now = time.time()
         async with in_transaction():
-            row = await TokenBucket.filter(token_id=token_id).select_for_update().first()
+            row = await TokenBucket.filter(integration_id=bucket_id).select_for_update().first()
             if row is None:
                 try:
                     async with in_transaction():  # a savepoint: another worker may create it first
                         row = await TokenBucket.create(
-                            organization_id=organization_id, token_id=token_id, level=budget.size, updated_at=now
+                            organization_id=organization_id, integration_id=bucket_id, level=budget.size, updated_at=now
                         )
                 except IntegrityError:
-                    row = await TokenBucket.filter(token_id=token_id).select_for_update().get()
+                    row = await TokenBucket.filter(integration_id=bucket_id).select_for_update().get()
             level = leak(row.level, row.updated_at, now, budget)
-            granted = not (change < 0 and level + change < 0)
+            granted = not (must_fit and change < 0 and level + change < 0)
             if granted:
-                level = min(float(budget.size), level + change)
+                level = max(-float(budget.size), min(float(budget.size), level + change))
             await TokenBucket.filter(id=row.id).update(level=level, updated_at=now)
         return granted, level
 
-    async def take(self, token_id: str, organization_id: str, cost: int, budget: Budget) -> Taken:
-        granted, level = await self._change(token_id, organization_id, -cost, budget)
+    async def take(self, bucket_id: str, organization_id: str, cost: int, budget: Budget) -> Taken:
+        granted, level = await self._change(bucket_id, organization_id, -cost, budget, must_fit=True)
         return Taken(granted, level)
 
-    async def give_back(self, token_id: str, organization_id: str, points: int, budget: Budget) -> float:
-        return (await self._change(token_id, organization_id, points, budget))[1]
+    async def settle(self, bucket_id: str, organization_id: str, points: int, budget: Budget) -> float:
+        return (await self._change(bucket_id, organization_id, points, budget, must_fit=False))[1]
 
 
 _stores: dict[Any, BucketStore] = {}

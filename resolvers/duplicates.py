@@ -1,8 +1,8 @@
 """Duplicate suggestions (article 001): which visible clients may be the same person as a client.
 
-Bounded work: one indexed candidate query (same date of birth, mobile, email or, for a viewer who may
-read coverage, health card; or a last name sharing its first letters), at most `CANDIDATE_CAP` rows,
-scored in Python. Names compare accent- and case-insensitively with a similarity that tolerates a
+Bounded work: two indexed candidate queries of at most `CANDIDATE_CAP` rows each (same date of birth,
+mobile, email or, where the viewer may read coverage, health card; then a last name sharing its first
+letters), scored in Python. Names compare accent- and case-insensitively with a similarity that tolerates a
 typo (rapidfuzz's normalized Indel ratio), so "Zoé Tremblay" and "Zoe Tremblai" are similar. The
 health card is a reason only for a viewer holding CLIENTS_COVERAGE_READ at both clients' locations,
 or the suggestions would be an oracle for a value it may not read.
@@ -20,6 +20,7 @@ from tortoise.expressions import Q
 from models.clients import Client
 from models.enums import ClientStatus
 from permissions.catalog import Permission
+from permissions.grants import ALL
 from permissions.principal import Principal
 from permissions.scoping import client_q
 
@@ -85,9 +86,10 @@ def score(client: Client, other: Client, card_visible: bool) -> Candidate:
     return Candidate(other, round(min(total, 1.0), 3), reasons)
 
 
-def _candidates_q(client: Client, card_readable: bool) -> Q:
-    """The indexed ways a duplicate may be found (each column has an index beginning with the
-    organization: models/clients.py)."""
+def _exact_q(client: Client, principal: Principal) -> Q | None:
+    """Rows sharing an identifying value (each column has an index beginning with the organization:
+    models/clients.py). The health card only among rows whose coverage the viewer may read, or a
+    match there would show a client because of a card the viewer may not see."""
     clauses = []
     if client.date_of_birth is not None:
         clauses.append(Q(date_of_birth=client.date_of_birth))
@@ -95,22 +97,29 @@ def _candidates_q(client: Client, card_readable: bool) -> Q:
         clauses.append(Q(mobile=client.mobile))
     if client.email_key:
         clauses.append(Q(email_key=client.email_key))
-    if card_readable and client.health_card_number:
-        clauses.append(Q(health_card_number=client.health_card_number))
-    if client.last_name_key:
-        clauses.append(Q(last_name_key__startswith=client.last_name_key[:3]))
-    return Q(*clauses, join_type=Q.OR)
+    coverage = principal.grants.scope(Permission.CLIENTS_COVERAGE_READ)
+    if client.health_card_number and principal.grants.has(Permission.CLIENTS_COVERAGE_READ, str(client.location_id)):
+        card = Q(health_card_number=client.health_card_number)
+        clauses.append(card if coverage is ALL else card & Q(location_id__in=sorted(coverage)))
+    return Q(*clauses, join_type=Q.OR) if clauses else None
 
 
 async def duplicate_candidates(principal: Principal, client: Client, limit: int) -> list[Candidate]:
     """The likeliest duplicates of `client` among the clients `principal` may see, best first."""
     card_readable = principal.grants.has(Permission.CLIENTS_COVERAGE_READ, str(client.location_id))
-    rows = (
-        await Client.filter(client_q(principal), _candidates_q(client, card_readable), status__in=_OPEN)
-        .exclude(id=client.id)
-        .order_by("last_name_key", "first_name_key", "id")
-        .limit(CANDIDATE_CAP)
-    )
+    visible = Client.filter(client_q(principal), status__in=_OPEN).exclude(id=client.id)
+    # Rows sharing an identifying value first, each query capped: a common surname cannot crowd out
+    # the duplicate with the same date of birth.
+    exact = _exact_q(client, principal)
+    rows = await visible.filter(exact).limit(CANDIDATE_CAP) if exact is not None else []
+    if client.last_name_key:
+        seen = {r.id for r in rows}
+        named = (
+            await visible.filter(last_name_key__startswith=client.last_name_key[:3])
+            .order_by("last_name_key", "first_name_key", "id")
+            .limit(CANDIDATE_CAP)
+        )
+        rows = [*rows, *(r for r in named if r.id not in seen)]
     found = []
     for row in rows:
         card_visible = card_readable and principal.grants.has(Permission.CLIENTS_COVERAGE_READ, str(row.location_id))

@@ -36,6 +36,7 @@ from resolvers.integration_auth import known_permissions
 
 PREFIX_LENGTH = 12  # "tsk_" and 8 characters of the secret: enough to recognise, useless to guess
 NAME_MAX = 200
+MAX_LOCATIONS = 200
 
 
 @dataclass
@@ -82,16 +83,20 @@ def _permissions(values: list[Permission], problems: Problems) -> list[Permissio
 
 
 async def _locations(principal: Principal, ids: list[Any], problems: Problems) -> list[str]:
-    """The organization's locations the actor may reach, by id; each other one a NOT_FOUND at its index."""
-    found: list[str] = []
-    for index, raw in enumerate(ids):
-        parsed = parse_uuid(raw)
-        row = await Location.filter(id=parsed, organization_id=principal.organization_id).first() if parsed else None
-        if row is None or not can_see_location(principal, str(row.id)):
+    """The organization's locations the actor may reach, by id (one statement); each other one a
+    NOT_FOUND at its index."""
+    if len(ids) > MAX_LOCATIONS:
+        problems.add(ErrorCode.INVALID, f"At most {MAX_LOCATIONS} locations.", "input", "locationIds")
+        return []
+    parsed = [parse_uuid(raw) for raw in ids]
+    rows = await Location.filter(
+        organization_id=principal.organization_id, id__in=[p for p in parsed if p is not None]
+    ).values_list("id", flat=True)
+    known = {str(r) for r in rows if can_see_location(principal, str(r))}
+    for index, value in enumerate(parsed):
+        if value is None or str(value) not in known:
             problems.add(ErrorCode.NOT_FOUND, "No such location.", "input", "locationIds", str(index))
-        else:
-            found.append(str(row.id))
-    return sorted(set(found))
+    return sorted(known)
 
 
 def configured_grants(permissions: list[Permission], all_locations: bool, location_ids: list[str]) -> Grants:
@@ -196,14 +201,13 @@ async def update_integration(ctx: RequestContext, data: UpdateIntegrationData) -
         active = bool(data.is_active) if given(data.is_active) else integration.is_active
         problems.raise_if_any()
         after = configured_grants(permissions, all_locations, location_ids)
-        # Reactivating gives its grants back whole: they must lie within the actor's (restoring is granting).
-        before = (
-            configured_grants(current_permissions, integration.all_locations, current_locations)
-            if integration.is_active
-            else NO_GRANTS
-        )
-        if active:
-            _refuse_excess(principal.grants, before, after, all_locations)
+        # Widening is checked whether or not it is active (an inactive one loaded with more than the actor
+        # holds would wait for someone else's reactivation); reactivating gives its grants back whole,
+        # so they must lie within the actor's (restoring is granting).
+        before = configured_grants(current_permissions, integration.all_locations, current_locations)
+        _refuse_excess(principal.grants, before, after, all_locations)
+        if active and not integration.is_active:
+            _refuse_excess(principal.grants, NO_GRANTS, after, all_locations)
         values = {
             "name": name,
             "description": (data.description or "").strip() or None

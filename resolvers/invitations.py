@@ -371,6 +371,13 @@ async def _find(token: str) -> ClientInvitation | None:
     return await ClientInvitation.filter(token_hash=token_hash((token or "").strip())).select_related("client").first()
 
 
+async def _locked(invitation_id: Any) -> ClientInvitation | None:
+    row = await ClientInvitation.filter(id=invitation_id).select_for_update().first()
+    if row is not None:
+        await row.fetch_related("client")
+    return row
+
+
 def _usable(invitation: ClientInvitation | None, now: datetime) -> bool:
     """Pending, for a client that may still gain portal access (not archived or merged since)."""
     return (
@@ -476,6 +483,11 @@ async def accept_invitation(ctx: RequestContext, data: AcceptData) -> Acceptance
         )
     password_hash = _new_account_hash(invitation, data.new_account) if data.new_account is not None else None
     async with in_transaction():
+        # Read again under a lock: a merge (or a resend, a revoke) may have moved or voided it since.
+        locked = await _locked(invitation.id)
+        if locked is None or not _usable(locked, now) or locked.token_hash != token_hash((data.token or "").strip()):
+            raise fail(ErrorCode.INVITATION_INVALID, INVALID_MESSAGE, "input", "token")
+        invitation = locked
         if data.new_account is not None:
             assert password_hash is not None
             account = await _new_account(invitation, data.new_account, password_hash)

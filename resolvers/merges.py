@@ -132,7 +132,9 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
         moved, dropped = [], []
         for link in await ClientPortalLink.filter(client_id=source.id).order_by("created_at", "id"):
             if await ClientPortalLink.filter(client_id=target.id, account_id=link.account_id).exists():
-                dropped.append({"account": str(link.account_id), "relationship": link.relationship.value})
+                dropped.append(
+                    {"id": str(link.id), "account": str(link.account_id), "relationship": link.relationship.value}
+                )
                 await link.delete()
             else:
                 moved.append(str(link.id))
@@ -216,12 +218,15 @@ async def unmerge_client(ctx: RequestContext, client_id: Any) -> Client:
             raise fail(ErrorCode.CONFLICT, "One of the clients changed meanwhile: reload them.", "input", "id")
         await ClientPortalLink.filter(id__in=merge.moved_links, client_id=target.id).update(client_id=source.id)
         for dropped in merge.dropped_links:
-            await ClientPortalLink.get_or_create(
-                organization_id=source.organization_id,
-                client_id=source.id,
-                account_id=dropped["account"],
-                defaults={"relationship": dropped["relationship"]},
-            )
+            # Back under its own id, so an earlier merge's undo (in a chain) finds and moves it on.
+            if not await ClientPortalLink.filter(client_id=source.id, account_id=dropped["account"]).exists():
+                await ClientPortalLink.create(
+                    id=dropped["id"],
+                    organization_id=source.organization_id,
+                    client_id=source.id,
+                    account_id=dropped["account"],
+                    relationship=dropped["relationship"],
+                )
         await ClientInvitation.filter(id__in=merge.moved_invitations, client_id=target.id).update(client_id=source.id)
         merge.undone_at = now
         await merge.save(update_fields=["undone_at"])

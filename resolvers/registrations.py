@@ -3,8 +3,9 @@ account and a PENDING_REVIEW client linked to it as SELF; staff with CLIENTS_MER
 into the existing profile (resolvers/merges.py) or approve it as a new patient.
 
 `portalSignUp` is public, so it is throttled like a login: a sign-up refused because the email has an
-account counts as a failed attempt for that email (the login's counters) and for the caller's IP, and
-a throttled caller is told LOGIN_THROTTLED before anything is judged. A taken email takes nothing
+account counts as a failed attempt for that email (the login's counters), every sign-up counts for
+the caller's IP (five in the throttle window), and a throttled caller is told LOGIN_THROTTLED before
+anything is judged. A taken email takes nothing
 over: the existing account and its clients are left exactly as they were.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -93,14 +95,22 @@ async def portal_sign_up(ctx: RequestContext, data: SignUpData) -> PortalSession
         await record_failure(organization.id, by_ip, _SIGN_UP_KEY, ip, seconds)
         raise fail(ErrorCode.DUPLICATE, TAKEN_MESSAGE, "input", "email")
     password_hash = hash_secret(data.password)  # before the transaction: no write lock waits for argon2
+    seconds = ctx.settings.login_throttle_seconds
+    # Every sign-up counts against the caller's IP, not only refused ones: one address cannot flood
+    # the clinic's review queue with registrations.
+    await record_failure(organization.id, by_ip, _SIGN_UP_KEY, ip, seconds)
     async with in_transaction():
-        account = await PortalAccount.create(
-            organization_id=organization.id,
-            email=email,
-            password_hash=password_hash,
-            first_name=check.values["first_name"],
-            last_name=check.values["last_name"],
-        )
+        try:
+            async with in_transaction():  # a savepoint: another sign-up may take the email first
+                account = await PortalAccount.create(
+                    organization_id=organization.id,
+                    email=email,
+                    password_hash=password_hash,
+                    first_name=check.values["first_name"],
+                    last_name=check.values["last_name"],
+                )
+        except IntegrityError:
+            raise fail(ErrorCode.DUPLICATE, TAKEN_MESSAGE, "input", "email") from None
         client = await Client.create(
             organization_id=organization.id,
             location_id=location.id,

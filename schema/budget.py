@@ -6,7 +6,9 @@ The requested cost is the estimate the query limits computed (schema/limits.py: 
 multiplying its children by `first`). The bucket (resolvers/buckets.py) is charged that before
 anything executes; a query that does not fit answers RATE_LIMITED with `retryAfter` (HTTP 200),
 one that could never fit QUERY_TOO_COMPLEX. After execution the actual cost is counted from what was
-returned, 1 a field a row (a page of 3 costs less than `first: 50`), and the difference refunded.
+returned, 1 a field a row (a page of 3 costs less than `first: 50`), and the difference settled
+(`charged_cost`: an answer with errors pays at least its estimate). All tokens of an integration
+share its bucket.
 A bucket store that does not answer refuses the token with SERVICE_UNAVAILABLE; staff sessions and
 portal accounts never touch it.
 """
@@ -40,6 +42,18 @@ def actual_cost(data: Any) -> int:
     return total
 
 
+def charged_cost(result: Any, requested: int) -> int:
+    """What a request pays: what it returned, counted by `actual_cost` (more than the estimate when a
+    list with no `first` returned many rows), but never less than the estimate when it ended in
+    errors: a failed field can null the whole answer after the others did their work, and counting
+    that answer as free would make the budget free to bypass."""
+    data = getattr(result, "data", None)
+    counted = actual_cost(data)
+    if data is None or getattr(result, "errors", None):
+        return max(requested, counted)
+    return counted
+
+
 class TokenBudget(SchemaExtension):
     cost: dict[str, Any] | None = None
 
@@ -53,7 +67,7 @@ class TokenBudget(SchemaExtension):
         settings = ctx.settings
         budget = buckets.Budget(settings.token_bucket_size, settings.token_bucket_restore_rate)
         requested = int(getattr(ctx, "requested_cost", 0) or 0)
-        token_id, organization_id = str(principal.api_token.id), principal.organization_id
+        bucket_id, organization_id = str(principal.api_token.integration_id), principal.organization_id
         if requested > budget.size:
             execution.result = _refused(
                 ApiError(
@@ -65,7 +79,7 @@ class TokenBudget(SchemaExtension):
             return
         store = buckets.store_for(settings.redis_url)
         try:
-            taken = await store.take(token_id, organization_id, requested, budget)
+            taken = await store.take(bucket_id, organization_id, requested, budget)
         except buckets.BucketUnavailable:
             execution.result = _refused(
                 ApiError(
@@ -90,11 +104,11 @@ class TokenBudget(SchemaExtension):
             return
         yield
         result = execution.result
-        actual = min(requested, actual_cost(getattr(result, "data", None)))
+        actual = charged_cost(result, requested)
         level = taken.available
-        if requested > actual:
-            with contextlib.suppress(buckets.BucketUnavailable):  # the refund is lost, never the answer
-                level = await store.give_back(token_id, organization_id, requested - actual, budget)
+        if actual != requested:
+            with contextlib.suppress(buckets.BucketUnavailable):  # the settlement is lost, never the answer
+                level = await store.settle(bucket_id, organization_id, requested - actual, budget)
         self.cost = _report(requested, actual, level, budget)
 
     def get_results(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from models.organization import Location as LocationRow
 from models.users import User as UserRow
 from permissions.catalog import Permission
 from permissions.classes import GrantEffect, requires
-from permissions.scoping import user_q
+from permissions.scoping import location_q, user_q
 from resolvers import integrations
 from resolvers.inputs import from_input, parse_uuid
 from resolvers.integration_auth import known_permissions
@@ -51,10 +51,12 @@ class Integration:
     def permissions(self: Any) -> list[Permission]:
         return known_permissions(self.permissions)
 
-    @strawberry.field
-    async def locations(self: Any) -> list[Annotated[Location, strawberry.lazy("schema.organization")]]:
+    @strawberry.field(description="Its locations that the viewer may see (the location scoping rule).")
+    async def locations(self: Any, info: Info) -> list[Annotated[Location, strawberry.lazy("schema.organization")]]:
+        principal = await info.context.require_principal()
         ids = await IntegrationLocation.filter(integration_id=self.id).values_list("location_id", flat=True)
-        return await LocationRow.filter(id__in=list(ids)).order_by("name_key")  # type: ignore[return-value]
+        rows = await LocationRow.filter(location_q(principal), id__in=list(ids)).order_by("name_key")
+        return rows  # type: ignore[return-value]
 
     @strawberry.field(description="Null when the viewer may not see that user.")
     async def created_by(self: Any, info: Info) -> Annotated[User, strawberry.lazy("schema.users")] | None:

@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
                 ('organization', fields.ForeignKeyField('models.Organization', source_field='organization_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
-                ('token_id', fields.UUIDField(unique=True)),
+                ('integration_id', fields.UUIDField(unique=True)),
                 ('level', fields.FloatField()),
                 ('updated_at', fields.FloatField()),
             ],

@@ -204,3 +204,41 @@ class TestDrainedBucket:
         assert error_codes(too_big) == ["QUERY_TOO_COMPLEX"]
         # Staff are never rate limited by a token's bucket.
         assert error_codes(await gql(CLIENTS, token=org_a.admin.token)) == []
+
+
+async def test_a_request_that_fails_still_pays_its_estimate(gql: GQL, factory: Factory, org_a: Org) -> None:
+    partner = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations)
+    body = await gql(
+        "{ clients(first: 100) { edges { node { firstName } } } users { totalCount } }", token=partner.token
+    )
+    assert error_codes(body) == ["FORBIDDEN"] and body["data"] is None
+    cost = body["extensions"]["cost"]
+    assert cost["actualQueryCost"] == cost["requestedQueryCost"] > 300
+    assert cost["throttleStatus"]["currentlyAvailable"] <= 1000 - cost["requestedQueryCost"] + 1
+
+
+async def test_all_tokens_of_an_integration_share_one_bucket(gql: GQL, factory: Factory, org_a: Org) -> None:
+    partner = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations)
+    second = await _token(gql, org_a.admin.token, str(partner.integration.id))
+    await gql("{ clients(first: 100) { edges { node { firstName } } } users { totalCount } }", token=partner.token)
+    body = await gql(CLIENTS, token=second["secret"])
+    assert body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] < 800
+
+
+async def test_an_inactive_integration_cannot_be_loaded_beyond_its_editor(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    a1, a2 = org_a.locations
+    keeper = await staff_with(factory, org_a, [P.INTEGRATIONS_MANAGE, P.CLIENTS_READ], [a1])
+    paused = await factory.integration(org_a, [P.CLIENTS_READ], [a1], name="Paused")
+    await gql(UPDATE, {"i": {"id": str(paused.integration.id), "isActive": False}}, token=keeper.token)
+    more = {"id": str(paused.integration.id), "permissions": ["CLIENTS_READ", "BILLING_READ"]}
+    widened = await gql(UPDATE, {"i": more}, token=keeper.token)
+    assert payload_codes(widened["data"]["updateIntegration"]) == ["FORBIDDEN"]
+    wide = await factory.integration(org_a, [P.CLIENTS_READ], [a1, a2], name="Wide")
+    listed = await gql(
+        "query($id: ID!) { integration(id: $id) { locations { name } } }",
+        {"id": str(wide.integration.id)},
+        token=keeper.token,
+    )
+    assert listed["data"]["integration"]["locations"] == [{"name": a1.name}]  # A2 is beyond the keeper's sight

@@ -44,7 +44,7 @@ class TestRedisBucket:
         assert all(a["errors"][0]["extensions"]["retryAfter"] >= 1 for a in limited)
         client = redis.from_url(settings.redis_url)
         try:
-            level = await client.hget(f"tessera:bucket:{partner.api_token.id}", "level")
+            level = await client.hget(f"tessera:bucket:{partner.integration.id}", "level")
         finally:
             await client.aclose()
         assert level is not None and float(level) < 151

@@ -297,3 +297,86 @@ async def test_a_chain_unmerges_last_merge_first_and_within_thirty_days(gql: GQL
     await ClientMerge.filter(source_id=a.id).update(merged_at=datetime.now(UTC) - timedelta(days=29))
     assert (await gql(UNMERGE, {"id": str(a.id)}, token=token))["data"]["unmergeClient"]["errors"] == []
     assert await Client.filter(status=ClientStatus.MERGED).count() == 0
+
+
+async def test_a_chain_undone_in_order_gives_each_link_back_to_its_own_client(
+    gql: GQL, factory: Factory, org_a: Org, clinic
+) -> None:
+    token, a1 = clinic["reviewer"].token, clinic["a1"]
+    x = await make_client(org_a, a1, "Xia", "Link")
+    s = await make_client(org_a, a1, "Xia", "Linke")
+    t = await make_client(org_a, a1, "Xya", "Link")
+    portal = await factory.portal_account(
+        org_a, "xia@example.org", [(x, ProxyRelationship.SELF), (t, ProxyRelationship.PARENT)]
+    )
+    for source, target in ((x, s), (s, t)):  # the second drops X's link: the account has T already
+        body = await gql(MERGE, {"i": {"sourceId": str(source.id), "targetId": str(target.id)}}, token=token)
+        assert body["data"]["mergeClients"]["errors"] == []
+    for merged in (s, x):
+        assert (await gql(UNMERGE, {"id": str(merged.id)}, token=token))["data"]["unmergeClient"]["errors"] == []
+    links = {
+        str(link.client_id): link.relationship for link in await ClientPortalLink.filter(account_id=portal.account.id)
+    }
+    assert links == {str(x.id): ProxyRelationship.SELF, str(t.id): ProxyRelationship.PARENT}
+
+
+async def test_an_invitation_moved_by_a_merge_links_the_survivor(
+    gql: GQL, factory: Factory, org_a: Org, clinic
+) -> None:
+    from tests.api.test_portal import ACCEPT, mailed_token
+
+    registration = await make_client(org_a, clinic["a1"], "Mo", "Reg", status=ClientStatus.PENDING_REVIEW)
+    invite = (
+        """mutation($c: ID!) { inviteClientUser(input: {clientId: $c, email: "mo@example.org"}) { errors { code } } }"""
+    )
+    assert (await gql(invite, {"c": str(registration.id)}, token=clinic["reviewer"].token))["data"]["inviteClientUser"][
+        "errors"
+    ] == []
+    merged = await gql(
+        MERGE,
+        {"i": {"sourceId": str(registration.id), "targetId": str(clinic["existing"].id)}},
+        token=clinic["reviewer"].token,
+    )
+    assert merged["data"]["mergeClients"]["errors"] == []
+    given = {
+        "token": await mailed_token("mo@example.org"),
+        "dateOfBirth": "1984-06-30",
+        "newAccount": {"password": PASSWORD},
+    }
+    accepted = (await gql(ACCEPT, {"i": given}))["data"]["acceptClientInvitation"]
+    assert accepted["errors"] == [] and accepted["link"]["client"]["id"] == str(clinic["existing"].id)
+
+
+async def test_a_health_card_never_brings_in_a_client_whose_coverage_the_viewer_may_not_read(
+    gql: GQL, factory: Factory, org_a: Org, clinic
+) -> None:
+    a1, a2 = clinic["a1"], clinic["a2"]
+    viewer = await staff_with(factory, org_a, [P.CLIENTS_READ, P.CLIENTS_MERGE], [a1, a2])
+    coverage = await factory.group(org_a.organization, [P.CLIENTS_COVERAGE_READ], locations=[a1], name="Cards A1")
+    from models.groups import GroupMembership
+
+    await GroupMembership.create(organization=org_a.organization, group=coverage, user=viewer.user)
+    smith = await make_client(
+        org_a, a1, "John", "Smith", health_card_number="5555555555", date_of_birth=date(1970, 1, 1)
+    )
+    await make_client(org_a, a2, "John", "Smyth", health_card_number="5555555555", date_of_birth=date(1971, 2, 2))
+    found = (await gql(DUPLICATES, {"id": str(smith.id)}, token=viewer.token))["data"]["clientDuplicates"]
+    assert found == []  # Smyth matches by card only, at A2, where the viewer may not read cards
+
+
+async def test_a_common_surname_does_not_crowd_out_the_real_duplicate(gql: GQL, org_a: Org, clinic) -> None:
+    a1 = clinic["a1"]
+    for n in range(205):
+        await make_client(org_a, a1, f"Aa{n:03d}", "Smith")
+    target = await make_client(org_a, a1, "Zoe", "Smith", date_of_birth=date(1990, 5, 5), mobile="+14165550177")
+    registration = await make_client(
+        org_a,
+        a1,
+        "Zoe",
+        "Smith",
+        date_of_birth=date(1990, 5, 5),
+        mobile="+14165550177",
+        status=ClientStatus.PENDING_REVIEW,
+    )
+    found = (await gql(DUPLICATES, {"id": str(registration.id)}, token=clinic["reviewer"].token))["data"]
+    assert found["clientDuplicates"][0]["client"]["id"] == str(target.id)

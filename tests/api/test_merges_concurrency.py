@@ -55,3 +55,15 @@ async def test_two_clients_merged_into_each_other_at_once_leave_one_survivor(rac
     answers = await asyncio.gather(_merge(race, one, two), _merge(race, two, one))
     assert [] in answers and answers.count([]) == 1, answers
     assert await Client.filter(status=ClientStatus.MERGED).count() == 1
+
+
+async def test_sign_ups_racing_on_one_email_make_one_account(race) -> None:
+    from models.portal import PortalAccount
+    from tests.api.test_merges import SIGN_UP, sign_up_input
+
+    clients = race["clients"]
+    variables = {"i": {**sign_up_input(str(clients[0].location_id)), "organizationSlug": "race"}}
+    bodies = await asyncio.gather(*(post_graphql(race["http"], SIGN_UP, variables) for _ in range(3)))
+    codes = sorted(tuple(payload_codes(b["data"]["portalSignUp"])) for b in bodies)
+    assert codes == [(), ("DUPLICATE",), ("DUPLICATE",)], bodies
+    assert await PortalAccount.all().count() == 1
