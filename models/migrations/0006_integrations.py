@@ -71,7 +71,7 @@ class Migration(migrations.Migration):
                 ('level', fields.FloatField()),
                 ('updated_at', fields.FloatField()),
             ],
-            options={'table': 'token_buckets', 'app': 'models', 'pk_attr': 'id', 'table_description': "A token's cost budget when no Redis is configured: the level and when it was last computed"},
+            options={'table': 'token_buckets', 'app': 'models', 'pk_attr': 'id', 'table_description': "An integration's cost budget (all its tokens share it) when no Redis is configured: the level"},
             bases=['TenantModel'],
         ),
     ]
