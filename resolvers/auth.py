@@ -16,14 +16,14 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models.enums import ActorKind, LoginOutcome
+from models.enums import ActorKind
 from models.keys import search_key
 from models.organization import Organization
-from models.sessions import LoginAttempt, Session
+from models.sessions import Session
 from models.sql import fetch_all, write_returning
 from models.users import User
 from permissions.standing import Standing, denial_reason
-from resolvers import audit
+from resolvers import audit, login_throttle
 from resolvers.context import RequestContext
 from resolvers.credentials import (
     STAFF_SESSION_PREFIX,
@@ -36,8 +36,6 @@ from resolvers.credentials import (
 from resolvers.errors import ErrorCode, fail
 from resolvers.sessions import end_sessions, void_links
 from resolvers.throttle import (
-    IP_FAILURE_LIMIT,
-    USER_FAILURE_LIMIT,
     USER_FAILURE_WINDOW,
     ThrottleState,
     login_lock,
@@ -157,16 +155,15 @@ async def _login(ctx: RequestContext, slug: str, username_key: str, password: st
     ip = ctx.ip_address or "unknown"
     found = await _lookup(slug, username_key, ip, now, ctx.settings.login_throttle_seconds)
     org_id = found.organization.id if found else None
-    if found is not None and found.throttle.throttled:
+    turn = await login_throttle.begin(ctx, org_id, username_key, ip, known=found.throttle) if found else None
+    if turn is not None and turn.state.throttled:
         await audit.record(ctx, "auth.login_throttled", organization_id=org_id, changes={"username": username_key})
         raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE)
 
     user = found.user if found else None
     if not verify_secret(user.password_hash if user else None, password):
-        if found is not None:
-            await record_failure(
-                found.organization.id, found.throttle, username_key, ip, ctx.settings.login_throttle_seconds
-            )
+        if turn is not None:
+            await login_throttle.failed(ctx, org_id, turn, username_key, ip)
         await audit.record(
             ctx,
             "auth.login_failed",
@@ -177,7 +174,8 @@ async def _login(ctx: RequestContext, slug: str, username_key: str, password: st
         )
         raise fail(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE)
 
-    assert found is not None and user is not None
+    assert found is not None and user is not None and turn is not None
+    await login_throttle.succeeded(ctx, turn)
     if reason := denial_reason(_standing(found), now):
         await audit.record(
             ctx,
@@ -230,32 +228,6 @@ def _standing(found: _Lookup) -> Standing:
     return Standing.of(found.user, found.provider_status, found.provider_deactivate_at)
 
 
-async def record_failure(
-    organization_id: Any, state: ThrottleState, username_key: str, ip: str, throttle_seconds: int
-) -> None:
-    until = state.now_ts + throttle_seconds
-    await LoginAttempt.create(
-        organization_id=organization_id,
-        username_key=username_key,
-        ip_address=ip,
-        outcome=LoginOutcome.FAILED,
-        ip_locked_until=until if state.ip_failures + 1 >= IP_FAILURE_LIMIT else None,
-        user_locked_until=until if state.user_failures + 1 >= USER_FAILURE_LIMIT else None,
-        created_at=state.now_ts,
-    )
-
-
-async def throttle_state(organization_id: Any, username_key: str, ip: str, ctx: RequestContext) -> ThrottleState:
-    """The throttle counters for one username, outside a login (whose lookup reads them itself)."""
-    now_ts = int(ctx.now().timestamp())
-    throttle_seconds = ctx.settings.login_throttle_seconds
-    horizon = max(int(USER_FAILURE_WINDOW.total_seconds()), throttle_seconds)
-    rows = await LoginAttempt.filter(
-        organization_id=organization_id, username_key=username_key, created_at__gt=now_ts - horizon
-    ).values("ip_address", "outcome", "created_at", "ip_locked_until", "user_locked_until")
-    return ThrottleState.from_attempts(rows, ip, now_ts, throttle_seconds)
-
-
 async def logout(ctx: RequestContext) -> None:
     principal = await ctx.require_principal(allow_locked=True, allow_reset=True)
     assert principal.session is not None
@@ -276,16 +248,15 @@ async def change_password(ctx: RequestContext, current_password: str, new_passwo
     # (same counters, same key), or a stolen session would be an unthrottled password oracle.
     ip = ctx.ip_address or "unknown"
     async with login_lock(principal.organization.slug, user.username_key):
-        state = await throttle_state(principal.organization.id, user.username_key, ip, ctx)
-        if state.throttled:
+        turn = await login_throttle.begin(ctx, principal.organization.id, user.username_key, ip)
+        if turn.state.throttled:
             await audit.record(ctx, "auth.password_change_throttled", target_type=audit.Target.USER, target_id=user.id)
             raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE, "input", "currentPassword")
         if not verify_secret(user.password_hash, current_password):
-            await record_failure(
-                principal.organization.id, state, user.username_key, ip, ctx.settings.login_throttle_seconds
-            )
+            await login_throttle.failed(ctx, principal.organization.id, turn, user.username_key, ip)
             await audit.record(ctx, "auth.password_change_failed", target_type=audit.Target.USER, target_id=user.id)
             raise fail(ErrorCode.INVALID_CREDENTIALS, "The current password is not right.", "input", "currentPassword")
+        await login_throttle.succeeded(ctx, turn)
     if problem := password_problem(new_password, user.username):
         raise fail(ErrorCode.PASSWORD_TOO_WEAK, problem, "input", "newPassword")
     if new_password == current_password:

@@ -21,8 +21,8 @@ from models.organization import Organization
 from models.portal import ClientPortalLink, PortalAccount, PortalSession
 from permissions.grants import NO_GRANTS
 from permissions.principal import Principal, PrincipalKind
-from resolvers import audit
-from resolvers.auth import THROTTLED_MESSAGE, login_key, record_failure, throttle_state
+from resolvers import audit, login_throttle
+from resolvers.auth import THROTTLED_MESSAGE, login_key
 from resolvers.context import RequestContext
 from resolvers.credentials import PORTAL_SESSION_PREFIX, new_token, token_hash, verify_secret
 from resolvers.errors import ErrorCode, fail
@@ -94,9 +94,10 @@ async def _login(ctx: RequestContext, slug: str, email: str, key: str, password:
     # A value longer than its column can match no row (and the ORM refuses to compare it).
     organization = await Organization.filter(slug=slug).first() if len(slug) <= SLUG_MAX else None
     account = None
+    turn = None
     if organization is not None:
-        state = await throttle_state(organization.id, key, ip, ctx)
-        if state.throttled:
+        turn = await login_throttle.begin(ctx, organization.id, key, ip)
+        if turn.state.throttled:
             await audit.record(
                 ctx, "portal.login_throttled", organization_id=organization.id, changes={"email": email_key(email)}
             )
@@ -105,8 +106,8 @@ async def _login(ctx: RequestContext, slug: str, email: str, key: str, password:
         if len(key_of_email) <= EMAIL_MAX:
             account = await PortalAccount.filter(organization_id=organization.id, email_key=key_of_email).first()
     if not verify_secret(account.password_hash if account else None, password):
-        if organization is not None:
-            await record_failure(organization.id, state, key, ip, ctx.settings.login_throttle_seconds)
+        if organization is not None and turn is not None:
+            await login_throttle.failed(ctx, organization.id, turn, key, ip)
         await audit.record(
             ctx,
             "portal.login_failed",
@@ -116,7 +117,8 @@ async def _login(ctx: RequestContext, slug: str, email: str, key: str, password:
             changes={"email": email_key(email)},
         )
         raise fail(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE)
-    assert account is not None
+    assert account is not None and turn is not None
+    await login_throttle.succeeded(ctx, turn)
     if not account.is_active:
         raise fail(ErrorCode.ACCOUNT_INACTIVE, INACTIVE_MESSAGE)
     return await open_portal_session(ctx, account)

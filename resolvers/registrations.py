@@ -28,8 +28,8 @@ from permissions.catalog import Permission
 from permissions.grants import ALL
 from permissions.principal import Principal
 from permissions.scoping import client_q
-from resolvers import audit
-from resolvers.auth import THROTTLED_MESSAGE, login_key, record_failure, throttle_state
+from resolvers import audit, login_throttle
+from resolvers.auth import THROTTLED_MESSAGE, login_key
 from resolvers.client_input import ClientValidator, local_today
 from resolvers.context import RequestContext
 from resolvers.credentials import hash_secret, password_problem
@@ -61,17 +61,10 @@ class SignUpData:
     mobile: str | None = None
 
 
-async def portal_sign_up(ctx: RequestContext, data: SignUpData) -> PortalSessionResult:
-    """A portal account and its PENDING_REVIEW client at the chosen location, and a session."""
-    slug = data.organization_slug.strip().lower()
-    organization = await Organization.filter(slug=slug).first() if len(slug) <= SLUG_MAX else None
-    if organization is None:
-        raise fail(ErrorCode.NOT_FOUND, "No such organization.", "input", "organizationSlug")
-    ip = ctx.ip_address or "unknown"
-    by_email = await throttle_state(organization.id, portal_login_key(data.email), ip, ctx)
-    by_ip = await throttle_state(organization.id, _SIGN_UP_KEY, ip, ctx)
-    if by_email.throttled or by_ip.ip_locked:
-        raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE)
+async def _checked(
+    organization: Organization, data: SignUpData, ctx: RequestContext
+) -> tuple[ClientValidator, Location, str]:
+    """The sign-up's location and values, validated as createClient's, with every problem at once."""
     parsed = parse_uuid(data.location_id)
     location = (
         await Location.filter(id=parsed, organization_id=organization.id, is_active=True).first() if parsed else None
@@ -88,17 +81,40 @@ async def portal_sign_up(ctx: RequestContext, data: SignUpData) -> PortalSession
     if problem := password_problem(data.password, data.email):
         problems.add(ErrorCode.PASSWORD_TOO_WEAK, problem, "input", "password")
     problems.raise_if_any()
-    key = email_key(email)
-    if len(key) > EMAIL_MAX or await PortalAccount.filter(organization_id=organization.id, email_key=key).exists():
-        seconds = ctx.settings.login_throttle_seconds
-        await record_failure(organization.id, by_email, portal_login_key(data.email), ip, seconds)
-        await record_failure(organization.id, by_ip, _SIGN_UP_KEY, ip, seconds)
-        raise fail(ErrorCode.DUPLICATE, TAKEN_MESSAGE, "input", "email")
+    return check, location, email
+
+
+async def portal_sign_up(ctx: RequestContext, data: SignUpData) -> PortalSessionResult:
+    """A portal account and its PENDING_REVIEW client at the chosen location, and a session."""
+    slug = data.organization_slug.strip().lower()
+    organization = await Organization.filter(slug=slug).first() if len(slug) <= SLUG_MAX else None
+    if organization is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such organization.", "input", "organizationSlug")
+    ip = ctx.ip_address or "unknown"
+    email_turn = await login_throttle.begin(ctx, organization.id, portal_login_key(data.email), ip)
+    ip_turn = await login_throttle.begin(ctx, organization.id, _SIGN_UP_KEY, ip)
+    if email_turn.state.throttled or ip_turn.state.ip_locked:
+        await login_throttle.succeeded(ctx, email_turn)  # nothing was tried: give the turns back
+        await login_throttle.succeeded(ctx, ip_turn)
+        raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE)
+    # Every sign-up that gets this far counts against the caller's IP, not only refused ones: one
+    # address cannot flood the clinic's review queue with registrations.
+    await login_throttle.failed(ctx, organization.id, ip_turn, _SIGN_UP_KEY, ip)
+    taken = False
+    try:
+        check, location, email = await _checked(organization, data, ctx)
+        key = email_key(email)
+        taken = (
+            len(key) > EMAIL_MAX or await PortalAccount.filter(organization_id=organization.id, email_key=key).exists()
+        )
+        if taken:
+            raise fail(ErrorCode.DUPLICATE, TAKEN_MESSAGE, "input", "email")
+    finally:
+        if taken:  # probing an email that has an account counts against that email, as a wrong password
+            await login_throttle.failed(ctx, organization.id, email_turn, portal_login_key(data.email), ip)
+        else:
+            await login_throttle.succeeded(ctx, email_turn)
     password_hash = hash_secret(data.password)  # before the transaction: no write lock waits for argon2
-    seconds = ctx.settings.login_throttle_seconds
-    # Every sign-up counts against the caller's IP, not only refused ones: one address cannot flood
-    # the clinic's review queue with registrations.
-    await record_failure(organization.id, by_ip, _SIGN_UP_KEY, ip, seconds)
     async with in_transaction():
         try:
             async with in_transaction():  # a savepoint: another sign-up may take the email first

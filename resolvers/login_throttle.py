@@ -1,0 +1,176 @@
+"""The login throttle's turns (docs/architecture.md "Authentication"): every password, PIN-less
+password change, portal login and sign-up asks for a turn before its secret is judged, and reports
+how it went.
+
+In the database (the default), the counters are the `login_attempts` rows; a process's attempts for
+one username take turns (`resolvers/throttle.py` `login_lock`), so a burst across workers may get
+one extra guess per worker. With `TESSERA_REDIS_URL`, a turn is taken in Redis, atomically across
+every worker: the attempt is counted before it is judged (its entry is removed again when the secret
+was right), so a burst gets exactly the limit, however many workers it is spread over. The failure is
+still written to `login_attempts` too, the history `User.loginLocked` and the audit read. A Redis
+that does not answer falls back to the database counters: logins keep working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from models.enums import LoginOutcome
+from models.sessions import LoginAttempt
+from resolvers.context import RequestContext
+from resolvers.throttle import IP_FAILURE_LIMIT, USER_FAILURE_LIMIT, USER_FAILURE_WINDOW, ThrottleState
+
+REDIS_TIMEOUT_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One attempt's place in the throttle: the counters before it, and its entry in Redis (if any)."""
+
+    state: ThrottleState
+    member: str | None = None
+    keys: tuple[str, ...] = ()
+
+
+async def record_failure(
+    organization_id: Any, state: ThrottleState, username_key: str, ip: str, throttle_seconds: int
+) -> None:
+    """The failed attempt's row; the failure that reaches a limit starts its lock."""
+    until = state.now_ts + throttle_seconds
+    await LoginAttempt.create(
+        organization_id=organization_id,
+        username_key=username_key,
+        ip_address=ip,
+        outcome=LoginOutcome.FAILED,
+        ip_locked_until=until if state.ip_failures + 1 >= IP_FAILURE_LIMIT else None,
+        user_locked_until=until if state.user_failures + 1 >= USER_FAILURE_LIMIT else None,
+        created_at=state.now_ts,
+    )
+
+
+async def throttle_state(organization_id: Any, username_key: str, ip: str, ctx: RequestContext) -> ThrottleState:
+    """The database counters for one username, outside a staff login (whose lookup reads them itself)."""
+    now_ts = int(ctx.now().timestamp())
+    throttle_seconds = ctx.settings.login_throttle_seconds
+    horizon = max(int(USER_FAILURE_WINDOW.total_seconds()), throttle_seconds)
+    rows = await LoginAttempt.filter(
+        organization_id=organization_id, username_key=username_key, created_at__gt=now_ts - horizon
+    ).values("ip_address", "outcome", "created_at", "ip_locked_until", "user_locked_until")
+    return ThrottleState.from_attempts(rows, ip, now_ts, throttle_seconds)
+
+
+# KEYS: the IP's failures, the username's failures (sorted sets of timestamps), the IP lock, the
+# username lock. ARGV: the attempt's member, the throttle seconds, the username window, the limits.
+# Returns {throttled, ip failures, user failures, ip lock, user lock, now} (counts before this one).
+_BEGIN = """
+local t = redis.call('TIME')
+local now = tonumber(t[1])
+local seconds = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - seconds)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+local ipn = redis.call('ZCARD', KEYS[1])
+local un = redis.call('ZCARD', KEYS[2])
+local iplock = tonumber(redis.call('GET', KEYS[3]) or '0')
+local ulock = tonumber(redis.call('GET', KEYS[4]) or '0')
+local throttled = 0
+if iplock > now or ulock > now or ipn >= tonumber(ARGV[4]) or un >= tonumber(ARGV[5]) then
+  throttled = 1
+else
+  redis.call('ZADD', KEYS[1], now, ARGV[1])
+  redis.call('ZADD', KEYS[2], now, ARGV[1])
+  redis.call('EXPIRE', KEYS[1], seconds + 60)
+  redis.call('EXPIRE', KEYS[2], window + 60)
+end
+return {throttled, ipn, un, iplock, ulock, now}
+"""
+# KEYS as above; ARGV: the throttle seconds, the limits. The failure stays counted; reaching a limit
+# locks for the full throttle time.
+_FAILED = """
+local t = redis.call('TIME')
+local now = tonumber(t[1])
+local seconds = tonumber(ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[3], now + seconds, 'EX', seconds + 60)
+end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[4], now + seconds, 'EX', seconds + 60)
+end
+return 1
+"""
+
+_clients: dict[Any, Any] = {}
+
+
+def _redis(url: str) -> Any:
+    import redis.asyncio as redis
+
+    key = (url, id(asyncio.get_running_loop()))
+    if key not in _clients:
+        _clients[key] = redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+        )
+    return _clients[key]
+
+
+def _keys(organization_id: Any, username_key: str, ip: str) -> tuple[str, ...]:
+    user = hashlib.sha256(f"{organization_id}|{username_key}".encode("utf-8", "surrogatepass")).hexdigest()
+    base = f"tessera:login:{user}"
+    return (f"{base}:ip:{ip}", f"{base}:user", f"{base}:iplock:{ip}", f"{base}:userlock")
+
+
+async def begin(
+    ctx: RequestContext, organization_id: Any, username_key: str, ip: str, known: ThrottleState | None = None
+) -> Turn:
+    """This attempt's turn: `turn.state.throttled` says it must be refused unjudged. `known`: the
+    database counters a staff login's lookup has already read."""
+    url = ctx.settings.redis_url
+    if url is not None:
+        from redis.exceptions import RedisError
+
+        keys = _keys(organization_id, username_key, ip)
+        member = uuid.uuid4().hex
+        seconds = ctx.settings.login_throttle_seconds
+        window = int(USER_FAILURE_WINDOW.total_seconds())
+        try:
+            throttled, ipn, un, iplock, ulock, now = await _redis(url).eval(
+                _BEGIN, 4, *keys, member, seconds, window, IP_FAILURE_LIMIT, USER_FAILURE_LIMIT
+            )
+        except (TimeoutError, RedisError, OSError):
+            pass  # the database counters below
+        else:
+            now = int(now)
+            # Attempts in flight count as failures until they report: a full count throttles like a lock.
+            ip_lock = max(int(iplock), now + 1 if int(ipn) >= IP_FAILURE_LIMIT else 0) or None
+            user_lock = max(int(ulock), now + 1 if int(un) >= USER_FAILURE_LIMIT else 0) or None
+            state = ThrottleState(now, int(ipn), int(un), ip_lock, user_lock)
+            return Turn(state, None if throttled else member, keys)
+    return Turn(known if known is not None else await throttle_state(organization_id, username_key, ip, ctx))
+
+
+async def failed(ctx: RequestContext, organization_id: Any, turn: Turn, username_key: str, ip: str) -> None:
+    """The secret was wrong: the attempt stays counted (and may start a lock)."""
+    seconds = ctx.settings.login_throttle_seconds
+    if turn.member is not None and ctx.settings.redis_url is not None:
+        from redis.exceptions import RedisError
+
+        with contextlib.suppress(TimeoutError, RedisError, OSError):  # the database row below still counts it
+            limits = (seconds, IP_FAILURE_LIMIT, USER_FAILURE_LIMIT)
+            await _redis(ctx.settings.redis_url).eval(_FAILED, 4, *turn.keys, *limits)
+    await record_failure(organization_id, turn.state, username_key, ip, seconds)
+
+
+async def succeeded(ctx: RequestContext, turn: Turn) -> None:
+    """The secret was right: the attempt's provisional count is given back."""
+    if turn.member is not None and ctx.settings.redis_url is not None:
+        from redis.exceptions import RedisError
+
+        with contextlib.suppress(TimeoutError, RedisError, OSError):  # else it ages out of the window
+            client = _redis(ctx.settings.redis_url)
+            await client.zrem(turn.keys[0], turn.member)
+            await client.zrem(turn.keys[1], turn.member)

@@ -1,0 +1,70 @@
+"""The login throttle in Redis (resolvers/login_throttle.py): counted before it is judged, atomically
+for every worker, and giving the turn back when the password was right; a Redis that does not answer
+falls back to the database counters. Skipped, saying so, without a Redis (required in CI)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from app.settings import Settings
+from models.sessions import LoginAttempt
+from tests.factories import PASSWORD, Factory, Org
+from tests.support import GQL, redis_url_or_skip
+
+LOGIN = """mutation($p: String!) { login(input: {organizationSlug: "clinic-a", username: "desk", password: $p}) {
+  token errors { code } } }"""
+PORTAL = """mutation($p: String!) { portalLogin(input: {organizationSlug: "clinic-a", email: "maya@example.org",
+  password: $p}) { token errors { code } } }"""
+
+
+def codes(body: dict) -> list[str]:
+    payload = next(iter(body["data"].values()))
+    return [e["code"] for e in payload["errors"]]
+
+
+class TestInRedis:
+    @pytest.fixture
+    async def settings(self, settings: Settings) -> Settings:
+        return dataclasses.replace(settings, redis_url=await redis_url_or_skip())
+
+    async def test_a_burst_of_wrong_passwords_gets_five_and_then_even_the_right_one_is_throttled(
+        self, gql: GQL, factory: Factory, org_a: Org
+    ) -> None:
+        await factory.user(org_a.organization, username="desk")
+        answers = await asyncio.gather(*(gql(LOGIN, {"p": f"wrong-guess-{n:02d}"}) for n in range(9)))
+        judged = [a for a in answers if codes(a) == ["INVALID_CREDENTIALS"]]
+        assert len(judged) == 5, [codes(a) for a in answers]
+        assert codes(await gql(LOGIN, {"p": PASSWORD})) == ["LOGIN_THROTTLED"]
+        # The failures are in the database too: the history, and what User.loginLocked reads.
+        assert await LoginAttempt.filter(username_key="desk").count() == 5
+
+    async def test_a_right_password_gives_its_turn_back(self, gql: GQL, factory: Factory, org_a: Org) -> None:
+        await factory.user(org_a.organization, username="desk")
+        for _ in range(4):
+            assert codes(await gql(LOGIN, {"p": "not-the-password"})) == ["INVALID_CREDENTIALS"]
+        for _ in range(3):  # right answers are not failures: they never fill the count
+            assert codes(await gql(LOGIN, {"p": PASSWORD})) == []
+        assert codes(await gql(LOGIN, {"p": "not-the-password"})) == ["INVALID_CREDENTIALS"]
+        assert codes(await gql(LOGIN, {"p": PASSWORD})) == ["LOGIN_THROTTLED"]
+
+    async def test_portal_logins_take_their_turns_there_too(self, gql: GQL, factory: Factory, org_a: Org) -> None:
+        await factory.portal_account(org_a, "maya@example.org")
+        answers = await asyncio.gather(*(gql(PORTAL, {"p": f"wrong-guess-{n:02d}"}) for n in range(8)))
+        assert sum(codes(a) == ["INVALID_CREDENTIALS"] for a in answers) == 5
+        assert codes(await gql(PORTAL, {"p": PASSWORD})) == ["LOGIN_THROTTLED"]
+
+
+class TestRedisDown:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0")
+
+    async def test_logins_fall_back_to_the_database_counters(self, gql: GQL, factory: Factory, org_a: Org) -> None:
+        await factory.user(org_a.organization, username="desk")
+        assert codes(await gql(LOGIN, {"p": PASSWORD})) == []
+        for _ in range(5):
+            assert codes(await gql(LOGIN, {"p": "not-the-password"})) == ["INVALID_CREDENTIALS"]
+        assert codes(await gql(LOGIN, {"p": PASSWORD})) == ["LOGIN_THROTTLED"]
