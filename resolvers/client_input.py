@@ -205,6 +205,9 @@ def camel(name: str) -> str:
     return _CAMEL.sub(lambda m: m.group(1).upper(), name)
 
 
+LANGUAGE_TAG_MAX = 35  # RFC 5646's advice for what an implementation must store, and the column's size
+
+
 def normalize_language(value: str) -> str:
     """A BCP 47 tag in its canonical case (fr-CA, zh-Hant-TW), or ValueError."""
     match = _BCP47.match(value.strip())
@@ -217,7 +220,10 @@ def normalize_language(value: str) -> str:
         parts.append(match["region"].upper())
     if match["variants"]:
         parts.append(match["variants"].strip("-").lower())
-    return "-".join(parts)
+    tag = "-".join(parts)
+    if len(tag) > LANGUAGE_TAG_MAX:
+        raise ValueError(f"A language tag is at most {LANGUAGE_TAG_MAX} characters.")
+    return tag
 
 
 def _max_length(name: str) -> int | None:

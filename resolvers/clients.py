@@ -47,7 +47,7 @@ from resolvers.client_input import (
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.health_cards import normalize_card_number
-from resolvers.inputs import given, parse_uuid
+from resolvers.inputs import given, parse_uuid, search_text
 from resolvers.providers import effective_status
 from resolvers.validation import normalize_phone
 
@@ -326,7 +326,7 @@ async def get_client(
 
 def _search_q(search: str, region: str = "CA") -> Q:
     """Prefix of first, last or preferred name, email, or mobile (indexed lower-cased keys)."""
-    text = search_key(search.strip())
+    text = search_key(search_text(search))
     clauses = [
         Q(first_name_key__startswith=text),
         Q(last_name_key__startswith=text),

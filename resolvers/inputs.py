@@ -22,6 +22,8 @@ from typing import Any, TypeVar, Union, cast
 
 from strawberry.types.unset import UNSET, UnsetType
 
+from permissions.errors import bad_input
+
 __all__ = ["UNSET", "from_input", "given", "parse_uuid"]
 
 T = TypeVar("T")
@@ -114,3 +116,15 @@ def _convert(value: Any, hint: Any) -> Any:
         if isinstance(member, type) and dataclasses.is_dataclass(member) and member is not UnsetType:
             return from_input(value, member)
     return value
+
+
+SEARCH_MAX = 254  # the longest column a search compares (an email): a longer term can match nothing
+
+
+def search_text(value: str) -> str:
+    """A search term, trimmed; one longer than any column it is compared with is BAD_USER_INPUT (it
+    could match nothing, and SQLite refuses a LIKE pattern past 50,000 bytes)."""
+    text = value.strip()
+    if len(text) > SEARCH_MAX:
+        raise bad_input(f"A search is at most {SEARCH_MAX} characters.")
+    return text

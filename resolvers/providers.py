@@ -40,7 +40,7 @@ from resolvers.billing import (
 )
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
-from resolvers.inputs import UNSET, given, parse_uuid
+from resolvers.inputs import UNSET, given, parse_uuid, search_text
 from resolvers.seats import check_seats
 from resolvers.sessions import end_sessions, void_links
 from resolvers.user_grants import configured_sources
@@ -145,7 +145,7 @@ async def providers_query(ctx: RequestContext, filter: ProviderFilterData | None
     query = Provider.filter(provider_q(principal))
     f = filter or ProviderFilterData()
     if f.search and f.search.strip():
-        prefix = search_key(f.search.strip())
+        prefix = search_key(search_text(f.search))
         by_last_name = Subquery(
             User.filter(organization_id=principal.organization.id, last_name_key__startswith=prefix).values("id")
         )

@@ -29,7 +29,7 @@ from permissions.scoping import user_q, works_at_q
 from resolvers.billing import normalize_billing_number
 from resolvers.context import RequestContext
 from resolvers.errors import InputError
-from resolvers.inputs import parse_uuid
+from resolvers.inputs import parse_uuid, search_text
 from resolvers.user_rules import at_location_q, load_target
 
 
@@ -77,7 +77,7 @@ def users_query(ctx: RequestContext, principal: Principal, filter: UserFilterDat
         return query
     org_id = principal.organization.id
     if filter.search:
-        term = search_key(filter.search.strip())
+        term = search_key(search_text(filter.search))
         query = query.filter(
             Q(first_name__istartswith=term)
             | Q(last_name_key__startswith=term)
@@ -85,9 +85,9 @@ def users_query(ctx: RequestContext, principal: Principal, filter: UserFilterDat
             | Q(email__istartswith=term)
         )
     if filter.last_name:
-        query = query.filter(last_name_key__startswith=search_key(filter.last_name.strip()))
+        query = query.filter(last_name_key__startswith=search_key(search_text(filter.last_name)))
     if filter.username:
-        query = query.filter(username_key=search_key(filter.username.strip()))
+        query = query.filter(username_key=search_key(search_text(filter.username)))
     if filter.provider_number:
         # A guarded value: filtering on it needs BILLING_READ, and only where held (else an oracle).
         if not principal.grants.has_anywhere(Permission.BILLING_READ):

@@ -73,6 +73,12 @@ STRINGS: list[tuple[str, Any]] = [
     # 100 characters that lower() doubles: a length checked before lowercasing is not the key's.
     ("lower_expands", "\u0130" * 100),
     ("fits_200", "y" * 200),
+    # Shapes that once reached the database unvalidated (issue 13): a tzdata directory as a timezone,
+    # a non-ASCII province, a well-formed but over-long language tag, a 50,000-character search.
+    ("tz_directory", "America"),
+    ("non_ascii_code", "ÉÎ"),
+    ("long_tag", "en-" + "-".join(["abcdefgh"] * 8)),
+    ("huge", "z" * 50_000),
 ]
 IDS: list[tuple[str, Any]] = [
     ("empty", ""),
