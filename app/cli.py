@@ -57,6 +57,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.logging import configure_logging
 
     configure_logging(settings.log_level)
+    if args.workers > 1 and settings.database_url.startswith("sqlite"):
+        print(
+            "tessera serve: SQLite has one writer, so it runs one worker (--workers 1); for several "
+            "workers use PostgreSQL (TESSERA_DATABASE_URL=postgres://...).",
+            file=sys.stderr,
+        )
+        return 2
     log = logging.getLogger("tessera")
     log.info(f"serving http://{args.host}:{args.port}/graphql; links in mail use {settings.public_url}")
     if warning := public_url_warning(settings.public_url, args.host, args.port):

@@ -25,9 +25,21 @@ class NoResetConnection(asyncpg.Connection):
         return ""
 
 
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
 def _connection(url: str) -> str | dict[str, Any]:
     """The Tortoise connection for `url`. PostgreSQL: a pool of 1-10 (Tortoise's default is 1-5)
-    of `NoResetConnection`s."""
+    of `NoResetConnection`s. SQLite (WAL, Tortoise's default): write transactions begin IMMEDIATE
+    (app/sqlite_engine.py) and wait up to 5 s for another process's write to finish (`busy_timeout`,
+    a pragma Tortoise sets from the URL) instead of failing at once; past that the request answers
+    SERVICE_UNAVAILABLE (schema/extensions.py)."""
+    if url.startswith("sqlite://"):
+        if "busy_timeout" not in url and ":memory:" not in url:
+            url += ("&" if "?" in url else "?") + f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"
+        config = expand_db_url(url)
+        config["engine"] = "app.sqlite_engine"  # write transactions BEGIN IMMEDIATE: they queue
+        return config
     if not url.startswith(("postgres://", "postgresql://", "asyncpg://")):
         return url
     if "maxsize" not in url:

@@ -38,11 +38,33 @@ def is_expected(error: GraphQLError) -> bool:
     return cause is None or isinstance(cause, ApiError | ValueError | TypeError)
 
 
+BUSY_RETRY_SECONDS = 1
+
+
+def is_database_busy(error: GraphQLError) -> bool:
+    """SQLite's "database is locked": another process held the write lock past the busy timeout. A
+    moment later it will not be: the caller is told to retry, never that the server failed."""
+    original = error.original_error
+    return original is not None and "database is locked" in str(original)
+
+
 def sanitize(errors: list[GraphQLError], request_id: str | None) -> None:
-    """In place: expected errors get a code (BAD_USER_INPUT if they have none); unexpected ones
-    become "Internal server error" with the request id, nothing of the exception kept."""
+    """In place: expected errors get a code (BAD_USER_INPUT if they have none); a busy database is
+    SERVICE_UNAVAILABLE with `retryAfter`; other unexpected ones become "Internal server error" with
+    the request id, nothing of the exception kept."""
     for index, error in enumerate(errors):
-        if is_expected(error):
+        if is_database_busy(error):
+            errors[index] = GraphQLError(
+                "The database is busy: retry shortly.",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={
+                    "code": ApiErrorCode.SERVICE_UNAVAILABLE.value,
+                    "retryAfter": BUSY_RETRY_SECONDS,
+                    "requestId": request_id,
+                },
+            )
+        elif is_expected(error):
             if not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), "code": ApiErrorCode.BAD_USER_INPUT.value}
         else:

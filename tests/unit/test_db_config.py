@@ -23,9 +23,12 @@ def test_a_pool_size_given_in_the_url_is_kept() -> None:
     assert (credentials["minsize"], credentials["maxsize"]) == ("2", "20")
 
 
-def test_sqlite_is_left_as_a_url(tmp_path) -> None:
+def test_sqlite_waits_for_another_writer_rather_than_fail(tmp_path) -> None:
     url = f"sqlite://{tmp_path}/t.sqlite3"
-    assert tortoise_config(url)["connections"]["default"] == url
+    config = tortoise_config(url)["connections"]["default"]
+    assert config["engine"] == "app.sqlite_engine" and config["credentials"]["busy_timeout"] in (5000, "5000")
+    given = tortoise_config(url + "?busy_timeout=200")["connections"]["default"]
+    assert given["credentials"]["busy_timeout"] in (200, "200")
 
 
 @pytest.mark.skipif(BACKEND != "postgres", reason="needs a PostgreSQL server to open a real connection")
