@@ -9,7 +9,9 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -64,6 +66,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics there and /metrics sums them (app/metrics.py); a fresh
+        # directory per start, so a previous run's counts are not added in.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tessera-metrics-")
     log = logging.getLogger("tessera")
     log.info(f"serving http://{args.host}:{args.port}/graphql; links in mail use {settings.public_url}")
     if warning := public_url_warning(settings.public_url, args.host, args.port):

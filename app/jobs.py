@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from app import jobs_providers, mail
 from app.settings import Settings
+from resolvers import metrics
 
 log = logging.getLogger("tessera.jobs")
 
@@ -51,9 +52,11 @@ async def run_once(settings: Settings, only: Collection[str] | None = None) -> d
     for job in JOBS:
         if only is not None and job.name not in only:
             continue
+        metrics.JOB_RUNS.labels(job.name).inc()
         try:
             done[job.name] = await job.run(settings)
         except Exception:
+            metrics.JOB_FAILURES.labels(job.name).inc()
             log.exception("job failed", extra={"job": job.name})
             done[job.name] = -1
     return done

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
-from app import invitation_page
+from app import invitation_page, metrics
 from app.db import tortoise_config
 from app.graphql import TesseraGraphQL
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware, http_error_code
@@ -93,11 +93,13 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         )
     middleware.append(Middleware(BodyLimitMiddleware))
     graphql = TesseraGraphQL(settings)
+    metrics.count_statements()
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics.endpoint(settings), methods=["GET"]),
             # The pages staff mail links open (/register, /reset-password): app/pages.py.
             *page_routes(settings),
             *invitation_page.routes(settings),

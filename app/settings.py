@@ -44,6 +44,8 @@ class Settings:
     api_token_max_days: int = 366
     token_bucket_size: int = 1000
     token_bucket_restore_rate: int = 50
+    # Production's /metrics answers only `Authorization: Bearer <this>` (none: /metrics is off).
+    metrics_token: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -129,6 +131,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         kwargs["mail_from"] = raw
     if (raw := get("REDIS_URL")) is not None:
         kwargs["redis_url"] = _url("REDIS_URL", raw, {"redis", "rediss", "unix"})
+    if (raw := get("METRICS_TOKEN")) is not None:
+        if len(raw) < 16:
+            raise SettingsError("TESSERA_METRICS_TOKEN must be at least 16 characters (a random secret)")
+        kwargs["metrics_token"] = raw
     if (raw := get("CORS_ORIGINS")) is not None:
         kwargs["cors_origins"] = _origins(raw)
     production = kwargs.get("env") == "production"

@@ -23,7 +23,7 @@ from models.sessions import Session
 from models.sql import fetch_all, write_returning
 from models.users import User
 from permissions.standing import Standing, denial_reason
-from resolvers import audit, login_throttle
+from resolvers import audit, login_throttle, metrics
 from resolvers.context import RequestContext
 from resolvers.credentials import (
     STAFF_SESSION_PREFIX,
@@ -157,6 +157,7 @@ async def _login(ctx: RequestContext, slug: str, username_key: str, password: st
     org_id = found.organization.id if found else None
     turn = await login_throttle.begin(ctx, org_id, username_key, ip, known=found.throttle) if found else None
     if turn is not None and turn.state.throttled:
+        metrics.LOGIN_THROTTLED.labels("staff").inc()
         await audit.record(ctx, "auth.login_throttled", organization_id=org_id, changes={"username": username_key})
         raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE)
 
@@ -164,6 +165,7 @@ async def _login(ctx: RequestContext, slug: str, username_key: str, password: st
     if not verify_secret(user.password_hash if user else None, password):
         if turn is not None:
             await login_throttle.failed(ctx, org_id, turn, username_key, ip)
+        metrics.LOGIN_FAILURES.labels("staff").inc()
         await audit.record(
             ctx,
             "auth.login_failed",

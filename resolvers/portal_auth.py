@@ -21,7 +21,7 @@ from models.organization import Organization
 from models.portal import ClientPortalLink, PortalAccount, PortalSession
 from permissions.grants import NO_GRANTS
 from permissions.principal import Principal, PrincipalKind
-from resolvers import audit, login_throttle
+from resolvers import audit, login_throttle, metrics
 from resolvers.auth import THROTTLED_MESSAGE, login_key
 from resolvers.context import RequestContext
 from resolvers.credentials import PORTAL_SESSION_PREFIX, new_token, token_hash, verify_secret
@@ -98,6 +98,7 @@ async def _login(ctx: RequestContext, slug: str, email: str, key: str, password:
     if organization is not None:
         turn = await login_throttle.begin(ctx, organization.id, key, ip)
         if turn.state.throttled:
+            metrics.LOGIN_THROTTLED.labels("portal").inc()
             await audit.record(
                 ctx, "portal.login_throttled", organization_id=organization.id, changes={"email": email_key(email)}
             )
@@ -108,6 +109,7 @@ async def _login(ctx: RequestContext, slug: str, email: str, key: str, password:
     if not verify_secret(account.password_hash if account else None, password):
         if organization is not None and turn is not None:
             await login_throttle.failed(ctx, organization.id, turn, key, ip)
+        metrics.LOGIN_FAILURES.labels("portal").inc()
         await audit.record(
             ctx,
             "portal.login_failed",

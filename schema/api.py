@@ -21,6 +21,7 @@ from schema.extensions import RequestInfo, log_unexpected
 from schema.limits import QueryLimits
 from schema.phi import PhiAccessLog
 from schema.refusals import RefusalLog
+from schema.request_metrics import RequestMetrics
 from schema.scalars import SCALAR_OVERRIDES
 
 # One module per domain, each with its root fields: a new domain adds its types here (the order is
@@ -84,7 +85,8 @@ class TesseraSchema(strawberry.Schema):
 def build_schema(introspection: bool = True, compiled_plans: bool = True) -> strawberry.Schema:
     """The schema; without introspection (production default) its queries and suggestions are off;
     with `compiled_plans`, queries run through a plan per document (schema/compiled.py)."""
-    extensions: list[Any] = [QueryLimits, RequestInfo, PhiAccessLog, RefusalLog, TokenBudget]
+    # RequestMetrics first: its end runs last, on the answer the others have finished.
+    extensions: list[Any] = [RequestMetrics, QueryLimits, RequestInfo, PhiAccessLog, RefusalLog, TokenBudget]
     if not introspection:
         # A factory, not an instance: a shared instance holds one request's execution context at a
         # time, so concurrent requests could miss the rule (and answer introspection in production).

@@ -1,0 +1,58 @@
+"""The service's Prometheus metrics, declared once (docs/operations.md lists them and the alerts worth
+setting). A leaf module: any layer may count into it; app/metrics.py exposes them at /metrics.
+
+Labels are bounded: an operation is named by its type and root field (from the schema, never the
+caller's `operationName`), an outcome by one of `OUTCOMES`, a job by the jobs table's names.
+With several workers (`PROMETHEUS_MULTIPROC_DIR`, set by `tessera serve --workers N`), each process
+writes its own files and /metrics sums them.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from prometheus_client import Counter, Gauge, Histogram
+
+OUTCOMES = (
+    "ok",
+    "user_error",
+    "forbidden",
+    "unauthenticated",
+    "rate_limited",
+    "too_complex",
+    "unavailable",
+    "internal",
+)
+
+REQUESTS = Counter("tessera_requests_total", "GraphQL requests by operation and outcome.", ["operation", "outcome"])
+LATENCY = Histogram(
+    "tessera_request_seconds",
+    "GraphQL request latency by operation.",
+    ["operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+STATEMENTS = Histogram(
+    "tessera_sql_statements_per_request",
+    "SQL statements one GraphQL request sent.",
+    buckets=(0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89),
+)
+POOL_IN_USE = Gauge(
+    "tessera_db_pool_in_use", "Database connections in use (PostgreSQL pool).", multiprocess_mode="livesum"
+)
+OUTBOX_BACKLOG = Gauge("tessera_outbox_backlog", "Mail messages waiting to be delivered.", multiprocess_mode="max")
+OUTBOX_OLDEST = Gauge(
+    "tessera_outbox_oldest_undelivered_seconds", "Age of the oldest undelivered mail message.", multiprocess_mode="max"
+)
+JOB_RUNS = Counter("tessera_job_runs_total", "Scheduled job runs.", ["job"])
+JOB_FAILURES = Counter("tessera_job_failures_total", "Scheduled job runs that failed.", ["job"])
+LOGIN_FAILURES = Counter("tessera_login_failures_total", "Failed logins (staff and portal).", ["kind"])
+LOGIN_THROTTLED = Counter("tessera_login_throttled_total", "Logins refused by the throttle.", ["kind"])
+
+# The statements of the request being served (app/metrics.py counts them from Tortoise's query log).
+statements: ContextVar[list[int] | None] = ContextVar("tessera_statements", default=None)
+
+
+def count_statement() -> None:
+    counter = statements.get()
+    if counter is not None:
+        counter[0] += 1

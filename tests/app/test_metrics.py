@@ -1,0 +1,105 @@
+"""/metrics (app/metrics.py, issue 13): the Prometheus text format with requests by operation and
+outcome, latency, statements per request, the outbox and the jobs; labels bounded by the schema;
+in production only with the metrics token."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+
+from app.main import create_app
+from app.settings import Settings
+from resolvers import outbox
+from tests.factories import Factory, Org
+from tests.support import GQL
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def _metrics(client: httpx.AsyncClient, **headers: str) -> httpx.Response:
+    return await client.get("/metrics", headers=headers)
+
+
+async def test_requests_are_counted_by_operation_and_outcome(client: httpx.AsyncClient, gql: GQL, org_a: Org) -> None:
+    ok_before = sample("tessera_requests_total", operation="query:viewer", outcome="ok")
+    anon_before = sample("tessera_requests_total", operation="query:viewer", outcome="unauthenticated")
+    statements_before = sample("tessera_sql_statements_per_request_count")
+    await gql("{ viewer { kind } }", token=org_a.admin.token)
+    await gql("{ viewer { kind } }")
+    assert sample("tessera_requests_total", operation="query:viewer", outcome="ok") == ok_before + 1
+    assert sample("tessera_requests_total", operation="query:viewer", outcome="unauthenticated") == anon_before + 1
+    assert sample("tessera_sql_statements_per_request_count") == statements_before + 2
+    assert sample("tessera_sql_statements_per_request_sum") > 0
+    body = (await _metrics(client)).text
+    assert 'tessera_requests_total{operation="query:viewer",outcome="ok"}' in body
+    assert "tessera_request_seconds_bucket" in body and "tessera_outbox_backlog" in body
+
+
+async def test_no_caller_input_becomes_a_label(client: httpx.AsyncClient, gql: GQL, org_a: Org) -> None:
+    await client.post(
+        "/graphql",
+        json={"query": "query Spoof123 { viewer { kind } }", "operationName": "Spoof123"},
+        headers={"authorization": f"Bearer {org_a.admin.token}"},
+    )
+    await gql("{ noSuchField }", token=org_a.admin.token)
+    await gql('mutation { createClient(input: {firstName: "A"}) { errors { code } } }', token=org_a.admin.token)
+    body = (await _metrics(client)).text
+    assert "Spoof123" not in body and "noSuchField" not in body
+    assert 'operation="query:(invalid)"' in body
+
+
+async def test_user_errors_and_refusals_have_their_outcomes(gql: GQL, factory: Factory, org_a: Org) -> None:
+    desk = await factory.user(org_a.organization, username="nogroups")
+    forbidden = sample("tessera_requests_total", operation="query:clients", outcome="forbidden")
+    await gql("{ clients { totalCount } }", token=desk.token)
+    assert sample("tessera_requests_total", operation="query:clients", outcome="forbidden") == forbidden + 1
+    user_error = sample("tessera_requests_total", operation="mutation:createLocation", outcome="user_error")
+    await gql(
+        'mutation { createLocation(input: {name: "", timezone: "Mars/Base"}) { errors { code } } }',
+        token=org_a.admin.token,
+    )
+    assert sample("tessera_requests_total", operation="mutation:createLocation", outcome="user_error") == user_error + 1
+
+
+async def test_the_outbox_backlog_is_read_at_scrape_time(client: httpx.AsyncClient, org_a: Org) -> None:
+    await outbox.enqueue(
+        None,
+        template="password_reset",
+        to="x@example.org",
+        organization_id=org_a.organization.id,
+        values={"first_name": "X", "organization": "A", "link": "https://x.test", "expires": "soon"},
+    )
+    await _metrics(client)
+    assert sample("tessera_outbox_backlog") >= 1
+    assert sample("tessera_outbox_oldest_undelivered_seconds") >= 0
+
+
+async def test_jobs_are_counted(settings: Settings) -> None:
+    from app.jobs import run_once
+
+    before = sample("tessera_job_runs_total", job="provider_deactivations")
+    await run_once(settings, ["provider_deactivations"])
+    assert sample("tessera_job_runs_total", job="provider_deactivations") == before + 1
+
+
+@pytest.mark.parametrize(
+    ("token", "sent", "status"), [(None, None, 404), ("m" * 32, None, 401), ("m" * 32, "m" * 32, 200)]
+)
+async def test_production_metrics_need_the_metrics_token(
+    settings: Settings, db: Any, token: str | None, sent: str | None, status: int
+) -> None:
+    production = dataclasses.replace(settings, env="production", metrics_token=token, introspection=False)
+    app = create_app(production, manage_database=False, run_jobs=False)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://tessera.test") as http:
+        headers = {"authorization": f"Bearer {sent}"} if sent else {}
+        response = await http.get("/metrics", headers=headers)
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert response.headers["content-type"].startswith("text/plain") and "tessera_requests_total" in response.text
