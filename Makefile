@@ -8,7 +8,7 @@ PORT ?= 8000
 # HOST and PORT unless set already (a proxy in front, e.g. TESSERA_PUBLIC_URL=https://tessera.example).
 TESSERA_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test lint install install-dev migrate demo serve schema bench bench-inprocess clean
+.PHONY: run test lint install install-dev migrate demo serve schema bench bench-inprocess clean graphiql-assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,3 +67,24 @@ bench-inprocess: install-dev
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache *.egg-info
+
+# GraphiQL from the project's own files (no CDN: a PHI system runs no third-party script). Fetches
+# the pinned packages from the npm registry and copies what the page loads, with their licenses,
+# into app/static/graphiql/, which is committed: `make run` needs no npm. Run it to change versions.
+GRAPHIQL_VERSION := 3.8.3
+REACT_VERSION := 18.3.1
+GRAPHIQL_DIR := app/static/graphiql
+graphiql-assets:
+	rm -rf .graphiql-build && mkdir -p .graphiql-build $(GRAPHIQL_DIR)
+	cd .graphiql-build && npm pack --silent graphiql@$(GRAPHIQL_VERSION) react@$(REACT_VERSION) react-dom@$(REACT_VERSION)
+	cd .graphiql-build && for p in graphiql-$(GRAPHIQL_VERSION) react-$(REACT_VERSION) react-dom-$(REACT_VERSION); do \
+		mkdir -p $$p && tar -xzf $$p.tgz -C $$p; done
+	cp .graphiql-build/graphiql-$(GRAPHIQL_VERSION)/package/graphiql.min.js $(GRAPHIQL_DIR)/
+	cp .graphiql-build/graphiql-$(GRAPHIQL_VERSION)/package/graphiql.min.css $(GRAPHIQL_DIR)/
+	cp .graphiql-build/graphiql-$(GRAPHIQL_VERSION)/package/LICENSE $(GRAPHIQL_DIR)/LICENSE.graphiql
+	cp .graphiql-build/react-$(REACT_VERSION)/package/umd/react.production.min.js $(GRAPHIQL_DIR)/
+	cp .graphiql-build/react-$(REACT_VERSION)/package/LICENSE $(GRAPHIQL_DIR)/LICENSE.react
+	cp .graphiql-build/react-dom-$(REACT_VERSION)/package/umd/react-dom.production.min.js $(GRAPHIQL_DIR)/
+	cp .graphiql-build/react-dom-$(REACT_VERSION)/package/LICENSE $(GRAPHIQL_DIR)/LICENSE.react-dom
+	printf 'graphiql %s\nreact %s\nreact-dom %s\n' $(GRAPHIQL_VERSION) $(REACT_VERSION) $(REACT_VERSION) > $(GRAPHIQL_DIR)/VERSIONS
+	rm -rf .graphiql-build

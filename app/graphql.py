@@ -19,6 +19,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.types.unset import UNSET
 
+from app import graphiql
 from app.middleware import http_error_code
 from app.persisted import PersistedQueries, PersistedQueryNotFound
 from app.settings import Settings
@@ -48,6 +49,10 @@ class TesseraGraphQL(GraphQL):
         )
         self.settings = settings
         self.persisted = PersistedQueries()
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the project's own files, never a CDN (app/graphiql.py)."""
+        return graphiql.page()
 
     def encode_json(self, data: object) -> bytes:
         """orjson: several times faster than the standard library on a page of rows."""

@@ -12,11 +12,11 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
-from app import invitation_page, metrics
+from app import graphiql, invitation_page, metrics
 from app.db import tortoise_config
 from app.graphql import TesseraGraphQL
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware, http_error_code
@@ -100,6 +100,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics.endpoint(settings), methods=["GET"]),
+            # GraphiQL's files and the page's own script (app/graphiql.py).
+            Mount("/static", app=graphiql.static_files(), name="static"),
             # The pages staff mail links open (/register, /reset-password): app/pages.py.
             *page_routes(settings),
             *invitation_page.routes(settings),

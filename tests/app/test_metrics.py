@@ -103,3 +103,24 @@ async def test_production_metrics_need_the_metrics_token(
     assert response.status_code == status, response.text
     if status == 200:
         assert response.headers["content-type"].startswith("text/plain") and "tessera_requests_total" in response.text
+
+
+def test_the_sql_the_statement_counter_reads_never_reaches_the_log_output(capfd: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from app.logging import configure_logging
+    from app.metrics import count_statements
+
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    try:
+        configure_logging("DEBUG")
+        count_statements()
+        logging.getLogger("tortoise.db_client").debug("INSERT INTO outbox_messages VALUES (%s)", "tsl_secret-token")
+        logging.getLogger("tessera").info("a line that is written")
+        out, err = capfd.readouterr()
+    finally:  # the process's logging as it was, for the tests after this one
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+    assert "a line that is written" in out + err
+    assert "tsl_secret-token" not in out + err
