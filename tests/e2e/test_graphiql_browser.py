@@ -5,14 +5,10 @@ reports no violation. Skipped, saying why, without Playwright or Chromium (CI in
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import pytest
+from typing import TYPE_CHECKING, Any
 
 from tests.app.support import ROOT
-from tests.e2e.test_pages_browser import chromium_binary
 from tests.e2e.test_uvicorn import served
 from tests.support import orm
 
@@ -21,43 +17,29 @@ if TYPE_CHECKING:
 
 
 async def test_graphiql_renders_and_runs_a_query_from_local_files_only(
-    fresh_database: TestDatabase, tmp_path: Path
+    fresh_database: TestDatabase, tmp_path: Path, browser: Any
 ) -> None:
-    async_api = pytest.importorskip(
-        "playwright.async_api", reason="Playwright for Python is not installed (pip install -e '.[dev]')"
-    )
-    executable = chromium_binary()
-    if executable is None:
-        where = os.environ.get("TESSERA_TEST_CHROMIUM") or "no `chromium` on PATH"
-        pytest.skip(f"no Chromium binary ({where}): apt-get install -y chromium, or set TESSERA_TEST_CHROMIUM")
     async with orm(fresh_database.url, migrate_first=True):
         pass
     async with served(fresh_database.url, tmp_path / "server.log", PYTHONPATH=str(ROOT)) as http:
         origin = str(http.base_url).rstrip("/")
-        async with async_api.async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=executable, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
-            )
-            try:
-                page = await browser.new_page()
-                requested: list[str] = []
-                console: list[str] = []
-                page.on("request", lambda request: requested.append(request.url))
-                page.on("console", lambda message: console.append(message.text))
-                opened = await page.goto(f"{origin}/graphql")
-                assert opened is not None and opened.status == 200
-                assert "script-src 'self'" in (await opened.all_headers())["content-security-policy"]
-                await page.wait_for_selector(".graphiql-container", timeout=20_000)
-                await page.click(".graphiql-execute-button")
-                await page.wait_for_function(
-                    "() => document.querySelector('.result-window')"
-                    " && document.querySelector('.result-window').innerText.includes('Query')",
-                    timeout=20_000,
-                )
-                result = await page.inner_text(".result-window")
-                assert '"__typename": "Query"' in result, result
-            finally:
-                await browser.close()
+        page = await browser.new_page()
+        requested: list[str] = []
+        console: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.on("console", lambda message: console.append(message.text))
+        opened = await page.goto(f"{origin}/graphql")
+        assert opened is not None and opened.status == 200
+        assert "script-src 'self'" in (await opened.all_headers())["content-security-policy"]
+        await page.wait_for_selector(".graphiql-container", timeout=20_000)
+        await page.click(".graphiql-execute-button")
+        await page.wait_for_function(
+            "() => document.querySelector('.result-window')"
+            " && document.querySelector('.result-window').innerText.includes('Query')",
+            timeout=20_000,
+        )
+        result = await page.inner_text(".result-window")
+        assert '"__typename": "Query"' in result, result
     outside = [url for url in requested if not (url.startswith(origin) or url.startswith("data:"))]
     assert not outside, outside
     assert any(url.endswith("/static/graphiql/graphiql.min.js") for url in requested), requested

@@ -2,7 +2,7 @@
 opens a registration link served by `tessera serve`, fills the form and sees the username to log in
 with; and a client invitation's link, where a parent creates her portal account.
 
-Chromium is found at `TESSERA_TEST_CHROMIUM`, else `chromium` on PATH (Debian's /usr/bin/chromium);
+The browser is tests/e2e/conftest.py's: Chromium at `TESSERA_TEST_CHROMIUM`, else `chromium` on PATH;
 Playwright never downloads a browser of its own. Without Playwright or a Chromium binary the test is
 skipped, naming what is missing (CI installs the package: .ci/run).
 """
@@ -10,13 +10,9 @@ skipped, naming what is missing (CI installs the package: .ci/run).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import pytest
+from typing import TYPE_CHECKING, Any
 
 from app.settings import Settings
 from models.enums import AccessStatus, ProxyRelationship
@@ -35,24 +31,9 @@ if TYPE_CHECKING:
 NEW_PASSWORD = "copper-kettle-meadow-41"
 
 
-def chromium_binary() -> str | None:
-    configured = os.environ.get("TESSERA_TEST_CHROMIUM")
-    if configured:
-        return configured if Path(configured).is_file() else None
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 async def test_a_browser_opens_the_registration_link_and_sets_the_password(
-    fresh_database: TestDatabase, tmp_path: Path, smtp: SmtpServer
+    fresh_database: TestDatabase, tmp_path: Path, smtp: SmtpServer, browser: Any
 ) -> None:
-    async_api = pytest.importorskip(
-        "playwright.async_api", reason="Playwright for Python is not installed (pip install -e '.[dev]')"
-    )
-    executable = chromium_binary()
-    if executable is None:
-        where = os.environ.get("TESSERA_TEST_CHROMIUM") or "no `chromium` on PATH"
-        pytest.skip(f"no Chromium binary ({where}): apt-get install -y chromium, or set TESSERA_TEST_CHROMIUM")
-
     # An invited user and their registration link, written straight to the server's database.
     async with orm(fresh_database.url, migrate_first=True):
         org = await Factory().organization("harbour")
@@ -70,32 +51,25 @@ async def test_a_browser_opens_the_registration_link_and_sets_the_password(
     # A real SMTP server takes the mail: without one, development writes mail, links included, to the
     # log on purpose (README "Configuration"), and this test checks the log has no token.
     async with served(fresh_database.url, log, PYTHONPATH=str(ROOT), TESSERA_SMTP_URL=smtp.url) as http:
-        async with async_api.async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=executable, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
-            )
-            try:
-                page = await browser.new_page(locale="en-US")
-                console: list[str] = []
-                page.on("console", lambda message: console.append(message.text))
-                opened = await page.goto(str(http.base_url.join(path_and_query)))
-                assert opened is not None and opened.status == 200
-                assert await page.get_attribute("html", "lang") == "en"
-                # The hashed inline style applies under the CSP (no violation reported).
-                assert await page.evaluate("getComputedStyle(document.body).maxWidth") == "512px"
-                # Fields found by their labels: the <label for> associations work.
-                await page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
-                await page.get_by_label("Repeat the new password", exact=True).fill(NEW_PASSWORD)
-                await page.get_by_label("PIN (optional)", exact=True).fill("5290")
-                await page.get_by_role("button", name="Save my password").click()
-                await page.wait_for_selector("#username")
-                assert await page.text_content("#username") == "ines.new"
-                assert await page.text_content("#organization-code") == "harbour"
-                assert "Your account is ready." in await page.content()
-                assert "tss_" not in await page.content()
-                assert not [m for m in console if "Content Security Policy" in m], console
-            finally:
-                await browser.close()
+        page = await browser.new_page(locale="en-US")
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        opened = await page.goto(str(http.base_url.join(path_and_query)))
+        assert opened is not None and opened.status == 200
+        assert await page.get_attribute("html", "lang") == "en"
+        # The hashed inline style applies under the CSP (no violation reported).
+        assert await page.evaluate("getComputedStyle(document.body).maxWidth") == "512px"
+        # Fields found by their labels: the <label for> associations work.
+        await page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+        await page.get_by_label("Repeat the new password", exact=True).fill(NEW_PASSWORD)
+        await page.get_by_label("PIN (optional)", exact=True).fill("5290")
+        await page.get_by_role("button", name="Save my password").click()
+        await page.wait_for_selector("#username")
+        assert await page.text_content("#username") == "ines.new"
+        assert await page.text_content("#organization-code") == "harbour"
+        assert "Your account is ready." in await page.content()
+        assert "tss_" not in await page.content()
+        assert not [m for m in console if "Content Security Policy" in m], console
 
         login = await http.post(
             "/graphql",
@@ -114,15 +88,8 @@ async def test_a_browser_opens_the_registration_link_and_sets_the_password(
 
 
 async def test_a_browser_opens_a_client_invitation_and_a_parent_creates_her_account(
-    fresh_database: TestDatabase, tmp_path: Path, smtp: SmtpServer
+    fresh_database: TestDatabase, tmp_path: Path, smtp: SmtpServer, browser: Any
 ) -> None:
-    async_api = pytest.importorskip(
-        "playwright.async_api", reason="Playwright for Python is not installed (pip install -e '.[dev]')"
-    )
-    executable = chromium_binary()
-    if executable is None:
-        where = os.environ.get("TESSERA_TEST_CHROMIUM") or "no `chromium` on PATH"
-        pytest.skip(f"no Chromium binary ({where}): apt-get install -y chromium, or set TESSERA_TEST_CHROMIUM")
 
     # A child with a date of birth, and an invitation with a verification code for the parent.
     async with orm(fresh_database.url, migrate_first=True):
@@ -140,29 +107,22 @@ async def test_a_browser_opens_a_client_invitation_and_a_parent_creates_her_acco
 
     log = tmp_path / "server.log"
     async with served(fresh_database.url, log, PYTHONPATH=str(ROOT), TESSERA_SMTP_URL=smtp.url) as http:
-        async with async_api.async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=executable, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
-            )
-            try:
-                page = await browser.new_page(locale="fr-CA")
-                console: list[str] = []
-                page.on("console", lambda message: console.append(message.text))
-                opened = await page.goto(str(http.base_url.join(path_and_query)))
-                assert opened is not None and opened.status == 200
-                assert await page.get_attribute("html", "lang") == "fr"  # from Accept-Language
-                await page.get_by_label("Code de vérification", exact=True).fill(code or "")
-                await page.get_by_label("Date de naissance de Léo", exact=True).fill("2016-09-14")
-                await page.get_by_label("Nouveau mot de passe", exact=True).fill(NEW_PASSWORD)
-                await page.get_by_label("Répétez le nouveau mot de passe", exact=True).fill(NEW_PASSWORD)
-                await page.get_by_role("button", name="Accepter l'invitation").click()
-                await page.wait_for_selector("#email")
-                assert await page.text_content("#email") == "maya@example.org"
-                assert await page.text_content("#organization-code") == "harbour"
-                assert "tsp_" not in await page.content()
-                assert not [m for m in console if "Content Security Policy" in m], console
-            finally:
-                await browser.close()
+        page = await browser.new_page(locale="fr-CA")
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        opened = await page.goto(str(http.base_url.join(path_and_query)))
+        assert opened is not None and opened.status == 200
+        assert await page.get_attribute("html", "lang") == "fr"  # from Accept-Language
+        await page.get_by_label("Code de vérification", exact=True).fill(code or "")
+        await page.get_by_label("Date de naissance de Léo", exact=True).fill("2016-09-14")
+        await page.get_by_label("Nouveau mot de passe", exact=True).fill(NEW_PASSWORD)
+        await page.get_by_label("Répétez le nouveau mot de passe", exact=True).fill(NEW_PASSWORD)
+        await page.get_by_role("button", name="Accepter l'invitation").click()
+        await page.wait_for_selector("#email")
+        assert await page.text_content("#email") == "maya@example.org"
+        assert await page.text_content("#organization-code") == "harbour"
+        assert "tsp_" not in await page.content()
+        assert not [m for m in console if "Content Security Policy" in m], console
 
         login = await http.post(
             "/graphql",

@@ -73,7 +73,7 @@ async def test_two_servers_on_one_database_are_one_service(
         viewer = "{ viewer { user { username } } }"
         assert (await _ask(two, viewer, session))["data"]["viewer"]["user"]["username"] == "desk"
 
-        off = 'mutation($id: ID!) { setUserActive(input: {id: $id, active: false}) { errors { code } } }'
+        off = "mutation($id: ID!) { setUserActive(input: {id: $id, active: false}) { errors { code } } }"
         assert (await _ask(two, off, admin, id=str(desk.user.id)))["data"]["setUserActive"]["errors"] == []
         assert _codes(await _ask(one, viewer, session)) == ["UNAUTHENTICATED"]
 
