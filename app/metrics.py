@@ -20,7 +20,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from tortoise import connections
 
 from app.settings import Settings
 from models.enums import OutboxStatus
@@ -34,7 +33,9 @@ class _StatementCounter(logging.Handler):
     """Counts every statement Tortoise logs into the request's counter; writes nothing anywhere."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        if isinstance(record.msg, str) and record.getMessage().lstrip()[:6].upper().startswith(STATEMENT_WORDS):
+        # Tortoise logs ("%s: %s", query, values): the query's first word, never the values formatted.
+        first = record.args[0] if isinstance(record.args, tuple) and record.args else record.msg
+        if isinstance(first, str) and first.lstrip()[:6].upper().startswith(STATEMENT_WORDS):
             metrics.count_statement()
 
 
@@ -49,15 +50,13 @@ def count_statements() -> None:
 
 
 async def _refresh_gauges() -> None:
-    """What is read at scrape time: the outbox's backlog and its oldest message, the pool in use."""
+    """What is read at scrape time: the outbox's backlog and its oldest message (and this worker's pool)."""
     pending = OutboxMessage.filter(status=OutboxStatus.PENDING)
     metrics.OUTBOX_BACKLOG.set(await pending.count())
     oldest = await pending.order_by("created_at").limit(1).values_list("created_at", flat=True)
     first = oldest[0] if oldest else None
     metrics.OUTBOX_OLDEST.set((datetime.now(UTC) - first).total_seconds() if first else 0)
-    pool = getattr(connections.get("default"), "_pool", None)
-    if pool is not None:
-        metrics.POOL_IN_USE.set(pool.get_size() - pool.get_idle_size())
+    metrics.refresh_pool()
 
 
 def _allowed(request: Request, settings: Settings) -> bool:

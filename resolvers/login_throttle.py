@@ -79,7 +79,9 @@ local un = redis.call('ZCARD', KEYS[2])
 local iplock = tonumber(redis.call('GET', KEYS[3]) or '0')
 local ulock = tonumber(redis.call('GET', KEYS[4]) or '0')
 local throttled = 0
-if iplock > now or ulock > now or ipn >= tonumber(ARGV[4]) or un >= tonumber(ARGV[5]) then
+-- The locks decide, as in the database; the IP's count too, in-flight attempts included (its window
+-- is the lock's length, so that is the same rule), which is what bounds a burst across workers.
+if iplock > now or ulock > now or ipn >= tonumber(ARGV[4]) then
   throttled = 1
 else
   redis.call('ZADD', KEYS[1], now, ARGV[1])
@@ -132,6 +134,11 @@ async def begin(
     url = ctx.settings.redis_url
     if url is not None:
         from redis.exceptions import RedisError
+
+        # A lock the database holds (set while Redis was away, or its keys evicted) still holds.
+        stored = known if known is not None else await throttle_state(organization_id, username_key, ip, ctx)
+        if stored.throttled:
+            return Turn(stored)
 
         keys = _keys(organization_id, username_key, ip)
         member = uuid.uuid4().hex

@@ -36,12 +36,18 @@ STATEMENTS = Histogram(
     "SQL statements one GraphQL request sent.",
     buckets=(0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89),
 )
+# Each worker's own pool, refreshed at each of its requests (schema/request_metrics.py); summed over live workers.
 POOL_IN_USE = Gauge(
     "tessera_db_pool_in_use", "Database connections in use (PostgreSQL pool).", multiprocess_mode="livesum"
 )
-OUTBOX_BACKLOG = Gauge("tessera_outbox_backlog", "Mail messages waiting to be delivered.", multiprocess_mode="max")
+# Read at scrape time by whichever worker answers: the most recent reading is the truth.
+OUTBOX_BACKLOG = Gauge(
+    "tessera_outbox_backlog", "Mail messages waiting to be delivered.", multiprocess_mode="mostrecent"
+)
 OUTBOX_OLDEST = Gauge(
-    "tessera_outbox_oldest_undelivered_seconds", "Age of the oldest undelivered mail message.", multiprocess_mode="max"
+    "tessera_outbox_oldest_undelivered_seconds",
+    "Age of the oldest undelivered mail message.",
+    multiprocess_mode="mostrecent",
 )
 JOB_RUNS = Counter("tessera_job_runs_total", "Scheduled job runs.", ["job"])
 JOB_FAILURES = Counter("tessera_job_failures_total", "Scheduled job runs that failed.", ["job"])
@@ -56,3 +62,15 @@ def count_statement() -> None:
     counter = statements.get()
     if counter is not None:
         counter[0] += 1
+
+
+def refresh_pool() -> None:
+    """This worker's PostgreSQL pool in use (SQLite has none)."""
+    from tortoise import connections
+
+    try:
+        pool = getattr(connections.get("default"), "_pool", None)
+    except Exception:
+        return
+    if pool is not None:
+        POOL_IN_USE.set(pool.get_size() - pool.get_idle_size())

@@ -44,8 +44,11 @@ from resolvers.portal_auth import (
     portal_login_key,
 )
 
-# The per-IP counter of refused sign-ups (its key has a space: no staff username can take it).
-_SIGN_UP_KEY = login_key("portal sign-up")
+
+def sign_up_key(ip: str) -> str:
+    """The counter of one IP's sign-ups: a key of its own per IP (with a space, which no staff
+    username has), so no other address's sign-ups can fill or empty it."""
+    return login_key(f"portal sign-up {ip}")
 TAKEN_MESSAGE = "An account with this email exists: log in instead."
 
 
@@ -92,14 +95,14 @@ async def portal_sign_up(ctx: RequestContext, data: SignUpData) -> PortalSession
         raise fail(ErrorCode.NOT_FOUND, "No such organization.", "input", "organizationSlug")
     ip = ctx.ip_address or "unknown"
     email_turn = await login_throttle.begin(ctx, organization.id, portal_login_key(data.email), ip)
-    ip_turn = await login_throttle.begin(ctx, organization.id, _SIGN_UP_KEY, ip)
+    ip_turn = await login_throttle.begin(ctx, organization.id, sign_up_key(ip), ip)
     if email_turn.state.throttled or ip_turn.state.ip_locked:
         await login_throttle.succeeded(ctx, email_turn)  # nothing was tried: give the turns back
         await login_throttle.succeeded(ctx, ip_turn)
         raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE)
     # Every sign-up that gets this far counts against the caller's IP, not only refused ones: one
     # address cannot flood the clinic's review queue with registrations.
-    await login_throttle.failed(ctx, organization.id, ip_turn, _SIGN_UP_KEY, ip)
+    await login_throttle.failed(ctx, organization.id, ip_turn, sign_up_key(ip), ip)
     taken = False
     try:
         check, location, email = await _checked(organization, data, ctx)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from tortoise.exceptions import OperationalError
 
 from permissions.errors import ApiError, ApiErrorCode
 from schema.limits import LIMITS
@@ -43,9 +45,14 @@ BUSY_RETRY_SECONDS = 1
 
 def is_database_busy(error: GraphQLError) -> bool:
     """SQLite's "database is locked": another process held the write lock past the busy timeout. A
-    moment later it will not be: the caller is told to retry, never that the server failed."""
-    original = error.original_error
-    return original is not None and "database is locked" in str(original)
+    moment later it will not be: the caller is told to retry, never that the server failed. Only a
+    database error says so (a caller's text saying those words is not one)."""
+    cause: BaseException | None = error.original_error
+    while cause is not None:
+        if isinstance(cause, sqlite3.OperationalError | OperationalError) and "database is locked" in str(cause):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def sanitize(errors: list[GraphQLError], request_id: str | None) -> None:

@@ -67,3 +67,4 @@ class RequestMetrics(SchemaExtension):
         metrics.REQUESTS.labels(label, outcome(execution.result)).inc()
         metrics.LATENCY.labels(label).observe(time.perf_counter() - started)
         metrics.STATEMENTS.observe(counter[0])
+        metrics.refresh_pool()

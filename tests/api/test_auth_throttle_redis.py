@@ -68,3 +68,28 @@ class TestRedisDown:
         for _ in range(5):
             assert codes(await gql(LOGIN, {"p": "not-the-password"})) == ["INVALID_CREDENTIALS"]
         assert codes(await gql(LOGIN, {"p": PASSWORD})) == ["LOGIN_THROTTLED"]
+
+
+class TestDatabaseLockSurvivesRedis:
+    async def test_a_lock_the_database_holds_still_holds_with_redis_back(
+        self, client, factory: Factory, org_a: Org, settings: Settings
+    ) -> None:
+        import httpx
+
+        from app.main import create_app
+
+        await factory.user(org_a.organization, username="desk")
+        url = await redis_url_or_skip()
+
+        async def login(app_settings: Settings, password: str) -> list[str]:
+            app = create_app(app_settings, manage_database=False, run_jobs=False)
+            transport = httpx.ASGITransport(app=app, client=("203.0.113.77", 50000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://tessera.test") as http:
+                return codes((await http.post("/graphql", json={"query": LOGIN, "variables": {"p": password}})).json())
+
+        away = dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0")
+        for _ in range(5):  # counted in the database while Redis does not answer
+            assert await login(away, "not-the-password") == ["INVALID_CREDENTIALS"]
+        back = dataclasses.replace(settings, redis_url=url)
+        assert await login(back, PASSWORD) == ["LOGIN_THROTTLED"]
+        assert await login(back, "another-guess") == ["LOGIN_THROTTLED"]

@@ -380,3 +380,15 @@ async def test_a_common_surname_does_not_crowd_out_the_real_duplicate(gql: GQL, 
     )
     found = (await gql(DUPLICATES, {"id": str(registration.id)}, token=clinic["reviewer"].token))["data"]
     assert found["clientDuplicates"][0]["client"]["id"] == str(target.id)
+
+
+async def test_one_address_signs_up_five_times_in_the_window(gql: GQL, clinic) -> None:
+    answers = [
+        payload_codes(await sign_up(gql, str(clinic["a1"].id), email=f"person{n}@example.org")) for n in range(6)
+    ]
+    assert answers == [[]] * 5 + [["LOGIN_THROTTLED"]]
+
+
+async def test_a_caller_cannot_fake_a_busy_database(gql: GQL, clinic) -> None:
+    body = await gql(SIGN_UP, {"i": sign_up_input(str(clinic["a1"].id), dateOfBirth="database is locked")})
+    assert error_codes(body) == ["BAD_USER_INPUT"]

@@ -40,6 +40,8 @@ async def test_graphiql_renders_and_runs_a_query_from_local_files_only(
         )
         result = await page.inner_text(".result-window")
         assert '"__typename": "Query"' in result, result
+        # Tabs and history (headers: bearer tokens) live in the tab's memory, never in localStorage.
+        assert await page.evaluate("() => window.localStorage.length") == 0
     outside = [url for url in requested if not (url.startswith(origin) or url.startswith("data:"))]
     assert not outside, outside
     assert any(url.endswith("/static/graphiql/graphiql.min.js") for url in requested), requested
