@@ -61,6 +61,16 @@ async def first_per_group(
     return [dict(row) for row in rows]
 
 
+def pool_in_use() -> int | None:
+    """Connections of this process's PostgreSQL pool in use now; None without a pool (SQLite, or no
+    database opened in this process)."""
+    try:
+        pool = getattr(connections.get("default"), "_pool", None)
+    except Exception:
+        return None
+    return None if pool is None else int(pool.get_size() - pool.get_idle_size())
+
+
 def flag(value: object) -> bool:
     """A boolean selected as text ('1'/'0', 't'/'f', 'true'/'false') by a portable statement."""
     return str(value).lower() in {"1", "true", "t"}

@@ -13,6 +13,8 @@ from contextvars import ContextVar
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from models.sql import pool_in_use
+
 OUTCOMES = (
     "ok",
     "user_error",
@@ -66,11 +68,6 @@ def count_statement() -> None:
 
 def refresh_pool() -> None:
     """This worker's PostgreSQL pool in use (SQLite has none)."""
-    from tortoise import connections
-
-    try:
-        pool = getattr(connections.get("default"), "_pool", None)
-    except Exception:
-        return
-    if pool is not None:
-        POOL_IN_USE.set(pool.get_size() - pool.get_idle_size())
+    in_use = pool_in_use()
+    if in_use is not None:
+        POOL_IN_USE.set(in_use)
