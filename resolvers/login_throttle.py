@@ -64,24 +64,26 @@ async def throttle_state(organization_id: Any, username_key: str, ip: str, ctx: 
     return ThrottleState.from_attempts(rows, ip, now_ts, throttle_seconds)
 
 
-# KEYS: the IP's failures, the username's failures (sorted sets of timestamps), the IP lock, the
-# username lock. ARGV: the attempt's member, the throttle seconds, the username window, the limits.
-# Returns {throttled, ip failures, user failures, ip lock, user lock, now} (counts before this one).
+# KEYS: the IP's attempts and the username's attempts (sorted sets: failures and attempts in flight),
+# the IP lock, the username lock, then the IP's and the username's failures alone. ARGV: the attempt's
+# member, the throttle seconds, the username window, the IP limit. Returns {throttled, ip failures,
+# user failures, ip lock, user lock, now}: the failures before this attempt (in flight ones aside).
 _BEGIN = """
 local t = redis.call('TIME')
 local now = tonumber(t[1])
 local seconds = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - seconds)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-local ipn = redis.call('ZCARD', KEYS[1])
-local un = redis.call('ZCARD', KEYS[2])
+for i, keep in ipairs({seconds, window, seconds, window}) do
+  local key = KEYS[({1, 2, 5, 6})[i]]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - keep)
+end
+local attempts = redis.call('ZCARD', KEYS[1])
 local iplock = tonumber(redis.call('GET', KEYS[3]) or '0')
 local ulock = tonumber(redis.call('GET', KEYS[4]) or '0')
 local throttled = 0
--- The locks decide, as in the database; the IP's count too, in-flight attempts included (its window
--- is the lock's length, so that is the same rule), which is what bounds a burst across workers.
-if iplock > now or ulock > now or ipn >= tonumber(ARGV[4]) then
+-- The locks decide, as in the database; so does the IP's count of attempts, those in flight
+-- included (its window is the lock's length: the same rule), which bounds a burst across workers.
+if iplock > now or ulock > now or attempts >= tonumber(ARGV[4]) then
   throttled = 1
 else
   redis.call('ZADD', KEYS[1], now, ARGV[1])
@@ -89,18 +91,23 @@ else
   redis.call('EXPIRE', KEYS[1], seconds + 60)
   redis.call('EXPIRE', KEYS[2], window + 60)
 end
-return {throttled, ipn, un, iplock, ulock, now}
+return {throttled, redis.call('ZCARD', KEYS[5]), redis.call('ZCARD', KEYS[6]), iplock, ulock, now}
 """
-# KEYS as above; ARGV: the throttle seconds, the limits. The failure stays counted; reaching a limit
-# locks for the full throttle time.
+# KEYS as above; ARGV: the attempt's member, the throttle seconds, the username window, the limits.
+# The failure stays counted; the failures alone (never attempts still in flight, which may yet prove
+# right) reaching a limit lock for the full throttle time.
 _FAILED = """
 local t = redis.call('TIME')
 local now = tonumber(t[1])
-local seconds = tonumber(ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+local seconds = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[5], now, ARGV[1])
+redis.call('ZADD', KEYS[6], now, ARGV[1])
+redis.call('EXPIRE', KEYS[5], seconds + 60)
+redis.call('EXPIRE', KEYS[6], tonumber(ARGV[3]) + 60)
+if redis.call('ZCARD', KEYS[5]) >= tonumber(ARGV[4]) then
   redis.call('SET', KEYS[3], now + seconds, 'EX', seconds + 60)
 end
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
+if redis.call('ZCARD', KEYS[6]) >= tonumber(ARGV[5]) then
   redis.call('SET', KEYS[4], now + seconds, 'EX', seconds + 60)
 end
 return 1
@@ -123,7 +130,14 @@ def _redis(url: str) -> Any:
 def _keys(organization_id: Any, username_key: str, ip: str) -> tuple[str, ...]:
     user = hashlib.sha256(f"{organization_id}|{username_key}".encode("utf-8", "surrogatepass")).hexdigest()
     base = f"tessera:login:{user}"
-    return (f"{base}:ip:{ip}", f"{base}:user", f"{base}:iplock:{ip}", f"{base}:userlock")
+    return (
+        f"{base}:ip:{ip}",
+        f"{base}:user",
+        f"{base}:iplock:{ip}",
+        f"{base}:userlock",
+        f"{base}:ipfail:{ip}",
+        f"{base}:userfail",
+    )
 
 
 async def begin(
@@ -146,15 +160,16 @@ async def begin(
         window = int(USER_FAILURE_WINDOW.total_seconds())
         try:
             throttled, ipn, un, iplock, ulock, now = await _redis(url).eval(
-                _BEGIN, 4, *keys, member, seconds, window, IP_FAILURE_LIMIT, USER_FAILURE_LIMIT
+                _BEGIN, len(keys), *keys, member, seconds, window, IP_FAILURE_LIMIT
             )
         except (TimeoutError, RedisError, OSError):
             pass  # the database counters below
         else:
             now = int(now)
-            # Attempts in flight count as failures until they report: a full count throttles like a lock.
-            ip_lock = max(int(iplock), now + 1 if int(ipn) >= IP_FAILURE_LIMIT else 0) or None
-            user_lock = max(int(ulock), now + 1 if int(un) >= USER_FAILURE_LIMIT else 0) or None
+            ip_lock = int(iplock) if int(iplock) > now else None
+            user_lock = int(ulock) if int(ulock) > now else None
+            if int(throttled) and ip_lock is None and user_lock is None:
+                ip_lock = now + 1  # attempts in flight fill the IP's count: refused as if locked
             state = ThrottleState(now, int(ipn), int(un), ip_lock, user_lock)
             return Turn(state, None if throttled else member, keys)
     return Turn(known if known is not None else await throttle_state(organization_id, username_key, ip, ctx))
@@ -167,8 +182,9 @@ async def failed(ctx: RequestContext, organization_id: Any, turn: Turn, username
         from redis.exceptions import RedisError
 
         with contextlib.suppress(TimeoutError, RedisError, OSError):  # the database row below still counts it
-            limits = (seconds, IP_FAILURE_LIMIT, USER_FAILURE_LIMIT)
-            await _redis(ctx.settings.redis_url).eval(_FAILED, 4, *turn.keys, *limits)
+            window = int(USER_FAILURE_WINDOW.total_seconds())
+            limits = (seconds, window, IP_FAILURE_LIMIT, USER_FAILURE_LIMIT)
+            await _redis(ctx.settings.redis_url).eval(_FAILED, len(turn.keys), *turn.keys, turn.member, *limits)
     await record_failure(organization_id, turn.state, username_key, ip, seconds)
 
 

@@ -93,3 +93,32 @@ class TestDatabaseLockSurvivesRedis:
         back = dataclasses.replace(settings, redis_url=url)
         assert await login(back, PASSWORD) == ["LOGIN_THROTTLED"]
         assert await login(back, "another-guess") == ["LOGIN_THROTTLED"]
+
+
+class TestTurns:
+    @pytest.fixture
+    async def settings(self, settings: Settings) -> Settings:
+        return dataclasses.replace(settings, redis_url=await redis_url_or_skip())
+
+    async def test_attempts_in_flight_bound_a_burst_but_never_start_a_lock(
+        self, settings: Settings, org_a: Org
+    ) -> None:
+        import uuid
+
+        from resolvers import login_throttle
+        from resolvers.context import RequestContext
+
+        ctx = RequestContext(settings=settings, request_id="turns")
+        org, key, ip = org_a.organization.id, f"turns-{uuid.uuid4().hex}", "198.51.100.7"
+        for _ in range(3):
+            await login_throttle.failed(ctx, org, await login_throttle.begin(ctx, org, key, ip), key, ip)
+        right = await login_throttle.begin(ctx, org, key, ip)  # a right password, still being checked
+        wrong = await login_throttle.begin(ctx, org, key, ip)
+        assert not right.state.throttled and not wrong.state.throttled
+        assert (await login_throttle.begin(ctx, org, key, ip)).state.throttled  # 5 attempts: the burst stops
+        await login_throttle.failed(ctx, org, wrong, key, ip)  # the 4th failure: no lock yet
+        await login_throttle.succeeded(ctx, right)
+        fifth = await login_throttle.begin(ctx, org, key, ip)
+        assert not fifth.state.throttled
+        await login_throttle.failed(ctx, org, fifth, key, ip)  # the 5th failure locks
+        assert (await login_throttle.begin(ctx, org, key, ip)).state.throttled
