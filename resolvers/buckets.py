@@ -15,18 +15,16 @@ SERVICE_UNAVAILABLE (fail closed); nothing else depends on it.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.integrations import TokenBucket
-
-REDIS_TIMEOUT_SECONDS = 0.5
+from resolvers.redis_client import redis_client
 
 
 class BucketUnavailable(Exception):
@@ -88,12 +86,7 @@ return {granted, tostring(level)}
 
 class RedisBuckets:
     def __init__(self, url: str) -> None:
-        import redis.asyncio as redis
-
-        self.client = redis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-        )
-        self.script = self.client.register_script(_SCRIPT)
+        self.script = redis_client(url).register_script(_SCRIPT)
 
     async def _run(self, bucket_id: str, change: float, budget: Budget, must_fit: bool) -> tuple[bool, float]:
         from redis.exceptions import RedisError
@@ -144,14 +137,6 @@ class DatabaseBuckets:
         return (await self._change(bucket_id, organization_id, points, budget, must_fit=False))[1]
 
 
-_stores: dict[Any, BucketStore] = {}
-
-
 def store_for(redis_url: str | None) -> BucketStore:
-    """The store for this process: Redis when configured (one client per event loop), else the database."""
-    if redis_url is None:
-        return DatabaseBuckets()
-    key = (redis_url, id(asyncio.get_running_loop()))
-    if key not in _stores:
-        _stores[key] = RedisBuckets(redis_url)
-    return _stores[key]
+    """The store for this process: Redis when configured (the shared client), else the database."""
+    return RedisBuckets(redis_url) if redis_url is not None else DatabaseBuckets()

@@ -13,7 +13,6 @@ that does not answer falls back to the database counters: logins keep working.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import uuid
@@ -23,9 +22,8 @@ from typing import Any
 from models.enums import LoginOutcome
 from models.sessions import LoginAttempt
 from resolvers.context import RequestContext
+from resolvers.redis_client import redis_client
 from resolvers.throttle import IP_FAILURE_LIMIT, USER_FAILURE_LIMIT, USER_FAILURE_WINDOW, ThrottleState
-
-REDIS_TIMEOUT_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -113,19 +111,6 @@ end
 return 1
 """
 
-_clients: dict[Any, Any] = {}
-
-
-def _redis(url: str) -> Any:
-    import redis.asyncio as redis
-
-    key = (url, id(asyncio.get_running_loop()))
-    if key not in _clients:
-        _clients[key] = redis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-        )
-    return _clients[key]
-
 
 def _keys(organization_id: Any, username_key: str, ip: str) -> tuple[str, ...]:
     user = hashlib.sha256(f"{organization_id}|{username_key}".encode("utf-8", "surrogatepass")).hexdigest()
@@ -159,7 +144,7 @@ async def begin(
         seconds = ctx.settings.login_throttle_seconds
         window = int(USER_FAILURE_WINDOW.total_seconds())
         try:
-            throttled, ipn, un, iplock, ulock, now = await _redis(url).eval(
+            throttled, ipn, un, iplock, ulock, now = await redis_client(url).eval(
                 _BEGIN, len(keys), *keys, member, seconds, window, IP_FAILURE_LIMIT
             )
         except (TimeoutError, RedisError, OSError):
@@ -184,7 +169,7 @@ async def failed(ctx: RequestContext, organization_id: Any, turn: Turn, username
         with contextlib.suppress(TimeoutError, RedisError, OSError):  # the database row below still counts it
             window = int(USER_FAILURE_WINDOW.total_seconds())
             limits = (seconds, window, IP_FAILURE_LIMIT, USER_FAILURE_LIMIT)
-            await _redis(ctx.settings.redis_url).eval(_FAILED, len(turn.keys), *turn.keys, turn.member, *limits)
+            await redis_client(ctx.settings.redis_url).eval(_FAILED, len(turn.keys), *turn.keys, turn.member, *limits)
     await record_failure(organization_id, turn.state, username_key, ip, seconds)
 
 
@@ -194,6 +179,6 @@ async def succeeded(ctx: RequestContext, turn: Turn) -> None:
         from redis.exceptions import RedisError
 
         with contextlib.suppress(TimeoutError, RedisError, OSError):  # else it ages out of the window
-            client = _redis(ctx.settings.redis_url)
+            client = redis_client(ctx.settings.redis_url)
             await client.zrem(turn.keys[0], turn.member)
             await client.zrem(turn.keys[1], turn.member)

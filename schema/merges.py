@@ -13,7 +13,7 @@ from permissions.errors import bad_input
 from resolvers import duplicates, merges, registrations
 from resolvers.errors import InputError
 from resolvers.inputs import from_input
-from schema.clients import Client, ClientPayload, seen
+from schema.clients import Client, ClientPayload, client_payload, seen
 from schema.errors import Payload, UserError
 from schema.info import Info
 from schema.pagination import Connection, SortKey, datetime_key, keyset_page
@@ -113,12 +113,8 @@ class Mutation:
         )
     )
     async def merge_clients(self, info: Info, input: MergeClientsInput) -> MergeClientsPayload:
-        payload = await MergeClientsPayload.run(
-            info, "client.merge", merges.merge_clients, from_input(input, merges.MergeData)
-        )
-        if payload.client is not None:
-            seen(info, [payload.client])
-        return payload
+        data = from_input(input, merges.MergeData)
+        return await client_payload(info, "client.merge", merges.merge_clients, data, payload=MergeClientsPayload)
 
     @strawberry.mutation(
         **requires(
@@ -128,10 +124,9 @@ class Mutation:
         )
     )
     async def unmerge_client(self, info: Info, input: UnmergeClientInput) -> MergeClientsPayload:
-        payload = await MergeClientsPayload.run(info, "client.unmerge", merges.unmerge_client, input.id)
-        if payload.client is not None:
-            seen(info, [payload.client])
-        return payload
+        return await client_payload(
+            info, "client.unmerge", merges.unmerge_client, input.id, payload=MergeClientsPayload
+        )
 
     @strawberry.mutation(
         **requires(
@@ -141,7 +136,4 @@ class Mutation:
         )
     )
     async def approve_registration(self, info: Info, input: ApproveRegistrationInput) -> ClientPayload:
-        payload = await ClientPayload.run(info, "client.approve", registrations.approve_registration, input.id)
-        if payload.client is not None:
-            seen(info, [payload.client])
-        return payload
+        return await client_payload(info, "client.approve", registrations.approve_registration, input.id)
