@@ -70,10 +70,11 @@ clean:
 
 # GraphiQL from the project's own files (no CDN: a PHI system runs no third-party script). Fetches
 # the pinned packages from the npm registry and copies what the page loads, with their licenses,
-# into app/static/graphiql/, which is committed: `make run` needs no npm. Run it to change versions.
+# into app/static/vendor/graphiql/ (vendor/: third-party files, kept apart from the project's own),
+# which is committed: `make run` needs no npm. Run it to change versions.
 GRAPHIQL_VERSION := 3.8.3
 REACT_VERSION := 18.3.1
-GRAPHIQL_DIR := app/static/graphiql
+GRAPHIQL_DIR := app/static/vendor/graphiql
 graphiql-assets:
 	rm -rf .graphiql-build && mkdir -p .graphiql-build $(GRAPHIQL_DIR)
 	cd .graphiql-build && npm pack --silent graphiql@$(GRAPHIQL_VERSION) react@$(REACT_VERSION) react-dom@$(REACT_VERSION)

@@ -1,6 +1,6 @@
 """GraphiQL from the project's own files (issue 13): the page Strawberry would serve loads React and
 GraphiQL from a public CDN, which stays on "Loading..." on a network without it, and a system holding
-PHI should run no third-party script. This page loads the pinned copies in app/static/graphiql/
+PHI should run no third-party script. This page loads the pinned copies in app/static/vendor/graphiql/
 (`make graphiql-assets`) and its own script file, under a Content-Security-Policy that lets scripts
 come from this server only. Served, like GraphiQL before, only where introspection is on.
 """
@@ -25,14 +25,14 @@ PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>Tessera GraphiQL</title>
-<link rel="stylesheet" href="/static/graphiql/graphiql.min.css">
+<link rel="stylesheet" href="/static/vendor/graphiql/graphiql.min.css">
 <link rel="stylesheet" href="/static/tessera-graphiql.css">
 </head>
 <body>
 <div id="graphiql">Loading GraphiQL…</div>
-<script src="/static/graphiql/react.production.min.js"></script>
-<script src="/static/graphiql/react-dom.production.min.js"></script>
-<script src="/static/graphiql/graphiql.min.js"></script>
+<script src="/static/vendor/graphiql/react.production.min.js"></script>
+<script src="/static/vendor/graphiql/react-dom.production.min.js"></script>
+<script src="/static/vendor/graphiql/graphiql.min.js"></script>
 <script src="/static/tessera-graphiql.js"></script>
 </body>
 </html>

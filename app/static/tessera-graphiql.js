@@ -1,4 +1,4 @@
-// Tessera's GraphiQL page (app/graphiql.py): GraphiQL, React and ReactDOM come from /static/graphiql/,
+// Tessera's GraphiQL page (app/graphiql.py): GraphiQL, React and ReactDOM come from /static/vendor/graphiql/,
 // files of the project (make graphiql-assets), never a CDN; this script is a file too, so the page's
 // Content-Security-Policy allows scripts from this server only (script-src 'self', no inline script).
 (function () {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -400,6 +401,18 @@ async def test_production_has_no_graphiql(prod, client):
     assert response.status_code == 404 and error_codes(response.json()) == ["NOT_FOUND"]
     dev = await client.get("/graphql", headers={"accept": "text/html"})
     assert dev.status_code == 200 and "graphiql" in dev.text.lower()
+
+
+async def test_graphiql_page_files_are_all_served(client):
+    """Every stylesheet and script the GraphiQL page names (its own, and GraphiQL's and React's pinned
+    copies under app/static/vendor/) is served from this server: a moved file would leave the page on
+    "Loading..." without any other test noticing outside a browser."""
+    page = (await client.get("/graphql", headers={"accept": "text/html"})).text
+    files = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
+    assert "/static/vendor/graphiql/graphiql.min.js" in files, files
+    for path in files:
+        response = await client.get(path)
+        assert response.status_code == 200 and response.content, path
 
 
 @pytest.mark.parametrize(

@@ -44,5 +44,5 @@ async def test_graphiql_renders_and_runs_a_query_from_local_files_only(
         assert await page.evaluate("() => window.localStorage.length") == 0
     outside = [url for url in requested if not (url.startswith(origin) or url.startswith("data:"))]
     assert not outside, outside
-    assert any(url.endswith("/static/graphiql/graphiql.min.js") for url in requested), requested
+    assert any(url.endswith("/static/vendor/graphiql/graphiql.min.js") for url in requested), requested
     assert not [m for m in console if "Content Security Policy" in m or "Refused" in m], console
