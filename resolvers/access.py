@@ -189,8 +189,7 @@ async def enable_access(
             await audit.record(
                 ctx,
                 "user.access_enable",
-                target_type=audit.Target.USER,
-                target_id=user.id,
+                about=user,
                 changes={
                     **audit.diff({"access_status": before}, {"access_status": user.access_status}),
                     "registrationEmail": delivery.value if user.access_status is AccessStatus.INVITED else None,
@@ -243,8 +242,7 @@ async def disable_access(ctx: RequestContext, user_ids: list[Any]) -> list[User]
             await audit.record(
                 ctx,
                 "user.access_disable",
-                target_type=audit.Target.USER,
-                target_id=user.id,
+                about=user,
                 changes=audit.diff({"access_status": before}, {"access_status": user.access_status}),
             )
             result.append(user)
@@ -275,7 +273,7 @@ async def send_registration_email(ctx: RequestContext, user_ids: list[Any]) -> l
         result = []
         for target in targets:
             await send_registration(ctx, principal.organization, target.user)
-            await audit.record(ctx, "user.registration_email", target_type=audit.Target.USER, target_id=target.user.id)
+            await audit.record(ctx, "user.registration_email", about=target.user)
             result.append(target.user)
     return result
 
@@ -367,8 +365,7 @@ async def accept_staff_invitation(ctx: RequestContext, token: str, password: str
             ctx,
             "auth.invitation_accept" if found.purpose is StaffTokenPurpose.REGISTRATION else "auth.password_reset",
             organization_id=user.organization_id,
-            target_type=audit.Target.USER,
-            target_id=user.id,
+            about=user,
             actor_kind=None,
             changes={"pinSet": pin is not None},
         )

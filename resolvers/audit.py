@@ -9,8 +9,18 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from tortoise.models import Model
+
 from models.audit import AuditEvent
+from models.clients import Client
 from models.enums import ActorKind, AuditTarget
+from models.groups import PermissionGroup
+from models.integrations import Integration
+from models.organization import Location
+from models.portal import ClientInvitation, ClientPortalLink, PortalAccount, PortalSession
+from models.providers import Provider
+from models.sessions import Session
+from models.users import User
 from resolvers.context import RequestContext
 
 # Never written to the trail, whatever a caller passes.
@@ -19,8 +29,25 @@ SECRET_FIELDS = frozenset({"password", "password_hash", "pin", "pin_hash", "toke
 LAST4_FIELDS = frozenset({"health_card_number"})
 # The PHI access log's event (schema/phi.py): its values are client ids, never client data.
 CLIENT_READ_ACTION = "client.read"
-# What an event is about: `record(..., target_type=audit.Target.CLIENT)`.
+# What an event is about when only its id is at hand: `record(..., target_type=audit.Target.CLIENT)`.
 Target = AuditTarget
+# What an event is about, by the model of the row it is about (`record(..., about=client)`): the
+# type is never restated beside the row, so it cannot name another table than the id's.
+TARGETS: dict[type[Model], AuditTarget] = {
+    Client: AuditTarget.CLIENT,
+    ClientInvitation: AuditTarget.CLIENT_INVITATION,
+    ClientPortalLink: AuditTarget.CLIENT_PORTAL_LINK,
+    Integration: AuditTarget.INTEGRATION,
+    Location: AuditTarget.LOCATION,
+    PermissionGroup: AuditTarget.PERMISSION_GROUP,
+    PortalAccount: AuditTarget.PORTAL_ACCOUNT,
+    Provider: AuditTarget.PROVIDER,
+    PortalSession: AuditTarget.PORTAL_SESSION,
+    Session: AuditTarget.SESSION,
+    User: AuditTarget.USER,
+}
+# Who acted, when it is not the request's principal yet (a login): the person a row stands for.
+ACTORS: dict[type[Model], ActorKind] = {User: ActorKind.USER, PortalAccount: ActorKind.PORTAL_ACCOUNT}
 
 
 def _plain(value: Any) -> Any:
@@ -66,16 +93,25 @@ async def record(
     ctx: RequestContext,
     action: str,
     *,
+    about: Model | None = None,
     target_type: AuditTarget | None = None,
     target_id: Any = None,
     location_id: Any = None,
     changes: Mapping[str, Any] | None = None,
     organization_id: Any = None,
+    by: User | PortalAccount | None = None,
     actor_kind: ActorKind | None = None,
     actor_id: Any = None,
     actor_name: str | None = None,
 ) -> AuditEvent:
-    """Append one event. The actor defaults to the request's principal (or ANONYMOUS)."""
+    """Append one event. It is `about` a row (None: no target), or `target_type` and `target_id`
+    when only an id is at hand. The actor is `by` (a user or portal account acting before it is
+    the principal), else `actor_kind` and its id and name, else the request's principal (or
+    ANONYMOUS)."""
+    if about is not None:
+        target_type, target_id = TARGETS[type(about)], about.pk
+    if by is not None:
+        actor_kind, actor_id, actor_name = ACTORS[type(by)], by.id, by.display_name
     principal = ctx._principal if ctx._resolved else None
     if principal is not None:
         organization_id = organization_id or principal.organization_id

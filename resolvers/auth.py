@@ -16,7 +16,6 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models.enums import ActorKind
 from models.keys import search_key
 from models.organization import Organization
 from models.sessions import Session
@@ -170,8 +169,7 @@ async def _login(ctx: RequestContext, slug: str, username_key: str, password: st
             ctx,
             "auth.login_failed",
             organization_id=org_id,
-            target_type=audit.Target.USER if user else None,
-            target_id=user.id if user else None,
+            about=user,
             changes={"username": username_key},
         )
         raise fail(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE)
@@ -183,8 +181,7 @@ async def _login(ctx: RequestContext, slug: str, username_key: str, password: st
             ctx,
             "auth.login_denied",
             organization_id=org_id,
-            target_type=audit.Target.USER,
-            target_id=user.id,
+            about=user,
             changes={"reason": reason},
         )
         raise fail(ErrorCode(reason), _DENIAL_MESSAGES[reason])
@@ -212,11 +209,8 @@ async def open_session(ctx: RequestContext, user: User, org_id: Any) -> LoginRes
             ctx,
             "auth.login",
             organization_id=org_id,
-            target_type=audit.Target.SESSION,
-            target_id=session.id,
-            actor_kind=ActorKind.USER,
-            actor_id=user.id,
-            actor_name=user.display_name,
+            about=session,
+            by=user,
         )
     # Later fields of this same request act as the new session (resolved lazily, if they need it).
     ctx.token = token
@@ -238,7 +232,7 @@ async def logout(ctx: RequestContext) -> None:
         await Session.filter(id=principal.session.id, revoked_at__isnull=True).update(
             revoked_at=now, revoked_reason="LOGOUT"
         )
-        await audit.record(ctx, "auth.logout", target_type=audit.Target.SESSION, target_id=principal.session.id)
+        await audit.record(ctx, "auth.logout", about=principal.session)
 
 
 async def change_password(ctx: RequestContext, current_password: str, new_password: str) -> None:
@@ -252,11 +246,11 @@ async def change_password(ctx: RequestContext, current_password: str, new_passwo
     async with login_lock(principal.organization.slug, user.username_key):
         turn = await login_throttle.begin(ctx, principal.organization.id, user.username_key, ip)
         if turn.state.throttled:
-            await audit.record(ctx, "auth.password_change_throttled", target_type=audit.Target.USER, target_id=user.id)
+            await audit.record(ctx, "auth.password_change_throttled", about=user)
             raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE, "input", "currentPassword")
         if not verify_secret(user.password_hash, current_password):
             await login_throttle.failed(ctx, principal.organization.id, turn, user.username_key, ip)
-            await audit.record(ctx, "auth.password_change_failed", target_type=audit.Target.USER, target_id=user.id)
+            await audit.record(ctx, "auth.password_change_failed", about=user)
             raise fail(ErrorCode.INVALID_CREDENTIALS, "The current password is not right.", "input", "currentPassword")
         await login_throttle.succeeded(ctx, turn)
     if problem := password_problem(new_password, user.username):
@@ -273,8 +267,7 @@ async def change_password(ctx: RequestContext, current_password: str, new_passwo
         await audit.record(
             ctx,
             "auth.password_change",
-            target_type=audit.Target.USER,
-            target_id=user.id,
+            about=user,
             changes={"otherSessionsEnded": ended},
         )
     user.password_reset_required = False
@@ -321,7 +314,7 @@ async def unlock_with_pin(ctx: RequestContext, pin: str) -> None:
     if verify_secret(user.pin_hash, pin):
         async with in_transaction():
             await Session.filter(id=session.id, revoked_at__isnull=True).update(last_seen_at=now, pin_failures=0)
-            await audit.record(ctx, "auth.unlock", target_type=audit.Target.SESSION, target_id=session.id)
+            await audit.record(ctx, "auth.unlock", about=session)
         session.last_seen_at = now
         session.pin_failures = 0
         principal.locked = False
@@ -335,8 +328,7 @@ async def unlock_with_pin(ctx: RequestContext, pin: str) -> None:
         await audit.record(
             ctx,
             "auth.unlock_failed",
-            target_type=audit.Target.SESSION,
-            target_id=session.id,
+            about=session,
             changes={"failures": turn, "sessionEnded": ended},
         )
     if ended:

@@ -178,8 +178,7 @@ async def _record(ctx: RequestContext, action: str, client: Client, changes: dic
     await audit.record(
         ctx,
         action,
-        target_type=audit.Target.CLIENT,
-        target_id=client.id,
+        about=client,
         location_id=client.location_id,
         changes=changes,
     )

@@ -37,7 +37,6 @@ from resolvers.user_grants import load_access
 
 NAME_MAX = 100
 DESCRIPTION_MAX = 500
-TARGET = audit.Target.PERMISSION_GROUP
 
 
 @dataclass
@@ -358,7 +357,7 @@ async def create_group(ctx: RequestContext, data: CreateGroupData) -> Permission
         changes = audit.diff({}, _snapshot(group, state.location_ids))
         if members:
             changes["member_ids"] = [None, members]
-        await audit.record(ctx, "group.create", target_type=TARGET, target_id=group.id, changes=changes)
+        await audit.record(ctx, "group.create", about=group, changes=changes)
     return group
 
 
@@ -468,7 +467,7 @@ async def update_group(ctx: RequestContext, data: UpdateGroupData) -> Permission
             changes["members_added"] = [None, added]
         if removed:
             changes["members_removed"] = [removed, None]
-        await audit.record(ctx, "group.update", target_type=TARGET, target_id=group.id, changes=changes)
+        await audit.record(ctx, "group.update", about=group, changes=changes)
     return group
 
 
@@ -489,5 +488,5 @@ async def delete_group(ctx: RequestContext, group_id: Any) -> str:
         await GroupMembership.filter(group_id=group.id).delete()
         await GroupLocation.filter(group_id=group.id).delete()
         await PermissionGroup.filter(id=group.id).delete()
-        await audit.record(ctx, "group.delete", target_type=TARGET, target_id=group.id, changes=changes)
+        await audit.record(ctx, "group.delete", about=group, changes=changes)
     return str(group.id)

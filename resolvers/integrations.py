@@ -167,8 +167,7 @@ async def create_integration(ctx: RequestContext, data: CreateIntegrationData) -
         await audit.record(
             ctx,
             "integration.create",
-            target_type=audit.Target.INTEGRATION,
-            target_id=integration.id,
+            about=integration,
             changes={
                 "permissions": integration.permissions,
                 "allLocations": data.all_locations,
@@ -232,9 +231,7 @@ async def update_integration(ctx: RequestContext, data: UpdateIntegrationData) -
                     for loc in location_ids
                 ]
             )
-        await audit.record(
-            ctx, "integration.update", target_type=audit.Target.INTEGRATION, target_id=integration.id, changes=changes
-        )
+        await audit.record(ctx, "integration.update", about=integration, changes=changes)
         return await Integration.get(id=integration.id)
 
 
@@ -281,8 +278,7 @@ async def create_api_token(
         await audit.record(
             ctx,
             "integration.token_create",
-            target_type=audit.Target.INTEGRATION,
-            target_id=integration.id,
+            about=integration,
             changes={"token": str(token.id), "prefix": token.prefix, "expiresAt": token.expires_at},
         )
         return IssuedToken(token, secret)

@@ -224,8 +224,7 @@ async def issue_invitation(
     await audit.record(
         ctx,
         "client.invite",
-        target_type=audit.Target.CLIENT_INVITATION,
-        target_id=invitation.id,
+        about=invitation,
         location_id=client.location_id,
         changes={
             "client": str(client.id),
@@ -300,8 +299,7 @@ async def resend_invitation(ctx: RequestContext, invitation_id: Any, send: bool)
         await audit.record(
             ctx,
             "client.invitation_resend",
-            target_type=audit.Target.CLIENT_INVITATION,
-            target_id=invitation.id,
+            about=invitation,
             location_id=client.location_id,
             changes={"sent": send},
         )
@@ -323,8 +321,7 @@ async def revoke_invitation(ctx: RequestContext, invitation_id: Any) -> ClientIn
         await audit.record(
             ctx,
             "client.invitation_revoke",
-            target_type=audit.Target.CLIENT_INVITATION,
-            target_id=invitation.id,
+            about=invitation,
             location_id=client.location_id,
         )
         return invitation
@@ -349,8 +346,7 @@ async def remove_portal_link(ctx: RequestContext, client_id: Any, account_id: An
         await audit.record(
             ctx,
             "client.portal_link_remove",
-            target_type=audit.Target.CLIENT,
-            target_id=client.id,
+            about=client,
             location_id=client.location_id,
             changes={"account": str(parsed)},
         )
@@ -444,8 +440,7 @@ async def _check_identity(ctx: RequestContext, invitation: ClientInvitation, dat
             ctx,
             "client.invitation_check_failed",
             **_in_invitation_organization(ctx, invitation),
-            target_type=audit.Target.CLIENT_INVITATION,
-            target_id=invitation.id,
+            about=invitation,
             changes={"failures": turn, "voided": voided},
         )
     if turn > IDENTITY_FAILURE_LIMIT:
@@ -515,11 +510,8 @@ async def accept_invitation(ctx: RequestContext, data: AcceptData) -> Acceptance
             ctx,
             "client.invitation_accept",
             organization_id=invitation.organization_id,
-            actor_kind=ActorKind.PORTAL_ACCOUNT,
-            actor_id=account.id,
-            actor_name=account.display_name,
-            target_type=audit.Target.CLIENT_INVITATION,
-            target_id=invitation.id,
+            by=account,
+            about=invitation,
             location_id=invitation.client.location_id,
             changes={"account": str(account.id), "newAccount": data.new_account is not None},
         )

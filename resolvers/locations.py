@@ -183,8 +183,7 @@ async def _record(ctx: RequestContext, action: str, location: Location, before: 
     await audit.record(
         ctx,
         action,
-        target_type=audit.Target.LOCATION,
-        target_id=location.id,
+        about=location,
         location_id=location.id,
         changes=audit.diff(before, audit.snapshot(location, FIELDS)),
     )

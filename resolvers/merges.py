@@ -158,8 +158,7 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
         await audit.record(
             ctx,
             "client.merge",
-            target_type=audit.Target.CLIENT,
-            target_id=target.id,
+            about=target,
             location_id=target.location_id,
             changes={
                 "source": str(source.id),
@@ -233,8 +232,7 @@ async def unmerge_client(ctx: RequestContext, client_id: Any) -> Client:
         await audit.record(
             ctx,
             "client.unmerge",
-            target_type=audit.Target.CLIENT,
-            target_id=source.id,
+            about=source,
             location_id=source.location_id,
             changes={"survivor": str(target.id), "clearedFields": sorted(cleared)},
         )

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from models.enums import ActorKind
 from models.keys import search_key
 from models.organization import Organization
 from models.portal import ClientPortalLink, PortalAccount, PortalSession
@@ -114,8 +113,7 @@ async def _login(ctx: RequestContext, slug: str, email: str, key: str, password:
             ctx,
             "portal.login_failed",
             organization_id=organization.id if organization else None,
-            target_type=audit.Target.PORTAL_ACCOUNT if account else None,
-            target_id=account.id if account else None,
+            about=account,
             changes={"email": email_key(email)},
         )
         raise fail(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE)
@@ -145,11 +143,8 @@ async def open_portal_session(ctx: RequestContext, account: PortalAccount) -> Po
             ctx,
             "portal.login",
             organization_id=account.organization_id,
-            target_type=audit.Target.PORTAL_SESSION,
-            target_id=session.id,
-            actor_kind=ActorKind.PORTAL_ACCOUNT,
-            actor_id=account.id,
-            actor_name=account.display_name,
+            about=session,
+            by=account,
         )
     ctx.token = token
     ctx.forget_principal()
@@ -164,7 +159,7 @@ async def portal_logout(ctx: RequestContext) -> None:
         await PortalSession.filter(id=session.id, revoked_at__isnull=True).update(
             revoked_at=ctx.now(), revoked_reason="LOGOUT"
         )
-        await audit.record(ctx, "portal.logout", target_type=audit.Target.PORTAL_SESSION, target_id=session.id)
+        await audit.record(ctx, "portal.logout", about=session)
 
 
 async def end_portal_session_of(token: str, reason: str, now: datetime) -> int:

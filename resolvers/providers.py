@@ -229,8 +229,7 @@ async def _save(
     await audit.record(
         ctx,
         action,
-        target_type=audit.Target.PROVIDER,
-        target_id=provider.id,
+        about=provider,
         changes=audit.diff(before, audit.snapshot(updated, AUDITED_FIELDS)),
     )
     return updated
@@ -495,7 +494,7 @@ async def deactivate_provider(ctx: RequestContext, data: DeactivateProviderData)
             changes["reassign_to"] = str(reassign_to.id)
         if moved is not None:
             changes["reassigned_client_count"] = moved
-        await audit.record(ctx, action, target_type=audit.Target.PROVIDER, target_id=provider.id, changes=changes)
+        await audit.record(ctx, action, about=provider, changes=changes)
     return DeactivationResult(updated, moved)
 
 
@@ -597,8 +596,7 @@ async def apply_due_deactivations(ctx: RequestContext, *, limit: int = 100) -> i
             await audit.record(
                 ctx,
                 "provider.deactivate",
-                target_type=audit.Target.PROVIDER,
-                target_id=provider.id,
+                about=provider,
                 organization_id=provider.organization_id,
                 actor_kind=ActorKind.SYSTEM,
                 actor_name="job:provider_deactivations",

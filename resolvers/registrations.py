@@ -21,7 +21,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.clients import Client
-from models.enums import ActorKind, ClientSource, ClientStatus, ProxyRelationship
+from models.enums import ClientSource, ClientStatus, ProxyRelationship
 from models.organization import Location, Organization
 from models.portal import ClientPortalLink, PortalAccount
 from permissions.catalog import Permission
@@ -146,12 +146,9 @@ async def portal_sign_up(ctx: RequestContext, data: SignUpData) -> PortalSession
             ctx,
             "client.register",
             organization_id=organization.id,
-            target_type=audit.Target.CLIENT,
-            target_id=client.id,
+            about=client,
             location_id=location.id,
-            actor_kind=ActorKind.PORTAL_ACCOUNT,
-            actor_id=account.id,
-            actor_name=account.display_name,
+            by=account,
         )
         return await open_portal_session(ctx, account)
 
@@ -194,8 +191,7 @@ async def approve_registration(ctx: RequestContext, client_id: Any) -> Client:
         await audit.record(
             ctx,
             "client.approve",
-            target_type=audit.Target.CLIENT,
-            target_id=client.id,
+            about=client,
             location_id=client.location_id,
             changes={"status": [ClientStatus.PENDING_REVIEW.value, ClientStatus.ACTIVE.value]},
         )

@@ -253,7 +253,7 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
                 None,
                 {"billing_role": billing.billing_role, "has_billing_numbers": bool(provincial or group_number)},
             ]
-        await audit.record(ctx, "user.create", target_type=audit.Target.USER, target_id=user.id, changes=changes)
+        await audit.record(ctx, "user.create", about=user, changes=changes)
     return user
 
 
@@ -393,8 +393,7 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
         await audit.record(
             ctx,
             "user.update",
-            target_type=audit.Target.USER,
-            target_id=user.id,
+            about=user,
             changes=audit.diff(before_snapshot, after_snapshot),
         )
     return user
@@ -433,8 +432,7 @@ async def set_user_active(ctx: RequestContext, user_id: Any, active: bool) -> Us
         await audit.record(
             ctx,
             "user.activate" if active else "user.deactivate",
-            target_type=audit.Target.USER,
-            target_id=user.id,
+            about=user,
             changes=audit.diff(before, _snapshot(user)),
         )
     return user
@@ -492,9 +490,7 @@ async def reset_credentials(ctx: RequestContext, data: ResetCredentialsData) -> 
                 "sessionsEnded": ended,
             }
         )
-        await audit.record(
-            ctx, "user.credentials_reset", target_type=audit.Target.USER, target_id=user.id, changes=changes
-        )
+        await audit.record(ctx, "user.credentials_reset", about=user, changes=changes)
     return user
 
 
@@ -541,7 +537,5 @@ async def update_my_profile(ctx: RequestContext, data: ProfileData) -> User:
         changes: dict[str, Any] = audit.diff(before, _snapshot(user))
         if "pin_hash" in values:
             changes["pinChanged"] = True
-        await audit.record(
-            ctx, "user.profile_update", target_type=audit.Target.USER, target_id=user.id, changes=changes
-        )
+        await audit.record(ctx, "user.profile_update", about=user, changes=changes)
     return user
