@@ -97,15 +97,8 @@ class InvitationPage(LinkPage):
             if any(target == "token" for target, _ in shown):
                 return self.dead(request, language, explicit, shown)
             return self.form(request, language, explicit, view, token=token, status=400, errors=shown)
-        return self.render(
-            request,
-            language,
-            explicit,
-            template="invitation_done.html",
-            client=view.client_first_name,
-            organization=view.organization.name,
-            organization_slug=view.organization.slug,
-            email=view.email,
+        return self.show(
+            request, language, explicit, view, template="invitation_done.html", organization_slug=view.organization.slug
         )
 
     @staticmethod
@@ -128,17 +121,30 @@ class InvitationPage(LinkPage):
     def form(
         self, request: Request, language: str, explicit: bool, view: invitations.InvitationView, **values: Any
     ) -> Response:
+        return self.show(
+            request,
+            language,
+            explicit,
+            view,
+            template="invitation_form.html",
+            needs_code=view.needs_code,
+            needs_date_of_birth=view.needs_date_of_birth,
+            has_account=view.has_account,
+            **values,
+        )
+
+    def show(
+        self, request: Request, language: str, explicit: bool, view: invitations.InvitationView, **values: Any
+    ) -> Response:
+        """A page about one invitation (its form, or its outcome): both name its client, organization and
+        invited email."""
         return self.render(
             request,
             language,
             explicit,
-            template="invitation_form.html",
             client=view.client_first_name,
             organization=view.organization.name,
             email=view.email,
-            needs_code=view.needs_code,
-            needs_date_of_birth=view.needs_date_of_birth,
-            has_account=view.has_account,
             **values,
         )
 
