@@ -56,18 +56,32 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: Iterable[ipa
     return peer
 
 
-class RequestContextMiddleware:
-    """Gives every request an id (an incoming well-formed `X-Request-ID` is honoured) and its client
-    IP, adds the security headers, and writes one access-log line with its duration."""
+class HttpMiddleware:
+    """A pure-ASGI middleware that acts on HTTP requests only: anything else (the lifespan events)
+    passes straight through to the app, in this one place."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class RequestContextMiddleware(HttpMiddleware):
+    """Gives every request an id (an incoming well-formed `X-Request-ID` is honoured) and its client
+    IP, adds the security headers, and writes one access-log line with its duration."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        super().__init__(app)
+        self.settings = settings
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         incoming = headers.get("x-request-id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
@@ -113,17 +127,14 @@ class RequestContextMiddleware:
             )
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """Answers 413 to a body over the limit, whether announced by Content-Length or streamed."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         length = Headers(scope=scope).get("content-length")
         request_id = scope.get("state", {}).get("request_id")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
