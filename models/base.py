@@ -1,8 +1,9 @@
 """Abstract models for the columns the data rules give many tables (docs/architecture.md, "Data").
 
-Each rule is declared once, so no table can drift from it: a UUID primary key everywhere; on the
-mutable aggregates a `version` for optimistic concurrency and the two timestamps; on a client and a
-location the same postal address columns. Abstract: they add no table and no migration.
+Each rule is declared once, so no table can drift from it: a UUID primary key everywhere; the two
+timestamps on every row that is changed in place; on the mutable aggregates a `version` for
+optimistic concurrency besides; on a client and a location the same postal address columns.
+Abstract: they add no table and no migration.
 
 Only plain columns are inherited. Tortoise hands one inherited field object to every model that
 inherits it, which suits a column but not a relation (a relation records its model and its reverse
@@ -42,14 +43,22 @@ class TenantModel(UUIDModel):
         abstract = True
 
 
-class Aggregate(TenantModel):
-    """A mutable aggregate of a tenant: every update bumps `version`, and a mutation given a stale
-    `expectedVersion` answers CONFLICT (optimistic concurrency); the timestamps say when it was
-    made and last changed."""
+class Timestamped(UUIDModel):
+    """A row changed in place (an organization, a portal account, every aggregate): when it was made
+    and when it was last changed, both set by the ORM on save."""
 
-    version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Aggregate(Timestamped, TenantModel):
+    """A mutable aggregate of a tenant: every update bumps `version`, and a mutation given a stale
+    `expectedVersion` answers CONFLICT (optimistic concurrency)."""
+
+    version = fields.IntField(default=1)
 
     class Meta:
         abstract = True

@@ -11,6 +11,7 @@ from tortoise import fields
 
 from models.base import Aggregate, TenantModel
 from models.relations import location_fk, organization_fk
+from models.tokens import HashedToken
 
 if TYPE_CHECKING:
     from models.users import User
@@ -52,17 +53,15 @@ class IntegrationLocation(TenantModel):
         unique_together = (("organization_id", "integration_id", "location_id"),)
 
 
-class ApiToken(TenantModel):
+class ApiToken(HashedToken):
     organization = organization_fk()
     integration = integration_fk("tokens")
     integration_id: UUID
     name = fields.CharField(max_length=200)
     prefix = fields.CharField(max_length=16)
-    token_hash = fields.CharField(max_length=64, unique=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    # Null: the token works until it is revoked.
     expires_at = fields.DatetimeField(null=True)
     last_used_at = fields.DatetimeField(null=True)
-    revoked_at = fields.DatetimeField(null=True)
     created_by_id = fields.UUIDField(null=True)
 
     class Meta:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from tortoise import fields
 
-from models.base import Aggregate, PostalAddress, UUIDModel
+from models.base import Aggregate, PostalAddress, Timestamped
 from models.keys import DerivedKeys
 from models.relations import organization_fk
 
 
-class Organization(UUIDModel):
+class Organization(Timestamped):
     name = fields.CharField(max_length=200)
     slug = fields.CharField(max_length=63, unique=True)
     seat_limit = fields.IntField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "organizations"

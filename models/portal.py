@@ -8,10 +8,11 @@ from uuid import UUID
 
 from tortoise import fields
 
-from models.base import TenantModel
+from models.base import TenantModel, Timestamped
 from models.enums import ProxyRelationship
 from models.keys import DerivedKeys
 from models.relations import organization_fk
+from models.tokens import BearerSession, HashedToken
 
 if TYPE_CHECKING:
     from models.clients import Client
@@ -27,7 +28,7 @@ def account_fk(related_name: str) -> fields.ForeignKeyRelation[PortalAccount]:
     return fields.ForeignKeyField("models.PortalAccount", related_name=related_name, on_delete=fields.CASCADE)
 
 
-class PortalAccount(DerivedKeys, TenantModel):
+class PortalAccount(DerivedKeys, Timestamped, TenantModel):
     """A person who logs in to the client portal of one organization: a client, or someone acting
     for clients (a parent for a child). Unique per organization by its email's key."""
 
@@ -41,8 +42,6 @@ class PortalAccount(DerivedKeys, TenantModel):
     last_name = fields.CharField(max_length=100, null=True)
     email_verified = fields.BooleanField(default=False)
     is_active = fields.BooleanField(default=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "portal_accounts"
@@ -54,19 +53,12 @@ class PortalAccount(DerivedKeys, TenantModel):
         return name or self.email
 
 
-class PortalSession(TenantModel):
+class PortalSession(BearerSession):
     """A portal session. The bearer token (`tsp_...`) is never stored, only its SHA-256 hash."""
 
     organization = organization_fk()
     account = account_fk("sessions")
     account_id: UUID
-    token_hash = fields.CharField(max_length=64, unique=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    expires_at = fields.DatetimeField()
-    ip_address = fields.CharField(max_length=45, null=True)
-    user_agent = fields.CharField(max_length=300, null=True)
-    revoked_at = fields.DatetimeField(null=True)
-    revoked_reason = fields.CharField(max_length=32, null=True)
 
     class Meta:
         table = "portal_sessions"
@@ -90,7 +82,7 @@ class ClientPortalLink(TenantModel):
         indexes = (("organization_id", "account_id"),)
 
 
-class ClientInvitation(DerivedKeys, TenantModel):
+class ClientInvitation(DerivedKeys, HashedToken):
     """An invitation to link a portal account to a client: its link token (`tsl_...`) is stored
     only as a hash and opens once; its status is computed from the clock (`status_of`), not kept."""
 
@@ -102,7 +94,6 @@ class ClientInvitation(DerivedKeys, TenantModel):
     email = fields.CharField(max_length=254)
     email_key = fields.CharField(max_length=254)
     relationship = fields.CharEnumField(ProxyRelationship, max_length=16)
-    token_hash = fields.CharField(max_length=64, unique=True)
     # Shown to staff, who read it to the invitee over the phone; never mailed.
     verification_code = fields.CharField(max_length=6, null=True)
     code_failures = fields.IntField(default=0)
@@ -117,12 +108,10 @@ class ClientInvitation(DerivedKeys, TenantModel):
         "models.PortalAccount", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     accepted_by_id: UUID | None
-    revoked_at = fields.DatetimeField(null=True)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     created_by_id: UUID | None
-    created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "client_invitations"

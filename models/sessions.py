@@ -6,26 +6,20 @@ from uuid import UUID
 
 from tortoise import fields
 
-from models.base import TenantModel, UUIDModel
+from models.base import UUIDModel
 from models.enums import LoginOutcome
 from models.relations import organization_fk, user_fk
+from models.tokens import BearerSession
 
 
-class Session(TenantModel):
+class Session(BearerSession):
     """A staff session. The bearer token is never stored, only its SHA-256 hash."""
 
     organization = organization_fk()
     user = user_fk("sessions")
     user_id: UUID
-    token_hash = fields.CharField(max_length=64, unique=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
     last_seen_at = fields.DatetimeField()
-    expires_at = fields.DatetimeField()
-    ip_address = fields.CharField(max_length=45, null=True)
-    user_agent = fields.CharField(max_length=300, null=True)
     pin_failures = fields.IntField(default=0)
-    revoked_at = fields.DatetimeField(null=True)
-    revoked_reason = fields.CharField(max_length=32, null=True)
 
     class Meta:
         table = "sessions"

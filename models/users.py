@@ -10,6 +10,7 @@ from models.base import Aggregate, TenantModel
 from models.enums import AccessStatus, StaffTokenPurpose, UserType
 from models.keys import DerivedKeys
 from models.relations import location_fk, organization_fk, user_fk
+from models.tokens import HashedToken
 
 
 class User(DerivedKeys, Aggregate):
@@ -61,18 +62,15 @@ class UserLocation(TenantModel):
         indexes = (("organization_id", "location_id"),)
 
 
-class StaffToken(TenantModel):
+class StaffToken(HashedToken):
     """A registration or password-reset link: single use, stored only as a SHA-256 hash."""
 
     organization = organization_fk()
     user = user_fk("staff_tokens")
     user_id: UUID
     purpose = fields.CharEnumField(StaffTokenPurpose, max_length=16)
-    token_hash = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
-    revoked_at = fields.DatetimeField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "staff_tokens"
