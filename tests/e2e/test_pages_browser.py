@@ -10,9 +10,13 @@ skipped, naming what is missing (CI installs the package: .ci/run).
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from app.settings import Settings
 from models.enums import AccessStatus, ProxyRelationship
@@ -29,6 +33,43 @@ if TYPE_CHECKING:
     from tests.support import TestDatabase
 
 NEW_PASSWORD = "copper-kettle-meadow-41"
+PUBLIC_URL = "https://tessera.test"
+
+
+def mail_context() -> RequestContext:
+    """What the resolvers that write a mailed link need: the public URL the link starts with."""
+    return RequestContext(settings=Settings(public_url=PUBLIC_URL), request_id="e2e-browser")
+
+
+@asynccontextmanager
+async def link_opened(
+    database_url: str, log: Path, smtp: SmtpServer, browser: Any, link: str, locale: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """The real server and a browser page that opened the mailed `link` on it (200): yields the
+    server's HTTP client and the page; on leaving, the page's console must have reported no
+    Content-Security-Policy violation (the hashed inline style, no script).
+
+    PYTHONPATH: the server runs this checkout's code, whichever checkout the venv was installed from.
+    A real SMTP server takes the mail: without one, development writes mail, links included, to the
+    log on purpose (README "Configuration"), and these tests check the log has no token."""
+    async with served(database_url, log, PYTHONPATH=str(ROOT), TESSERA_SMTP_URL=smtp.url) as http:
+        page = await browser.new_page(locale=locale)
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        opened = await page.goto(str(http.base_url.join(link.removeprefix(PUBLIC_URL))))
+        assert opened is not None and opened.status == 200
+        yield http, page
+        assert not [m for m in console if "Content Security Policy" in m], console
+
+
+async def ask(http: httpx.AsyncClient, query: str, token: str | None = None) -> httpx.Response:
+    """A GraphQL POST to the real server, with a bearer token when given."""
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    return await http.post("/graphql", json={"query": query}, headers=headers)
+
+
+def link_token(link: str) -> str:
+    return link.split("token=", 1)[1]
 
 
 async def test_a_browser_opens_the_registration_link_and_sets_the_password(
@@ -41,21 +82,10 @@ async def test_a_browser_opens_the_registration_link_and_sets_the_password(
             org.organization, username="ines.new", access=AccessStatus.NO_ACCESS, session=False
         )
         await User.filter(id=staff.user.id).update(password_hash=None, access_status=AccessStatus.INVITED)
-        ctx = RequestContext(settings=Settings(public_url="https://tessera.test"), request_id="e2e-browser")
-        link = await access.send_registration(ctx, org.organization, await User.get(id=staff.user.id))
-    path_and_query = link.removeprefix("https://tessera.test")
-    token = path_and_query.split("token=", 1)[1]
+        link = await access.send_registration(mail_context(), org.organization, await User.get(id=staff.user.id))
 
     log = tmp_path / "server.log"
-    # PYTHONPATH: the server runs this checkout's code, whichever checkout the venv was installed from.
-    # A real SMTP server takes the mail: without one, development writes mail, links included, to the
-    # log on purpose (README "Configuration"), and this test checks the log has no token.
-    async with served(fresh_database.url, log, PYTHONPATH=str(ROOT), TESSERA_SMTP_URL=smtp.url) as http:
-        page = await browser.new_page(locale="en-US")
-        console: list[str] = []
-        page.on("console", lambda message: console.append(message.text))
-        opened = await page.goto(str(http.base_url.join(path_and_query)))
-        assert opened is not None and opened.status == 200
+    async with link_opened(fresh_database.url, log, smtp, browser, link, "en-US") as (http, page):
         assert await page.get_attribute("html", "lang") == "en"
         # The hashed inline style applies under the CSP (no violation reported).
         assert await page.evaluate("getComputedStyle(document.body).maxWidth") == "512px"
@@ -69,21 +99,18 @@ async def test_a_browser_opens_the_registration_link_and_sets_the_password(
         assert await page.text_content("#organization-code") == "harbour"
         assert "Your account is ready." in await page.content()
         assert "tss_" not in await page.content()
-        assert not [m for m in console if "Content Security Policy" in m], console
 
-        login = await http.post(
-            "/graphql",
-            json={
-                "query": 'mutation { login(input: {organizationSlug: "harbour", username: "ines.new", '
-                f'password: "{NEW_PASSWORD}"}}) {{ token errors {{ code }} }} }}'
-            },
+        login = await ask(
+            http,
+            'mutation { login(input: {organizationSlug: "harbour", username: "ines.new", '
+            f'password: "{NEW_PASSWORD}"}}) {{ token errors {{ code }} }} }}',
         )
         assert login.json()["data"]["login"]["errors"] == [], login.text
 
     lines = [json.loads(line) for line in text(log).splitlines() if line.startswith("{")]
     pages = [e for e in lines if e.get("logger") == "tessera.access" and e.get("path") == "/register"]
     assert [e["status"] for e in pages] == [200, 200], "the GET and the POST, both logged by path"
-    assert token not in text(log), "the link's token never reaches the server's log"
+    assert link_token(link) not in text(log), "the link's token never reaches the server's log"
     assert NEW_PASSWORD not in text(log)
 
 
@@ -96,22 +123,14 @@ async def test_a_browser_opens_a_client_invitation_and_a_parent_creates_her_acco
         factory = Factory()
         org = await factory.organization("harbour")
         child = await make_client(org, org.locations[0], "Léo", "Lund", date_of_birth=date(2016, 9, 14))
-        ctx = RequestContext(settings=Settings(public_url="https://tessera.test"), request_id="e2e-browser")
         wanted = invitations.InviteData(
             child.id, "maya@example.org", ProxyRelationship.PARENT, require_verification_code=True, send=False
         )
-        issued = await invitations.issue_invitation(ctx, child, wanted, created_by=org.admin.user)
+        issued = await invitations.issue_invitation(mail_context(), child, wanted, created_by=org.admin.user)
         code = issued.invitation.verification_code
-    path_and_query = issued.link.removeprefix("https://tessera.test")
-    token = path_and_query.split("token=", 1)[1]
 
     log = tmp_path / "server.log"
-    async with served(fresh_database.url, log, PYTHONPATH=str(ROOT), TESSERA_SMTP_URL=smtp.url) as http:
-        page = await browser.new_page(locale="fr-CA")
-        console: list[str] = []
-        page.on("console", lambda message: console.append(message.text))
-        opened = await page.goto(str(http.base_url.join(path_and_query)))
-        assert opened is not None and opened.status == 200
+    async with link_opened(fresh_database.url, log, smtp, browser, issued.link, "fr-CA") as (http, page):
         assert await page.get_attribute("html", "lang") == "fr"  # from Accept-Language
         await page.get_by_label("Code de vérification", exact=True).fill(code or "")
         await page.get_by_label("Date de naissance de Léo", exact=True).fill("2016-09-14")
@@ -122,24 +141,19 @@ async def test_a_browser_opens_a_client_invitation_and_a_parent_creates_her_acco
         assert await page.text_content("#email") == "maya@example.org"
         assert await page.text_content("#organization-code") == "harbour"
         assert "tsp_" not in await page.content()
-        assert not [m for m in console if "Content Security Policy" in m], console
 
-        login = await http.post(
-            "/graphql",
-            json={
-                "query": 'mutation { portalLogin(input: {organizationSlug: "harbour", email: "maya@example.org", '
-                f'password: "{NEW_PASSWORD}"}}) {{ token errors {{ code }} }} }}'
-            },
+        login = await ask(
+            http,
+            'mutation { portalLogin(input: {organizationSlug: "harbour", email: "maya@example.org", '
+            f'password: "{NEW_PASSWORD}"}}) {{ token errors {{ code }} }} }}',
         )
         portal = login.json()["data"]["portalLogin"]
         assert portal["errors"] == [], login.text
-        viewer = await http.post(
-            "/graphql",
-            json={"query": "{ viewer { portalAccount { links { relationship client { firstName } } } } }"},
-            headers={"authorization": f"Bearer {portal['token']}"},
+        viewer = await ask(
+            http, "{ viewer { portalAccount { links { relationship client { firstName } } } } }", portal["token"]
         )
         links = viewer.json()["data"]["viewer"]["portalAccount"]["links"]
         assert links == [{"relationship": "PARENT", "client": {"firstName": "Léo"}}]
 
-    assert token not in text(log), "the link's token never reaches the server's log"
+    assert link_token(issued.link) not in text(log), "the link's token never reaches the server's log"
     assert NEW_PASSWORD not in text(log) and (code or "------") not in text(log)
