@@ -17,11 +17,13 @@ from models.enums import AccessStatus, ActorKind, ProxyRelationship, UserType
 from models.groups import GroupLocation, GroupMembership, PermissionGroup
 from models.integrations import ApiToken, Integration, IntegrationLocation
 from models.organization import Location, Organization
+from models.outbox import OutboxMessage
 from models.portal import ClientPortalLink, PortalAccount, PortalSession
 from models.providers import Provider
 from models.sessions import Session
 from models.users import User, UserLocation
 from permissions.catalog import Permission
+from resolvers import outbox
 from resolvers.credentials import (
     API_TOKEN_PREFIX,
     PORTAL_SESSION_PREFIX,
@@ -331,4 +333,16 @@ async def audit_event(
         actor_kind=actor_kind,
         action=action,
         **fields,
+    )
+
+
+async def queued_mail(organization: Organization, to: str = "someone@example.org") -> OutboxMessage:
+    """A password-reset mail waiting in the outbox, queued as the resolvers queue one (its subject and
+    bodies rendered from the template), for tests of what delivery and the backlog gauges see."""
+    return await outbox.enqueue(
+        None,
+        template="password_reset",
+        to=to,
+        organization_id=organization.id,
+        values={"first_name": "Ana", "organization": organization.name, "link": "https://x.test", "expires": "soon"},
     )

@@ -368,16 +368,9 @@ async def test_a_common_surname_does_not_crowd_out_the_real_duplicate(gql: GQL, 
     a1 = clinic["a1"]
     for n in range(205):
         await make_client(org_a, a1, f"Aa{n:03d}", "Smith")
-    target = await make_client(org_a, a1, "Zoe", "Smith", date_of_birth=date(1990, 5, 5), mobile="+14165550177")
-    registration = await make_client(
-        org_a,
-        a1,
-        "Zoe",
-        "Smith",
-        date_of_birth=date(1990, 5, 5),
-        mobile="+14165550177",
-        status=ClientStatus.PENDING_REVIEW,
-    )
+    same_person = {"date_of_birth": date(1990, 5, 5), "mobile": "+14165550177"}
+    target = await make_client(org_a, a1, "Zoe", "Smith", **same_person)
+    registration = await make_client(org_a, a1, "Zoe", "Smith", **same_person, status=ClientStatus.PENDING_REVIEW)
     found = (await gql(DUPLICATES, {"id": str(registration.id)}, token=clinic["reviewer"].token))["data"]
     assert found["clientDuplicates"][0]["client"]["id"] == str(target.id)
 

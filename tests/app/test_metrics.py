@@ -13,8 +13,7 @@ from prometheus_client import REGISTRY
 
 from app.main import create_app
 from app.settings import Settings
-from resolvers import outbox
-from tests.factories import Factory, Org
+from tests.factories import Factory, Org, queued_mail
 from tests.support import GQL
 
 
@@ -68,13 +67,7 @@ async def test_user_errors_and_refusals_have_their_outcomes(gql: GQL, factory: F
 
 
 async def test_the_outbox_backlog_is_read_at_scrape_time(client: httpx.AsyncClient, org_a: Org) -> None:
-    await outbox.enqueue(
-        None,
-        template="password_reset",
-        to="x@example.org",
-        organization_id=org_a.organization.id,
-        values={"first_name": "X", "organization": "A", "link": "https://x.test", "expires": "soon"},
-    )
+    await queued_mail(org_a.organization)
     await _metrics(client)
     assert sample("tessera_outbox_backlog") >= 1
     assert sample("tessera_outbox_oldest_undelivered_seconds") >= 0

@@ -15,11 +15,10 @@ import httpx
 import pytest
 
 from permissions.catalog import Permission as P
-from resolvers import outbox
 from tests.app.conftest import SmtpServer
 from tests.app.support import ROOT
 from tests.e2e.test_uvicorn import served
-from tests.factories import PASSWORD, Factory
+from tests.factories import PASSWORD, Factory, queued_mail
 from tests.support import BACKEND, orm, redis_url_or_skip
 
 if TYPE_CHECKING:
@@ -49,13 +48,7 @@ async def test_two_servers_on_one_database_are_one_service(
         org = await factory.organization("twin")
         desk = await factory.user(org.organization, username="desk", session=False)
         partner = await factory.integration(org, [P.CLIENTS_READ], org.locations)
-        await outbox.enqueue(
-            None,
-            template="password_reset",
-            to="someone@example.org",
-            organization_id=org.organization.id,
-            values={"first_name": "Someone", "organization": "Twin", "link": "https://x.test", "expires": "soon"},
-        )
+        await queued_mail(org.organization)
     extra = {"TESSERA_REDIS_URL": redis, "TESSERA_SMTP_URL": smtp.url, "TESSERA_JOBS_INTERVAL_SECONDS": "1"}
     async with AsyncExitStack() as stack:
         one, two = [
