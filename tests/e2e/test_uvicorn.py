@@ -20,7 +20,7 @@ from tests.factories import PASSWORD
 if TYPE_CHECKING:
     from tests.support import TestDatabase
 
-STARTUP_SECONDS = 30
+STARTUP_SECONDS = 40  # several workers (`--workers 2`) start one after the other
 
 
 def text(path: Path) -> str:
@@ -28,8 +28,9 @@ def text(path: Path) -> str:
 
 
 @asynccontextmanager
-async def served(database_url: str, log: Path, **extra: str) -> AsyncIterator[httpx.AsyncClient]:
-    """`tessera serve` on a free loopback port; stopped with SIGTERM (and killed if it will not stop)."""
+async def served(database_url: str, log: Path, *options: str, **extra: str) -> AsyncIterator[httpx.AsyncClient]:
+    """`tessera serve` on a free loopback port, with more command-line `options` (`--workers 2`) and
+    environment (`extra`); stopped with SIGTERM (and killed if it will not stop), cleanly."""
     port = free_port()
     with log.open("wb") as output:
         process = await asyncio.create_subprocess_exec(
@@ -39,6 +40,7 @@ async def served(database_url: str, log: Path, **extra: str) -> AsyncIterator[ht
             "127.0.0.1",
             "--port",
             str(port),
+            *options,
             env=environment(database_url, **extra),
             cwd=ROOT,
             stdout=output,
