@@ -46,6 +46,18 @@ TARGETS: dict[type[Model], AuditTarget] = {
     Session: AuditTarget.SESSION,
     User: AuditTarget.USER,
 }
+
+
+def filed_under(row: Model) -> Any:
+    """The location an event about `row` is filed under when the caller names none: a client's
+    current location, a location's own id; None for a row of no one location."""
+    if isinstance(row, Client):
+        return row.location_id
+    if isinstance(row, Location):
+        return row.id
+    return None
+
+
 # Who acted, when it is not the request's principal yet (a login): the person a row stands for.
 ACTORS: dict[type[Model], ActorKind] = {User: ActorKind.USER, PortalAccount: ActorKind.PORTAL_ACCOUNT}
 
@@ -104,12 +116,14 @@ async def record(
     actor_id: Any = None,
     actor_name: str | None = None,
 ) -> AuditEvent:
-    """Append one event. It is `about` a row (None: no target), or `target_type` and `target_id`
-    when only an id is at hand. The actor is `by` (a user or portal account acting before it is
+    """Append one event. It is `about` a row (None: no target), filed under that row's location
+    (`filed_under`) unless `location_id` says otherwise, or `target_type` and `target_id` when only
+    an id is at hand. The actor is `by` (a user or portal account acting before it is
     the principal), else `actor_kind` and its id and name, else the request's principal (or
     ANONYMOUS)."""
     if about is not None:
         target_type, target_id = TARGETS[type(about)], about.pk
+        location_id = location_id if location_id is not None else filed_under(about)
     if by is not None:
         actor_kind, actor_id, actor_name = ACTORS[type(by)], by.id, by.display_name
     principal = ctx._principal if ctx._resolved else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -29,11 +29,10 @@ from resolvers.credentials import (
     hash_secret,
     new_token,
     password_problem,
-    token_hash,
     verify_secret,
 )
 from resolvers.errors import ErrorCode, fail
-from resolvers.sessions import end_sessions, void_links
+from resolvers.sessions import end_sessions, opening_values, void_links
 from resolvers.throttle import (
     USER_FAILURE_WINDOW,
     ThrottleState,
@@ -194,28 +193,13 @@ async def open_session(ctx: RequestContext, user: User, org_id: Any) -> LoginRes
     registration link), with its audit event; the rest of the request acts as that session."""
     now = ctx.now()
     token = new_token(STAFF_SESSION_PREFIX)
-    expires_at = now + timedelta(seconds=ctx.settings.session_max_seconds)
     async with in_transaction():  # no session without its audit event
         session = await Session.create(
-            organization_id=org_id,
-            user_id=user.id,
-            token_hash=token_hash(token),
-            last_seen_at=now,
-            expires_at=expires_at,
-            ip_address=ctx.ip_address,
-            user_agent=(ctx.user_agent or "")[:300] or None,
+            organization_id=org_id, user_id=user.id, last_seen_at=now, **opening_values(ctx, token, now)
         )
-        await audit.record(
-            ctx,
-            "auth.login",
-            organization_id=org_id,
-            about=session,
-            by=user,
-        )
-    # Later fields of this same request act as the new session (resolved lazily, if they need it).
-    ctx.token = token
-    ctx.forget_principal()
-    return LoginResult(token, expires_at, user, user.password_reset_required)
+        await audit.record(ctx, "auth.login", organization_id=org_id, about=session, by=user)
+    ctx.act_as(token)
+    return LoginResult(token, session.expires_at, user, user.password_reset_required)
 
 
 def _standing(found: _Lookup) -> Standing:

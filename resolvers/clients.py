@@ -44,6 +44,7 @@ from resolvers.client_input import (
     check_sms_consent,
     local_today,
 )
+from resolvers.client_lookup import visible_client
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.health_cards import normalize_card_number
@@ -164,31 +165,13 @@ async def create_client(ctx: RequestContext, data: CreateClientData) -> Client:
             primary_provider_id=provider_id,
             **values,
         )
-        await _record(ctx, "client.create", client, audit.diff({}, audit.snapshot(client, AUDITED)))
+        await audit.record(ctx, "client.create", about=client, changes=audit.diff({}, audit.snapshot(client, AUDITED)))
         if data.send_portal_invitation:
             assert client.email is not None
             await invitations.issue_invitation(
                 ctx, client, invitations.InviteData(client.id, client.email), created_by=principal.user, claim=True
             )
     return client
-
-
-async def _record(ctx: RequestContext, action: str, client: Client, changes: dict[str, Any]) -> None:
-    """The audit event of a change to `client`, filed under its (current) location."""
-    await audit.record(
-        ctx,
-        action,
-        about=client,
-        location_id=client.location_id,
-        changes=changes,
-    )
-
-
-async def _client_in_scope(principal: Principal, client_id: Any) -> Client | None:
-    parsed = parse_uuid(client_id)
-    if parsed is None:
-        return None
-    return await Client.filter(client_q(principal), id=parsed).first()
 
 
 def coverage_only(data: UpdateClientData) -> bool:
@@ -212,7 +195,7 @@ async def update_client(ctx: RequestContext, data: UpdateClientData) -> Client:
     """
     principal = await ctx.require_principal()
     async with in_transaction():
-        client = await _client_in_scope(principal, data.id)
+        client = await visible_client(principal, data.id)
         if client is None:
             raise fail(ErrorCode.NOT_FOUND, "No such client.", "input", "id")
         if client.status is ClientStatus.MERGED:
@@ -277,7 +260,9 @@ async def update_client(ctx: RequestContext, data: UpdateClientData) -> Client:
                 ErrorCode.CONFLICT, "Someone else saved this client first: reload it.", "input", "expectedVersion"
             )
         client.update_from_dict(values)
-        await _record(ctx, "client.update", client, audit.diff(before, audit.snapshot(client, AUDITED)))
+        await audit.record(
+            ctx, "client.update", about=client, changes=audit.diff(before, audit.snapshot(client, AUDITED))
+        )
     return client
 
 
@@ -285,7 +270,7 @@ async def archive_client(ctx: RequestContext, client_id: Any) -> Client:
     """Archive (never delete: docs/architecture.md "Data") a client; archiving an archived client changes nothing."""
     principal = await ctx.require_principal()
     async with in_transaction():
-        client = await _client_in_scope(principal, client_id)
+        client = await visible_client(principal, client_id)
         if client is None:
             raise fail(ErrorCode.NOT_FOUND, "No such client.", "input", "id")
         if not principal.grants.has(Permission.CLIENTS_MANAGE, str(client.location_id)):
@@ -300,7 +285,9 @@ async def archive_client(ctx: RequestContext, client_id: Any) -> Client:
         )
         if not updated:
             raise fail(ErrorCode.CONFLICT, "Someone else saved this client first: reload it.", "input", "id")
-        await _record(ctx, "client.archive", client, {"status": [client.status.value, ClientStatus.ARCHIVED.value]})
+        await audit.record(
+            ctx, "client.archive", about=client, changes={"status": [client.status.value, ClientStatus.ARCHIVED.value]}
+        )
         # Nobody gains portal access to an archived client: its pending invitations are revoked.
         await invitations.revoke_pending(client.id, now)
         client.status, client.version, client.updated_at = ClientStatus.ARCHIVED, client.version + 1, now

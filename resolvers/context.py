@@ -56,6 +56,12 @@ class RequestContext:
         self._principal = None
         self._resolved = False
 
+    def act_as(self, token: str) -> None:
+        """After a session was opened within this request: later fields act as it (resolved lazily,
+        if they need it)."""
+        self.token = token
+        self.forget_principal()
+
     async def require_principal(self, *, allow_locked: bool = False, allow_reset: bool = False) -> Principal:
         """The caller, or the top-level error that says why not."""
         principal = await self.principal()

@@ -13,7 +13,8 @@ from permissions.catalog import Permission
 from permissions.grants import ALL, integration_grants
 from permissions.principal import Principal, PrincipalKind
 from resolvers.context import RequestContext
-from resolvers.credentials import API_TOKEN_PREFIX, token_hash
+from resolvers.credentials import API_TOKEN_PREFIX
+from resolvers.sessions import find_by_token
 
 LAST_USED_EVERY = timedelta(minutes=1)
 
@@ -24,14 +25,7 @@ def known_permissions(names: list[str]) -> list[Permission]:
 
 
 async def authenticate_token(ctx: RequestContext) -> Principal | None:
-    token = ctx.token or ""
-    if not token.startswith(API_TOKEN_PREFIX):
-        return None
-    found = (
-        await ApiToken.filter(token_hash=token_hash(token), revoked_at__isnull=True)
-        .select_related("integration", "organization")
-        .first()
-    )
+    found = await find_by_token(ctx, API_TOKEN_PREFIX, ApiToken, "integration", "organization")
     now = ctx.now()
     if found is None or (found.expires_at is not None and found.expires_at <= now):
         return None

@@ -35,6 +35,7 @@ from permissions.grants import ALL
 from permissions.principal import Principal
 from permissions.scoping import client_q
 from resolvers import audit, outbox
+from resolvers.client_lookup import client_to_act_on
 from resolvers.context import RequestContext
 from resolvers.credentials import LINK_TOKEN_PREFIX, hash_secret, new_token, password_problem, token_hash
 from resolvers.errors import ErrorCode, InputError, Problem, Problems, fail
@@ -130,12 +131,8 @@ async def _managed_client(principal: Principal, client_id: Any, *path: str, open
     """The client, visible to the actor, at a location where the actor holds CLIENT_PORTAL_MANAGE,
     and open (unless `open_only` is off: revoking and removing access stay possible on an archived
     client); else NOT_FOUND (out of sight) or FORBIDDEN / INVALID at `path`."""
-    parsed = parse_uuid(client_id)
-    client = await Client.filter(client_q(principal), id=parsed).first() if parsed else None
-    if client is None:
-        raise fail(ErrorCode.NOT_FOUND, "No such client.", *path)
-    if not principal.grants.has(Permission.CLIENT_PORTAL_MANAGE, str(client.location_id)):
-        raise fail(ErrorCode.FORBIDDEN, "Portal access needs CLIENT_PORTAL_MANAGE at the client's location.", *path)
+    refusal = "Portal access needs CLIENT_PORTAL_MANAGE at the client's location."
+    client = await client_to_act_on(principal, client_id, Permission.CLIENT_PORTAL_MANAGE, refusal, *path)
     if open_only and client.status not in OPEN_STATUSES:
         raise fail(ErrorCode.INVALID, "An archived or merged client cannot be invited.", *path)
     return client
@@ -216,11 +213,7 @@ async def issue_invitation(
         expires_at=now + timedelta(seconds=ctx.settings.invitation_ttl_seconds),
         created_by_id=created_by.id if created_by else None,
     )
-    link = _link(ctx, token)
-    if data.send:
-        await _mail(ctx, invitation, client, link, claim)
-    else:
-        await _hand_out(invitation)
+    issued = await _deliver(ctx, invitation, client, token, send=data.send, claim=claim)
     await audit.record(
         ctx,
         "client.invite",
@@ -233,12 +226,21 @@ async def issue_invitation(
             "sent": data.send,
         },
     )
-    return IssuedInvitation(invitation, None if data.send else link)
+    return issued
 
 
-async def _hand_out(invitation: ClientInvitation) -> None:
+async def _deliver(
+    ctx: RequestContext, invitation: ClientInvitation, client: Client, token: str, *, send: bool, claim: bool
+) -> IssuedInvitation:
+    """The invitation's new link on its way: mailed to the invitee (`send`), or handed to staff,
+    once, in what this returns ("get link")."""
+    link = _link(ctx, token)
+    if send:
+        await _mail(ctx, invitation, client, link, claim)
+        return IssuedInvitation(invitation, None)
     invitation.link_shown = True
     await invitation.save(update_fields=["link_shown"])
+    return IssuedInvitation(invitation, link)
 
 
 async def invite_client_user(ctx: RequestContext, data: InviteData) -> IssuedInvitation:
@@ -291,11 +293,7 @@ async def resend_invitation(ctx: RequestContext, invitation_id: Any, send: bool)
         invitation.expires_at = ctx.now() + timedelta(seconds=ctx.settings.invitation_ttl_seconds)
         invitation.link_shown = False
         await invitation.save(update_fields=["token_hash", "expires_at", "link_shown"])
-        link = _link(ctx, token)
-        if send:
-            await _mail(ctx, invitation, client, link, claim=False)
-        else:
-            await _hand_out(invitation)
+        issued = await _deliver(ctx, invitation, client, token, send=send, claim=False)
         await audit.record(
             ctx,
             "client.invitation_resend",
@@ -303,7 +301,7 @@ async def resend_invitation(ctx: RequestContext, invitation_id: Any, send: bool)
             location_id=client.location_id,
             changes={"sent": send},
         )
-        return IssuedInvitation(invitation, None if send else link)
+        return issued
 
 
 async def revoke_invitation(ctx: RequestContext, invitation_id: Any) -> ClientInvitation:
@@ -347,7 +345,6 @@ async def remove_portal_link(ctx: RequestContext, client_id: Any, account_id: An
             ctx,
             "client.portal_link_remove",
             about=client,
-            location_id=client.location_id,
             changes={"account": str(parsed)},
         )
 

@@ -184,7 +184,6 @@ async def _record(ctx: RequestContext, action: str, location: Location, before: 
         ctx,
         action,
         about=location,
-        location_id=location.id,
         changes=audit.diff(before, audit.snapshot(location, FIELDS)),
     )
 

@@ -28,7 +28,7 @@ from models.portal import ClientInvitation, ClientPortalLink
 from permissions.catalog import Permission
 from permissions.principal import Principal
 from resolvers import audit
-from resolvers.client_input import ADDRESS_FIELDS, COVERAGE_FIELDS
+from resolvers.client_input import ADDRESS_FIELDS, COVERAGE_FIELDS, PROFILE_FIELDS, REQUIRED_FIELDS
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, fail
 from resolvers.inputs import UNSET, given, parse_uuid
@@ -36,22 +36,13 @@ from resolvers.invitations import status_q
 from resolvers.registrations import reviewable_client
 
 UNMERGE_WINDOW = timedelta(days=30)
-# The target's fields a merge may fill from the source when they are empty (names, language,
-# timezone and the consents always hold a value, so they are never "empty").
+# The profile fields that always hold a value: the required ones (names, language, timezone, the
+# consents) but the lists, which may be empty ([]). A merge never finds them empty, so never fills them.
+_ALWAYS_VALUED = REQUIRED_FIELDS - {"phones", "emergency_contacts"}
+# The target's fields a merge may fill from the source when they are empty: the rest of the profile
+# (in its order) and the address.
 FILLABLE = (
-    "preferred_name",
-    "salutation",
-    "pronouns",
-    "sex_at_birth",
-    "date_of_birth",
-    "email",
-    "mobile",
-    "phones",
-    "emergency_contacts",
-    "referring_provider_name",
-    "is_qualified",
-    "veteran_id",
-    "alert",
+    *(name for name in PROFILE_FIELDS if name not in _ALWAYS_VALUED),
     *(f"address_{f}" for f in ADDRESS_FIELDS),
 )
 _CLOSED = (ClientStatus.MERGED, ClientStatus.ARCHIVED)
@@ -159,7 +150,6 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
             ctx,
             "client.merge",
             about=target,
-            location_id=target.location_id,
             changes={
                 "source": str(source.id),
                 **audit.diff({name: None for name in filled}, filled),
@@ -233,7 +223,6 @@ async def unmerge_client(ctx: RequestContext, client_id: Any) -> Client:
             ctx,
             "client.unmerge",
             about=source,
-            location_id=source.location_id,
             changes={"survivor": str(target.id), "clearedFields": sorted(cleared)},
         )
         return await Client.get(id=source.id)

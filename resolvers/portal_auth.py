@@ -11,7 +11,7 @@ attempts under a key no staff username can have (`portal_login_key`). Sessions l
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
@@ -25,6 +25,7 @@ from resolvers.auth import THROTTLED_MESSAGE, login_key
 from resolvers.context import RequestContext
 from resolvers.credentials import PORTAL_SESSION_PREFIX, new_token, token_hash, verify_secret
 from resolvers.errors import ErrorCode, fail
+from resolvers.sessions import find_by_token, opening_values
 from resolvers.throttle import login_lock
 
 # Staff usernames have no spaces, so no staff login attempt is ever counted against a portal email.
@@ -57,14 +58,7 @@ async def authenticate_portal(ctx: RequestContext) -> Principal | None:
     """The principal behind a portal session token, or None (unknown, revoked, expired, closed).
     Two statements: the session with its account and organization, then the account's links; nothing
     is cached, so a removed link or a closed account applies on the very next request."""
-    token = ctx.token or ""
-    if not token.startswith(PORTAL_SESSION_PREFIX):
-        return None
-    session = (
-        await PortalSession.filter(token_hash=token_hash(token), revoked_at__isnull=True)
-        .select_related("account", "organization")
-        .first()
-    )
+    session = await find_by_token(ctx, PORTAL_SESSION_PREFIX, PortalSession, "account", "organization")
     if session is None or session.expires_at <= ctx.now() or not session.account.is_active:
         return None
     client_ids = await ClientPortalLink.filter(account_id=session.account_id).values_list("client_id", flat=True)
@@ -127,28 +121,14 @@ async def _login(ctx: RequestContext, slug: str, email: str, key: str, password:
 async def open_portal_session(ctx: RequestContext, account: PortalAccount) -> PortalSessionResult:
     """A new portal session for an account whose credentials were just proven (login, sign-up, an
     invitation accepted with a new account), with its audit event; the rest of the request acts as it."""
-    now = ctx.now()
     token = new_token(PORTAL_SESSION_PREFIX)
-    expires_at = now + timedelta(seconds=ctx.settings.session_max_seconds)
     async with in_transaction():
         session = await PortalSession.create(
-            organization_id=account.organization_id,
-            account_id=account.id,
-            token_hash=token_hash(token),
-            expires_at=expires_at,
-            ip_address=ctx.ip_address,
-            user_agent=(ctx.user_agent or "")[:300] or None,
+            organization_id=account.organization_id, account_id=account.id, **opening_values(ctx, token, ctx.now())
         )
-        await audit.record(
-            ctx,
-            "portal.login",
-            organization_id=account.organization_id,
-            about=session,
-            by=account,
-        )
-    ctx.token = token
-    ctx.forget_principal()
-    return PortalSessionResult(token, expires_at, account)
+        await audit.record(ctx, "portal.login", organization_id=account.organization_id, about=session, by=account)
+    ctx.act_as(token)
+    return PortalSessionResult(token, session.expires_at, account)
 
 
 async def portal_logout(ctx: RequestContext) -> None:

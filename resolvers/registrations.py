@@ -31,6 +31,7 @@ from permissions.scoping import client_q
 from resolvers import audit, login_throttle
 from resolvers.auth import THROTTLED_MESSAGE, login_key
 from resolvers.client_input import ClientValidator, local_today
+from resolvers.client_lookup import client_to_act_on
 from resolvers.context import RequestContext
 from resolvers.credentials import hash_secret, password_problem
 from resolvers.errors import ErrorCode, Problems, fail
@@ -49,6 +50,8 @@ def sign_up_key(ip: str) -> str:
     """The counter of one IP's sign-ups: a key of its own per IP (with a space, which no staff
     username has), so no other address's sign-ups can fill or empty it."""
     return login_key(f"portal sign-up {ip}")
+
+
 TAKEN_MESSAGE = "An account with this email exists: log in instead."
 
 
@@ -142,14 +145,7 @@ async def portal_sign_up(ctx: RequestContext, data: SignUpData) -> PortalSession
         await ClientPortalLink.create(
             organization_id=organization.id, client=client, account=account, relationship=ProxyRelationship.SELF
         )
-        await audit.record(
-            ctx,
-            "client.register",
-            organization_id=organization.id,
-            about=client,
-            location_id=location.id,
-            by=account,
-        )
+        await audit.record(ctx, "client.register", organization_id=organization.id, about=client, by=account)
         return await open_portal_session(ctx, account)
 
 
@@ -159,13 +155,8 @@ async def portal_sign_up(ctx: RequestContext, data: SignUpData) -> PortalSession
 async def reviewable_client(principal: Principal, client_id: Any, *path: str) -> Client:
     """A client the principal may see, at a location where it holds CLIENTS_MERGE; else NOT_FOUND
     (out of sight, as a missing one) or FORBIDDEN at `path`."""
-    parsed = parse_uuid(client_id)
-    client = await Client.filter(client_q(principal), id=parsed).first() if parsed else None
-    if client is None:
-        raise fail(ErrorCode.NOT_FOUND, "No such client.", *path)
-    if not principal.grants.has(Permission.CLIENTS_MERGE, str(client.location_id)):
-        raise fail(ErrorCode.FORBIDDEN, "This needs CLIENTS_MERGE at the client's location.", *path)
-    return client
+    refusal = "This needs CLIENTS_MERGE at the client's location."
+    return await client_to_act_on(principal, client_id, Permission.CLIENTS_MERGE, refusal, *path)
 
 
 def online_registrations(principal: Principal) -> QuerySet[Client]:
@@ -192,7 +183,6 @@ async def approve_registration(ctx: RequestContext, client_id: Any) -> Client:
             ctx,
             "client.approve",
             about=client,
-            location_id=client.location_id,
             changes={"status": [ClientStatus.PENDING_REVIEW.value, ClientStatus.ACTIVE.value]},
         )
         return await Client.get(id=client.id)

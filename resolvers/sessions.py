@@ -11,6 +11,9 @@ effect on the very next request.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from tortoise.models import Model
 
 from models.sessions import Session
 from models.users import StaffToken
@@ -20,6 +23,31 @@ from permissions.standing import Standing, denial_reason
 from resolvers.context import RequestContext
 from resolvers.credentials import STAFF_SESSION_PREFIX, token_hash
 from resolvers.user_grants import load_session_access
+
+USER_AGENT_MAX = 300  # the `user_agent` column of staff and portal sessions
+TokenRow = TypeVar("TokenRow", bound=Model)
+
+
+def opening_values(ctx: RequestContext, token: str, now: datetime) -> dict[str, Any]:
+    """What a session row of either kind (staff, portal) records of its opening: the token's hash
+    (never the token), its end `session_max_seconds` from `now`, and where it was opened from (the
+    user agent cut to its column)."""
+    return {
+        "token_hash": token_hash(token),
+        "expires_at": now + timedelta(seconds=ctx.settings.session_max_seconds),
+        "ip_address": ctx.ip_address,
+        "user_agent": (ctx.user_agent or "")[:USER_AGENT_MAX] or None,
+    }
+
+
+async def find_by_token(ctx: RequestContext, prefix: str, model: type[TokenRow], *related: str) -> TokenRow | None:
+    """The unrevoked `model` row (a portal session, an API token) behind the request's bearer token,
+    found by the token's hash with `related` loaded; None for a token of another kind (`prefix`
+    says which), an unknown one or a revoked one. Expiry is the caller's to judge."""
+    token = ctx.token or ""
+    if not token.startswith(prefix):
+        return None
+    return await model.filter(token_hash=token_hash(token), revoked_at__isnull=True).select_related(*related).first()
 
 
 def touch_interval(idle_seconds: int) -> timedelta:
