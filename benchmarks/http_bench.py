@@ -3,6 +3,7 @@
     make bench
     .venv/bin/python benchmarks/http_bench.py [--reuse] [--requests 2000] [--concurrency 8] [--warmup 50]
                                               [--clients 100000] [--queries q1,q2,q3] [--database NAME]
+                                              [--profile DIR]
 
 What it does (a few minutes on a 2-core machine; the load takes a quarter of a minute more without --reuse):
 1. creates and loads the PostgreSQL database `tessera_bench` with benchmarks/clients_page.py's functions
@@ -279,7 +280,9 @@ def floor_statements(floor: Server) -> int:
     return httpx.get(f"http://127.0.0.1:{floor.port}/stats").json()["statements"]
 
 
-def measure(server: Server, q: str, token: str, data: dict, args: argparse.Namespace, profile: Path | None = None) -> dict:
+def measure(
+    server: Server, q: str, token: str, data: dict, args: argparse.Namespace, profile: Path | None = None
+) -> dict:
     """One measurement; with `profile`, py-spy samples the server meanwhile (collapsed stacks there)."""
     job = {
         "host": "127.0.0.1",
@@ -351,7 +354,9 @@ def main() -> None:
         "--database", default=clients_page.DATABASE, help="its name (another keeps clear of a clients_page.py run)"
     )
     parser.add_argument(
-        "--profile", type=Path, help="a folder: py-spy samples Tessera during each measurement (collapsed stacks;"
+        "--profile",
+        type=Path,
+        help="a folder: py-spy samples Tessera during each measurement (collapsed stacks;"
         " the CPU figures then include py-spy's pauses, so read them from a run without it)",
     )
     args = parser.parse_args()
