@@ -76,12 +76,11 @@ class _Template:
     """A shape's SQL and, for each parameter, the filter value it comes from and in what form (or
     the constant Tortoise put there)."""
 
-    __slots__ = ("sql", "sources", "related", "lengths")
+    __slots__ = ("sql", "sources", "lengths")
 
-    def __init__(self, sql: str, sources: list[tuple[int | None, Any]], related: Any, lengths: list[int]) -> None:
+    def __init__(self, sql: str, sources: list[tuple[int | None, Any]], lengths: list[int]) -> None:
         self.sql = sql
         self.sources = sources
-        self.related = related
         self.lengths = lengths  # each value's column length (0: not text), checked as Tortoise checks it
 
     def fits(self, values: list[_Value]) -> bool:
@@ -272,21 +271,59 @@ async def execute(query: QuerySet[M]) -> Any:
         _templates.move_to_end(shape)
     if template is None or not template.fits(values):
         return await query
-    executor = query._db.executor_class(
-        model=query.model, db=query._db, prefetch_map={}, prefetch_queries={}, select_related_idx=template.related
-    )
-    rows = await executor.execute_select(
-        template.sql, template.parameters(values), custom_fields=list(query._annotations)
-    )
+    _, raw = await query._db.execute_query(template.sql, template.parameters(values))
+    rows = _models(query.model, raw, tuple(query._annotations))
     if query._single:
         return rows[0] if rows else None
     return rows
+
+
+def _guarded_attributes(model: type[Model], annotations: Any) -> bool:
+    """Whether a column or annotation name is a data descriptor of the class (a property): `_models`
+    writes the instance's dictionary, which only Tortoise's own attribute writes may stand for."""
+    meta = model._meta
+    names = [name for fields in (meta.db_native_fields, meta.db_default_fields, meta.db_complex_fields)
+             for _, name, _ in fields] + list(annotations)  # fmt: skip
+    return any(hasattr(type(getattr(model, name, None)), "__set__") for name in names)
+
+
+def _models(model: type[M], raw: Any, annotations: tuple[str, ...]) -> list[M]:
+    """Model instances from the rows of a statement that selects every column of `model` and then
+    `annotations`: what Tortoise's `_init_from_db` makes (the same conversions of the same fields),
+    written as one dictionary update a row instead of an attribute call a column."""
+    meta = model._meta
+    native = [(key, name) for key, name, _ in meta.db_native_fields]
+    plain = [(key, name, field.field_type) for key, name, field in meta.db_default_fields]
+    complex_ = [(key, name, field.to_python_value) for key, name, field in meta.db_complex_fields]
+    generated_pk = meta.db_pk_column not in meta.generated_db_fields
+    new = model.__new__
+    made = []
+    for row in raw:
+        instance = new(model)
+        values = instance.__dict__
+        values["_partial"] = False
+        values["_saved_in_db"] = True
+        values["_custom_generated_pk"] = generated_pk
+        values["_await_when_save"] = {}
+        for key, name in native:
+            values[name] = row[key]
+        for key, name, kind in plain:
+            value = row[key]
+            values[name] = kind(value) if value is not None else None
+        for key, name, convert in complex_:
+            values[name] = convert(row[key])
+        for name in annotations:
+            values[name] = row[name]
+        made.append(instance)
+    return made
 
 
 def _render(query: QuerySet[Any], values: list[_Value]) -> _Template | None:
     """Tortoise's SQL for the shape of `query` as a template (None: the shape is rendered each time)."""
     real = query._clone()
     real._make_query()  # Tortoise's own checks of the values (ValidationError) stand as they are
+    if _guarded_attributes(query.model, query._annotations):
+        return None
     fields = [_field(value.model, value.key) for value in values]
     if any(found is None for found in fields):
         return None
@@ -304,7 +341,7 @@ def _render(query: QuerySet[Any], values: list[_Value]) -> _Template | None:
         (getattr(found, "max_length", 0) or 0) if type(value.value) is str else 0
         for found, value in zip(fields, values, strict=True)
     ]
-    template = _Template(sql, sources, probe._select_related_idx, lengths)
+    template = _Template(sql, sources, lengths)
     # The template must give what Tortoise gives for the query at hand, text and parameters alike.
     if (sql, template.parameters(values)) != real.query.get_parameterized_sql():
         return None
