@@ -3,6 +3,7 @@
     make bench
     .venv/bin/python benchmarks/http_bench.py [--reuse] [--requests 2000] [--concurrency 8] [--warmup 50]
                                               [--clients 100000] [--queries q1,q2,q3] [--database NAME]
+                                              [--profile DIR]
 
 What it does (a few minutes on a 2-core machine; the load takes a quarter of a minute more without --reuse):
 1. creates and loads the PostgreSQL database `tessera_bench` with benchmarks/clients_page.py's functions
@@ -279,7 +280,10 @@ def floor_statements(floor: Server) -> int:
     return httpx.get(f"http://127.0.0.1:{floor.port}/stats").json()["statements"]
 
 
-def measure(server: Server, q: str, token: str, data: dict, args: argparse.Namespace) -> dict:
+def measure(
+    server: Server, q: str, token: str, data: dict, args: argparse.Namespace, profile: Path | None = None
+) -> dict:
+    """One measurement; with `profile`, py-spy samples the server meanwhile (collapsed stacks there)."""
     job = {
         "host": "127.0.0.1",
         "port": server.port,
@@ -289,6 +293,14 @@ def measure(server: Server, q: str, token: str, data: dict, args: argparse.Names
         "requests": args.requests,
         "concurrency": args.concurrency,
     }
+    spy = None
+    if profile is not None:
+        spy = subprocess.Popen(
+            [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(server.process.pid), "--format",
+             "raw", "--rate", "250", "--nonblocking", "--output", str(profile)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(1)  # py-spy attaches before the load starts
     cpu_before = cpu_seconds(server.process.pid)
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "load_client.py")],
@@ -298,6 +310,9 @@ def measure(server: Server, q: str, token: str, data: dict, args: argparse.Names
         check=False,
     )
     cpu = cpu_seconds(server.process.pid) - cpu_before
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=30)
     if done.returncode != 0:
         raise RuntimeError(f"load against {server.name} {q} failed:\n{done.stderr[-2000:]}")
     result = json.loads(done.stdout)
@@ -338,6 +353,12 @@ def main() -> None:
     parser.add_argument(
         "--database", default=clients_page.DATABASE, help="its name (another keeps clear of a clients_page.py run)"
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="a folder: py-spy samples Tessera during each measurement (collapsed stacks;"
+        " the CPU figures then include py-spy's pauses, so read them from a run without it)",
+    )
     args = parser.parse_args()
     queries = [q.strip() for q in args.queries.split(",") if q.strip()]
     if unknown := set(queries) - set(QUERIES):
@@ -366,7 +387,11 @@ def main() -> None:
                         answers[server.name] = warm_up(http, server, q, token, data, args.warmup)
                         sql_before = asyncio.run(statement_calls(data["url"])) if server is tessera and pgss else 0
                         floor_before = floor_statements(floor) if server is floor else 0
-                        row[server.name] = measure(server, q, token, data, args)
+                        profile = None
+                        if args.profile is not None and server is tessera:
+                            args.profile.mkdir(parents=True, exist_ok=True)
+                            profile = args.profile / f"{q}-{name.replace(' ', '-')}.txt"
+                        row[server.name] = measure(server, q, token, data, args, profile)
                         if server is tessera:
                             if pgss:
                                 calls = asyncio.run(statement_calls(data["url"])) - sql_before - 1

@@ -21,6 +21,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from models import prepared
 from models.clients import Client
 from models.enums import OPEN_CLIENT_STATUS, ClientStatus, ProviderStatus
 from models.keys import search_key
@@ -307,7 +308,7 @@ async def get_client(
     if parsed is None:
         return None
     query = Client.filter(client_q(principal), id=parsed)
-    return await (reading(query) if reading is not None else query).first()
+    return await prepared.execute((reading(query) if reading is not None else query).first())
 
 
 def _search_q(search: str, region: str = "CA") -> Q:

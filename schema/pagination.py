@@ -21,6 +21,7 @@ from tortoise.exceptions import ValidationError
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from models import prepared
 from permissions.errors import bad_input
 
 T = TypeVar("T")
@@ -202,7 +203,7 @@ async def keyset_page(
     if after:
         page_query = page_query.filter(after_q(keys, decode_cursor(after, keys)))
     try:
-        rows = await page_query.order_by(*order_by(keys)).limit(limit + 1) if limit else []
+        rows = await prepared.execute(page_query.order_by(*order_by(keys)).limit(limit + 1)) if limit else []
     except ValidationError:
         # Tortoise checks a filter value against its column before sending any SQL (a 10,000
         # character username, say): a value the column cannot hold matches no row. One answer for
