@@ -68,7 +68,6 @@ class LoginPayload(Payload):
     expires_at: datetime | None = None
     user: User | None = None
     password_reset_required: bool = False
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
     @classmethod
     def of(cls, result: Any, errors: list[UserError]) -> LoginPayload:
@@ -81,7 +80,6 @@ class LoginPayload(Payload):
 @strawberry.type
 class OkPayload(Payload):
     ok: bool
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
     @classmethod
     def of(cls, result: Any, errors: list[UserError]) -> OkPayload:
@@ -127,11 +125,12 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(**public("Open a staff session.", effects=(GrantEffect.NONE,), authenticates=True))
-    async def login(self, info: Info, input: LoginInput) -> LoginPayload:
-        return await LoginPayload.run(
-            info, "auth.login", auth.login, input.organization_slug, input.username, input.password
-        )
+    login = strawberry.mutation(
+        resolver=LoginPayload.resolver(
+            LoginInput, "auth.login", auth.login, "organization_slug", "username", "password"
+        ),
+        **public("Open a staff session.", effects=(GrantEffect.NONE,), authenticates=True),
+    )
 
     @strawberry.mutation(
         **requires(
@@ -148,30 +147,27 @@ class Mutation:
             return await OkPayload.run(info, "portal.logout", portal_auth.portal_logout)
         return await OkPayload.run(info, "auth.logout", auth.logout)
 
-    @strawberry.mutation(
+    change_password = strawberry.mutation(
+        resolver=OkPayload.resolver(
+            ChangePasswordInput, "auth.password_change", auth.change_password, "current_password", "new_password"
+        ),
         **requires(
             description="Change one's password; other sessions end.",
             allow_reset=True,
             effects=(GrantEffect.NONE,),
             authenticates=True,
-        )
+        ),
     )
-    async def change_password(self, info: Info, input: ChangePasswordInput) -> OkPayload:
-        return await OkPayload.run(
-            info, "auth.password_change", auth.change_password, input.current_password, input.new_password
-        )
-
-    @strawberry.mutation(
+    unlock_with_pin = strawberry.mutation(
+        resolver=OkPayload.resolver(UnlockWithPinInput, "auth.unlock", auth.unlock_with_pin, "pin"),
         **requires(
             description="Unlock an idle-locked session; five wrong PINs end it.",
             allow_locked=True,
             allow_reset=True,
             effects=(GrantEffect.NONE,),
             authenticates=True,
-        )
+        ),
     )
-    async def unlock_with_pin(self, info: Info, input: UnlockWithPinInput) -> OkPayload:
-        return await OkPayload.run(info, "auth.unlock", auth.unlock_with_pin, input.pin)
 
     @strawberry.mutation(**requires(description="End one of one's own sessions.", effects=(GrantEffect.NONE,)))
     async def revoke_session(self, info: Info, id: strawberry.ID) -> OkPayload:

@@ -7,9 +7,9 @@ the health card went out. Relations go through per-request DataLoaders and the s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 
@@ -22,13 +22,13 @@ from resolvers.client_input import ClientFilterData, CoverageData, CreateClientD
 from resolvers.inputs import from_input
 from schema import client_relations, portal, provider_relations, relations
 from schema.enums import ClientSource, ClientStatus, HealthCardCheck
-from schema.errors import Payload, UserError
+from schema.errors import Payload
 from schema.info import Info
 from schema.joins import ToOne, join, joinable, joined
 from schema.organization import Address, AddressInput, Location
 from schema.pagination import Connection, SortKey, keyset_page
 from schema.portal import ClientInvitation, ClientPortalLink
-from schema.refusals import STAFF_ONLY, refuse_beside, staff_only
+from schema.refusals import STAFF_ONLY, refuse_beside, staff_column
 
 if TYPE_CHECKING:
     from schema.providers import Provider
@@ -131,25 +131,11 @@ class Client:
 
     # Staff-only parts of the profile: a portal account (which reaches only its linked clients) gets
     # null and one FORBIDDEN at each (docs/architecture.md "Client portal"); staff read the column.
-    @strawberry.field(description=STAFF_ONLY)
-    def sex_at_birth(self: Any, info: Info) -> str | None:
-        return staff_only(info, self.sex_at_birth)
-
-    @strawberry.field(description=STAFF_ONLY)
-    def referring_provider_name(self: Any, info: Info) -> str | None:
-        return staff_only(info, self.referring_provider_name)
-
-    @strawberry.field(description=STAFF_ONLY)
-    def is_qualified(self: Any, info: Info) -> bool | None:
-        return staff_only(info, self.is_qualified)
-
-    @strawberry.field(description=STAFF_ONLY)
-    def veteran_id(self: Any, info: Info) -> str | None:
-        return staff_only(info, self.veteran_id)
-
-    @strawberry.field(description="Shown to every user who may see the client. " + STAFF_ONLY)
-    def alert(self: Any, info: Info) -> str | None:
-        return staff_only(info, self.alert)
+    sex_at_birth = staff_column(str | None)
+    referring_provider_name = staff_column(str | None)
+    is_qualified = staff_column(bool | None)
+    veteran_id = staff_column(str | None)
+    alert = staff_column(str | None, "Shown to every user who may see the client. " + STAFF_ONLY)
 
     @strawberry.field
     def phones(self: Any) -> list[ContactPhone]:
@@ -349,27 +335,22 @@ class ArchiveClientInput:
     id: strawberry.ID
 
 
+class HandsOutClient(Payload):
+    """A payload whose `client` is handed out: noted for the PHI access log, as any read."""
+
+    @classmethod
+    async def run(
+        cls, info: Info, action: str, resolver: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
+    ) -> Self:
+        result = await super().run(info, action, resolver, *args, **kwargs)
+        if getattr(result, "client", None) is not None:
+            seen(info, [result.client])  # type: ignore[attr-defined]
+        return result
+
+
 @strawberry.type
-class ClientPayload(Payload, result="client"):
+class ClientPayload(HandsOutClient, result="client"):
     client: Client | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-P = TypeVar("P", bound=Payload)
-
-
-async def client_payload(
-    info: Info,
-    action: str,
-    resolver: Any,
-    *args: Any,
-    payload: type[P] = ClientPayload,  # type: ignore[assignment]
-) -> P:
-    """A mutation's payload whose `client` is handed out: noted for the PHI access log, as any read."""
-    result = await payload.run(info, action, resolver, *args)
-    if getattr(result, "client", None) is not None:
-        seen(info, [result.client])  # type: ignore[attr-defined]
-    return result
 
 
 async def _page(info: Info, query: Any, first: int | None, after: str | None) -> Connection[Client]:
@@ -422,17 +403,16 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(
+    create_client = strawberry.mutation(
+        resolver=ClientPayload.resolver(CreateClientInput, "client.create", resolvers.create_client, CreateClientData),
         **requires(
             Permission.CLIENTS_MANAGE,
             description="Create a client at a location where CLIENTS_MANAGE is held.",
             effects=(GrantEffect.NONE,),
-        )
+        ),
     )
-    async def create_client(self, info: Info, input: CreateClientInput) -> ClientPayload:
-        return await client_payload(info, "client.create", resolvers.create_client, from_input(input, CreateClientData))
-
-    @strawberry.mutation(
+    update_client = strawberry.mutation(
+        resolver=ClientPayload.resolver(UpdateClientInput, "client.update", resolvers.update_client, UpdateClientData),
         **requires(
             Permission.CLIENTS_MANAGE,
             Permission.CLIENTS_COVERAGE_MANAGE,
@@ -441,15 +421,11 @@ class Mutation:
             "permission at the client's location, coverage CLIENTS_COVERAGE_MANAGE (a change of coverage alone "
             "needs only that), every other field CLIENTS_MANAGE; moving it needs CLIENTS_MANAGE at both locations.",
             effects=(GrantEffect.NONE,),
-        )
+        ),
     )
-    async def update_client(self, info: Info, input: UpdateClientInput) -> ClientPayload:
-        return await client_payload(info, "client.update", resolvers.update_client, from_input(input, UpdateClientData))
-
-    @strawberry.mutation(
+    archive_client = strawberry.mutation(
+        resolver=ClientPayload.resolver(ArchiveClientInput, "client.archive", resolvers.archive_client, "id"),
         **requires(
             Permission.CLIENTS_MANAGE, description="Archive a client (never deleted).", effects=(GrantEffect.NONE,)
-        )
+        ),
     )
-    async def archive_client(self, info: Info, input: ArchiveClientInput) -> ClientPayload:
-        return await client_payload(info, "client.archive", resolvers.archive_client, input.id)

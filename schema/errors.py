@@ -1,8 +1,10 @@
 """The UserError type, the one helper every mutation uses to turn InputErrors into payload errors,
-and `Payload`, the way every mutation's payload is made from its resolver's answer."""
+and `Payload`, the way every mutation's payload is made from its resolver's answer (and the whole
+root field of a mutation that does nothing else)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -11,6 +13,7 @@ import strawberry
 from resolvers import audit
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, InputError, Problem
+from resolvers.inputs import from_input
 from schema.info import Info
 
 T = TypeVar("T")
@@ -56,6 +59,9 @@ class Payload:
     result; a payload whose result needs more than that overrides `of`. A mutation answers with
     `await LocationPayload.run(info, "location.create", locations.create_location, data)`: the
     resolver is called with the request context and the arguments, through `attempt`.
+
+    Every payload has `errors: [UserError!]!` (empty when the change was made). A payload class gets
+    it here, after its own fields, unless it places it itself (UsersPayload, before `warnings`).
     """
 
     result_field: ClassVar[str | None] = None
@@ -64,6 +70,10 @@ class Payload:
         super().__init_subclass__(**kwargs)
         if result is not None:
             cls.result_field = result
+        fields = cls.__dict__.get("__annotations__")
+        if fields is not None and "errors" not in fields:
+            fields["errors"] = list[UserError]
+            cls.errors = strawberry.field(default_factory=list)  # type: ignore[attr-defined]
 
     @classmethod
     def of(cls, result: Any, errors: list[UserError]) -> Self:
@@ -76,3 +86,29 @@ class Payload:
     ) -> Self:
         result, errors = await attempt(info.context, action, lambda: resolver(info.context, *args, **kwargs))
         return cls.of(result, errors)
+
+    @classmethod
+    def resolver(
+        cls, input: type, action: str, resolver: Callable[..., Awaitable[Any]], *takes: type | str
+    ) -> Callable[..., Awaitable[Self]]:
+        """The root resolver of a mutation that only hands its `input` to `resolver` and answers with
+        this payload: `strawberry.mutation(resolver=UserPayload.resolver(CreateUserInput, "user.create",
+        users.create_user, CreateUserData), **requires(...))`.
+
+        `takes` is what the resolver gets after the request context, in order: a dataclass is the
+        whole input read with `from_input`, a string is that field of the input. The function carries
+        its annotations as objects (`info: Info, input: <input>` returning this payload), which is
+        all Strawberry reads to build the field's argument and type, as from a written method.
+
+        `resolver` is looked up on its module at each call, as a written method body would look it up
+        (so a test that replaces `locations.create_location` replaces it here too).
+        """
+        module, name = sys.modules[resolver.__module__], resolver.__name__
+        assert getattr(module, name, None) is resolver, f"{name} is not reachable by its name in {module}"
+
+        async def resolve(info: Info, input: Any) -> Self:
+            args = [from_input(input, take) if isinstance(take, type) else getattr(input, take) for take in takes]
+            return await cls.run(info, action, getattr(module, name), *args)
+
+        resolve.__annotations__ = {"info": Info, "input": input, "return": cls}
+        return resolve

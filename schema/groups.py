@@ -10,9 +10,8 @@ from permissions.catalog import Permission, parse_codes
 from permissions.classes import GrantEffect, requires
 from permissions.scoping import can_see_location
 from resolvers import groups
-from resolvers.inputs import from_input
 from schema import group_relations
-from schema.errors import Payload, UserError
+from schema.errors import Payload
 from schema.info import Info
 from schema.organization import Location
 from schema.pagination import Connection, check_page
@@ -95,13 +94,11 @@ class UpdatePermissionGroupInput:
 @strawberry.type
 class PermissionGroupPayload(Payload, result="permission_group"):
     permission_group: PermissionGroup | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class DeletePayload(Payload, result="deleted_id"):
     deleted_id: strawberry.ID | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -117,27 +114,26 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(
+    create_permission_group = strawberry.mutation(
+        resolver=PermissionGroupPayload.resolver(
+            CreatePermissionGroupInput, "group.create", groups.create_group, groups.CreateGroupData
+        ),
         **requires(
             Permission.GROUPS_MANAGE,
             description="Create a group; it may not hold (or give its members) what the caller does not hold.",
             effects=(GrantEffect.ADDS,),
-        )
+        ),
     )
-    async def create_permission_group(self, info: Info, input: CreatePermissionGroupInput) -> PermissionGroupPayload:
-        data = from_input(input, groups.CreateGroupData)
-        return await PermissionGroupPayload.run(info, "group.create", groups.create_group, data)
-
-    @strawberry.mutation(
+    update_permission_group = strawberry.mutation(
+        resolver=PermissionGroupPayload.resolver(
+            UpdatePermissionGroupInput, "group.update", groups.update_group, groups.UpdateGroupData
+        ),
         **requires(
             Permission.GROUPS_MANAGE,
             description="Change a group; whatever it adds to the group or its members must be the caller's.",
             effects=(GrantEffect.ADDS,),
-        )
+        ),
     )
-    async def update_permission_group(self, info: Info, input: UpdatePermissionGroupInput) -> PermissionGroupPayload:
-        data = from_input(input, groups.UpdateGroupData)
-        return await PermissionGroupPayload.run(info, "group.update", groups.update_group, data)
 
     @strawberry.mutation(
         **requires(

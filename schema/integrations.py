@@ -16,7 +16,7 @@ from permissions.catalog import Permission
 from permissions.classes import GrantEffect, requires
 from permissions.scoping import location_q, user_q
 from resolvers import integrations
-from resolvers.inputs import from_input, parse_uuid
+from resolvers.inputs import parse_uuid
 from resolvers.integration_auth import known_permissions
 from schema.auth import OkPayload
 from schema.errors import Payload, UserError
@@ -107,14 +107,12 @@ class RevokeApiTokenInput:
 @strawberry.type
 class IntegrationPayload(Payload, result="integration"):
     integration: Integration | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class CreateApiTokenPayload(Payload):
     api_token: ApiToken | None = None
     secret: str | None = strawberry.field(default=None, description="Shown once; stored only as a hash.")
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
     @classmethod
     def of(cls, result: Any, errors: list[UserError]) -> CreateApiTokenPayload:
@@ -142,54 +140,57 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(
+    create_integration = strawberry.mutation(
+        resolver=IntegrationPayload.resolver(
+            CreateIntegrationInput,
+            "integration.create",
+            integrations.create_integration,
+            integrations.CreateIntegrationData,
+        ),
         **requires(
             _MANAGE,
             description="A partner integration holding at most the viewer's own grants.",
             effects=(GrantEffect.ADDS,),
-        )
+        ),
     )
-    async def create_integration(self, info: Info, input: CreateIntegrationInput) -> IntegrationPayload:
-        data = from_input(input, integrations.CreateIntegrationData)
-        return await IntegrationPayload.run(info, "integration.create", integrations.create_integration, data)
-
-    @strawberry.mutation(
+    update_integration = strawberry.mutation(
+        resolver=IntegrationPayload.resolver(
+            UpdateIntegrationInput,
+            "integration.update",
+            integrations.update_integration,
+            integrations.UpdateIntegrationData,
+        ),
         **requires(
             _MANAGE,
             description="Change an integration; widening or reactivating it stays within the viewer's grants. "
             "isActive: false refuses its tokens from the next request.",
             effects=(GrantEffect.ADDS, GrantEffect.RESTORES),
-        )
+        ),
     )
-    async def update_integration(self, info: Info, input: UpdateIntegrationInput) -> IntegrationPayload:
-        data = from_input(input, integrations.UpdateIntegrationData)
-        return await IntegrationPayload.run(info, "integration.update", integrations.update_integration, data)
-
-    @strawberry.mutation(
+    create_api_token = strawberry.mutation(
+        resolver=CreateApiTokenPayload.resolver(
+            CreateApiTokenInput,
+            "integration.token_create",
+            integrations.create_api_token,
+            "integration_id",
+            "name",
+            "expires_at",
+        ),
         **requires(
             _MANAGE,
             description="A new API token (tsk_...): the secret is in this answer only. Its expiry is capped to "
             "TESSERA_API_TOKEN_MAX_DAYS (366 days by default), which an absent one also gets.",
             effects=(GrantEffect.HANDS_OVER,),
-        )
+        ),
     )
-    async def create_api_token(self, info: Info, input: CreateApiTokenInput) -> CreateApiTokenPayload:
-        return await CreateApiTokenPayload.run(
-            info,
-            "integration.token_create",
-            integrations.create_api_token,
-            input.integration_id,
-            input.name,
-            input.expires_at,
-        )
-
-    @strawberry.mutation(
+    revoke_api_token = strawberry.mutation(
+        resolver=OkPayload.resolver(
+            RevokeApiTokenInput, "integration.token_revoke", integrations.revoke_api_token, "id"
+        ),
         **requires(
             _MANAGE,
             description="Revoke a token: refused from the very next request.",
             effects=(GrantEffect.NONE,),
             tokens=False,
-        )
+        ),
     )
-    async def revoke_api_token(self, info: Info, input: RevokeApiTokenInput) -> OkPayload:
-        return await OkPayload.run(info, "integration.token_revoke", integrations.revoke_api_token, input.id)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import strawberry
 
 from permissions.catalog import Permission
 from permissions.classes import GrantEffect, requires
 from resolvers import locations
-from resolvers.inputs import from_input
-from schema.errors import Payload, UserError
+from schema.errors import Payload
 from schema.info import Info
 from schema.organization import AddressInput, Location
 
@@ -39,7 +40,6 @@ class SetLocationActiveInput:
 @strawberry.type
 class LocationPayload(Payload, result="location"):
     location: Location | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -57,30 +57,27 @@ class Query:
         return await locations.get_location(info.context, id)  # type: ignore[return-value]
 
 
+# Every change of a location: deactivating one ends the grants it carried, none is added.
+_manage = partial(requires, Permission.LOCATIONS_MANAGE, effects=(GrantEffect.NONE,))
+
+
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(
-        **requires(Permission.LOCATIONS_MANAGE, description="Create a location.", effects=(GrantEffect.NONE,))
+    create_location = strawberry.mutation(
+        resolver=LocationPayload.resolver(
+            CreateLocationInput, "location.create", locations.create_location, locations.CreateLocationData
+        ),
+        **_manage(description="Create a location."),
     )
-    async def create_location(self, info: Info, input: CreateLocationInput) -> LocationPayload:
-        data = from_input(input, locations.CreateLocationData)
-        return await LocationPayload.run(info, "location.create", locations.create_location, data)
-
-    @strawberry.mutation(
-        **requires(Permission.LOCATIONS_MANAGE, description="Change a location's details.", effects=(GrantEffect.NONE,))
+    update_location = strawberry.mutation(
+        resolver=LocationPayload.resolver(
+            UpdateLocationInput, "location.update", locations.update_location, locations.UpdateLocationData
+        ),
+        **_manage(description="Change a location's details."),
     )
-    async def update_location(self, info: Info, input: UpdateLocationInput) -> LocationPayload:
-        data = from_input(input, locations.UpdateLocationData)
-        return await LocationPayload.run(info, "location.update", locations.update_location, data)
-
-    @strawberry.mutation(
-        **requires(
-            Permission.LOCATIONS_MANAGE,
-            description="Deactivate or reactivate a location: its rows stay, the grants it carried end at once.",
-            effects=(GrantEffect.NONE,),
-        )
+    set_location_active = strawberry.mutation(
+        resolver=LocationPayload.resolver(
+            SetLocationActiveInput, "location.set_active", locations.set_location_active, "id", "active"
+        ),
+        **_manage(description="Deactivate or reactivate a location: its rows stay, the grants it carried end at once."),
     )
-    async def set_location_active(self, info: Info, input: SetLocationActiveInput) -> LocationPayload:
-        return await LocationPayload.run(
-            info, "location.set_active", locations.set_location_active, input.id, input.active
-        )

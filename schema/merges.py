@@ -5,6 +5,8 @@ Every client they hand out goes through the scoping rule and the PHI access log,
 
 from __future__ import annotations
 
+from functools import partial
+
 import strawberry
 
 from permissions.catalog import Permission
@@ -12,9 +14,7 @@ from permissions.classes import GrantEffect, requires
 from permissions.errors import bad_input
 from resolvers import duplicates, merges, registrations
 from resolvers.errors import InputError
-from resolvers.inputs import from_input
-from schema.clients import Client, ClientPayload, client_payload, seen
-from schema.errors import Payload, UserError
+from schema.clients import Client, ClientPayload, HandsOutClient, seen
 from schema.info import Info
 from schema.pagination import Connection, SortKey, datetime_key, keyset_page
 
@@ -54,9 +54,8 @@ class ApproveRegistrationInput:
 
 
 @strawberry.type
-class MergeClientsPayload(Payload, result="client"):
+class MergeClientsPayload(HandsOutClient, result="client"):
     client: Client | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -101,39 +100,29 @@ class Query:
         return [DuplicateCandidate(client=c.client, score=c.score, reasons=c.reasons) for c in found]  # type: ignore[arg-type]
 
 
+# Merging, unmerging and approving registrations: CLIENTS_MERGE at the clients' locations.
+_merge = partial(requires, Permission.CLIENTS_MERGE, effects=(GrantEffect.NONE,))
+
+
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(
-        **requires(
-            Permission.CLIENTS_MERGE,
+    merge_clients = strawberry.mutation(
+        resolver=MergeClientsPayload.resolver(
+            MergeClientsInput, "client.merge", merges.merge_clients, merges.MergeData
+        ),
+        **_merge(
             description="Merge a client (e.g. an online registration) into the existing profile: needs CLIENTS_MERGE "
             "at both clients' locations. The source becomes MERGED; its portal links and pending invitations move "
-            "to the target. Undo it with unmergeClient within 30 days.",
-            effects=(GrantEffect.NONE,),
-        )
+            "to the target. Undo it with unmergeClient within 30 days."
+        ),
     )
-    async def merge_clients(self, info: Info, input: MergeClientsInput) -> MergeClientsPayload:
-        data = from_input(input, merges.MergeData)
-        return await client_payload(info, "client.merge", merges.merge_clients, data, payload=MergeClientsPayload)
-
-    @strawberry.mutation(
-        **requires(
-            Permission.CLIENTS_MERGE,
-            description="Undo a merge within 30 days (chains unwind last merge first).",
-            effects=(GrantEffect.NONE,),
-        )
+    unmerge_client = strawberry.mutation(
+        resolver=MergeClientsPayload.resolver(UnmergeClientInput, "client.unmerge", merges.unmerge_client, "id"),
+        **_merge(description="Undo a merge within 30 days (chains unwind last merge first)."),
     )
-    async def unmerge_client(self, info: Info, input: UnmergeClientInput) -> MergeClientsPayload:
-        return await client_payload(
-            info, "client.unmerge", merges.unmerge_client, input.id, payload=MergeClientsPayload
-        )
-
-    @strawberry.mutation(
-        **requires(
-            Permission.CLIENTS_MERGE,
-            description="A registration that is a new patient: PENDING_REVIEW becomes ACTIVE.",
-            effects=(GrantEffect.NONE,),
-        )
+    approve_registration = strawberry.mutation(
+        resolver=ClientPayload.resolver(
+            ApproveRegistrationInput, "client.approve", registrations.approve_registration, "id"
+        ),
+        **_merge(description="A registration that is a new patient: PENDING_REVIEW becomes ACTIVE."),
     )
-    async def approve_registration(self, info: Info, input: ApproveRegistrationInput) -> ClientPayload:
-        return await client_payload(info, "client.approve", registrations.approve_registration, input.id)

@@ -10,7 +10,7 @@ from models.organization import Location as LocationModel
 from resolvers.locations import AddressData
 from resolvers.seats import seats_used
 from schema.info import Info
-from schema.refusals import STAFF_ONLY, staff_only
+from schema.refusals import STAFF_ONLY, staff_column, staff_only
 
 
 @strawberry.type
@@ -60,9 +60,7 @@ class Organization:
     id: strawberry.ID
     name: str
     slug: str
-    @strawberry.field(description="null: unlimited. " + STAFF_ONLY)
-    def seat_limit(self: Any, info: Info) -> int | None:
-        return staff_only(info, self.seat_limit)  # type: ignore[no-any-return]
+    seat_limit = staff_column(int | None, "null: unlimited. " + STAFF_ONLY)
 
     @strawberry.field(description="Active users whose accessStatus is INVITED or ENABLED. " + STAFF_ONLY)
     async def seats_used(self: Any, info: Info) -> int:

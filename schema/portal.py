@@ -23,7 +23,7 @@ from permissions.catalog import Permission
 from permissions.classes import GrantEffect, public, requires
 from permissions.scoping import client_q, user_q
 from resolvers import invitations, portal_auth, registrations
-from resolvers.inputs import from_input, parse_uuid
+from resolvers.inputs import parse_uuid
 from schema.auth import OkPayload
 from schema.enums import InvitationStatus, ProxyRelationship
 from schema.errors import Payload, UserError, attempt
@@ -213,7 +213,6 @@ class AcceptClientInvitationInput:
 class ClientInvitationPayload(Payload):
     invitation: ClientInvitation | None = None
     link: str | None = strawberry.field(default=None, description="The acceptance URL (create, resend, get link).")
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
     @classmethod
     def of(cls, result: Any, errors: list[UserError]) -> ClientInvitationPayload:
@@ -235,7 +234,6 @@ class PortalSessionPayload(Payload):
     token: str | None = strawberry.field(default=None, description="Send as Authorization: Bearer <token>.")
     expires_at: datetime | None = None
     account: PortalAccount | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
     @classmethod
     def of(cls, result: Any, errors: list[UserError]) -> PortalSessionPayload:
@@ -249,7 +247,6 @@ class AcceptClientInvitationPayload(Payload):
     link: ClientPortalLink | None = None
     token: str | None = strawberry.field(default=None, description="A portal session, when newAccount made one.")
     expires_at: datetime | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
     @classmethod
     def of(cls, result: Any, errors: list[UserError]) -> AcceptClientInvitationPayload:
@@ -265,7 +262,15 @@ class AcceptClientInvitationPayload(Payload):
 
 # --------------------------------------------------------------------------- root fields
 
-_MANAGE = "Requires CLIENT_PORTAL_MANAGE at the client's location."
+
+def _manage(description: str) -> dict[str, Any]:
+    """What every staff mutation of the portal needs: CLIENT_PORTAL_MANAGE at the client's location,
+    which its description says (the permission text alone would not name the client's location)."""
+    return requires(
+        Permission.CLIENT_PORTAL_MANAGE,
+        description=f"{description} Requires CLIENT_PORTAL_MANAGE at the client's location.",
+        effects=(GrantEffect.NONE,),
+    )
 
 
 @strawberry.type
@@ -303,42 +308,35 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(
+    portal_sign_up = strawberry.mutation(
+        resolver=PortalSessionPayload.resolver(
+            PortalSignUpInput, "portal.sign_up", registrations.portal_sign_up, registrations.SignUpData
+        ),
         **public(
             "Sign up online: a portal account and a PENDING_REVIEW client at the chosen location, linked as SELF, "
             "and a portal session. An email that has an account takes nothing over (DUPLICATE); throttled like "
             "portalLogin.",
             effects=(GrantEffect.NONE,),
             authenticates=True,
-        )
+        ),
     )
-    async def portal_sign_up(self, info: Info, input: PortalSignUpInput) -> PortalSessionPayload:
-        data = from_input(input, registrations.SignUpData)
-        return await PortalSessionPayload.run(info, "portal.sign_up", registrations.portal_sign_up, data)
-
-    @strawberry.mutation(**public("Open a portal session.", effects=(GrantEffect.NONE,), authenticates=True))
-    async def portal_login(self, info: Info, input: PortalLoginInput) -> PortalSessionPayload:
-        return await PortalSessionPayload.run(
-            info, "portal.login", portal_auth.portal_login, input.organization_slug, input.email, input.password
-        )
+    portal_login = strawberry.mutation(
+        resolver=PortalSessionPayload.resolver(
+            PortalLoginInput, "portal.login", portal_auth.portal_login, "organization_slug", "email", "password"
+        ),
+        **public("Open a portal session.", effects=(GrantEffect.NONE,), authenticates=True),
+    )
+    invite_client_user = strawberry.mutation(
+        resolver=ClientInvitationPayload.resolver(
+            InviteClientUserInput, "client.invite", invitations.invite_client_user, invitations.InviteData
+        ),
+        **_manage("Invite someone to manage a client's appointments (proxy access)."),
+    )
 
     @strawberry.mutation(
-        **requires(
-            Permission.CLIENT_PORTAL_MANAGE,
-            description="Invite someone to manage a client's appointments (proxy access). " + _MANAGE,
-            effects=(GrantEffect.NONE,),
-        )
-    )
-    async def invite_client_user(self, info: Info, input: InviteClientUserInput) -> ClientInvitationPayload:
-        data = from_input(input, invitations.InviteData)
-        return await ClientInvitationPayload.run(info, "client.invite", invitations.invite_client_user, data)
-
-    @strawberry.mutation(
-        **requires(
-            Permission.CLIENT_PORTAL_MANAGE,
-            description="Invite each client at its own email, as SELF (at most 100); a client that cannot be "
-            "invited is an error at its index and the rest are invited. " + _MANAGE,
-            effects=(GrantEffect.NONE,),
+        **_manage(
+            "Invite each client at its own email, as SELF (at most 100); a client that cannot be "
+            "invited is an error at its index and the rest are invited."
         )
     )
     async def bulk_invite_clients(self, info: Info, input: BulkInviteClientsInput) -> BulkInvitePayload:
@@ -351,11 +349,9 @@ class Mutation:
         return BulkInvitePayload(invitations=invited, errors=errors)  # type: ignore[arg-type]
 
     @strawberry.mutation(
-        **requires(
-            Permission.CLIENT_PORTAL_MANAGE,
-            description="A new link and a new expiry for a pending or expired invitation; the old link dies "
-            "(also the way to get a link to hand out, with send: false). " + _MANAGE,
-            effects=(GrantEffect.NONE,),
+        **_manage(
+            "A new link and a new expiry for a pending or expired invitation; the old link dies "
+            "(also the way to get a link to hand out, with send: false)."
         )
     )
     async def resend_client_invitation(self, info: Info, input: ResendClientInvitationInput) -> ClientInvitationPayload:
@@ -363,43 +359,34 @@ class Mutation:
             info, "client.invitation_resend", invitations.resend_invitation, input.id, input.send is not False
         )
 
-    @strawberry.mutation(
-        **requires(
-            Permission.CLIENT_PORTAL_MANAGE,
-            description="Revoke a pending invitation. " + _MANAGE,
-            effects=(GrantEffect.NONE,),
-        )
+    revoke_client_invitation = strawberry.mutation(
+        resolver=ClientInvitationPayload.resolver(
+            RevokeClientInvitationInput, "client.invitation_revoke", invitations.revoke_invitation, "id"
+        ),
+        **_manage("Revoke a pending invitation."),
     )
-    async def revoke_client_invitation(self, info: Info, input: RevokeClientInvitationInput) -> ClientInvitationPayload:
-        return await ClientInvitationPayload.run(
-            info, "client.invitation_revoke", invitations.revoke_invitation, input.id
-        )
-
-    @strawberry.mutation(
+    accept_client_invitation = strawberry.mutation(
+        resolver=AcceptClientInvitationPayload.resolver(
+            AcceptClientInvitationInput,
+            "client.invitation_accept",
+            invitations.accept_invitation,
+            invitations.AcceptData,
+        ),
         **public(
             "Accept a client invitation: with a portal session whose email is the invited one, or with "
             "newAccount to create the account for the invited email (and a session). Asks for the "
             "verification code and the client's date of birth when they apply; five wrong answers void it.",
             effects=(GrantEffect.NONE,),
             authenticates=True,
-        )
+        ),
     )
-    async def accept_client_invitation(
-        self, info: Info, input: AcceptClientInvitationInput
-    ) -> AcceptClientInvitationPayload:
-        data = from_input(input, invitations.AcceptData)
-        return await AcceptClientInvitationPayload.run(
-            info, "client.invitation_accept", invitations.accept_invitation, data
-        )
-
-    @strawberry.mutation(
-        **requires(
-            Permission.CLIENT_PORTAL_MANAGE,
-            description="End an account's access to a client; it applies on the account's next request. " + _MANAGE,
-            effects=(GrantEffect.NONE,),
-        )
+    remove_portal_link = strawberry.mutation(
+        resolver=OkPayload.resolver(
+            RemovePortalLinkInput,
+            "client.portal_link_remove",
+            invitations.remove_portal_link,
+            "client_id",
+            "account_id",
+        ),
+        **_manage("End an account's access to a client; it applies on the account's next request."),
     )
-    async def remove_portal_link(self, info: Info, input: RemovePortalLinkInput) -> OkPayload:
-        return await OkPayload.run(
-            info, "client.portal_link_remove", invitations.remove_portal_link, input.client_id, input.account_id
-        )

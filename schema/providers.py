@@ -10,6 +10,7 @@ only clients the viewer could fetch directly.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -23,7 +24,7 @@ from resolvers import providers as resolvers
 from resolvers.inputs import from_input
 from resolvers.providers import Sites
 from schema import provider_relations, relations
-from schema.errors import Payload, UserError, attempt
+from schema.errors import Payload, UserError
 from schema.info import Info
 from schema.organization import Location
 from schema.pagination import (
@@ -35,7 +36,7 @@ from schema.pagination import (
     edges_of,
     keyset_page,
 )
-from schema.refusals import STAFF_ONLY, staff_only
+from schema.refusals import STAFF_ONLY, staff_column, staff_only
 from schema.users import User
 
 if TYPE_CHECKING:
@@ -92,9 +93,7 @@ class Provider:
     def status(self: Any, info: Info) -> ProviderStatus:
         return resolvers.effective_status(self, info.context.now())
 
-    @strawberry.field(description=STAFF_ONLY)
-    def billing_role(self: Any, info: Info) -> BillingRole:
-        return staff_only(info, self.billing_role)  # type: ignore[no-any-return]
+    billing_role = staff_column(BillingRole)
 
     @strawberry.field(description=STAFF_ONLY)
     def settings(self: Any, info: Info) -> ProviderSettings:
@@ -224,7 +223,13 @@ class ReactivateProviderInput:
 class ProviderPayload(Payload, result="provider"):
     provider: Provider | None = None
     reassigned_client_count: int | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Any, errors: list[UserError]) -> ProviderPayload:
+        """deactivateProvider answers with the provider and how many of its clients moved."""
+        if isinstance(result, resolvers.DeactivationResult):
+            return cls(provider=result.provider, reassigned_client_count=result.reassigned_client_count)  # type: ignore[arg-type]
+        return super().of(result, errors)
 
 
 @strawberry.type
@@ -253,9 +258,16 @@ class Query:
         return await resolvers.get_provider(info.context, id)  # type: ignore[return-value]
 
 
+# Deactivating, calling it off and reactivating: each may restore what a provider's user held.
+_deactivation = partial(requires, Permission.PROVIDERS_DEACTIVATE, effects=(GrantEffect.RESTORES,))
+
+
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(
+    update_provider = strawberry.mutation(
+        resolver=ProviderPayload.resolver(
+            UpdateProviderInput, "provider.update", resolvers.update_provider, resolvers.UpdateProviderData
+        ),
         **requires(
             Permission.PROVIDERS_MANAGE,
             Permission.BILLING_MANAGE,
@@ -264,49 +276,32 @@ class Mutation:
             "one of the provider's sites, profile and settings PROVIDERS_MANAGE, billing numbers BILLING_MANAGE "
             "(a change of billing numbers alone needs only BILLING_MANAGE).",
             effects=(GrantEffect.NONE,),
-        )
+        ),
     )
-    async def update_provider(self, info: Info, input: UpdateProviderInput) -> ProviderPayload:
-        data = from_input(input, resolvers.UpdateProviderData)
-        return await ProviderPayload.run(info, "provider.update", resolvers.update_provider, data)
 
-    @strawberry.mutation(
-        **requires(
-            Permission.PROVIDERS_DEACTIVATE,
-            description="Deactivate now (provider and user inactive, sessions ended, clients reassigned) or on a "
-            "future date (DEACTIVATION_SCHEDULED). Reassigning needs CLIENTS_MANAGE at each client's location.",
-            effects=(GrantEffect.RESTORES,),
-        )
-    )
-    async def deactivate_provider(self, info: Info, input: DeactivateProviderInput) -> ProviderPayload:
-        result, errors = await attempt(
-            info.context,
+    deactivate_provider = strawberry.mutation(
+        resolver=ProviderPayload.resolver(
+            DeactivateProviderInput,
             "provider.deactivate",
-            lambda: resolvers.deactivate_provider(info.context, from_input(input, resolvers.DeactivateProviderData)),
-        )
-        if result is None:
-            return ProviderPayload(errors=errors)
-        return ProviderPayload(
-            provider=result.provider,  # type: ignore[arg-type]
-            reassigned_client_count=result.reassigned_client_count,
-        )
-
-    @strawberry.mutation(
-        **requires(
-            Permission.PROVIDERS_DEACTIVATE,
-            description="Call off a scheduled deactivation.",
-            effects=(GrantEffect.RESTORES,),
-        )
+            resolvers.deactivate_provider,
+            resolvers.DeactivateProviderData,
+        ),
+        **_deactivation(
+            description="Deactivate now (provider and user inactive, sessions ended, clients reassigned) or on a "
+            "future date (DEACTIVATION_SCHEDULED). Reassigning needs CLIENTS_MANAGE at each client's location."
+        ),
     )
-    async def cancel_provider_deactivation(self, info: Info, input: CancelProviderDeactivationInput) -> ProviderPayload:
-        return await ProviderPayload.run(info, "provider.deactivation_cancel", resolvers.cancel_deactivation, input.id)
-
-    @strawberry.mutation(
-        **requires(
-            Permission.PROVIDERS_DEACTIVATE,
-            description="Make an inactive provider and its user active again (login access stays as it was).",
-            effects=(GrantEffect.RESTORES,),
-        )
+    cancel_provider_deactivation = strawberry.mutation(
+        resolver=ProviderPayload.resolver(
+            CancelProviderDeactivationInput, "provider.deactivation_cancel", resolvers.cancel_deactivation, "id"
+        ),
+        **_deactivation(description="Call off a scheduled deactivation."),
     )
-    async def reactivate_provider(self, info: Info, input: ReactivateProviderInput) -> ProviderPayload:
-        return await ProviderPayload.run(info, "provider.reactivate", resolvers.reactivate_provider, input.id)
+    reactivate_provider = strawberry.mutation(
+        resolver=ProviderPayload.resolver(
+            ReactivateProviderInput, "provider.reactivate", resolvers.reactivate_provider, "id"
+        ),
+        **_deactivation(
+            description="Make an inactive provider and its user active again (login access stays as it was)."
+        ),
+    )

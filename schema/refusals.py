@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import strawberry
 from graphql import FieldNode, GraphQLError
 from strawberry.extensions import SchemaExtension
 from tortoise.transactions import in_transaction
@@ -36,6 +37,7 @@ from tortoise.transactions import in_transaction
 from permissions.errors import ApiErrorCode, forbidden
 from resolvers import audit
 from resolvers.context import RequestContext
+from schema.info import Info
 
 REFUSED_SUFFIX = ".refused"
 # Enough to say where the refusals were without one event growing with a page (or a nested page).
@@ -112,6 +114,17 @@ def staff_only(info: Any, value: Any) -> Any:
     if info.context.staff_only_refused():
         raise forbidden("This is for clinic staff.")
     return value
+
+
+def staff_column(kind: Any, description: str = STAFF_ONLY) -> Any:
+    """A field that answers the row's column of the same name through `staff_only`:
+    `sex_at_birth = staff_column(str | None)`. `kind` is the field's type."""
+
+    def resolve(root: Any, info: Info) -> Any:
+        return staff_only(info, getattr(root, info.python_name))
+
+    resolve.__annotations__ = {"root": Any, "info": Info, "return": kind}
+    return strawberry.field(resolver=resolve, description=description)
 
 
 def refuse_beside(info: Any, message: str) -> None:

@@ -287,7 +287,6 @@ class AcceptStaffInvitationInput:
 @strawberry.type
 class UserPayload(Payload, result="user"):
     user: User | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 strawberry.enum(access.WarningCode)  # registers it in place (the pattern of schema/enums.py)
@@ -360,46 +359,46 @@ class Mutation:
             info, "auth.invitation_accept", access.accept_staff_invitation, input.token, input.password, input.pin
         )
 
-    @strawberry.mutation(
-        **requires(description="One's own contact details and PIN (no permission needed).", effects=(GrantEffect.NONE,))
+    update_my_profile = strawberry.mutation(
+        resolver=UserPayload.resolver(
+            UpdateMyProfileInput, "user.profile_update", user_writes.update_my_profile, user_input.ProfileData
+        ),
+        **requires(
+            description="One's own contact details and PIN (no permission needed).", effects=(GrantEffect.NONE,)
+        ),
     )
-    async def update_my_profile(self, info: Info, input: UpdateMyProfileInput) -> UserPayload:
-        data = from_input(input, user_input.ProfileData)
-        return await UserPayload.run(info, "user.profile_update", user_writes.update_my_profile, data)
-
-    @strawberry.mutation(
+    create_user = strawberry.mutation(
+        resolver=UserPayload.resolver(
+            CreateUserInput, "user.create", user_writes.create_user, user_input.CreateUserData
+        ),
         **requires(
             Permission.USERS_MANAGE,
             description="Add a user (login, contact, sites, billing). Needs USERS_MANAGE at every selected "
             "location (USERS_ACCESS_MANAGE too when access is enabled); grants no more than the viewer holds.",
             effects=(GrantEffect.ADDS,),
-        )
+        ),
     )
-    async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
-        data = from_input(input, user_input.CreateUserData)
-        return await UserPayload.run(info, "user.create", user_writes.create_user, data)
-
-    @strawberry.mutation(
+    update_user = strawberry.mutation(
+        resolver=UserPayload.resolver(
+            UpdateUserInput, "user.update", user_writes.update_user, user_input.UpdateUserData
+        ),
         **requires(
             Permission.USERS_MANAGE,
             description="Change a user. Needs USERS_MANAGE at every one of the user's locations; an admin only "
             "by an admin; stale expectedVersion: CONFLICT.",
             effects=(GrantEffect.ADDS, GrantEffect.RESTORES, GrantEffect.HANDS_OVER),
-        )
+        ),
     )
-    async def update_user(self, info: Info, input: UpdateUserInput) -> UserPayload:
-        data = from_input(input, user_input.UpdateUserData)
-        return await UserPayload.run(info, "user.update", user_writes.update_user, data)
-
-    @strawberry.mutation(
+    set_user_active = strawberry.mutation(
+        resolver=UserPayload.resolver(
+            SetUserActiveInput, "user.set_active", user_writes.set_user_active, "id", "active"
+        ),
         **requires(
             Permission.USERS_MANAGE,
             description="Deactivate (sessions end at once) or reactivate a user.",
             effects=(GrantEffect.RESTORES,),
-        )
+        ),
     )
-    async def set_user_active(self, info: Info, input: SetUserActiveInput) -> UserPayload:
-        return await UserPayload.run(info, "user.set_active", user_writes.set_user_active, input.id, input.active)
 
     @strawberry.mutation(
         **requires(
@@ -419,38 +418,34 @@ class Mutation:
             payload.warnings = [UserWarning.of(w) for w in warnings]
         return payload
 
-    @strawberry.mutation(
+    disable_access = strawberry.mutation(
+        resolver=UsersPayload.resolver(DisableAccessInput, "user.access_disable", access.disable_access, "user_ids"),
         **requires(
             Permission.USERS_ACCESS_MANAGE,
             description="Disable login access; the users' sessions end.",
             effects=(GrantEffect.NONE,),
-        )
+        ),
     )
-    async def disable_access(self, info: Info, input: DisableAccessInput) -> UsersPayload:
-        return await UsersPayload.run(info, "user.access_disable", access.disable_access, list(input.user_ids))
-
-    @strawberry.mutation(
+    send_registration_email = strawberry.mutation(
+        resolver=UsersPayload.resolver(
+            SendRegistrationEmailInput, "user.registration_email", access.send_registration_email, "user_ids"
+        ),
         **requires(
             Permission.USERS_ACCESS_MANAGE,
             description="(Re)send the registration email to invited users; the previous link stops working.",
             effects=(GrantEffect.HANDS_OVER,),
-        )
+        ),
     )
-    async def send_registration_email(self, info: Info, input: SendRegistrationEmailInput) -> UsersPayload:
-        user_ids = list(input.user_ids)
-        return await UsersPayload.run(info, "user.registration_email", access.send_registration_email, user_ids)
-
-    @strawberry.mutation(
+    reset_credentials = strawberry.mutation(
+        resolver=UserPayload.resolver(
+            ResetCredentialsInput,
+            "user.credentials_reset",
+            user_writes.reset_credentials,
+            user_writes.ResetCredentialsData,
+        ),
         **requires(
             Permission.USERS_CREDENTIALS_RESET,
             description="Set a user's password and/or PIN, or email a reset link; the user's sessions end.",
             effects=(GrantEffect.HANDS_OVER,),
-        )
+        ),
     )
-    async def reset_credentials(self, info: Info, input: ResetCredentialsInput) -> UserPayload:
-        return await UserPayload.run(
-            info,
-            "user.credentials_reset",
-            user_writes.reset_credentials,
-            from_input(input, user_writes.ResetCredentialsData),
-        )
