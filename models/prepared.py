@@ -24,13 +24,13 @@ from collections.abc import Callable, Iterator
 from copy import copy as shallow_copy
 from datetime import date
 from enum import Enum
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 from uuid import UUID
 
 from tortoise.expressions import F, Q, Subquery
 from tortoise.filters import escape_like
 from tortoise.models import Model
-from tortoise.queryset import QuerySet, ValuesQuery
+from tortoise.queryset import QuerySet, QuerySetSingle, ValuesQuery
 
 M = TypeVar("M", bound=Model)
 
@@ -251,9 +251,10 @@ def _forms_of(value: Any, lookup: str) -> tuple[str, ...]:
     return ("as is", "text")
 
 
-async def execute(query: QuerySet[M]) -> Any:
+async def execute(single_or_many: QuerySet[M] | QuerySetSingle[Any]) -> Any:
     """`await query`, with the SQL text of its shape built once: a list of models, or with `.first()`
     the model or None."""
+    query = cast(QuerySet[Any], single_or_many)  # `.first()` types itself apart, and is a QuerySet
     if query._db is None:
         query._db = query._choose_db(query._select_for_update)
     values: list[_Value] = []
