@@ -107,17 +107,31 @@ def _parameter(value: Any) -> bool:
     return kind in _PARAMETER_TYPES or isinstance(value, UUID)  # asyncpg reads its own UUID subclass
 
 
+def _role(lookup: str, value: Any) -> str:
+    """What a filter value is in the SQL: one parameter ("?"), one a list item ("?*"), a subquery
+    ("sub"), or part of the text ("=")."""
+    kind = type(value)
+    if lookup in _PARAMETER_LOOKUPS and lookup != "in" and _parameter(value):
+        return "?"
+    if lookup == "in" and kind in (list, tuple) and all(_parameter(item) for item in value):
+        return "?*"
+    if kind is Subquery and isinstance(value.query, ValuesQuery):
+        return "sub"
+    return "="
+
+
 def _value_shape(model: type[Model], key: str, value: Any, values: list[_Value]) -> Any:
     """The shape of one filter value; the values that may become parameters are appended to `values`."""
     lookup = _lookup(key)
     kind = type(value)
-    if lookup in _PARAMETER_LOOKUPS and lookup != "in" and _parameter(value):
+    role = _role(lookup, value)
+    if role == "?":
         values.append(_Value(value, lookup, key, model))
         return ("?", kind)
-    if lookup == "in" and kind in (list, tuple) and all(_parameter(item) for item in value):
+    if role == "?*":
         values.extend(_Value(item, lookup, key, model) for item in value)
         return ("?*", len(value), tuple(type(item) for item in value))
-    if kind is Subquery and isinstance(value.query, ValuesQuery):
+    if role == "sub":
         return ("sub", _query_shape(value.query, values))
     if kind is str or not isinstance(value, _BAKED_TYPES):
         raise _Unmodelled(key)  # text a caller typed (a search) would fill the shapes kept, one each
@@ -185,14 +199,15 @@ def _stand_in(value: Any, index: int) -> Any:
 
 def _substitute(q: Q, stand_ins: Iterator[Any]) -> Q:
     """`q` with each parameter value replaced by the next stand-in (in `_q_shape`'s order)."""
-    filters = {}
+    filters: dict[str, Any] = {}
+    value: Any
     for key, value in q.filters.items():
-        lookup = _lookup(key)
-        if lookup in _PARAMETER_LOOKUPS and lookup != "in" and _parameter(value):
+        role = _role(_lookup(key), value)
+        if role == "?":
             filters[key] = next(stand_ins)
-        elif lookup == "in" and type(value) in (list, tuple) and all(_parameter(item) for item in value):
+        elif role == "?*":
             filters[key] = [next(stand_ins) for _ in value]
-        elif type(value) is Subquery:
+        elif role == "sub":
             filters[key] = Subquery(_substitute_query(value.query, stand_ins))
         else:
             filters[key] = value
