@@ -8,12 +8,12 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+from models.enums import ActorKind
 from permissions.catalog import Permission
 from permissions.classes import requires
 from permissions.scoping import can_see_location
 from resolvers import audit_query
 from schema import client_relations, relations
-from schema.enums import ActorKind
 from schema.info import Info
 from schema.organization import Location
 from schema.pagination import Connection, SortKey, check_page, datetime_key, keyset_page

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 
+from models.enums import ClientSource, ClientStatus, HealthCardCheck
 from permissions.catalog import Permission
 from permissions.classes import GrantEffect, requires
 from permissions.errors import forbidden
@@ -21,7 +22,6 @@ from resolvers import clients as resolvers
 from resolvers.client_input import ClientFilterData, CoverageData, CreateClientData, PhoneData, UpdateClientData
 from resolvers.inputs import from_input
 from schema import client_relations, portal, provider_relations, relations
-from schema.enums import ClientSource, ClientStatus, HealthCardCheck
 from schema.errors import Payload
 from schema.info import Info
 from schema.joins import ToOne, join, joinable, joined

@@ -1,31 +1,42 @@
-"""The API's enums: the very Python enums the models and the policy use, registered with Strawberry."""
+"""The API's enums: the very Python enums the models and the policy use, registered with Strawberry.
+
+`strawberry.enum` registers a class in place (it hands back the same class), so a schema module
+imports an enum from where it is declared (models/enums.py, permissions/, resolvers/errors.py) and
+gets the registered one: there is one way to expose an enum, and no second name for it here.
+schema/__init__.py imports this module before any type, so no type meets an unregistered enum.
+"""
 
 import strawberry
 
 from models import enums as m
-from permissions.catalog import Permission as _Permission
-from permissions.principal import PrincipalKind as _PrincipalKind
-from resolvers.errors import ErrorCode as _ErrorCode
+from permissions.catalog import Permission
+from permissions.principal import PrincipalKind
+from resolvers.errors import ErrorCode
 
-Permission = strawberry.enum(
-    _Permission,
+# Exposed as they are: their own names and values, no description.
+EXPOSED = (
+    ErrorCode,
+    PrincipalKind,
+    m.UserType,
+    m.AccountStatus,
+    m.AccessStatus,
+    m.BillingRole,
+    m.ProviderStatus,
+    m.ClientStatus,
+    m.ClientSource,
+    m.HealthCardCheck,
+    m.ActorKind,
+    m.ProxyRelationship,
+    m.InvitationStatus,
+    m.EmailDelivery,
+)
+
+strawberry.enum(
+    Permission,
     description=(
         "A fine-grained permission. ORG-WIDE ones are held only through a permission group that is not "
         "restricted to some locations (or through administration access); all others are held per location."
     ),
 )
-ErrorCode = strawberry.enum(_ErrorCode)
-PrincipalKind = strawberry.enum(_PrincipalKind)
-UserType = strawberry.enum(m.UserType)
-AccountStatus = strawberry.enum(m.AccountStatus)
-AccessStatus = strawberry.enum(m.AccessStatus)
-BillingRole = strawberry.enum(m.BillingRole)
-ProviderStatus = strawberry.enum(m.ProviderStatus)
-ClientStatus = strawberry.enum(m.ClientStatus)
-ClientSource = strawberry.enum(m.ClientSource)
-HealthCardCheck = strawberry.enum(m.HealthCardCheck)
-ActorKind = strawberry.enum(m.ActorKind)
-ProxyRelationship = strawberry.enum(m.ProxyRelationship)
-InvitationStatus = strawberry.enum(m.InvitationStatus)
-
-EmailDelivery = strawberry.enum(m.EmailDelivery)
+for _enum in EXPOSED:
+    strawberry.enum(_enum)

@@ -15,6 +15,7 @@ import strawberry
 from tortoise.expressions import Q, Subquery
 
 from models.clients import Client as ClientRow
+from models.enums import InvitationStatus, ProxyRelationship
 from models.portal import ClientInvitation as InvitationRow
 from models.portal import ClientPortalLink as LinkRow
 from models.portal import PortalAccount as AccountRow
@@ -25,7 +26,6 @@ from permissions.scoping import client_q, user_q
 from resolvers import invitations, portal_auth, registrations
 from resolvers.inputs import parse_uuid
 from schema.auth import OkPayload
-from schema.enums import InvitationStatus, ProxyRelationship
 from schema.errors import Payload, UserError, attempt
 from schema.info import Info
 from schema.loaders import by_id, grouped
