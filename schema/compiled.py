@@ -22,7 +22,7 @@ to the nearest nullable position and collected as graphql-core does (its `Collec
 What the plan does not cover falls back to graphql-core: mutations and subscriptions, directives
 (`@skip`/`@include`: a plan would depend on variables), abstract types (interfaces, unions),
 introspection, types with `is_type_of`, and any schema extension that wraps resolvers (middleware).
-tests/api/test_compiled.py runs documents through both paths for every principal of the permission
+tests/api/test_compiled_plans.py runs documents through both paths for every principal of the permission
 matrix world and requires identical data, errors and extensions.
 """
 
@@ -84,6 +84,9 @@ class FieldPlan:
     attribute: str | None  # a basic field: the attribute read from the source
     takes_arguments: bool
     selection: Selection | None  # the named return type is an object type
+    # A basic field of a scalar or enum type (or its non-null): its output coercion and whether it
+    # may be null, for `_Run.plain_leaves`.
+    leaf: tuple[Callable[[Any], Any], bool] | None = None
 
 
 @dataclass(eq=False)
@@ -165,9 +168,20 @@ def _selection(
                 _basic_attribute(definition),
                 bool(definition.args or nodes[0].arguments),
                 child,
+                _leaf(definition) if _basic_attribute(definition) is not None else None,
             )
         )
     return selection
+
+
+def _leaf(definition: GraphQLField) -> tuple[Callable[[Any], Any], bool] | None:
+    """A scalar or enum field's output coercion and nullability; None for any other type."""
+    type_ = definition.type
+    nullable = not isinstance(type_, GraphQLNonNull)
+    named = type_ if nullable else type_.of_type
+    if not isinstance(named, GraphQLLeafType):
+        return None
+    return named.coerce_output_value, nullable
 
 
 def _basic_attribute(definition: GraphQLField) -> str | None:
@@ -252,6 +266,8 @@ class _Run:
                 for i in live:
                     results[i][plan.key] = selection.type.name
                 continue
+            if plan.leaf is not None and self.plain_leaves(plan, sources, live, results):
+                continue
             field_paths = [Path(paths[i], plan.key, selection.type.name) for i in live]
             values = await self.resolve(plan, [sources[i] for i in live], field_paths)
             completed = await self.complete(plan, plan.definition.type, values, field_paths)
@@ -261,6 +277,37 @@ class _Run:
                 else:
                     results[i][plan.key] = value
         return results
+
+    def plain_leaves(self, plan: FieldPlan, sources: list[Any], live: list[int], results: list[Any]) -> bool:
+        """A basic scalar field over the batch when every value is plain: read, coerced, stored, and
+        True. At the first value that is not (a failed read, a null where none may be, an awaitable,
+        a value the coercion refuses) nothing is stored and False sends the whole batch through
+        `resolve` and `complete`, which answer it with graphql-core's errors. The hot loop of a page:
+        no path and no list per value, where nothing can fail."""
+        assert plan.leaf is not None and plan.attribute is not None
+        coerce, nullable = plan.leaf
+        attribute, is_awaitable = plan.attribute, self.is_awaitable
+        out: list[Any] = []
+        try:
+            for i in live:
+                value = getattr(sources[i], attribute)
+                if value is None:
+                    if not nullable:
+                        return False
+                    out.append(None)
+                    continue
+                if is_awaitable(value):
+                    return False
+                coerced = coerce(value)
+                if coerced is None or coerced is Undefined:
+                    return False
+                out.append(coerced)
+        except Exception:
+            return False
+        key = plan.key
+        for i, value in zip(live, out, strict=True):
+            results[i][key] = value
+        return True
 
     async def resolve(self, plan: FieldPlan, sources: list[Any], paths: list[Path]) -> list[Any]:
         """The raw values of one field for each source (an Exception where resolving failed)."""

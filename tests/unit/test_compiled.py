@@ -59,7 +59,44 @@ class Secret:
 
 
 @strawberry.type
+class Row:
+    """Basic scalar fields: the plan reads them over a batch without a path per value, and must fall
+    back to graphql-core's answer for the whole batch at the first value that is not plain."""
+
+    name: str
+    count: int
+    note: str | None
+
+
+class RowSource:
+    def __init__(self, name: Any, count: Any, note: Any) -> None:
+        self.name, self.count, self.note = name, count, note
+
+
+class Unreadable:
+    name, note = "boom", None
+
+    @property
+    def count(self) -> int:
+        raise ValueError("unreadable count")
+
+
+@strawberry.type
 class Query:
+    @strawberry.field
+    def rows(self) -> list[Row | None]:
+        return [
+            RowSource("a", 1, None),
+            RowSource(None, 2, "null where none may be"),
+            RowSource("c", "three", None),
+            Unreadable(),
+            RowSource("e", 5, _later("awaited")),
+        ]  # type: ignore[list-item]
+
+    @strawberry.field
+    def clean_rows(self) -> list[Row]:
+        return [RowSource("a", 1, None), RowSource("b", 2, "n")]  # type: ignore[list-item]
+
     @strawberry.field
     def item(self) -> Item | None:
         return Item(name="x")
@@ -105,6 +142,9 @@ DOCUMENTS = [
     '{ a: echo b: echo(text: "given") __typename }',
     "query Named { echo } query Other { item { name } }",
     "{ numbers }",
+    "{ rows { name count note } }",
+    "{ rows { note count } }",
+    "{ cleanRows { name count note } }",
 ]
 
 
