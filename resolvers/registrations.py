@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import strawberry
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
@@ -35,7 +36,7 @@ from resolvers.client_lookup import client_to_act_on
 from resolvers.context import RequestContext
 from resolvers.credentials import hash_secret, password_problem
 from resolvers.errors import ErrorCode, Problems, fail
-from resolvers.inputs import parse_uuid
+from resolvers.inputs import UNSET, given, parse_uuid
 from resolvers.portal_auth import (
     EMAIL_MAX,
     SLUG_MAX,
@@ -57,14 +58,18 @@ TAKEN_MESSAGE = "An account with this email exists: log in instead."
 
 @dataclass
 class SignUpData:
+    """What a sign-up gives, declared once: the schema's `PortalSignUpInput` is this class, so
+    `location_id` is the API's ID (Strawberry reads these annotations in schema/portal.py, which
+    spells `strawberry.ID` and `date` the same way). `mobile` is UNSET when left out: no mobile."""
+
     organization_slug: str
     email: str
     password: str
     first_name: str
     last_name: str
     date_of_birth: date
-    location_id: Any
-    mobile: str | None = None
+    location_id: strawberry.ID
+    mobile: str | None = UNSET
 
 
 async def _checked(
@@ -80,7 +85,8 @@ async def _checked(
     problems = Problems()
     check = ClientValidator(problems, location, local_today(location, ctx.now()))
     for name in ("first_name", "last_name", "date_of_birth", "email", "mobile"):
-        check.field(name, getattr(data, name))
+        value = getattr(data, name)
+        check.field(name, value if given(value) else None)  # a mobile left out is none
     email: str = check.values.get("email") or ""
     if not email and not problems:
         problems.add(ErrorCode.REQUIRED, "This field cannot be empty.", "input", "email")

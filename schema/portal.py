@@ -174,15 +174,9 @@ class RemovePortalLinkInput:
     description="First online booking: creates the account and a PENDING_REVIEW client for staff to merge or "
     "approve."
 )
-class PortalSignUpInput:
-    organization_slug: str
-    email: str
-    password: str
-    first_name: str
-    last_name: str
-    date_of_birth: date
-    location_id: strawberry.ID
-    mobile: str | None = strawberry.UNSET
+class PortalSignUpInput(registrations.SignUpData):
+    """`SignUpData`'s fields, declared once there, so the input and what the sign-up checks cannot
+    drift apart; `from_input` passes it through as is."""
 
 
 @strawberry.input
