@@ -12,9 +12,9 @@ parameter is learnt from Tortoise itself: the first query of a shape is rendered
 distinct stand-in for every value, and each stand-in is found in the one parameter it became (as is,
 as text, or as a LIKE prefix). The template is kept only if it then gives the first query's own
 text and parameters exactly as Tortoise does. Enums, booleans and None stay in the shape (Tortoise
-may write them into the text). A query using anything this module does not model (subqueries,
-expressions other than a column, select_related, prefetching, locks, text lookups other than a
-prefix...) is rendered by Tortoise as before.
+may write them into the text). A subquery of a values query is part of its parent's shape. A query
+using anything this module does not model (expressions other than a column, select_related,
+prefetching, locks, text lookups other than a prefix...) is rendered by Tortoise as before.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from copy import copy as shallow_copy
 from datetime import date
 from enum import Enum
+from functools import cache
 from typing import Any, NamedTuple, TypeVar, cast
 from uuid import UUID
 
@@ -303,15 +304,24 @@ def _guarded_attributes(model: type[Model], annotations: Any) -> bool:
     return any(hasattr(type(getattr(model, name, None)), "__set__") for name in names)
 
 
+@cache
+def _columns(model: type[Model]) -> tuple[list[Any], list[Any], list[Any], bool]:
+    """`model`'s columns as `_init_from_db` converts them: as read, by the field's type, by its
+    `to_python_value`; and whether its key is made by the model (not by the database)."""
+    meta = model._meta
+    return (
+        [(key, name) for key, name, _ in meta.db_native_fields],
+        [(key, name, field.field_type) for key, name, field in meta.db_default_fields],
+        [(key, name, field.to_python_value) for key, name, field in meta.db_complex_fields],
+        meta.db_pk_column not in meta.generated_db_fields,
+    )
+
+
 def _models(model: type[M], raw: Any, annotations: tuple[str, ...]) -> list[M]:
     """Model instances from the rows of a statement that selects every column of `model` and then
     `annotations`: what Tortoise's `_init_from_db` makes (the same conversions of the same fields),
     written as one dictionary update a row instead of an attribute call a column."""
-    meta = model._meta
-    native = [(key, name) for key, name, _ in meta.db_native_fields]
-    plain = [(key, name, field.field_type) for key, name, field in meta.db_default_fields]
-    complex_ = [(key, name, field.to_python_value) for key, name, field in meta.db_complex_fields]
-    generated_pk = meta.db_pk_column not in meta.generated_db_fields
+    native, plain, complex_, generated_pk = _columns(model)
     new = model.__new__
     made = []
     for row in raw:
