@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from copy import copy as shallow_copy
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from functools import cache
 from typing import Any, NamedTuple, TypeVar, cast
@@ -134,13 +134,20 @@ def _value_shape(model: type[Model], key: str, value: Any, values: list[_Value])
         return ("?*", len(value), tuple(type(item) for item in value))
     if role == "sub":
         return ("sub", _query_shape(value.query, values))
-    if kind is str or not isinstance(value, _BAKED_TYPES):
-        raise _Unmodelled(key)  # text a caller typed (a search) would fill the shapes kept, one each
-    if isinstance(value, list | tuple):
-        value = tuple(value)
-        if not all(isinstance(item, _BAKED_TYPES) and type(item) not in (list, tuple, str) for item in value):
-            raise _Unmodelled(key)
-    return ("=", kind, value)
+    items = tuple(value) if isinstance(value, list | tuple) else (value,)
+    if not all(_bakeable(item) for item in items) or kind in (list, tuple) and not all(
+        type(item) not in (list, tuple) for item in items
+    ):
+        raise _Unmodelled(key)
+    return ("=", kind, items)
+
+
+def _bakeable(value: Any) -> bool:
+    """Whether a value may stay in a shape, keyed by itself. Not text a caller typed (a search would
+    fill the shapes kept, one each); not a datetime, which equals another of the same instant at
+    another UTC offset (a key they would share) while Tortoise writes each as its own text on
+    SQLite; and each page of a list sorted by time would be a shape of its own."""
+    return type(value) is not str and not isinstance(value, datetime) and isinstance(value, _BAKED_TYPES)
 
 
 def _q_shape(model: type[Model], q: Q, values: list[_Value]) -> tuple[Any, ...]:
@@ -172,6 +179,8 @@ def _query_shape(query: QuerySet[Any] | ValuesQuery[Any], values: list[_Value]) 
             raise _Unmodelled("an expression")
         annotations.append((name, expression.name))
     selected = query._fields_for_select
+    if selected and isinstance(query, QuerySet):
+        raise _Unmodelled(".only()")  # `_models` builds whole instances from every column
     return (
         type(query),
         query.model,
@@ -195,7 +204,7 @@ def _stand_in(value: Any, index: int) -> Any:
         return f"~{index}~"
     if type(value) is int:
         return 1_000_003 + index
-    return date(1001 + index, 1, 1)
+    return date.fromordinal(index + 1)
 
 
 def _substitute(q: Q, stand_ins: Iterator[Any]) -> Q:
@@ -353,8 +362,8 @@ def _render(query: QuerySet[Any], values: list[_Value]) -> _Template | None:
     fields = [_field(value.model, value.key) for value in values]
     if any(found is None for found in fields):
         return None
-    stand_ins = [_stand_in(value.value, index) for index, value in enumerate(values)]
     try:
+        stand_ins = [_stand_in(value.value, index) for index, value in enumerate(values)]
         probe = _substitute_query(query, iter(stand_ins))
         probe._make_query()
     except Exception:  # a stand-in its column refuses: this shape is rendered each time

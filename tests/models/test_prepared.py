@@ -6,6 +6,7 @@ other values) and must give the same rows, on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
@@ -15,11 +16,12 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models import prepared
+from models.audit import AuditEvent
 from models.clients import Client
 from models.enums import ClientStatus
 from models.providers import Provider
 from models.users import User, UserLocation
-from tests.factories import Org, make_client, make_provider
+from tests.factories import AUDIT_T0, Org, audit_event, make_client, make_provider
 
 
 @pytest.fixture
@@ -159,3 +161,26 @@ async def test_what_it_does_not_model_is_rendered_by_tortoise(clinic) -> None:
             await named(text)
         with pytest.raises(ValidationError):
             await prepared.execute(named(text))
+
+
+async def test_times_and_partial_rows_are_left_to_tortoise(clinic) -> None:
+    """A datetime equals another of the same instant at another UTC offset, while SQLite compares the
+    text Tortoise writes for each: one caller's offset must never stand for another's (nor must each
+    page of a list sorted by time fill the shapes kept). `.only()` rows are Tortoise's partial ones."""
+    org = clinic["org"]
+    for minutes in range(10):
+        await audit_event(org, "x.y", minutes * 60)
+    plus_five = timezone(timedelta(hours=5))
+
+    def since(moment: Any) -> QuerySet[AuditEvent]:
+        return AuditEvent.filter(organization_id=org.organization.id, occurred_at__gte=moment).order_by("id")
+
+    three_hours_in = AUDIT_T0 + timedelta(hours=3)
+    same_instant = three_hours_in.astimezone(plus_five)
+    assert same_instant == three_hours_in  # a key they would share
+    await _both_ways(since, [same_instant, three_hours_in, three_hours_in, same_instant])
+    assert not prepared._templates
+
+    partial = await prepared.execute(Client.filter(organization_id=org.organization.id).only("id", "first_name"))
+    assert {row.first_name for row in partial} == {c.first_name for c in clinic["clients"]}
+    assert all(row._partial for row in partial)
