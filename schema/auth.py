@@ -70,10 +70,8 @@ class LoginPayload(Payload):
     password_reset_required: bool = False
 
     @classmethod
-    def of(cls, result: Any, errors: list[UserError]) -> LoginPayload:
+    def of_result(cls, result: Any) -> LoginPayload:
         """The payload of anything that opens a session (login, accepting a staff invitation)."""
-        if result is None:
-            return cls(errors=errors)
         return cls(**vars(result))  # a LoginResult: the payload's fields but `errors`
 
 

@@ -56,7 +56,7 @@ class Payload:
     """A mutation payload (a Strawberry type with an `errors` field) made from its resolver's answer.
 
     `class LocationPayload(Payload, result="location")` names the field that holds the resolver's
-    result; a payload whose result needs more than that overrides `of`. A mutation answers with
+    result; a payload whose result needs more than that overrides `of_result`. A mutation answers with
     `await LocationPayload.run(info, "location.create", locations.create_location, data)`: the
     resolver is called with the request context and the arguments, through `attempt`.
 
@@ -77,8 +77,17 @@ class Payload:
 
     @classmethod
     def of(cls, result: Any, errors: list[UserError]) -> Self:
+        """The payload of the resolver's answer: a change refused (no result) carries its errors alone,
+        every other field left at its default."""
+        if result is None:
+            return cls(errors=errors)  # type: ignore[call-arg]
+        return cls.of_result(result)
+
+    @classmethod
+    def of_result(cls, result: Any) -> Self:
+        """The payload of a change that was made: `result` in the field the class names."""
         assert cls.result_field is not None, f"{cls.__name__} names no result field"
-        return cls(**{cls.result_field: result, "errors": errors})
+        return cls(**{cls.result_field: result})
 
     @classmethod
     async def run(

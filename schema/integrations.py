@@ -19,7 +19,7 @@ from resolvers import integrations
 from resolvers.inputs import parse_uuid
 from resolvers.integration_auth import known_permissions
 from schema.auth import OkPayload
-from schema.errors import Payload, UserError
+from schema.errors import Payload
 from schema.info import Info
 
 if TYPE_CHECKING:
@@ -115,9 +115,7 @@ class CreateApiTokenPayload(Payload):
     secret: str | None = strawberry.field(default=None, description="Shown once; stored only as a hash.")
 
     @classmethod
-    def of(cls, result: Any, errors: list[UserError]) -> CreateApiTokenPayload:
-        if result is None:
-            return cls(errors=errors)
+    def of_result(cls, result: Any) -> CreateApiTokenPayload:
         return cls(api_token=result.token, secret=result.secret)
 
 

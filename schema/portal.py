@@ -171,8 +171,7 @@ class RemovePortalLinkInput:
 
 
 @strawberry.input(
-    description="First online booking: creates the account and a PENDING_REVIEW client for staff to merge or "
-    "approve."
+    description="First online booking: creates the account and a PENDING_REVIEW client for staff to merge or approve."
 )
 class PortalSignUpInput(registrations.SignUpData):
     """`SignUpData`'s fields, declared once there, so the input and what the sign-up checks cannot
@@ -209,9 +208,7 @@ class ClientInvitationPayload(Payload):
     link: str | None = strawberry.field(default=None, description="The acceptance URL (create, resend, get link).")
 
     @classmethod
-    def of(cls, result: Any, errors: list[UserError]) -> ClientInvitationPayload:
-        if result is None:
-            return cls(errors=errors)
+    def of_result(cls, result: Any) -> ClientInvitationPayload:
         if isinstance(result, invitations.IssuedInvitation):
             return cls(invitation=result.invitation, link=result.link)  # type: ignore[arg-type]
         return cls(invitation=result)
@@ -230,9 +227,7 @@ class PortalSessionPayload(Payload):
     account: PortalAccount | None = None
 
     @classmethod
-    def of(cls, result: Any, errors: list[UserError]) -> PortalSessionPayload:
-        if result is None:
-            return cls(errors=errors)
+    def of_result(cls, result: Any) -> PortalSessionPayload:
         return cls(token=result.token, expires_at=result.expires_at, account=result.account)
 
 
@@ -243,9 +238,7 @@ class AcceptClientInvitationPayload(Payload):
     expires_at: datetime | None = None
 
     @classmethod
-    def of(cls, result: Any, errors: list[UserError]) -> AcceptClientInvitationPayload:
-        if result is None:
-            return cls(errors=errors)
+    def of_result(cls, result: Any) -> AcceptClientInvitationPayload:
         session = result.session
         return cls(
             link=result.link,

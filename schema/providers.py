@@ -24,7 +24,7 @@ from resolvers import providers as resolvers
 from resolvers.inputs import from_input
 from resolvers.providers import Sites
 from schema import provider_relations, relations
-from schema.errors import Payload, UserError
+from schema.errors import Payload
 from schema.info import Info
 from schema.organization import Location
 from schema.pagination import (
@@ -225,11 +225,11 @@ class ProviderPayload(Payload, result="provider"):
     reassigned_client_count: int | None = None
 
     @classmethod
-    def of(cls, result: Any, errors: list[UserError]) -> ProviderPayload:
+    def of_result(cls, result: Any) -> ProviderPayload:
         """deactivateProvider answers with the provider and how many of its clients moved."""
         if isinstance(result, resolvers.DeactivationResult):
             return cls(provider=result.provider, reassigned_client_count=result.reassigned_client_count)  # type: ignore[arg-type]
-        return super().of(result, errors)
+        return super().of_result(result)
 
 
 @strawberry.type
