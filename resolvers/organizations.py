@@ -13,39 +13,17 @@ from models.organization import Organization
 from models.users import User
 from resolvers.credentials import hash_secret, password_problem
 from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.user_input import username_problem, valid_name
 from resolvers.validation import normalize_email
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{3,150}$")
-
-
 ORGANIZATION_NAME_MAX = 200  # organizations.name
-PERSON_NAME_MAX = 100  # users.first_name, users.last_name
-
-
-def _person_name(value: str, which: str, field: str, problems: Problems) -> str:
-    """The admin's first or last name, trimmed: required and at most 100 characters, as for any
-    user (a longer one would fail its INSERT as a traceback rather than a line saying so)."""
-    text = value.strip()
-    if not text:
-        problems.add(ErrorCode.REQUIRED, f"The administrator's {which} name is required.", field)
-    elif len(text) > PERSON_NAME_MAX:
-        problems.add(
-            ErrorCode.INVALID, f"The administrator's {which} name is at most {PERSON_NAME_MAX} characters.", field
-        )
-    return text
 
 
 @dataclass
 class CreatedOrganization:
     organization: Organization
     admin: User
-
-
-def username_problem(username: str) -> str | None:
-    if not USERNAME.match(username):
-        return "A username is 3 to 150 letters, digits or . _ @ + - (no spaces)."
-    return None
 
 
 async def create_organization(
@@ -65,8 +43,10 @@ async def create_organization(
         problems.add(ErrorCode.REQUIRED, "The organization needs a name.", "name")
     elif len(name.strip()) > ORGANIZATION_NAME_MAX:
         problems.add(ErrorCode.INVALID, f"The organization name is at most {ORGANIZATION_NAME_MAX} characters.", "name")
-    admin_first_name = _person_name(admin_first_name, "first", "adminFirstName", problems)
-    admin_last_name = _person_name(admin_last_name, "last", "adminLastName", problems)
+    # The admin's names by the rule for any user's (a longer one would fail its INSERT as a traceback
+    # rather than a line saying so).
+    first_name = valid_name(admin_first_name, problems, "administrator's first name", "adminFirstName")
+    last_name = valid_name(admin_last_name, problems, "administrator's last name", "adminLastName")
     if not SLUG.match(slug):
         problems.add(ErrorCode.INVALID, "A slug is 1-63 lower-case letters, digits and hyphens.", "slug")
     if problem := username_problem(admin_username):
@@ -87,8 +67,8 @@ async def create_organization(
             admin = await User.create(
                 organization=organization,
                 username=admin_username,
-                first_name=admin_first_name,
-                last_name=admin_last_name,
+                first_name=first_name,
+                last_name=last_name,
                 type=UserType.MANAGER,
                 email=admin_email,
                 is_admin=True,

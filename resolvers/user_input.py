@@ -11,6 +11,7 @@ index.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,6 @@ from permissions.grants import GroupGrant
 from resolvers.credentials import hash_secret, pin_problem
 from resolvers.errors import ErrorCode, Problems
 from resolvers.inputs import UNSET, parse_uuid
-from resolvers.organizations import username_problem
 from resolvers.user_grants import group_grants
 from resolvers.validation import normalize_email, normalize_phone
 
@@ -105,6 +105,16 @@ class ProfileData:
 
 
 # --------------------------------------------------------------------------- field checks
+# The rules for any staff user, an organization's first admin included (resolvers/organizations.py).
+
+PERSON_NAME_MAX = 100  # users.first_name, users.last_name
+USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{3,150}$")
+
+
+def username_problem(username: str) -> str | None:
+    if not USERNAME.match(username):
+        return "A username is 3 to 150 letters, digits or . _ @ + - (no spaces)."
+    return None
 
 
 def valid_name(value: Any, problems: Problems, label: str, *path: str) -> str | None:
@@ -113,8 +123,8 @@ def valid_name(value: Any, problems: Problems, label: str, *path: str) -> str | 
         problems.add(ErrorCode.REQUIRED, f"The {label} is required.", *path)
         return None
     text = str(value).strip()
-    if len(text) > 100:
-        problems.add(ErrorCode.INVALID, f"The {label} is at most 100 characters.", *path)
+    if len(text) > PERSON_NAME_MAX:
+        problems.add(ErrorCode.INVALID, f"The {label} is at most {PERSON_NAME_MAX} characters.", *path)
         return None
     return text
 
@@ -141,7 +151,7 @@ def valid_phone(value: str | None, problems: Problems, *path: str) -> str | None
 
 
 def valid_username(value: Any, problems: Problems, *path: str) -> str | None:
-    """A username, trimmed, by the same rule as an organization's first admin's."""
+    """A username, trimmed, by `username_problem` (the rule an organization's first admin's is held to too)."""
     text = (value or "").strip()
     if problem := username_problem(text):
         problems.add(ErrorCode.INVALID, problem, *path)
