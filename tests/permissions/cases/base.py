@@ -8,6 +8,8 @@ from typing import Any
 
 from tests.permissions.cases.expect import UNAUTHENTICATED
 
+Document = Callable[[Any], tuple[str, dict[str, Any]]]  # a row's GraphQL document and variables, from the world
+
 
 @dataclass(frozen=True)
 class Case:
@@ -22,7 +24,7 @@ class Case:
     principal: str
     target: str
     expected: str
-    document: Callable[[Any], tuple[str, dict[str, Any]]]
+    document: Document
     check: Callable[[Any, Any], Any] | None = None
 
     @property
@@ -30,7 +32,7 @@ class Case:
         return f"{self.operation}:{self.case}:{self.principal}"
 
 
-def fixed(document: str, **variables: Any) -> Callable[[Any], tuple[str, dict[str, Any]]]:
+def fixed(document: str, **variables: Any) -> Document:
     """A row's `document` that takes nothing from the world: this document with these variables."""
     return lambda w: (document, variables)
 
@@ -43,7 +45,7 @@ def location_id(w: Any, name: str) -> str:
 Row = tuple[Any, ...]  # (case, principal, target, expected, document[, check]): a Case less its operation
 
 
-def no_token(target: str, document: Callable[[Any], tuple[str, dict[str, Any]]]) -> Row:
+def no_token(target: str, document: Document) -> Row:
     """The row most fields end on: no session at all, a top-level UNAUTHENTICATED."""
     return ("no token", "anonymous", target, UNAUTHENTICATED, document)
 

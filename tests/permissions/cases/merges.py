@@ -16,7 +16,7 @@ from models.enums import ClientSource, ClientStatus
 from models.merges import ClientMerge
 from permissions.catalog import Permission as P
 from tests.factories import PASSWORD, Factory, make_client
-from tests.permissions.cases.base import Case, fixed, location_id, no_token, rows
+from tests.permissions.cases.base import Case, Document, Row, fixed, location_id, no_token, rows
 from tests.permissions.cases.expect import DENIED_INPUT, FORBIDDEN, HIDDEN, NOT_FOUND, OK
 from tests.permissions.world import World, WorldStep
 
@@ -118,6 +118,20 @@ def registrations(*names: str):
     return check
 
 
+def needs_merge(target: str, document: Document, *more: Row) -> list[Row]:
+    """mergeClients, unmergeClient and approveRegistration alike: each changes clients by CLIENTS_MERGE
+    at their locations, so the admin may, another organization's admin finds nothing (NOT_FOUND), a
+    user without CLIENTS_MERGE is refused, and no token is unauthenticated; `more` are the field's own
+    rows (what `merger_a1`, who merges at A1 only, may do)."""
+    return [
+        ("admin", "admin_a", target, OK, document),
+        *more,
+        ("other organization", "admin_b", target, NOT_FOUND, document),
+        ("no CLIENTS_MERGE", "front_desk_a1", target, FORBIDDEN, document),
+        no_token(target, document),
+    ]
+
+
 def suggests_alma(w: World, data: Any) -> None:
     assert [c["client"]["id"] for c in data][:1] == [cid(w, "a1")], data
     assert {"same date of birth", "same name"} <= set(data[0]["reasons"]), data
@@ -143,28 +157,28 @@ CASES: list[Case] = [
     ),
     *rows(
         "mergeClients",
-        ("admin", "admin_a", "A1 into A1", OK, merge("a1", "a1")),
-        ("merges at A1", "merger_a1", "A1 into A1", OK, merge("a1", "a1")),
-        ("target at A2", "merger_a1", "A1 into A2", DENIED_INPUT, merge("a1", "a2")),
-        ("other organization", "admin_b", "A1 into A1", NOT_FOUND, merge("a1", "a1")),
-        ("no CLIENTS_MERGE", "front_desk_a1", "A1 into A1", FORBIDDEN, merge("a1", "a1")),
-        no_token("A1 into A1", merge("a1", "a1")),
+        *needs_merge(
+            "A1 into A1",
+            merge("a1", "a1"),
+            ("merges at A1", "merger_a1", "A1 into A1", OK, merge("a1", "a1")),
+            ("target at A2", "merger_a1", "A1 into A2", DENIED_INPUT, merge("a1", "a2")),
+        ),
     ),
     *rows(
         "unmergeClient",
-        ("admin", "admin_a", "merged A1 client", OK, on(UNMERGE, "merged")),
-        ("merges at A1", "merger_a1", "merged A1 client", OK, on(UNMERGE, "merged")),
-        ("other organization", "admin_b", "merged A1 client", NOT_FOUND, on(UNMERGE, "merged")),
-        ("no CLIENTS_MERGE", "front_desk_a1", "merged A1 client", FORBIDDEN, on(UNMERGE, "merged")),
-        no_token("merged A1 client", on(UNMERGE, "merged")),
+        *needs_merge(
+            "merged A1 client",
+            on(UNMERGE, "merged"),
+            ("merges at A1", "merger_a1", "merged A1 client", OK, on(UNMERGE, "merged")),
+        ),
     ),
     *rows(
         "approveRegistration",
-        ("admin", "admin_a", "A2 registration", OK, on(APPROVE, "a2")),
-        ("merges at A1, A2 registration", "merger_a1", "A2 registration", DENIED_INPUT, on(APPROVE, "a2")),
-        ("other organization", "admin_b", "A2 registration", NOT_FOUND, on(APPROVE, "a2")),
-        ("no CLIENTS_MERGE", "front_desk_a1", "A2 registration", FORBIDDEN, on(APPROVE, "a2")),
-        no_token("A2 registration", on(APPROVE, "a2")),
+        *needs_merge(
+            "A2 registration",
+            on(APPROVE, "a2"),
+            ("merges at A1, A2 registration", "merger_a1", "A2 registration", DENIED_INPUT, on(APPROVE, "a2")),
+        ),
     ),
     *rows(
         "portalSignUp",
