@@ -30,7 +30,8 @@ class Settings:
     redis_url: str | None = None
     cors_origins: tuple[str, ...] = ()
     introspection: bool = True
-    # Reads run through a compiled plan per document (schema/compiled.py); off: graphql-core only.
+    # Reads run through a compiled plan per document (schema/compiled.py) and read only the columns
+    # their selection needs (schema/reads.py); off: graphql-core only, every column read.
     compiled_plans: bool = True
     log_level: str = "INFO"
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=())

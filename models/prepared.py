@@ -135,8 +135,10 @@ def _value_shape(model: type[Model], key: str, value: Any, values: list[_Value])
     if role == "sub":
         return ("sub", _query_shape(value.query, values))
     items = tuple(value) if isinstance(value, list | tuple) else (value,)
-    if not all(_bakeable(item) for item in items) or kind in (list, tuple) and not all(
-        type(item) not in (list, tuple) for item in items
+    if (
+        not all(_bakeable(item) for item in items)
+        or kind in (list, tuple)
+        and not all(type(item) not in (list, tuple) for item in items)
     ):
         raise _Unmodelled(key)
     return ("=", kind, items)
@@ -179,8 +181,8 @@ def _query_shape(query: QuerySet[Any] | ValuesQuery[Any], values: list[_Value]) 
             raise _Unmodelled("an expression")
         annotations.append((name, expression.name))
     selected = query._fields_for_select
-    if selected and isinstance(query, QuerySet):
-        raise _Unmodelled(".only()")  # `_models` builds whole instances from every column
+    if selected and isinstance(query, QuerySet) and not _own_columns(query.model, selected):
+        raise _Unmodelled(".only() of a relation or a renamed column")
     return (
         type(query),
         query.model,
@@ -298,7 +300,7 @@ async def execute(single_or_many: QuerySet[M] | QuerySetSingle[Any]) -> Any:
     if template is None or not template.fits(values):
         return await query
     _, raw = await query._db.execute_query(template.sql, template.parameters(values))
-    rows = _models(query.model, raw, tuple(query._annotations))
+    rows = _models(query.model, raw, tuple(query._annotations), query._fields_for_select)
     if query._single:
         return rows[0] if rows else None
     return rows
@@ -313,30 +315,45 @@ def _guarded_attributes(model: type[Model], annotations: Any) -> bool:
     return any(hasattr(type(getattr(model, name, None)), "__set__") for name in names)
 
 
+def _own_columns(model: type[Model], selected: Any) -> bool:
+    """Whether `.only(*selected)` names columns of the model itself, each read under its own name
+    (Tortoise's partial rows are then keyed as `_models` reads them)."""
+    projection = model._meta.fields_db_projection
+    return isinstance(selected, tuple) and all(projection.get(name) == name for name in selected)
+
+
 @cache
-def _columns(model: type[Model]) -> tuple[list[Any], list[Any], list[Any], bool]:
+def _columns(model: type[Model], only: tuple[str, ...] = ()) -> tuple[list[Any], list[Any], list[Any], bool]:
     """`model`'s columns as `_init_from_db` converts them: as read, by the field's type, by its
-    `to_python_value`; and whether its key is made by the model (not by the database)."""
+    `to_python_value` (with `only`, those of `.only()`, as Tortoise's partial rows); and whether its
+    key is made by the model (not by the database)."""
     meta = model._meta
+    kept = set(only) if only else None
+
+    def read(fields: Any) -> list[Any]:
+        return [(key, name, field) for key, name, field in fields if kept is None or key in kept]
+
     return (
-        [(key, name) for key, name, _ in meta.db_native_fields],
-        [(key, name, field.field_type) for key, name, field in meta.db_default_fields],
-        [(key, name, field.to_python_value) for key, name, field in meta.db_complex_fields],
+        [(key, name) for key, name, _ in read(meta.db_native_fields)],
+        [(key, name, field.field_type) for key, name, field in read(meta.db_default_fields)],
+        [(key, name, field.to_python_value) for key, name, field in read(meta.db_complex_fields)],
         meta.db_pk_column not in meta.generated_db_fields,
     )
 
 
-def _models(model: type[M], raw: Any, annotations: tuple[str, ...]) -> list[M]:
-    """Model instances from the rows of a statement that selects every column of `model` and then
-    `annotations`: what Tortoise's `_init_from_db` makes (the same conversions of the same fields),
-    written as one dictionary update a row instead of an attribute call a column."""
-    native, plain, complex_, generated_pk = _columns(model)
+def _models(model: type[M], raw: Any, annotations: tuple[str, ...], only: tuple[str, ...] = ()) -> list[M]:
+    """Model instances from the rows of a statement that selects every column of `model` (or those of
+    `.only()`: a partial instance, which Tortoise will not save whole) and then `annotations`: what
+    Tortoise's `_init_from_db` makes (the same conversions of the same fields), written as one
+    dictionary update a row instead of an attribute call a column."""
+    native, plain, complex_, generated_pk = _columns(model, only)
+    partial = bool(only)
     new = model.__new__
     made = []
     for row in raw:
         instance = new(model)
         values = instance.__dict__
-        values["_partial"] = False
+        values["_partial"] = partial
         values["_saved_in_db"] = True
         values["_custom_generated_pk"] = generated_pk
         values["_await_when_save"] = {}

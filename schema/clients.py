@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 
+import models.clients as models
 from models.enums import ClientSource, ClientStatus, HealthCardCheck
 from permissions.catalog import Permission
 from permissions.classes import GrantEffect, requires
@@ -24,10 +25,11 @@ from resolvers.inputs import from_input
 from schema import client_relations, portal, provider_relations, relations
 from schema.errors import Payload
 from schema.info import Info
-from schema.joins import ToOne, join, joinable, joined
-from schema.organization import Address, AddressInput, Location
+from schema.joins import ToOne, joined
+from schema.organization import ADDRESS_COLUMNS, Address, AddressInput, Location
 from schema.pagination import Connection, SortKey, keyset_page
 from schema.portal import ClientInvitation, ClientPortalLink
+from schema.reads import Node, reading, reads
 from schema.refusals import STAFF_ONLY, refuse_beside, staff_column
 
 if TYPE_CHECKING:
@@ -45,10 +47,8 @@ PRIMARY_PROVIDER = ToOne(
 JOINS = (LOCATION, PRIMARY_PROVIDER)
 
 
-def _joining(info: Info, path: tuple[str, ...]) -> Any:
-    """What makes a statement read the joins the selection allows (see schema/joins.py)."""
-    chosen = joinable(info.selected_fields, path, JOINS)
-    return lambda query: join(query, chosen)
+def _reading(info: Info, path: tuple[str, ...]) -> Any:
+    return reading(info, path, CLIENT_NODE, JOINS)
 
 
 def seen(info: Info, rows: Iterable[Any]) -> None:
@@ -137,11 +137,11 @@ class Client:
     veteran_id = staff_column(str | None)
     alert = staff_column(str | None, "Shown to every user who may see the client. " + STAFF_ONLY)
 
-    @strawberry.field
+    @strawberry.field(metadata=reads("phones"))
     def phones(self: Any) -> list[ContactPhone]:
         return [ContactPhone(label=p.get("label", ""), number=p.get("number", "")) for p in self.phones or []]
 
-    @strawberry.field
+    @strawberry.field(metadata=reads("emergency_contacts"))
     def emergency_contacts(self: Any) -> list[EmergencyContact]:
         return [
             EmergencyContact(
@@ -153,14 +153,14 @@ class Client:
             for c in self.emergency_contacts or []
         ]
 
-    @strawberry.field
+    @strawberry.field(metadata=reads(*ADDRESS_COLUMNS))
     def address(self: Any) -> Address | None:
         return Address.from_row(self)
 
     # The two relations every page shows: from the page's own statement when it joined them
     # (schema/joins.py), else the DataLoader's future from a plain function (the executor awaits
     # it): no coroutine, and so no task, per row (docs/architecture.md "Performance rules").
-    @strawberry.field(description="Where the client is treated; drives scoping.")
+    @strawberry.field(description="Where the client is treated; drives scoping.", metadata=reads("location_id"))
     def location(self: Any, info: Info) -> Location:
         # Seeing a client means holding a client permission at its location, which implies being able
         # to see that (active) location: no further filter can hide it here.
@@ -169,7 +169,10 @@ class Client:
             return row  # type: ignore[no-any-return]
         return info.context.loaders.of(relations.locations_by_id).load(str(self.location_id))  # type: ignore[return-value]
 
-    @strawberry.field(description="Public provider fields show through a client the viewer may see.")
+    @strawberry.field(
+        description="Public provider fields show through a client the viewer may see.",
+        metadata=reads("primary_provider_id"),
+    )
     def primary_provider(self: Any, info: Info) -> Annotated[Provider, strawberry.lazy("schema.providers")] | None:
         if self.primary_provider_id is None:
             return None
@@ -218,6 +221,11 @@ class Client:
             refuse_beside(info, "Invitations need the CLIENT_PORTAL_MANAGE permission at the client's location.")
             return []
         return await info.context.loaders.of(portal.invitations_of_clients).load(str(self.id))  # type: ignore[no-any-return]
+
+
+# What every read of a client takes beside its selection (schema/reads.py): its key, the page's sort
+# keys, and the location that scopes it.
+CLIENT_NODE = Node(Client, models.Client, ("id", "organization_id", "location_id", *(key.field for key in SORT)))
 
 
 async def one_visible(info: Info, client_id: str) -> Client:
@@ -354,7 +362,7 @@ class ClientPayload(HandsOutClient, result="client"):
 
 
 async def _page(info: Info, query: Any, first: int | None, after: str | None) -> Connection[Client]:
-    rows = _joining(info, (info.field_name, "edges", "node"))(query)
+    rows = _reading(info, (info.field_name, "edges", "node"))(query)
     page = await keyset_page(query, SORT, first, after, rows)
     seen(info, (edge.node for edge in page.edges))
     return page
@@ -395,7 +403,7 @@ class Query:
         )
     )
     async def client(self, info: Info, id: strawberry.ID) -> Client | None:
-        row = await resolvers.get_client(info.context, id, _joining(info, (info.field_name,)))
+        row = await resolvers.get_client(info.context, id, _reading(info, (info.field_name,)))
         if row is not None:
             seen(info, [row])
         return row  # type: ignore[return-value]

@@ -42,8 +42,22 @@ class ToOne:
         return tuple((column, self.alias(column)) for column in self.columns.values())
 
 
+def selected_level(selected: Sequence[Any], path: Sequence[str]) -> list[SelectedField] | None:
+    """The fields selected under `path` (from the root field's selections down to the node), or None
+    when a fragment or a directive is among them on the way (the selection is then not read apart)."""
+    level = _fields(selected)
+    for name in path:
+        if level is None:
+            return None
+        below: list[Any] = []
+        for field in level:
+            if field.name == name:
+                below.extend(field.selections)
+        level = _fields(below)
+    return level
+
+
 def _fields(selections: Sequence[Any]) -> list[SelectedField] | None:
-    """The selected fields, or None when a fragment or a directive is among them (not joined)."""
     fields = []
     for selection in selections:
         if not isinstance(selection, SelectedField) or selection.directives:
@@ -52,18 +66,9 @@ def _fields(selections: Sequence[Any]) -> list[SelectedField] | None:
     return fields
 
 
-def joinable(selected: Sequence[Any], path: Sequence[str], relations: Sequence[ToOne]) -> list[ToOne]:
-    """The relations selected under `path` (from the root field's selections down to the node) with
+def joinable(level: list[SelectedField] | None, relations: Sequence[ToOne]) -> list[ToOne]:
+    """The relations selected in `level` (the node's selected fields, `selected_level`) with
     nothing but columns they can join."""
-    level = _fields(selected)
-    for name in path:
-        if level is None:
-            return []
-        below: list[Any] = []
-        for field in level:
-            if field.name == name:
-                below.extend(field.selections)
-        level = _fields(below)
     if level is None:
         return []
     chosen = []
@@ -71,7 +76,9 @@ def joinable(selected: Sequence[Any], path: Sequence[str], relations: Sequence[T
         uses = [f for f in level if f.name == relation.field]
         allowed = {*relation.columns, "id", "__typename"}
         if uses and all(
-            not use.arguments and (inner := _fields(use.selections)) is not None and {f.name for f in inner} <= allowed
+            not use.arguments
+            and (inner := selected_level(use.selections, ())) is not None
+            and {f.name for f in inner} <= allowed
             for use in uses
         ):
             chosen.append(relation)

@@ -12,6 +12,17 @@ from resolvers.seats import seats_used
 from schema.info import Info
 from schema.refusals import STAFF_ONLY, staff_column, staff_only
 
+# Address fields by the model column each is read from (clients and locations alike).
+ADDRESS_FIELDS = {
+    "line1": "address_line1",
+    "line2": "address_line2",
+    "city": "address_city",
+    "province": "address_province",
+    "postal_code": "address_postal_code",
+    "country": "address_country",
+}
+ADDRESS_COLUMNS = tuple(ADDRESS_FIELDS.values())
+
 
 @strawberry.type
 class Address:
@@ -25,14 +36,7 @@ class Address:
     @classmethod
     def from_row(cls, row: Any) -> Address | None:
         """The address_* columns of a model as an Address, or None when all are empty."""
-        values = {
-            "line1": row.address_line1,
-            "line2": row.address_line2,
-            "city": row.address_city,
-            "province": row.address_province,
-            "postal_code": row.address_postal_code,
-            "country": row.address_country,
-        }
+        values = {name: getattr(row, column) for name, column in ADDRESS_FIELDS.items()}
         return cls(**values) if any(values.values()) else None
 
 

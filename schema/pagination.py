@@ -197,7 +197,8 @@ async def keyset_page(
     rows: QuerySet | None = None,
 ) -> Connection[Any]:
     """One page of `query` (already scoped to the viewer) as a Connection of model rows; `rows`, the
-    same query reading more columns (schema/joins.py), reads the page when given (never the count)."""
+    same query reading other columns (joined ones, or only those the selection reads: schema/reads.py),
+    reads the page when given (never the count)."""
     limit = check_first(first)
     page_query = query if rows is None else rows
     if after:

@@ -38,6 +38,7 @@ from permissions.errors import ApiErrorCode, forbidden
 from resolvers import audit
 from resolvers.context import RequestContext
 from schema.info import Info
+from schema.reads import OWN_COLUMN, reads
 
 REFUSED_SUFFIX = ".refused"
 # Enough to say where the refusals were without one event growing with a page (or a nested page).
@@ -124,7 +125,7 @@ def staff_column(kind: Any, description: str = STAFF_ONLY) -> Any:
         return staff_only(info, getattr(root, info.python_name))
 
     resolve.__annotations__ = {"root": Any, "info": Info, "return": kind}
-    return strawberry.field(resolver=resolve, description=description)
+    return strawberry.field(resolver=resolve, description=description, metadata=reads(OWN_COLUMN))
 
 
 def refuse_beside(info: Any, message: str) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+import models.users as models
 from models.enums import AccessStatus, AccountStatus, BillingRole, EmailDelivery, UserType
 from permissions.catalog import Permission
 from permissions.classes import GrantEffect, public, requires
@@ -28,6 +29,7 @@ from schema.errors import Payload, UserError
 from schema.info import Info
 from schema.organization import Location
 from schema.pagination import Connection, SortKey, keyset_page
+from schema.reads import Node, reading, reads
 
 if TYPE_CHECKING:
     from schema.auth import LoginPayload
@@ -102,11 +104,11 @@ class User:
     created_at: datetime
     updated_at: datetime
 
-    @strawberry.field
+    @strawberry.field(metadata=reads("first_name", "last_name"))
     def display_name(self: Any) -> str:
         return self.display_name
 
-    @strawberry.field
+    @strawberry.field(metadata=reads("pin_hash"))
     def has_pin(self: Any) -> bool:
         return self.pin_hash is not None
 
@@ -154,6 +156,8 @@ class User:
 
 
 UserConnection = Connection[User]
+# What every read of a user takes beside its selection (schema/reads.py): its key and the sort keys.
+USER_NODE = Node(User, models.User, ("id", "organization_id", *(key.field for key in USER_SORT)))
 
 
 # --------------------------------------------------------------------------- inputs
@@ -336,7 +340,8 @@ class Query:
         principal = await info.context.require_principal()
         data = from_input(filter, user_queries.UserFilterData) if filter is not None else None
         query = user_queries.users_query(info.context, principal, data)
-        return await keyset_page(query, USER_SORT, first, after)
+        rows = reading(info, (info.field_name, "edges", "node"), USER_NODE)(query)
+        return await keyset_page(query, USER_SORT, first, after, rows)
 
     @strawberry.field(**requires(Permission.USERS_READ, description="One user; null when out of scope or unknown."))
     async def user(self, info: Info, id: strawberry.ID) -> User | None:

@@ -3,11 +3,11 @@
 Every query document written in the test suite that runs without variable values, every query
 document of the permission matrix, and for each of those a generated document selecting every field
 of its root field's type a few levels deep (with a fragment, aliases and `__typename`), runs through
-both paths (an app with `compiled_plans` and one without) for every principal of the
-matrix world. Data, errors and extensions (the request id and a token's remaining budget aside)
-must be identical; the order of errors, which GraphQL leaves open, aside. Each execution runs in a
-savepoint undone afterwards, so the PHI access event one path writes is not read by the other's audit
-query.
+both paths (an app with `compiled_plans` and one without: the one also reads only the columns a
+selection needs, schema/reads.py, the other every column) for every principal of the matrix world.
+Data, errors and extensions (the request id and a token's remaining budget aside) must be identical;
+the order of errors, which GraphQL leaves open, aside. Each execution runs in a savepoint undone
+afterwards, so the PHI access event one path writes is not read by the other's audit query.
 """
 
 from __future__ import annotations

@@ -163,10 +163,10 @@ async def test_what_it_does_not_model_is_rendered_by_tortoise(clinic) -> None:
             await prepared.execute(named(text))
 
 
-async def test_times_and_partial_rows_are_left_to_tortoise(clinic) -> None:
+async def test_times_are_left_to_tortoise(clinic) -> None:
     """A datetime equals another of the same instant at another UTC offset, while SQLite compares the
     text Tortoise writes for each: one caller's offset must never stand for another's (nor must each
-    page of a list sorted by time fill the shapes kept). `.only()` rows are Tortoise's partial ones."""
+    page of a list sorted by time fill the shapes kept)."""
     org = clinic["org"]
     for minutes in range(10):
         await audit_event(org, "x.y", minutes * 60)
@@ -181,6 +181,30 @@ async def test_times_and_partial_rows_are_left_to_tortoise(clinic) -> None:
     await _both_ways(since, [same_instant, three_hours_in, three_hours_in, same_instant])
     assert not prepared._templates
 
-    partial = await prepared.execute(Client.filter(organization_id=org.organization.id).only("id", "first_name"))
-    assert {row.first_name for row in partial} == {c.first_name for c in clinic["clients"]}
-    assert all(row._partial for row in partial)
+
+async def test_partial_rows_read_only_their_columns(clinic) -> None:
+    """`.only()` (the columns a selection reads, schema/reads.py): Tortoise's own partial rows, with
+    every conversion (enum, date, JSON, a key) and a joined column beside them; a column not read is
+    absent, and the row cannot be saved whole. A relation's column goes to Tortoise."""
+    org, a1, a2 = clinic["org"].organization, clinic["a1"], clinic["a2"]
+
+    def page(location: Any) -> QuerySet[Client]:
+        return (
+            Client.filter(organization_id=org.id, location_id=location.id)
+            .only("id", "first_name", "status", "date_of_birth", "phones", "location_id", "primary_provider_id")
+            .annotate(joined_name=F("location__name"))
+            .order_by("last_name_key", "id")
+        )
+
+    assert [len(r) for r in await _both_ways(page, [a1, a2])] == [3, 2]
+    assert [t is not None for t in prepared._templates.values()] == [True]
+    rows = await prepared.execute(page(a1))
+    assert all(row._partial for row in rows) and {row.joined_name for row in rows} == {a1.name}
+    with pytest.raises(AttributeError):
+        _ = rows[0].last_name
+
+    prepared._templates.clear()
+    related = Client.filter(organization_id=org.id).only("id", "location__name")
+    await _both_ways(lambda _: Client.filter(organization_id=org.id).only("id", "location__name"), [None])
+    await prepared.execute(related)
+    assert not prepared._templates

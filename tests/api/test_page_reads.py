@@ -1,0 +1,77 @@
+"""schema/reads.py: a page's statement reads the columns its selection needs (docs/architecture.md
+"Performance rules"). What the rows then hold is checked end to end by the differential test
+(tests/api/test_compiled_plans.py), whose other side reads every column."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from strawberry.types.nodes import FragmentSpread, SelectedField
+
+from schema import reads
+from schema.clients import CLIENT_NODE
+from schema.users import USER_NODE
+from tests.factories import make_client
+from tests.support import count_statements, error_codes
+
+NODES = [CLIENT_NODE, USER_NODE]
+
+
+def _field(name: str, *selections: Any, directives: dict[str, Any] | None = None) -> SelectedField:
+    return SelectedField(name=name, directives=directives or {}, arguments={}, selections=list(selections))
+
+
+@pytest.mark.parametrize("node", NODES, ids=lambda node: node.type.__name__)
+async def test_every_column_a_node_reads_is_a_column_of_its_model(db: Any, node: reads.Node) -> None:
+    """A declaration naming no column (a typo, a renamed field) would fail the statement itself.
+    (With the ORM set up: it adds the foreign key columns.)"""
+    projection = node.model._meta.fields_db_projection
+    declared = [column for found in reads._declared(node).values() for column in found or ()]
+    for column in [*node.always, *declared]:
+        assert projection.get(column) == column, f"{node.type.__name__}: {column} is not a column"
+
+
+def _always(node: reads.Node, *more: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*node.always, *more]))
+
+
+async def test_basic_fields_read_their_column_and_resolvers_what_they_declare(db: Any) -> None:
+    level = [_field("id"), _field("firstName"), _field("location", _field("name")), _field("__typename")]
+    assert reads.columns(level, CLIENT_NODE) == _always(CLIENT_NODE, "first_name")
+    address = reads.columns([_field("address", _field("city"))], CLIENT_NODE)
+    assert address is not None and "address_city" in address and "first_name" not in address
+    # A staff-only column reads itself (through its guard); a user's display name, the two names.
+    assert reads.columns([_field("alert")], CLIENT_NODE) == _always(CLIENT_NODE, "alert")
+    assert reads.columns([_field("displayName")], USER_NODE) == _always(USER_NODE, "first_name", "last_name")
+
+
+async def test_anything_not_declared_reads_every_column(db: Any) -> None:
+    """A resolver that says nothing (coverage returns the whole row), a fragment or a directive."""
+    assert reads.columns([_field("id"), _field("coverage", _field("caseNumber"))], CLIENT_NODE) is None
+    assert reads.columns([_field("status")], USER_NODE) is None
+    spread = FragmentSpread(name="F", type_condition="Client", directives={}, selections=[_field("id")])
+    assert reads.selected_level([_field("client", spread)], ("client",)) is None
+    skipped = _field("client", _field("id", directives={"skip": {"if": True}}))
+    assert reads.selected_level([skipped], ("client",)) is None
+    assert reads.columns(None, CLIENT_NODE) is None
+
+
+PAGE = "{ clients(first: 5) { edges { node { id firstName location { name } primaryProvider { displayName } } } } }"
+COVERAGE = "{ clients(first: 5) { edges { node { id coverage { healthCardNumber } } } } }"
+
+
+async def _page_statement(gql: Any, query: str, token: str) -> str:
+    with count_statements() as statements:
+        body = await gql(query, token=token)
+    assert error_codes(body) == [] and body["data"]["clients"]["edges"], body
+    (page,) = [s for s in statements if 'FROM "clients"' in s]
+    return page
+
+
+async def test_a_page_reads_the_columns_of_its_selection_and_no_more(gql, org_a) -> None:
+    await make_client(org_a, org_a.locations[0], "Ann", "Abbott", health_card_number="1234567890")
+    page = await _page_statement(gql, PAGE, org_a.admin.token)
+    assert '"first_name"' in page and '"health_card_number"' not in page and '"alert"' not in page
+    # Coverage hands out the whole row: every column is read.
+    assert '"health_card_number"' in await _page_statement(gql, COVERAGE, org_a.admin.token)
