@@ -15,7 +15,9 @@ serialized straight from the rows, and resolver fields are called for a whole ba
 Nothing about permissions is planned or copied. Every field with a resolver, a permission class or
 an extension is called through the very resolve function the normal executor calls (Strawberry's
 wrapper: permission classes, argument conversion, the resolver), with the same resolve info (built
-by the executor graphql-core would use), so scoping, guarded fields (null and one FORBIDDEN at the
+by the executor graphql-core would use); only a sync resolver with no argument, no permission class
+and no extension, for which the wrapper does nothing but build the Strawberry `Info`, is called with
+that `Info` directly (`_direct`), so scoping, guarded fields (null and one FORBIDDEN at the
 path), the PHI access notes and every error come from the same code. Errors are located, propagated
 to the nearest nullable position and collected as graphql-core does (its `CollectedErrors`).
 
@@ -87,6 +89,8 @@ class FieldPlan:
     # A basic field of a scalar or enum type (or its non-null): its output coercion and whether it
     # may be null, for `_Run.plain_leaves`.
     leaf: tuple[Callable[[Any], Any], bool] | None = None
+    # A plain sync resolver: how `_Run.resolve` calls it without Strawberry's wrapper (see `_direct`).
+    direct: Direct | None = None
 
 
 @dataclass(eq=False)
@@ -169,9 +173,64 @@ def _selection(
                 bool(definition.args or nodes[0].arguments),
                 child,
                 _leaf(definition) if _basic_attribute(definition) is not None else None,
+                _direct(schema, definition),
             )
         )
     return selection
+
+
+@dataclass(frozen=True)
+class Direct:
+    """A resolver field's function, its Strawberry field and the names it takes the row and the info
+    under (None: not taken)."""
+
+    function: Callable[..., Any]
+    field: Any
+    info_class: type
+    self_positional: bool
+    source_names: tuple[str, ...]
+    info_name: str | None
+
+    def __call__(self, source: Any, info: Any) -> Any:
+        kwargs = dict.fromkeys(self.source_names, source)
+        if self.info_name is not None:
+            kwargs[self.info_name] = self.info_class(_raw_info=info, _field=self.field)
+        if self.self_positional:
+            return self.function(source, **kwargs)
+        return self.function(**kwargs)
+
+
+def _direct(schema: GraphQLSchema, definition: GraphQLField) -> Direct | None:
+    """How to call a field's resolver as Strawberry's wrapper would, when all the wrapper does for it
+    is build the Strawberry `Info`: a sync resolver that takes no argument, with no permission class,
+    no field extension and no exception handler (`_resolver` then only converts no arguments and
+    calls the function). The client page's relation fields, once a row each, are such."""
+    field = definition.extensions.get("strawberry-definition")
+    resolver = getattr(field, "base_resolver", None)
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    if (
+        resolver is None
+        or strawberry_schema is None
+        or getattr(definition.resolve, "__name__", "") != "_resolver"
+        or field.is_async
+        or field.permission_classes
+        or field.extensions
+        or field.arguments
+        or definition.args
+        or strawberry_schema.schema_converter._exception_handler_specs
+        or not callable(resolver.wrapped_func)
+    ):
+        return None
+    sources = tuple(p.name for p in (resolver.root_parameter, resolver.parent_parameter) if p is not None)
+    info = resolver.info_parameter
+    return Direct(
+        resolver.wrapped_func,
+        field,
+        strawberry_schema.config.info_class,
+        resolver.self_parameter is not None,
+        sources,
+        info.name if info is not None else None,
+    )
 
 
 def _leaf(definition: GraphQLField) -> tuple[Callable[[Any], Any], bool] | None:
@@ -322,7 +381,7 @@ class _Run:
             return await self.settle(values)
         definition = plan.definition
         assert definition is not None
-        resolve = definition.resolve or self.executor.field_resolver
+        resolve = plan.direct or definition.resolve or self.executor.field_resolver
         for source, path in zip(sources, paths, strict=True):
             try:
                 info = self.executor.build_resolve_info(definition, plan.nodes, plan.parent, path)

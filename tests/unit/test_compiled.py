@@ -41,6 +41,21 @@ class Item:
     def must(self) -> str:
         return None if self.name == "x" else self.name  # type: ignore[return-value]
 
+    # Plain sync resolvers, called without Strawberry's wrapper: with the info (its path is each
+    # row's own), with the row as `root`; and one a permission class keeps on the wrapper.
+    @strawberry.field
+    def described(self, info: strawberry.Info) -> str:
+        return f"{self.name} at {info.path.prev.key if info.path.prev else None}"
+
+    @strawberry.field
+    @staticmethod
+    def rooted(root: Item) -> str:
+        return root.name.upper()
+
+    @strawberry.field(permission_classes=[Deny])
+    def refused(self) -> str | None:
+        return self.name
+
 
 @strawberry.type
 class Held:
@@ -145,6 +160,8 @@ DOCUMENTS = [
     "{ rows { name count note } }",
     "{ rows { note count } }",
     "{ cleanRows { name count note } }",
+    "{ items { described rooted must } }",
+    "{ sureItems { refused described rooted } }",
 ]
 
 
@@ -174,3 +191,19 @@ async def test_a_permission_class_without_a_resolver_is_never_a_plain_read() -> 
     assert result.data == {"secret": {"plain": "p", "guarded": None}}
     # The refusal is there, at the field (masked: a Strawberry permission error is not one of ours).
     assert [e.path for e in result.errors or ()] == [["secret", "guarded"]]
+
+
+async def test_plain_sync_resolvers_are_called_without_the_wrapper() -> None:
+    """Only where the wrapper would do nothing but build the info: never past a permission class, an
+    async resolver, or arguments."""
+    planner = Planner()
+    schema = _schema(planner)
+    found = planner.get(schema._schema, parse("{ items { described rooted must bad refused } } { echo }"), None)
+    assert found is None  # two anonymous operations: not planned
+    found = planner.get(schema._schema, parse("{ echo items { described rooted must bad refused } }"), None)
+    assert found is not None
+    echo, items = found.root.fields
+    assert echo.direct is None  # takes an argument
+    assert items.selection is not None
+    direct = {f.key for f in items.selection.fields if f.direct is not None}
+    assert direct == {"described", "rooted", "must"}
