@@ -66,37 +66,40 @@ def _fields(selections: Sequence[Any]) -> list[SelectedField] | None:
     return fields
 
 
-def joinable(level: list[SelectedField] | None, relations: Sequence[ToOne]) -> list[ToOne]:
+def joinable(level: list[SelectedField] | None, relations: Sequence[ToOne]) -> list[tuple[ToOne, list[str]]]:
     """The relations selected in `level` (the node's selected fields, `selected_level`) with
-    nothing but columns they can join."""
+    nothing but columns they can join, each with the columns selected (its first column always: it
+    marks the relation as joined, `joined`)."""
     if level is None:
         return []
     chosen = []
     for relation in relations:
         uses = [f for f in level if f.name == relation.field]
         allowed = {*relation.columns, "id", "__typename"}
+        inner = [selected_level(use.selections, ()) for use in uses]
         if uses and all(
-            not use.arguments
-            and (inner := selected_level(use.selections, ())) is not None
-            and {f.name for f in inner} <= allowed
-            for use in uses
+            not use.arguments and names is not None and {f.name for f in names} <= allowed
+            for use, names in zip(uses, inner, strict=True)
         ):
-            chosen.append(relation)
+            asked = {f.name for names in inner for f in names or ()}
+            first = next(iter(relation.columns))
+            chosen.append((relation, [c for name, c in relation.columns.items() if name in asked or name == first]))
     return chosen
 
 
-def join(query: QuerySet, relations: Sequence[ToOne]) -> QuerySet:
-    """`query` with the columns of `relations` read in the same statement."""
+def join(query: QuerySet, relations: Sequence[tuple[ToOne, list[str]]]) -> QuerySet:
+    """`query` with the chosen columns of `relations` read in the same statement."""
     if not relations:
         return query
     return query.annotate(
-        **{r.alias(column): F(f"{r.relation}__{column}") for r in relations for column in r.columns.values()}
+        **{r.alias(column): F(f"{r.relation}__{column}") for r, columns in relations for column in columns}
     )
 
 
 def joined(row: Any, relation: ToOne) -> Any:
-    """The related row as read by `join` (a plain object with the relation's columns), None when the
-    row has no related row, or `...` when the query did not join this relation (load it instead)."""
+    """The related row as read by `join` (a plain object with the columns the selection asked for),
+    None when the row has no related row, or `...` when the query did not join this relation (load
+    it instead)."""
     values = row.__dict__
     aliased = relation.aliased
     if aliased[0][1] not in values:
@@ -104,4 +107,4 @@ def joined(row: Any, relation: ToOne) -> Any:
     key = values.get(relation.key)
     if key is None:
         return None
-    return SimpleNamespace(id=key, **{column: values[alias] for column, alias in aliased})
+    return SimpleNamespace(id=key, **{column: values[alias] for column, alias in aliased if alias in values})

@@ -75,3 +75,16 @@ async def test_a_page_reads_the_columns_of_its_selection_and_no_more(gql, org_a)
     assert '"first_name"' in page and '"health_card_number"' not in page and '"alert"' not in page
     # Coverage hands out the whole row: every column is read.
     assert '"health_card_number"' in await _page_statement(gql, COVERAGE, org_a.admin.token)
+
+
+async def test_a_joined_relation_reads_the_columns_asked_for(gql, org_a) -> None:
+    """schema/joins.py: the relation's selected columns only (its first one always: it marks the join),
+    and a relation asked for its id alone still answers from the page's own statement."""
+    await make_client(org_a, org_a.locations[0], "Ann", "Abbott")
+    page = await _page_statement(gql, "{ clients { edges { node { location { timezone } } } } }", org_a.admin.token)
+    assert '"joined_location_timezone"' in page and '"joined_location_name"' in page
+    assert '"joined_location_phone"' not in page
+    with count_statements() as statements:
+        body = await gql("{ clients { edges { node { id location { id } } } } }", token=org_a.admin.token)
+    assert error_codes(body) == [] and len(statements) == 3, statements
+    assert body["data"]["clients"]["edges"][0]["node"]["location"]["id"] == str(org_a.locations[0].id)
