@@ -2,10 +2,10 @@
 
     make bench
     .venv/bin/python benchmarks/http_bench.py [--reuse] [--requests 2000] [--concurrency 8] [--warmup 50]
-                                              [--clients 100000] [--queries q1,q2,q3] [--database NAME]
-                                              [--profile DIR]
+                                              [--rounds 3] [--clients 100000] [--queries q1,q2,q3]
+                                              [--database NAME] [--profile DIR]
 
-What it does (a few minutes on a 2-core machine; the load takes a quarter of a minute more without --reuse):
+What it does (about four minutes on a 2-core machine; the load takes a quarter of a minute more without --reuse):
 1. creates and loads the PostgreSQL database `tessera_bench` with benchmarks/clients_page.py's functions
    (server from TESSERA_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres): one
    organization, two locations, an admin, a front desk user (CLIENTS_READ, USERS_READ... at the first
@@ -17,12 +17,15 @@ What it does (a few minutes on a 2-core machine; the load takes a quarter of a m
 3. starts, on free ports, `tessera serve` (one worker, TESSERA_ENV=production: introspection off, JSON
    logs) and benchmarks/floor_server.py (raw ASGI + asyncpg + orjson under uvicorn, one worker: the same
    rows with hand-written SQL and the same JSON), and checks that both answer the same `data`;
-4. for each query, principal and server in turn: a warm-up of sequential requests, then `--requests`
-   requests at `--concurrency` from benchmarks/load_client.py, a separate process (plain asyncio
-   HTTP/1.1 keep-alive connections), while the server's CPU time (utime + stime from /proc/<pid>/stat)
-   is read before and after;
-5. prints one row per query and principal: req/s, p50 and p99 latency and CPU milliseconds per request
-   for Tessera and the floor, the CPU ratio Tessera/floor, and SQL statements per request for both.
+4. for each query and principal: a warm-up of sequential requests on each server, then `--rounds`
+   rounds of Tessera and the floor in turn, each `--requests` requests at `--concurrency` from
+   benchmarks/load_client.py, a separate process (plain asyncio HTTP/1.1 keep-alive connections),
+   while the server's CPU time (utime + stime from /proc/<pid>/stat) is read before and after;
+5. prints one row per query and principal, from the round with the median CPU ratio: req/s, p50 and
+   p99 latency and CPU milliseconds per request for Tessera and the floor, the CPU ratio Tessera/floor
+   with the lowest and highest of the rounds, and SQL statements per request for both. (On a shared
+   machine a server's CPU per request moves with the load by a third between runs; rounds taken
+   side by side keep the ratio's own spread in view.)
 Both servers are stopped at the end, also on error. Their logs go to a temporary directory, printed.
 
 The queries: q1, a page of 50 clients of one location with location and primary provider (as
@@ -329,7 +332,7 @@ def measure(
 def table(rows: list[dict]) -> str:
     head = (
         f"{'query':<31} {'principal':<10} | {'Tessera req/s':>13} {'p50':>6} {'p99':>6} {'CPU/req':>7} {'SQL':>4}"
-        f" | {'floor req/s':>11} {'p50':>6} {'p99':>6} {'CPU/req':>7} {'SQL':>4} | {'CPU ratio':>9}"
+        f" | {'floor req/s':>11} {'p50':>6} {'p99':>6} {'CPU/req':>7} {'SQL':>4} | {'CPU ratio':>9} {'rounds':>11}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -337,7 +340,7 @@ def table(rows: list[dict]) -> str:
         lines.append(
             f"{r['query']:<31} {r['principal']:<10} | {t['rps']:13.1f} {t['p50']:6.1f} {t['p99']:6.1f}"
             f" {t['cpu']:7.2f} {r['tessera_sql']:>4} | {f['rps']:11.1f} {f['p50']:6.1f} {f['p99']:6.1f}"
-            f" {f['cpu']:7.2f} {r['floor_sql']:>4} | {t['cpu'] / f['cpu']:8.1f}x"
+            f" {f['cpu']:7.2f} {r['floor_sql']:>4} | {r['ratio']:8.1f}x {r['spread'][0]:5.1f}-{r['spread'][1]:4.1f}x"
         )
     return "\n".join(lines)
 
@@ -348,6 +351,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="measured requests per query, principal, server")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=50, help="sequential requests before each measurement")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="Tessera and the floor measured in turn this many times a row; the round with the median CPU"
+        " ratio is shown (the ratio moves with the shared machine's load, so it is taken from rounds side by side)",
+    )
     parser.add_argument("--queries", default="q1,q2,q3", help="a comma-separated subset of q1,q2,q3")
     parser.add_argument("--reuse", action="store_true", help="keep an already loaded database")
     parser.add_argument(
@@ -382,26 +392,36 @@ def main() -> None:
                 for name, _ in PRINCIPALS:
                     token = data["tokens"][name]
                     row: dict = {"query": f"{q} {QUERIES[q][0]}", "principal": name}
-                    answers = {}
-                    for server in (tessera, floor):
-                        answers[server.name] = warm_up(http, server, q, token, data, args.warmup)
-                        sql_before = asyncio.run(statement_calls(data["url"])) if server is tessera and pgss else 0
-                        floor_before = floor_statements(floor) if server is floor else 0
-                        profile = None
-                        if args.profile is not None and server is tessera:
-                            args.profile.mkdir(parents=True, exist_ok=True)
-                            profile = args.profile / f"{q}-{name.replace(' ', '-')}.txt"
-                        row[server.name] = measure(server, q, token, data, args, profile)
-                        if server is tessera:
-                            if pgss:
-                                calls = asyncio.run(statement_calls(data["url"])) - sql_before - 1
-                                row["tessera_sql"] = f"{calls / args.requests:.1f}"
-                            else:
-                                row["tessera_sql"] = str(counted[q, name])
-                        else:
-                            row["floor_sql"] = f"{(floor_statements(floor) - floor_before) / args.requests:.1f}"
+                    servers = (tessera, floor)
+                    answers = {server.name: warm_up(http, server, q, token, data, args.warmup) for server in servers}
                     if answers["tessera"] != answers["floor"]:
                         raise RuntimeError(f"{q} as {name}: the floor's data differs from Tessera's")
+                    pairs = []
+                    for round_ in range(args.rounds):
+                        pair: dict = {}
+                        for server in (tessera, floor):
+                            sql_before = asyncio.run(statement_calls(data["url"])) if server is tessera and pgss else 0
+                            floor_before = floor_statements(floor) if server is floor else 0
+                            profile = None
+                            if args.profile is not None and server is tessera and round_ == 0:
+                                args.profile.mkdir(parents=True, exist_ok=True)
+                                profile = args.profile / f"{q}-{name.replace(' ', '-')}.txt"
+                            pair[server.name] = measure(server, q, token, data, args, profile)
+                            if server is tessera:
+                                if pgss:
+                                    calls = asyncio.run(statement_calls(data["url"])) - sql_before - 1
+                                    row["tessera_sql"] = f"{calls / args.requests:.1f}"
+                                else:
+                                    row["tessera_sql"] = str(counted[q, name])
+                            else:
+                                row["floor_sql"] = f"{(floor_statements(floor) - floor_before) / args.requests:.1f}"
+                        pair["ratio"] = pair["tessera"]["cpu"] / pair["floor"]["cpu"]
+                        pairs.append(pair)
+                    # The round with the median ratio stands for the row (its figures belong together);
+                    # the spread of the rounds' ratios is shown beside it.
+                    pairs.sort(key=lambda p: p["ratio"])
+                    row.update(pairs[len(pairs) // 2])
+                    row["spread"] = (pairs[0]["ratio"], pairs[-1]["ratio"])
                     rows.append(row)
                     print(
                         f"  {row['query']} as {name}: Tessera {row['tessera']['rps']:.1f} req/s,"
@@ -412,7 +432,8 @@ def main() -> None:
     print(table(rows))
     print(
         f"\nlatencies in ms; CPU/req: ms of server-process CPU (utime+stime) per request; SQL: statements per"
-        f" request (Tessera: {sql_source}; floor: its own count); CPU ratio: Tessera/floor."
+        f" request (Tessera: {sql_source}; floor: its own count); CPU ratio: Tessera/floor, of the round with the"
+        f" median ratio (of {args.rounds}), with the rounds' lowest and highest."
     )
 
 
