@@ -323,15 +323,17 @@ def _own_columns(model: type[Model], selected: Any) -> bool:
 
 
 @cache
-def _columns(model: type[Model], only: tuple[str, ...] = ()) -> tuple[list[Any], list[Any], list[Any], bool]:
+def _columns(
+    model: type[Model], only: tuple[str, ...] = (), prefix: str = ""
+) -> tuple[list[Any], list[Any], list[Any], bool]:
     """`model`'s columns as `_init_from_db` converts them: as read, by the field's type, by its
-    `to_python_value` (with `only`, those of `.only()`, as Tortoise's partial rows); and whether its
-    key is made by the model (not by the database)."""
+    `to_python_value` (with `only`, those of `.only()`, as Tortoise's partial rows; each read from
+    the row under `prefix` + its name); and whether its key is made by the model (not by the database)."""
     meta = model._meta
     kept = set(only) if only else None
 
     def read(fields: Any) -> list[Any]:
-        return [(key, name, field) for key, name, field in fields if kept is None or key in kept]
+        return [(prefix + key, name, field) for key, name, field in fields if kept is None or key in kept]
 
     return (
         [(key, name) for key, name, _ in read(meta.db_native_fields)],
@@ -341,12 +343,14 @@ def _columns(model: type[Model], only: tuple[str, ...] = ()) -> tuple[list[Any],
     )
 
 
-def _models(model: type[M], raw: Any, annotations: tuple[str, ...], only: tuple[str, ...] = ()) -> list[M]:
+def _models(
+    model: type[M], raw: Any, annotations: tuple[str, ...], only: tuple[str, ...] = (), prefix: str = ""
+) -> list[M]:
     """Model instances from the rows of a statement that selects every column of `model` (or those of
     `.only()`: a partial instance, which Tortoise will not save whole) and then `annotations`: what
     Tortoise's `_init_from_db` makes (the same conversions of the same fields), written as one
     dictionary update a row instead of an attribute call a column."""
-    native, plain, complex_, generated_pk = _columns(model, only)
+    native, plain, complex_, generated_pk = _columns(model, only, prefix)
     partial = bool(only)
     new = model.__new__
     made = []
@@ -368,6 +372,21 @@ def _models(model: type[M], raw: Any, annotations: tuple[str, ...], only: tuple[
             values[name] = row[name]
         made.append(instance)
     return made
+
+
+@cache
+def _guarded_columns(model: type[Model]) -> bool:
+    return _guarded_attributes(model, ())
+
+
+def instance(model: type[M], row: Any, prefix: str) -> M:
+    """The instance of `model` whose every column a raw statement selected as `prefix` + its name
+    (models/sql.py `select_list`): `_models`' building for one row (Tortoise's own, for a model with
+    a property named as a column)."""
+    if _guarded_columns(model):
+        columns = model._meta.fields_db_projection.values()
+        return model._init_from_db(**{column: row[prefix + column] for column in columns})
+    return _models(model, (row,), (), (), prefix)[0]
 
 
 def _render(query: QuerySet[Any], values: list[_Value]) -> _Template | None:

@@ -11,6 +11,8 @@ from tortoise import connections
 from tortoise.models import Model
 from tortoise.queryset import ValuesQuery
 
+from models import prepared
+
 M = TypeVar("M", bound=Model)
 
 
@@ -85,4 +87,4 @@ def select_list(model: type[Model], alias: str, prefix: str) -> str:
 def from_row(model: type[M], row: dict[str, Any], prefix: str) -> M:
     """The model instance for the columns `select_list(model, _, prefix)` selected, converted as the
     ORM converts its own rows (`_init_from_db`: SQLite's text datetimes, integer booleans, ...)."""
-    return model._init_from_db(**{column: row[prefix + column] for column in model._meta.fields_db_projection.values()})
+    return prepared.instance(model, row, prefix)

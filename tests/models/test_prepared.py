@@ -208,3 +208,20 @@ async def test_partial_rows_read_only_their_columns(clinic) -> None:
     await _both_ways(lambda _: Client.filter(organization_id=org.id).only("id", "location__name"), [None])
     await prepared.execute(related)
     assert not prepared._templates
+
+
+async def test_rows_of_a_raw_statement_are_tortoise_instances(clinic) -> None:
+    """`models/sql.py` `from_row` (the session, its user and organization, read in one statement by
+    `load_session_access`) builds with `instance`: what `_init_from_db` builds, on either backend."""
+    from models.organization import Organization
+    from models.sessions import Session
+    from models.sql import fetch_all, from_row
+    from resolvers.credentials import token_hash
+    from resolvers.user_grants import _session_sql
+
+    hashed = token_hash(clinic["org"].admin.token)
+    (row, *_) = await fetch_all(_session_sql(), [hashed, hashed])
+    for model, prefix in ((Session, "s_"), (User, "u_"), (Organization, "o_")):
+        columns = model._meta.fields_db_projection.values()
+        expected = model._init_from_db(**{column: row[prefix + column] for column in columns})
+        assert vars(from_row(model, row, prefix)) == vars(expected), model.__name__
