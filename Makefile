@@ -38,10 +38,12 @@ run: install
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	@echo "== tests on SQLite =="
 	TESSERA_TEST_DATABASE=sqlite $(BIN)/python -m pytest -q

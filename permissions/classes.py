@@ -100,10 +100,14 @@ def _access_class(
 ) -> type[BasePermission]:
     joiner = "Or" if any_of else ""
     name = (
-        "Requires" + joiner.join(p.value.title().replace("_", "") for p in permissions)
-        if permissions
-        else "Authenticated"
-    ) + ("OrPortal" if portal else "") + ("OrToken" if tokens else "")
+        (
+            "Requires" + joiner.join(p.value.title().replace("_", "") for p in permissions)
+            if permissions
+            else "Authenticated"
+        )
+        + ("OrPortal" if portal else "")
+        + ("OrToken" if tokens else "")
+    )
     return type(
         name,
         (_Access,),

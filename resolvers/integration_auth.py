@@ -32,9 +32,9 @@ async def authenticate_token(ctx: RequestContext) -> Principal | None:
     integration = found.integration
     if not integration.is_active:
         return None
-    sites = await IntegrationLocation.filter(
-        integration_id=integration.id, location__is_active=True
-    ).values_list("location_id", flat=True)
+    sites = await IntegrationLocation.filter(integration_id=integration.id, location__is_active=True).values_list(
+        "location_id", flat=True
+    )
     site_ids = frozenset(str(s) for s in sites)
     if found.last_used_at is None or now - found.last_used_at > LAST_USED_EVERY:
         await ApiToken.filter(id=found.id).update(last_used_at=now)

@@ -25,7 +25,6 @@ async def seats_used(organization_id: Any) -> int:
 SEATED: dict[str, Any] = {"is_active": True, "access_status__in": [AccessStatus.INVITED, AccessStatus.ENABLED]}
 
 
-
 async def check_seats(principal: Principal, adding: int, *path: str) -> None:
     """A batch that would pass the seat limit fails whole. Locks the organization row first, so two
     batches at once count one after the other (PostgreSQL)."""

@@ -226,7 +226,6 @@ class Factory:
         )
         return Portal(account, token, session)
 
-
     async def integration(
         self,
         org: Organization | Org,
