@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from copy import copy as shallow_copy
 from datetime import date, datetime
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple, TypeVar, cast
 from uuid import UUID
 
@@ -322,7 +322,7 @@ def _own_columns(model: type[Model], selected: Any) -> bool:
     return isinstance(selected, tuple) and all(projection.get(name) == name for name in selected)
 
 
-@cache
+@lru_cache(maxsize=MAX_SHAPES)  # (`only` comes from a shape: bounded as the shapes are)
 def _columns(
     model: type[Model], only: tuple[str, ...] = (), prefix: str = ""
 ) -> tuple[list[Any], list[Any], list[Any], bool]:

@@ -223,9 +223,17 @@ class Client:
         return await info.context.loaders.of(portal.invitations_of_clients).load(str(self.id))  # type: ignore[no-any-return]
 
 
-# What every read of a client takes beside its selection (schema/reads.py): its key, the page's sort
-# keys, and the location that scopes it.
-CLIENT_NODE = Node(Client, models.Client, ("id", "organization_id", "location_id", *(key.field for key in SORT)))
+# A client's narrow read (schema/reads.py): its key, the page's sort keys, the location that scopes it,
+# and what a list of clients shows.
+CLIENT_NODE = Node(
+    Client,
+    models.Client,
+    (
+        *("id", "organization_id", "location_id", *(key.field for key in SORT)),
+        *("first_name", "last_name", "preferred_name", "date_of_birth", "mobile", "email", "status"),
+        "primary_provider_id",
+    ),
+)
 
 
 async def one_visible(info: Info, client_id: str) -> Client:

@@ -2,14 +2,15 @@
 
 A client row has 52 columns. A page that shows five of them used to read, decode and convert all 52
 for each of its 50 rows, most of the CPU of reading it. On the fast path (`compiled_plans`, which the
-differential test turns off for its other side) a list or a lookup reads only the columns its
-selection needs:
-- a basic field (no resolver, no permission class) reads its own column;
-- a field with a resolver reads what it declares beside itself, `metadata=reads("location_id")`;
-- every read takes the node's own `always` columns: its key, the sort keys, what scoping and the
-  PHI access log read.
-A field that declares nothing, a fragment or a directive makes the statement read every column, as
-before. The rows read never change, only their columns; and a row read in part is Tortoise's partial
+differential test turns off for its other side) a list or a lookup whose selection needs no more
+than a node's `narrow` columns (what a list shows, with its key, sort keys and the columns scoping
+and the PHI access log read) reads those alone. What a selection needs:
+- a basic field (no resolver, no permission class) its own column;
+- a field with a resolver what it declares beside itself, `metadata=reads("location_id")`;
+- a field that declares nothing, a fragment or a directive: every column, as before.
+The narrow set is one fixed list a node, never the selection's own: a statement's columns (and so
+its SQL text, a template of models/prepared.py) take two forms a node, whatever documents callers
+send. The rows read never change, only their columns; and a row read in part is Tortoise's partial
 instance, which refuses to be saved whole.
 """
 
@@ -40,11 +41,14 @@ def reads(*columns: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Node:
-    """A GraphQL type backed by a model's rows, and the columns every read of it takes."""
+    """A GraphQL type backed by a model's rows, and the columns of its narrow read, in one order."""
 
     type: type
     model: type[Model]
-    always: tuple[str, ...]
+    narrow: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "narrow", tuple(dict.fromkeys(self.narrow)))  # a column once, in order
 
 
 @cache
@@ -70,19 +74,19 @@ def _declared(node: Node) -> dict[str, tuple[str, ...] | None]:
 
 
 def columns(level: list[SelectedField] | None, node: Node) -> tuple[str, ...] | None:
-    """The columns that answer `level` (the node's selected fields), None for every column."""
+    """The node's narrow columns when they answer `level` (the node's selected fields), else None:
+    every column."""
     if level is None:
         return None
     declared = _declared(node)
-    wanted = dict.fromkeys(node.always)
+    narrow = set(node.narrow)
     for field in level:
         if field.name == "__typename":
             continue
         read = declared.get(field.name)
-        if read is None:
+        if read is None or not narrow.issuperset(read):
             return None
-        wanted.update(dict.fromkeys(read))
-    return tuple(wanted)
+    return node.narrow
 
 
 def reading(

@@ -156,8 +156,15 @@ class User:
 
 
 UserConnection = Connection[User]
-# What every read of a user takes beside its selection (schema/reads.py): its key and the sort keys.
-USER_NODE = Node(User, models.User, ("id", "organization_id", *(key.field for key in USER_SORT)))
+# A user's narrow read (schema/reads.py): its key, the sort keys, and what a list of staff shows.
+USER_NODE = Node(
+    User,
+    models.User,
+    (
+        *("id", "organization_id", *(key.field for key in USER_SORT)),
+        *("last_name", "username", "type", "email", "phone", "is_admin", "is_active", "access_status"),
+    ),
+)
 
 
 # --------------------------------------------------------------------------- inputs

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -28,22 +29,21 @@ async def test_every_column_a_node_reads_is_a_column_of_its_model(db: Any, node:
     (With the ORM set up: it adds the foreign key columns.)"""
     projection = node.model._meta.fields_db_projection
     declared = [column for found in reads._declared(node).values() for column in found or ()]
-    for column in [*node.always, *declared]:
+    for column in [*node.narrow, *declared]:
         assert projection.get(column) == column, f"{node.type.__name__}: {column} is not a column"
+    assert len(set(node.narrow)) == len(node.narrow)
 
 
-def _always(node: reads.Node, *more: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys([*node.always, *more]))
-
-
-async def test_basic_fields_read_their_column_and_resolvers_what_they_declare(db: Any) -> None:
+async def test_a_selection_within_the_narrow_columns_reads_them_alone(db: Any) -> None:
+    """In the node's one order whatever the selection's own: two forms of statement a node."""
     level = [_field("id"), _field("firstName"), _field("location", _field("name")), _field("__typename")]
-    assert reads.columns(level, CLIENT_NODE) == _always(CLIENT_NODE, "first_name")
-    address = reads.columns([_field("address", _field("city"))], CLIENT_NODE)
-    assert address is not None and "address_city" in address and "first_name" not in address
-    # A staff-only column reads itself (through its guard); a user's display name, the two names.
-    assert reads.columns([_field("alert")], CLIENT_NODE) == _always(CLIENT_NODE, "alert")
-    assert reads.columns([_field("displayName")], USER_NODE) == _always(USER_NODE, "first_name", "last_name")
+    assert reads.columns(level, CLIENT_NODE) == CLIENT_NODE.narrow
+    assert reads.columns(list(reversed(level)), CLIENT_NODE) == CLIENT_NODE.narrow
+    assert reads.columns([_field("displayName")], USER_NODE) == USER_NODE.narrow  # first and last name
+    # Past the narrow columns, every column: an address, a staff-only column, a PIN flag.
+    assert reads.columns([_field("id"), _field("address", _field("city"))], CLIENT_NODE) is None
+    assert reads.columns([_field("alert")], CLIENT_NODE) is None
+    assert reads.columns([_field("hasPin")], USER_NODE) is None
 
 
 async def test_anything_not_declared_reads_every_column(db: Any) -> None:
@@ -61,6 +61,13 @@ PAGE = "{ clients(first: 5) { edges { node { id firstName location { name } prim
 COVERAGE = "{ clients(first: 5) { edges { node { id coverage { healthCardNumber } } } } }"
 
 
+def _client_columns(statement: str) -> list[str]:
+    """The client columns a statement selects (the alias of each item of its select list)."""
+    items = statement.split(" FROM ")[0].removeprefix("SELECT ").split(",")
+    aliases = [re.findall(r'"(\w+)"', item)[-1] for item in items]
+    return [alias for alias in aliases if not alias.startswith("joined_")]
+
+
 async def _page_statement(gql: Any, query: str, token: str) -> str:
     with count_statements() as statements:
         body = await gql(query, token=token)
@@ -73,6 +80,11 @@ async def test_a_page_reads_the_columns_of_its_selection_and_no_more(gql, org_a)
     await make_client(org_a, org_a.locations[0], "Ann", "Abbott", health_card_number="1234567890")
     page = await _page_statement(gql, PAGE, org_a.admin.token)
     assert '"first_name"' in page and '"health_card_number"' not in page and '"alert"' not in page
+    # Another selection within the narrow set reads the same columns, in the same order.
+    other = await _page_statement(
+        gql, "{ clients(first: 5) { edges { node { email lastName id } } } }", org_a.admin.token
+    )
+    assert _client_columns(other) == _client_columns(page)
     # Coverage hands out the whole row: every column is read.
     assert '"health_card_number"' in await _page_statement(gql, COVERAGE, org_a.admin.token)
 
