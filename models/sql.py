@@ -5,6 +5,7 @@ through the ORM. It lives with the models so that data flows one way (schema →
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from tortoise import connections
@@ -21,8 +22,10 @@ def dialect() -> str:
     return str(connections.get("default").capabilities.dialect)
 
 
+@lru_cache(maxsize=256)
 def _native(sql: str, dialect: str) -> str:
-    """`?` placeholders as the backend writes them (`$1, $2, ...` on PostgreSQL)."""
+    """`?` placeholders as the backend writes them (`$1, $2, ...` on PostgreSQL): once per statement
+    text (a request's session statement is the same text every time)."""
     if dialect != "postgres":
         return sql
     parts = sql.split("?")
