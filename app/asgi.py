@@ -13,6 +13,8 @@ except SettingsError as error:
 
 configure_logging(_settings.log_level)
 
+from app import heap  # noqa: E402
 from app.main import create_app  # noqa: E402
 
 app = create_app(_settings)
+heap.settle()
