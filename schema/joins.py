@@ -18,7 +18,7 @@ from functools import cached_property
 from types import SimpleNamespace
 from typing import Any
 
-from strawberry.types.nodes import SelectedField
+from graphql import FieldNode
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 
@@ -42,31 +42,35 @@ class ToOne:
         return tuple((column, self.alias(column)) for column in self.columns.values())
 
 
-def selected_level(selected: Sequence[Any], path: Sequence[str]) -> list[SelectedField] | None:
-    """The fields selected under `path` (from the root field's selections down to the node), or None
-    when a fragment or a directive is among them on the way (the selection is then not read apart)."""
-    level = _fields(selected)
+def selected_level(selections: Sequence[Any], path: Sequence[str]) -> list[FieldNode] | None:
+    """The fields selected under `path` (from the root field's nodes down to the node), or None when a
+    fragment or a directive is among them on the way (the selection is then not read apart).
+
+    Read from the document's own nodes: what is asked of them (names, whether a field has arguments or
+    directives, fragments) is the same for every request of a document, while Strawberry's
+    `selected_fields` would convert the whole selection, arguments and variables included, on each."""
+    level = _fields(selections)
     for name in path:
         if level is None:
             return None
         below: list[Any] = []
         for field in level:
-            if field.name == name:
-                below.extend(field.selections)
+            if field.name.value == name and field.selection_set is not None:
+                below.extend(field.selection_set.selections)
         level = _fields(below)
     return level
 
 
-def _fields(selections: Sequence[Any]) -> list[SelectedField] | None:
+def _fields(selections: Sequence[Any]) -> list[FieldNode] | None:
     fields = []
     for selection in selections:
-        if not isinstance(selection, SelectedField) or selection.directives:
+        if not isinstance(selection, FieldNode) or selection.directives:
             return None
         fields.append(selection)
     return fields
 
 
-def joinable(level: list[SelectedField] | None, relations: Sequence[ToOne]) -> list[tuple[ToOne, list[str]]]:
+def joinable(level: list[FieldNode] | None, relations: Sequence[ToOne]) -> list[tuple[ToOne, list[str]]]:
     """The relations selected in `level` (the node's selected fields, `selected_level`) with
     nothing but columns they can join, each with the columns selected (its first column always: it
     marks the relation as joined, `joined`)."""
@@ -74,14 +78,14 @@ def joinable(level: list[SelectedField] | None, relations: Sequence[ToOne]) -> l
         return []
     chosen = []
     for relation in relations:
-        uses = [f for f in level if f.name == relation.field]
+        uses = [f for f in level if f.name.value == relation.field]
         allowed = {*relation.columns, "id", "__typename"}
-        inner = [selected_level(use.selections, ()) for use in uses]
+        inner = [selected_level(use.selection_set.selections if use.selection_set else (), ()) for use in uses]
         if uses and all(
-            not use.arguments and names is not None and {f.name for f in names} <= allowed
+            not use.arguments and names is not None and {f.name.value for f in names} <= allowed
             for use, names in zip(uses, inner, strict=True)
         ):
-            asked = {f.name for names in inner for f in names or ()}
+            asked = {f.name.value for names in inner for f in names or ()}
             first = next(iter(relation.columns))
             chosen.append((relation, [c for name, c in relation.columns.items() if name in asked or name == first]))
     return chosen

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from strawberry.types.nodes import SelectedField
+from graphql import FieldNode
 from strawberry.utils.str_converters import to_camel_case
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -73,7 +73,7 @@ def _declared(node: Node) -> dict[str, tuple[str, ...] | None]:
     return found
 
 
-def columns(level: list[SelectedField] | None, node: Node) -> tuple[str, ...] | None:
+def columns(level: list[FieldNode] | None, node: Node) -> tuple[str, ...] | None:
     """The node's narrow columns when they answer `level` (the node's selected fields), else None:
     every column."""
     if level is None:
@@ -81,9 +81,10 @@ def columns(level: list[SelectedField] | None, node: Node) -> tuple[str, ...] | 
     declared = _declared(node)
     narrow = set(node.narrow)
     for field in level:
-        if field.name == "__typename":
+        name = field.name.value
+        if name == "__typename":
             continue
-        read = declared.get(field.name)
+        read = declared.get(name)
         if read is None or not narrow.issuperset(read):
             return None
     return node.narrow
@@ -94,7 +95,7 @@ def reading(
 ) -> Callable[[QuerySet[Any]], QuerySet[Any]]:
     """What makes a statement read what the selection under `path` needs: the joins it allows
     (schema/joins.py) and, on the fast path, only the columns it reads."""
-    level = selected_level(info.selected_fields, path)
+    level = selected_level(info._raw_info.field_nodes, path)
     chosen = joinable(level, relations)
     only = columns(level, node) if info.context.settings.compiled_plans else None
 

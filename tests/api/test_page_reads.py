@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from strawberry.types.nodes import FragmentSpread, SelectedField
+from graphql import FieldNode, OperationDefinitionNode, parse
 
 from schema import reads
 from schema.clients import CLIENT_NODE
@@ -19,8 +19,17 @@ from tests.support import count_statements, error_codes
 NODES = [CLIENT_NODE, USER_NODE]
 
 
-def _field(name: str, *selections: Any, directives: dict[str, Any] | None = None) -> SelectedField:
-    return SelectedField(name=name, directives=directives or {}, arguments={}, selections=list(selections))
+def _level(document: str) -> list[Any]:
+    """The top-level selections of `document`'s operation, as the resolver's field nodes hold them."""
+    operation = parse(document).definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    return list(operation.selection_set.selections)
+
+
+def _fields(selection: str) -> list[FieldNode]:
+    level = reads.selected_level(_level("{ " + selection + " }"), ())
+    assert level is not None
+    return level
 
 
 @pytest.mark.parametrize("node", NODES, ids=lambda node: node.type.__name__)
@@ -36,24 +45,27 @@ async def test_every_column_a_node_reads_is_a_column_of_its_model(db: Any, node:
 
 async def test_a_selection_within_the_narrow_columns_reads_them_alone(db: Any) -> None:
     """In the node's one order whatever the selection's own: two forms of statement a node."""
-    level = [_field("id"), _field("firstName"), _field("location", _field("name")), _field("__typename")]
+    level = _fields("id firstName location { name } __typename")
     assert reads.columns(level, CLIENT_NODE) == CLIENT_NODE.narrow
     assert reads.columns(list(reversed(level)), CLIENT_NODE) == CLIENT_NODE.narrow
-    assert reads.columns([_field("displayName")], USER_NODE) == USER_NODE.narrow  # first and last name
+    assert reads.columns(_fields("displayName"), USER_NODE) == USER_NODE.narrow  # first and last name
     # Past the narrow columns, every column: an address, a staff-only column, a PIN flag.
-    assert reads.columns([_field("id"), _field("address", _field("city"))], CLIENT_NODE) is None
-    assert reads.columns([_field("alert")], CLIENT_NODE) is None
-    assert reads.columns([_field("hasPin")], USER_NODE) is None
+    assert reads.columns(_fields("id address { city }"), CLIENT_NODE) is None
+    assert reads.columns(_fields("alert"), CLIENT_NODE) is None
+    assert reads.columns(_fields("hasPin"), USER_NODE) is None
 
 
 async def test_anything_not_declared_reads_every_column(db: Any) -> None:
     """A resolver that says nothing (coverage returns the whole row), a fragment or a directive."""
-    assert reads.columns([_field("id"), _field("coverage", _field("caseNumber"))], CLIENT_NODE) is None
-    assert reads.columns([_field("status")], USER_NODE) is None
-    spread = FragmentSpread(name="F", type_condition="Client", directives={}, selections=[_field("id")])
-    assert reads.selected_level([_field("client", spread)], ("client",)) is None
-    skipped = _field("client", _field("id", directives={"skip": {"if": True}}))
-    assert reads.selected_level([skipped], ("client",)) is None
+    assert reads.columns(_fields("id coverage { caseNumber }"), CLIENT_NODE) is None
+    assert reads.columns(_fields("status"), USER_NODE) is None
+    spread = _level("{ client { ...F } } fragment F on Client { id }")
+    assert reads.selected_level(spread, ("client",)) is None
+    inline = _level("{ client { ... on Client { id } } }")
+    assert reads.selected_level(inline, ("client",)) is None
+    skipped = _level("{ client { id @skip(if: true) } }")
+    assert reads.selected_level(skipped, ("client",)) is None
+    assert reads.selected_level(_level("{ client { id } }"), ("client",)) is not None
     assert reads.columns(None, CLIENT_NODE) is None
 
 
