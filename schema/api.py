@@ -18,6 +18,7 @@ from schema import audit, auth, clients, groups, integrations, locations, merges
 from schema.budget import TokenBudget
 from schema.compiled import Planner, compiled_execute
 from schema.extensions import RequestInfo, log_unexpected
+from schema.hooks import ExtensionsRunner
 from schema.limits import QueryLimits
 from schema.phi import PhiAccessLog
 from schema.refusals import RefusalLog
@@ -76,6 +77,10 @@ class TesseraSchema(strawberry.Schema):
             return super().execute_sync(*args, **kwargs)
         finally:
             _SYNC.reset(token)
+
+    def create_extensions_runner(self, execution_context: Any, extensions: list[Any]) -> ExtensionsRunner:
+        """Strawberry's runner, with each extension's hooks wrapped once (schema/hooks.py)."""
+        return ExtensionsRunner(execution_context=execution_context, extensions=extensions)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         log_unexpected(errors, execution_context)
