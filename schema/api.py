@@ -14,7 +14,7 @@ from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema import audit, auth, clients, groups, integrations, locations, merges, portal, providers, users
+from schema import arguments, audit, auth, clients, groups, integrations, locations, merges, portal, providers, users
 from schema.budget import TokenBudget
 from schema.compiled import Planner, compiled_execute
 from schema.extensions import RequestInfo, log_unexpected
@@ -103,6 +103,7 @@ def build_schema(introspection: bool = True, compiled_plans: bool = True) -> str
         scalar_overrides=SCALAR_OVERRIDES,
         config=StrawberryConfig(disable_field_suggestions=not introspection),
     )
+    arguments.install(schema)
     if compiled_plans:
         schema.planner = Planner()
     return schema
