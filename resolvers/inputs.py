@@ -17,7 +17,7 @@ import types
 import typing
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
+from functools import cache, partial
 from typing import Any, TypeVar, Union, cast
 
 from strawberry.types.unset import UNSET, UnsetType
@@ -51,46 +51,59 @@ def from_input(source: Any, cls: type[T]) -> T:
     """
     if isinstance(source, cls):
         return source
+    names: Any
     read: Callable[[str, Any], Any]
     if isinstance(source, Mapping):
-        names = set(source)
+        names = source.keys()
         read = source.get
     elif dataclasses.is_dataclass(source) and not isinstance(source, type):
-        names = {f.name for f in dataclasses.fields(source)}
-
-        def read_attribute(name: str, default: Any) -> Any:
-            return getattr(source, name, default)
-
-        read = read_attribute
-
+        names = _names(type(source))
+        read = partial(getattr, source)
     else:
         raise TypeError(f"Cannot read {cls.__name__} from {type(source).__name__}.")
     fields = _fields(cast(type, cls))
     if unknown := names - fields.keys():
         raise TypeError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}.")
     values: dict[str, Any] = {}
-    for name, (hint, has_default) in fields.items():
+    for name, (hint, keeps_default, converts) in fields.items():
         value = read(name, UNSET)
-        if value is UNSET or (value is None and has_default and not _nullable(hint)):
+        if value is UNSET or (value is None and keeps_default):
             continue  # left out, or null where null cannot be stored: the default
-        values[name] = _convert(value, hint)
+        values[name] = _convert(value, hint) if converts else value
     return cls(**values)
 
 
 @cache
-def _fields(cls: type) -> dict[str, tuple[Any, bool]]:
-    """Each init field of the dataclass `cls`: its resolved type and whether it has a default."""
+def _names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))
+
+
+@cache
+def _fields(cls: type) -> dict[str, tuple[Any, bool, bool]]:
+    """Each init field of the dataclass `cls`: its resolved type, whether a null keeps its default
+    (it has one and cannot be null), and whether a value needs converting (`_converts`). Worked
+    out once a class: a search builds its filter on every request."""
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls.__name__} is not a dataclass.")
     hints = typing.get_type_hints(cls)
-    return {
-        f.name: (
-            hints[f.name],
-            f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING,
-        )
-        for f in dataclasses.fields(cls)
-        if f.init
-    }
+    fields = {}
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        hint = hints[f.name]
+        has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        fields[f.name] = (hint, has_default and not _nullable(hint), _converts(hint))
+    return fields
+
+
+def _converts(hint: Any) -> bool:
+    """Whether `_convert` can change a value of this type: a list, or a dataclass, among its members."""
+    for member in _members(hint):
+        if typing.get_origin(member) in (list, tuple, Sequence):
+            return True
+        if isinstance(member, type) and dataclasses.is_dataclass(member) and member is not UnsetType:
+            return True
+    return False
 
 
 def _members(hint: Any) -> tuple[Any, ...]:
