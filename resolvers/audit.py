@@ -11,6 +11,7 @@ from typing import Any
 
 from tortoise.models import Model
 
+from models import sql
 from models.audit import AuditEvent
 from models.clients import Client
 from models.enums import ActorKind, AuditTarget
@@ -115,7 +116,7 @@ async def record(
     actor_kind: ActorKind | None = None,
     actor_id: Any = None,
     actor_name: str | None = None,
-) -> AuditEvent:
+) -> None:
     """Append one event. It is `about` a row (None: no target), filed under that row's location
     (`filed_under`) unless `location_id` says otherwise, or `target_type` and `target_id` when only
     an id is at hand. The actor is `by` (a user or portal account acting before it is
@@ -134,17 +135,20 @@ async def record(
             actor_id = actor_id or principal.actor_id
             actor_name = actor_name or principal.actor_name
     safe = {k: v for k, v in (changes or {}).items() if k not in SECRET_FIELDS}
-    return await AuditEvent.create(
-        organization_id=organization_id,
-        occurred_at=ctx.now(),
-        actor_kind=actor_kind or ActorKind.ANONYMOUS,
-        actor_id=actor_id,
-        actor_name=actor_name,
-        action=action,
-        target_type=AuditTarget(target_type).value if target_type is not None else None,
-        target_id=target_id,
-        location_id=location_id,
-        changes=_plain(safe) if safe else None,
-        ip_address=ctx.ip_address,
-        request_id=ctx.request_id,
+    await sql.insert(
+        AuditEvent,
+        {
+            "organization_id": organization_id,
+            "occurred_at": ctx.now(),
+            "actor_kind": actor_kind or ActorKind.ANONYMOUS,
+            "actor_id": actor_id,
+            "actor_name": actor_name,
+            "action": action,
+            "target_type": AuditTarget(target_type).value if target_type is not None else None,
+            "target_id": target_id,
+            "location_id": location_id,
+            "changes": _plain(safe) if safe else None,
+            "ip_address": ctx.ip_address,
+            "request_id": ctx.request_id,
+        },
     )
