@@ -66,6 +66,8 @@ from graphql.pyutils import Path, Undefined, is_iterable
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from tortoise.models import Model
 
+from schema.joins import JoinedRow
+
 # Plans kept (documents are few: an app sends the same handful; persisted queries make it so).
 MAX_PLANS = 512
 
@@ -567,13 +569,22 @@ class Planner:
 
 
 # Types whose values are never awaitable: most values of a page, answered without the general check.
-_PLAIN = frozenset({str, int, float, bool, type(None), date, datetime, UUID, Decimal, dict, list, tuple})
+# It grows by the value types met (`is_awaitable`): the schema's own classes, a bounded set.
+_PLAIN: set[type] = {str, int, float, bool, type(None), date, datetime, UUID, Decimal, dict, list, tuple, JoinedRow}
 
 
 def is_awaitable(value: Any) -> bool:
     """Strawberry's check, except that a Tortoise model instance is a value: awaiting one
-    (`Model.__await__`) only hands back the instance, at the price of a task per row of a page."""
-    if type(value) in _PLAIN or isinstance(value, Model | Enum):
+    (`Model.__await__`) only hands back the instance, at the price of a task per row of a page. An
+    enum member, or an instance of a Strawberry type that defines no `__await__`, is a value too,
+    and its class is remembered as such: a page asks this of every edge and related row."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return False
+    if issubclass(kind, Model | Enum) or (
+        hasattr(kind, "__strawberry_definition__") and not hasattr(kind, "__await__")
+    ):
+        _PLAIN.add(kind)
         return False
     return bool(optimized_is_awaitable(value))
 

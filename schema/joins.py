@@ -100,6 +100,11 @@ def join(query: QuerySet, relations: Sequence[tuple[ToOne, list[str]]]) -> Query
     )
 
 
+class JoinedRow(SimpleNamespace):
+    """A related row as `join` read it: the relation's key and the columns asked for. A value, never
+    awaited (schema/compiled.py `is_awaitable` takes it as such without asking)."""
+
+
 def joined(row: Any, relation: ToOne) -> Any:
     """The related row as read by `join` (a plain object with the columns the selection asked for),
     None when the row has no related row, or `...` when the query did not join this relation (load
@@ -111,4 +116,4 @@ def joined(row: Any, relation: ToOne) -> Any:
     key = values.get(relation.key)
     if key is None:
         return None
-    return SimpleNamespace(id=key, **{column: values[alias] for column, alias in aliased if alias in values})
+    return JoinedRow(id=key, **{column: values[alias] for column, alias in aliased if alias in values})

@@ -207,3 +207,35 @@ async def test_plain_sync_resolvers_are_called_without_the_wrapper() -> None:
     assert items.selection is not None
     direct = {f.key for f in items.selection.fields if f.direct is not None}
     assert direct == {"described", "rooted", "must"}
+
+
+@strawberry.type
+class _Value:
+    name: str
+
+
+@strawberry.type
+class _AwaitableValue:
+    name: str
+
+    def __await__(self) -> Any:
+        return asyncio.sleep(0).__await__()
+
+
+async def test_values_of_a_page_are_never_awaited_and_awaitables_always_are() -> None:
+    """`is_awaitable` remembers value classes (models, enums, Strawberry types, joined rows); a
+    coroutine, a future or a class that can be awaited is still awaited."""
+    from models.enums import ActorKind
+    from models.organization import Organization
+    from schema.compiled import is_awaitable
+    from schema.joins import JoinedRow
+
+    for value in (Organization(name="Clinic"), ActorKind.USER, _Value(name="a"), JoinedRow(id=1), "a", None):
+        assert not is_awaitable(value)
+        assert not is_awaitable(value)  # remembered: the same answer
+    coroutine = asyncio.sleep(0)
+    future = asyncio.get_running_loop().create_future()
+    for value in (coroutine, future, _AwaitableValue(name="a")):
+        assert is_awaitable(value)
+        assert is_awaitable(value)
+    coroutine.close()
