@@ -67,10 +67,8 @@ async def test_an_unknown_target_type_is_bad_input(gql, org_a) -> None:
 async def test_record_writes_the_enum_spelling(org_a, settings) -> None:
     ctx = RequestContext(settings=settings, request_id="test")
     ctx._resolved = True
-    event = await audit.record(
-        ctx, "client.update", target_type=audit.Target.CLIENT, organization_id=org_a.organization.id
-    )
-    assert (await AuditEvent.get(id=event.id)).target_type == "Client"
+    await audit.record(ctx, "client.update", target_type=audit.Target.CLIENT, organization_id=org_a.organization.id)
+    assert (await AuditEvent.get(request_id="test", action="client.update")).target_type == "Client"
 
 
 def test_every_call_site_names_an_enum_member() -> None:
