@@ -64,14 +64,21 @@ def _fields(definition: StrawberryObjectDefinition, context: InputContext) -> _F
     )
 
 
+def _key(context: InputContext) -> tuple[Any, Any]:
+    return context.config, context.scalar_registry
+
+
 def builder(definition: StrawberryObjectDefinition) -> Builder:
-    """`definition`'s `from_input`: its fields looked up at the first call, then reused."""
-    found: list[_Fields] = []
+    """`definition`'s `from_input`: its fields looked up at the first call, then reused. The GraphQL
+    names and scalars depend on the schema's config and scalar registry: a class shared by schemas
+    configured apart keeps a lookup for each."""
+    found: list[tuple[Any, Any, _Fields]] = []
 
     def build(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
-        if not found:
-            found.append(_fields(definition, context))
-        fields = found[0]
+        fields = next((f for config, registry, f in found if (config, registry) == _key(context)), None)
+        if fields is None:
+            fields = _fields(definition, context)
+            found.append((*_key(context), fields))
         kwargs: dict[str, Any] = dict.fromkeys(fields.nulls)
         for graphql_name, python_name, field_type in fields.fields:
             if graphql_name not in value:
@@ -93,8 +100,15 @@ def builder(definition: StrawberryObjectDefinition) -> Builder:
 
 
 def install(schema: strawberry.Schema) -> None:
-    """Every input type of `schema` without a `from_input` of its own gets `builder`'s."""
+    """Every input type of `schema` without a `from_input` of its own gets `builder`'s; but not one with
+    a `Maybe` field: Strawberry's validation refuses a null sent for one before anything runs, and
+    skips the types that build their own value (their `from_input` reports it, during execution)."""
     for graphql_type in schema.schema_converter.type_map.values():
         definition = graphql_type.definition
-        if isinstance(definition, StrawberryObjectDefinition) and definition.is_input and definition.from_input is None:
+        if (
+            isinstance(definition, StrawberryObjectDefinition)
+            and definition.is_input
+            and definition.from_input is None
+            and not any(isinstance(field.type, StrawberryMaybe) for field in definition.fields)
+        ):
             definition.from_input = builder(definition)

@@ -91,13 +91,19 @@ class _Inner:
 @strawberry.input
 class _Probe:
     """What this schema's inputs do not use, built both ways too: a nullable field without a default,
-    `Maybe` fields, a GlobalID, a list of inputs."""
+    a GlobalID, a list of inputs."""
 
     note: str | None
-    maybe: strawberry.Maybe[str]
-    maybe_null: strawberry.Maybe[str | None]
     global_id: relay.GlobalID | None = None
     inners: list[_Inner] | None = None
+
+
+@strawberry.input
+class _WithMaybe:
+    maybe: strawberry.Maybe[str]
+
+
+RAN: list[str] = []
 
 
 @strawberry.type
@@ -107,22 +113,52 @@ class _Query:
         return "ok"
 
 
-def test_what_the_schema_does_not_use_is_built_as_strawberry_builds_it() -> None:
-    probe = strawberry.Schema(query=_Query)
+@strawberry.type
+class _Mutation:
+    @strawberry.mutation
+    def first(self) -> str:
+        RAN.append("first")
+        return "ok"
+
+    @strawberry.mutation
+    def second(self, value: _WithMaybe) -> str:
+        RAN.append("second")
+        return "ok"
+
+
+def _probe_schema() -> strawberry.Schema:
+    probe = strawberry.Schema(query=_Query, mutation=_Mutation)
     arguments.install(probe)
+    return probe
+
+
+def test_what_the_schema_does_not_use_is_built_as_strawberry_builds_it() -> None:
+    probe = _probe_schema()
     definition = _Probe.__strawberry_definition__  # type: ignore[attr-defined]
+    inner = _Inner.__strawberry_definition__  # type: ignore[attr-defined]
     registry = probe.schema_converter.scalar_registry
     global_id = relay.to_base64("Client", "1")
     for value in (
-        {"maybe": "a", "maybeNull": None},
-        {"note": "n", "maybe": "a", "maybeNull": "b", "globalId": global_id, "inners": [{"word": "w"}]},
+        {},
+        {"note": "n", "globalId": global_id, "inners": [{"word": "w"}, {"word": "v"}]},
         {"note": None, "inners": None},
     ):
         ours = convert_argument(value, _Probe, registry, probe.config)
-        hooks = (definition.from_input, _Inner.__strawberry_definition__.from_input)  # type: ignore[attr-defined]
-        definition.from_input = _Inner.__strawberry_definition__.from_input = None  # type: ignore[attr-defined]
+        hooks = (definition.from_input, inner.from_input)
+        definition.from_input = inner.from_input = None
         try:
             theirs = convert_argument(value, _Probe, registry, probe.config)
         finally:
-            definition.from_input, _Inner.__strawberry_definition__.from_input = hooks  # type: ignore[attr-defined]
+            definition.from_input, inner.from_input = hooks
         assert ours == theirs
+
+
+def test_an_input_with_a_maybe_field_keeps_strawberrys_null_check() -> None:
+    """Strawberry refuses a null sent for a `Maybe` field at validation, before any field runs, but
+    not for a type that builds its own value: such a type is left as Strawberry builds it."""
+    probe = _probe_schema()
+    assert _WithMaybe.__strawberry_definition__.from_input is None  # type: ignore[attr-defined]
+    RAN.clear()
+    result = probe.execute_sync("mutation { first second(value: {maybe: null}) }")
+    assert result.errors and result.data is None
+    assert RAN == []
