@@ -58,12 +58,14 @@ class Second(SchemaExtension):
         EVENTS.append("second execute out")
 
 
+def _hello() -> str:
+    EVENTS.append("resolve")
+    return "world"
+
+
 @strawberry.type
 class Query:
-    @strawberry.field
-    def hello(self) -> str:
-        EVENTS.append("resolve")
-        return "world"
+    hello: str = strawberry.field(resolver=_hello)
 
 
 class Plain(strawberry.Schema):
