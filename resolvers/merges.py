@@ -4,9 +4,10 @@
 A merge needs CLIENTS_MERGE at both clients' locations. In one transaction, with both rows locked
 (PostgreSQL `FOR UPDATE`, in id order; SQLite has one writer) and every write guarded by the version
 it read: the source becomes MERGED pointing at the target; its portal links and pending invitations
-move to the target (a link whose account already manages the target is dropped); with
-`fill_empty_fields`, the target's empty fields take the source's values (coverage only for an actor
-who may manage it there). What it changed is kept in a `ClientMerge` row, so `unmerge` can put the
+move to the target (a link whose account already manages the target is dropped), which opens the
+target's record to those accounts and so needs CLIENT_PORTAL_MANAGE at the target's location, as
+inviting them would; with `fill_empty_fields`, the target's empty fields take the source's values
+(coverage only for an actor who may read it on the source and manage it on the target). What it changed is kept in a `ClientMerge` row, so `unmerge` can put the
 source back as it was, with the links and invitations it brought, while edits made to the survivor
 since stay on the survivor. Merges unwind last first: a source whose survivor has been merged away
 since waits until that later merge is undone.
@@ -71,9 +72,34 @@ async def _lock(*client_ids: Any) -> None:
     await Client.filter(id__in=ids).order_by("id").select_for_update().values_list("id", flat=True)
 
 
-def _fillable(principal: Principal, target: Client) -> tuple[str, ...]:
-    coverage = principal.grants.has(Permission.CLIENTS_COVERAGE_MANAGE, str(target.location_id))
+def _fillable(principal: Principal, source: Client, target: Client) -> tuple[str, ...]:
+    """The fields a merge may fill: coverage only for an actor who may read it on the source and
+    manage it on the target (else a merge would copy a health card the actor may not see onto a
+    client where it may)."""
+    coverage = principal.grants.has(
+        Permission.CLIENTS_COVERAGE_MANAGE, str(target.location_id)
+    ) and principal.grants.has(Permission.CLIENTS_COVERAGE_READ, str(source.location_id))
     return FILLABLE + (COVERAGE_FIELDS if coverage else ())
+
+
+def _check_portal_access(principal: Principal, target: Client, links: list[Any], pending: list[Any]) -> None:
+    """Moving the source's portal links and pending invitations to the target opens the target's
+    record to those accounts: the same grant as inviting them, so it needs CLIENT_PORTAL_MANAGE at
+    the target's location (otherwise a public sign-up merged into any client would hand its
+    account that client's record)."""
+    if (links or pending) and not principal.grants.has(Permission.CLIENT_PORTAL_MANAGE, str(target.location_id)):
+        raise fail(
+            ErrorCode.FORBIDDEN,
+            "The client merged away has portal access (accounts or pending invitations), which the merge "
+            "would move to the other client: that needs CLIENT_PORTAL_MANAGE at its location.",
+            "input",
+            "sourceId",
+        )
+
+
+async def _manages(account_id: Any, client: Client) -> bool:
+    """Whether the account already manages `client` (its link from the source is then dropped)."""
+    return await ClientPortalLink.filter(client_id=client.id, account_id=account_id).exists()
 
 
 async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
@@ -100,11 +126,17 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
                 ErrorCode.CONFLICT, "Someone else saved this client first: reload it.", "input", "expectedVersion"
             )
         now = ctx.now()
+        links = await ClientPortalLink.filter(client_id=source.id).order_by("created_at", "id")
+        pending = await ClientInvitation.filter(
+            status_q(InvitationStatus.PENDING, now), client_id=source.id
+        ).values_list("id", flat=True)
+        moving = [link for link in links if not await _manages(link.account_id, target)]
+        _check_portal_access(principal, target, moving, list(pending))
         filled = {}
         if data.fill_empty_fields:
             filled = {
                 name: getattr(source, name)
-                for name in _fillable(principal, target)
+                for name in _fillable(principal, source, target)
                 if _empty(getattr(target, name)) and not _empty(getattr(source, name))
             }
         keys = Client.keys_for(filled)
@@ -120,19 +152,14 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
         )
         if not kept or not folded:
             raise fail(ErrorCode.CONFLICT, "One of the clients changed meanwhile: reload them.", "input", "sourceId")
-        moved, dropped = [], []
-        for link in await ClientPortalLink.filter(client_id=source.id).order_by("created_at", "id"):
-            if await ClientPortalLink.filter(client_id=target.id, account_id=link.account_id).exists():
-                dropped.append(
-                    {"id": str(link.id), "account": str(link.account_id), "relationship": link.relationship.value}
-                )
-                await link.delete()
-            else:
-                moved.append(str(link.id))
+        moved = [str(link.id) for link in moving]
+        dropped = [
+            {"id": str(link.id), "account": str(link.account_id), "relationship": link.relationship.value}
+            for link in links
+            if str(link.id) not in moved
+        ]
+        await ClientPortalLink.filter(id__in=[d["id"] for d in dropped]).delete()
         await ClientPortalLink.filter(id__in=moved).update(client_id=target.id)
-        pending = await ClientInvitation.filter(
-            status_q(InvitationStatus.PENDING, now), client_id=source.id
-        ).values_list("id", flat=True)
         await ClientInvitation.filter(id__in=list(pending)).update(client_id=target.id)
         await ClientMerge.create(
             organization_id=target.organization_id,

@@ -385,3 +385,56 @@ async def test_one_address_signs_up_five_times_in_the_window(gql: GQL, clinic) -
 async def test_a_caller_cannot_fake_a_busy_database(gql: GQL, clinic) -> None:
     body = await gql(SIGN_UP, {"i": sign_up_input(str(clinic["a1"].id), dateOfBirth="database is locked")})
     assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
+PROFILE = "query($id: ID!) { client(id: $id) { lastName mobile } }"
+COVERAGE = "query($id: ID!) { client(id: $id) { coverage { healthCardNumber } } }"
+
+
+async def test_a_merge_that_would_move_portal_access_needs_client_portal_manage(gql: GQL, org_a: Org, clinic) -> None:
+    """Found in review: a clerk with CLIENTS_MERGE alone (refused `inviteClientUser`) signed up on the
+    public page with a mailbox of their own, then merged that registration into any patient; the
+    sign-up's account then read the patient's record, and kept it after the clerk left."""
+    clerk, victim = clinic["clerk"], clinic["existing"]
+    signed = await sign_up(gql, str(clinic["a1"].id), email="me@evil.example")
+    assert signed["errors"] == [], signed
+    registration = await Client.get(email="me@evil.example")
+    body = await gql(MERGE, {"i": {"sourceId": str(registration.id), "targetId": str(victim.id)}}, token=clerk.token)
+    assert payload_codes(body["data"]["mergeClients"]) == ["FORBIDDEN"], body
+    assert body["data"]["mergeClients"]["errors"][0]["field"] == ["input", "sourceId"]
+    assert (await Client.get(id=registration.id)).status is ClientStatus.PENDING_REVIEW  # nothing kept
+    refused = await gql(PROFILE, {"id": str(victim.id)}, token=signed["token"])
+    assert refused["data"]["client"] is None
+    # Whoever may give portal access may merge it along, as before.
+    allowed = await gql(
+        MERGE, {"i": {"sourceId": str(registration.id), "targetId": str(victim.id)}}, token=clinic["reviewer"].token
+    )
+    assert payload_codes(allowed["data"]["mergeClients"]) == [], allowed
+    assert (await gql(PROFILE, {"id": str(victim.id)}, token=signed["token"]))["data"]["client"]["lastName"] == (
+        "Tremblay"
+    )
+
+
+async def test_a_merge_fills_coverage_only_for_an_actor_who_may_read_the_sources(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    """Found in review: coverage managed at the target but not readable at the source was copied onto
+    the target, where the actor then read it."""
+    a1, a2 = org_a.locations
+    base = await factory.group(org_a.organization, [P.CLIENTS_READ, P.CLIENTS_MERGE])
+    coverage = await factory.group(
+        org_a.organization, [P.CLIENTS_COVERAGE_READ, P.CLIENTS_COVERAGE_MANAGE], locations=[a1]
+    )
+    clerk = await factory.user(org_a.organization, locations=[a1, a2], groups=[base, coverage])
+    source = await make_client(org_a, a2, "Sam", "Other", health_card_province="ON", health_card_number="9876543210")
+    target = await make_client(org_a, a1, "Tia", "Mine")
+    merged = await gql(MERGE, {"i": {"sourceId": str(source.id), "targetId": str(target.id)}}, token=clerk.token)
+    assert payload_codes(merged["data"]["mergeClients"]) == [], merged
+    after = await gql(COVERAGE, {"id": str(target.id)}, token=clerk.token)
+    assert after["data"]["client"]["coverage"]["healthCardNumber"] is None
+    assert (await Client.get(id=target.id)).health_card_number is None
+    # With coverage readable at the source too, the empty card is filled, as before.
+    source2 = await make_client(org_a, a1, "Sid", "Other", health_card_province="ON", health_card_number="1112223334")
+    merged = await gql(MERGE, {"i": {"sourceId": str(source2.id), "targetId": str(target.id)}}, token=clerk.token)
+    assert payload_codes(merged["data"]["mergeClients"]) == [], merged
+    assert (await Client.get(id=target.id)).health_card_number == "1112223334"
