@@ -14,14 +14,22 @@ import phonenumbers
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from models.groups import GroupLocation, GroupMembership
+from models.integrations import Integration
 from models.keys import search_key
 from models.organization import Location
+from models.users import UserLocation
+from permissions.escalation import Excess, escalation_message, excess_grants
+from permissions.grants import ALL, NO_GRANTS, integration_grants
+from permissions.principal import Principal
 from permissions.scoping import location_q
-from resolvers import audit
+from resolvers import admins, audit
 from resolvers.addresses import normalize_postal_code, normalize_province
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.inputs import UNSET, given, parse_uuid
+from resolvers.integration_auth import known_permissions
+from resolvers.user_grants import load_access
 from resolvers.validation import check_timezone, normalize_phone
 
 FIELDS = (
@@ -243,11 +251,51 @@ async def update_location(ctx: RequestContext, data: UpdateLocationData) -> Loca
     return location
 
 
+async def _check_reactivation(principal: Principal, location: Location) -> None:
+    """Reactivating a location gives back the grants it carried, to every user (through its sites and
+    its groups) and integration configured there: restoring is granting, so all of it must lie
+    within the actor's own grants (docs/architecture.md "No escalation")."""
+    lid = str(location.id)
+    org = location.organization_id
+    group_ids = await GroupLocation.filter(organization_id=org, location_id=location.id).values_list(
+        "group_id", flat=True
+    )
+    user_ids = {
+        *await UserLocation.filter(organization_id=org, location_id=location.id).values_list("user_id", flat=True),
+        *await GroupMembership.filter(organization_id=org, group_id__in=list(group_ids)).values_list(
+            "user_id", flat=True
+        ),
+    }
+    excess: list[Excess] = []
+    for access in (await load_access(org, user_ids)).values():
+        before = access.sources(inactive_locations=False).grants()
+        excess += excess_grants(principal.grants, before, access.with_location_active(lid).grants())
+    integrations = await Integration.filter(
+        organization_id=org, is_active=True, all_locations=False, location_links__location_id=location.id
+    ).values_list("permissions", flat=True)
+    for permissions in integrations:
+        given_back = integration_grants(known_permissions(list(permissions)), False, {lid})
+        excess += excess_grants(principal.grants, NO_GRANTS, given_back)
+    if excess:
+        unique = list({(e.permission, e.scope if e.scope is ALL else frozenset(e.scope)): e for e in excess}.values())
+        raise fail(
+            ErrorCode.FORBIDDEN,
+            f"Reactivating this location would give back access you do not hold. {escalation_message(unique)}",
+            "input",
+            "active",
+        )
+
+
 async def set_location_active(ctx: RequestContext, location_id: Any, active: bool) -> Location:
-    """Deactivate (or reactivate) a location: its rows stay, the grants it carried end at once."""
+    """Deactivate (or reactivate) a location: its rows stay, the grants it carried end at once (and
+    come back with it, which only someone holding them may do: `_check_reactivation`)."""
     async with in_transaction():
         location = await _load_for_change(ctx, location_id)
         before = audit.snapshot(location, FIELDS)
+        if active and not location.is_active:
+            principal = await ctx.require_principal()
+            await admins.lock_grants(principal)
+            await _check_reactivation(principal, location)
         if location.is_active != active:
             location.is_active = active
             location.version += 1

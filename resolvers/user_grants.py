@@ -12,7 +12,7 @@ the moment the location is reactivated, so it may not be given by someone who do
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -93,6 +93,12 @@ class _Group:
     all_locations: bool
     locations: dict[str, bool] = field(default_factory=dict)  # location id -> active
 
+    def with_active(self, location_id: str) -> _Group:
+        """This group once `location_id`, if it is one of its locations, is active again."""
+        if location_id not in self.locations:
+            return self
+        return replace(self, locations={**self.locations, location_id: True})
+
     def grant(self, inactive: bool) -> GroupGrant:
         return GroupGrant(
             permissions=frozenset(parse_codes(self.codes)),
@@ -143,6 +149,16 @@ class UserAccess:
                 group.locations[location_id] = active
         self.pending.clear()
         return self
+
+    def with_location_active(self, location_id: str) -> GrantSources:
+        """The pieces `compute_grants` would read once `location_id` is active again (the others as
+        they are): what reactivating a location gives this user."""
+        return GrantSources(
+            is_admin=self.is_admin,
+            all_locations=self.all_locations,
+            sites=frozenset(lid for lid, active in self.sites.items() if active or lid == location_id),
+            groups={gid: g.with_active(location_id).grant(False) for gid, g in self.groups.items()},
+        )
 
     @property
     def configured(self) -> GrantSources:

@@ -57,7 +57,7 @@ class Query:
         return await locations.get_location(info.context, id)  # type: ignore[return-value]
 
 
-# Every change of a location: deactivating one ends the grants it carried, none is added.
+# Creating and changing a location add no grant (reactivating one restores what it carried: below).
 _manage = partial(requires, Permission.LOCATIONS_MANAGE, effects=(GrantEffect.NONE,))
 
 
@@ -79,5 +79,10 @@ class Mutation:
         resolver=LocationPayload.resolver(
             SetLocationActiveInput, "location.set_active", locations.set_location_active, "id", "active"
         ),
-        **_manage(description="Deactivate or reactivate a location: its rows stay, the grants it carried end at once."),
+        **requires(
+            Permission.LOCATIONS_MANAGE,
+            effects=(GrantEffect.RESTORES,),
+            description="Deactivate or reactivate a location: its rows stay, the grants it carried end at once "
+            "(and come back with it: reactivating needs them all within the actor's own).",
+        ),
     )

@@ -41,4 +41,5 @@ def test_the_grant_changing_mutations_are_the_ones_the_design_names() -> None:
         "deactivate_provider": {GrantEffect.RESTORES},  # postponing a scheduled date
         "cancel_provider_deactivation": {GrantEffect.RESTORES},
         "reactivate_provider": {GrantEffect.RESTORES},
+        "set_location_active": {GrantEffect.RESTORES},  # reactivating gives back what it carried
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from models.audit import AuditEvent
 from models.organization import Location
 from permissions.catalog import Permission as P
+from tests.factories import make_client, staff_with
 from tests.support import error_codes
 
 CREATE = """mutation($input: CreateLocationInput!) { createLocation(input: $input) {
@@ -158,3 +159,48 @@ async def test_deactivating_a_location_ends_what_a_group_restricted_to_it_gave(g
     await gql(SET_ACTIVE, {"id": str(a2.id), "active": False}, token=org_a.admin.token)
     assert (await gql(VIEWER_PERMS, token=staff.token))["data"]["viewer"]["permissions"] == []
     assert error_codes(await gql("{ users { totalCount } }", token=staff.token)) == ["FORBIDDEN"]
+
+
+CLIENTS = "{ clients(first: 50) { edges { node { firstName } } } }"
+
+
+async def test_reactivating_a_location_restores_only_what_the_actor_holds(gql, factory, org_a):
+    """Found in a security review: reactivating gave back every grant the location carried with no
+    check. Restoring is granting: a keeper holding LOCATIONS_MANAGE alone may not hand a nurse back
+    CLIENTS_MANAGE there; an admin may."""
+    a1, a2 = org_a.locations
+    keeper = await staff_with(factory, org_a, [P.LOCATIONS_MANAGE], [a1])
+    nurse = await staff_with(factory, org_a, [P.CLIENTS_MANAGE, P.CLIENTS_READ], [a2])
+    off = await gql(SET_ACTIVE, {"id": str(a2.id), "active": False}, token=org_a.admin.token)
+    assert off["data"]["setLocationActive"]["errors"] == [], off
+
+    refused = (await gql(SET_ACTIVE, {"id": str(a2.id), "active": True}, token=keeper.token))["data"]
+    assert refused["setLocationActive"]["errors"] == [{"field": ["input", "active"], "code": "FORBIDDEN"}]
+    assert not (await Location.get(id=a2.id)).is_active
+    held = (await gql(VIEWER_PERMS, token=nurse.token))["data"]["viewer"]["permissions"]
+    assert P.CLIENTS_MANAGE.value not in {p["permission"] for p in held}
+
+    allowed = (await gql(SET_ACTIVE, {"id": str(a2.id), "active": True}, token=org_a.admin.token))["data"]
+    assert allowed["setLocationActive"]["errors"] == []
+    held = (await gql(VIEWER_PERMS, token=nurse.token))["data"]["viewer"]["permissions"]
+    assert P.CLIENTS_MANAGE.value in {p["permission"] for p in held}
+
+
+async def test_an_integration_cannot_reactivate_a_location_it_was_cut_off_from(gql, factory, org_a):
+    """Found in a security review: a partner token holding LOCATIONS_MANAGE undid an admin's cut-off
+    by reactivating the location itself. Restoring grants is never for API tokens."""
+    a1, a2 = org_a.locations
+    await make_client(org_a, a1, "Ada", "Here")
+    await make_client(org_a, a2, "Bo", "There")
+    partner = await factory.integration(org_a, [P.CLIENTS_READ, P.LOCATIONS_MANAGE], [a1, a2])
+    await gql(SET_ACTIVE, {"id": str(a2.id), "active": False}, token=org_a.admin.token)
+    body = await gql(SET_ACTIVE, {"id": str(a2.id), "active": True}, token=partner.token)
+    assert error_codes(body) == ["FORBIDDEN"] or body["data"]["setLocationActive"]["errors"][0]["code"] == "FORBIDDEN"
+    assert not (await Location.get(id=a2.id)).is_active
+    names = (await gql(CLIENTS, token=partner.token))["data"]["clients"]["edges"]
+    assert [e["node"]["firstName"] for e in names] == ["Ada"]
+    # A staff keeper with LOCATIONS_MANAGE and no client permission may not bring the partner's
+    # CLIENTS_READ back there either.
+    keeper = await staff_with(factory, org_a, [P.LOCATIONS_MANAGE], [a1])
+    refused = (await gql(SET_ACTIVE, {"id": str(a2.id), "active": True}, token=keeper.token))["data"]
+    assert refused["setLocationActive"]["errors"] == [{"field": ["input", "active"], "code": "FORBIDDEN"}]
