@@ -21,6 +21,7 @@ from resolvers.integration_auth import known_permissions
 from schema.auth import OkPayload
 from schema.errors import Payload
 from schema.info import Info
+from schema.refusals import refuse_beside
 
 if TYPE_CHECKING:
     from schema.organization import Location
@@ -36,6 +37,9 @@ class ApiToken:
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+_MANAGE = Permission.INTEGRATIONS_MANAGE
 
 
 @strawberry.type
@@ -65,8 +69,17 @@ class Integration:
         principal = await info.context.require_principal()
         return await UserRow.filter(user_q(principal), id=self.created_by_id).first()  # type: ignore[return-value]
 
-    @strawberry.field(description="Newest first; the secrets are never shown again.")
-    async def tokens(self: Any) -> list[ApiToken]:
+    @strawberry.field(
+        description="Newest first; the secrets are never shown again. Guarded: INTEGRATIONS_MANAGE; "
+        "without it (an API token reading its own integration through `viewer`) empty and one FORBIDDEN "
+        "error at its path."
+    )
+    async def tokens(self: Any, info: Info) -> list[ApiToken]:
+        principal = await info.context.require_principal()
+        if not principal.grants.has_anywhere(_MANAGE):
+            # A token would otherwise list its siblings: which other credentials are live, and used when.
+            refuse_beside(info, "The integration's tokens need the INTEGRATIONS_MANAGE permission.")
+            return []
         return await TokenRow.filter(integration_id=self.id).order_by("-created_at", "-id")  # type: ignore[return-value]
 
 
@@ -117,9 +130,6 @@ class CreateApiTokenPayload(Payload):
     @classmethod
     def of_result(cls, result: Any) -> CreateApiTokenPayload:
         return cls(api_token=result.token, secret=result.secret)
-
-
-_MANAGE = Permission.INTEGRATIONS_MANAGE
 
 
 @strawberry.type

@@ -242,3 +242,25 @@ async def test_an_inactive_integration_cannot_be_loaded_beyond_its_editor(
         token=keeper.token,
     )
     assert listed["data"]["integration"]["locations"] == [{"name": a1.name}]  # A2 is beyond the keeper's sight
+
+
+SIBLINGS = "{ viewer { integration { name tokens { id prefix lastUsedAt } } } }"
+
+
+async def test_a_token_does_not_list_its_integrations_other_tokens(gql: GQL, factory: Factory, org_a: Org) -> None:
+    """Found in a security review: through `viewer { integration { tokens } }` any token listed its
+    siblings' names, prefixes, last use and expiry, which elsewhere need INTEGRATIONS_MANAGE."""
+    partner = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations)
+    made = await gql(NEW_TOKEN, {"id": str(partner.integration.id)}, token=org_a.admin.token)
+    assert made["data"]["createApiToken"]["errors"] == [], made
+    body = await gql(SIBLINGS, token=partner.token)
+    assert body["data"]["viewer"]["integration"] == {"name": partner.integration.name, "tokens": []}
+    assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
+        (["viewer", "integration", "tokens"], "FORBIDDEN")
+    ]
+    listed = await gql(
+        "query($id: ID!) { integration(id: $id) { tokens { prefix } } }",
+        {"id": str(partner.integration.id)},
+        token=org_a.admin.token,
+    )
+    assert len(listed["data"]["integration"]["tokens"]) == 2
