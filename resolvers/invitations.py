@@ -372,11 +372,15 @@ async def _locked(invitation_id: Any) -> ClientInvitation | None:
 
 
 def _usable(invitation: ClientInvitation | None, now: datetime) -> bool:
-    """Pending, for a client that may still gain portal access (not archived or merged since)."""
+    """Pending, for a client that may still gain portal access (not archived or merged since), and
+    not out of identity checks: the failure that voids it is counted at once, while writing the void
+    comes after, so a right answer racing the fifth wrong one must not slip in between (a burst of
+    parallel guesses would otherwise get past the limit)."""
     return (
         invitation is not None
         and status_of(invitation, now) is InvitationStatus.PENDING
         and invitation.client.status in OPEN_STATUSES
+        and invitation.code_failures < IDENTITY_FAILURE_LIMIT
     )
 
 
@@ -499,6 +503,7 @@ async def accept_invitation(ctx: RequestContext, data: AcceptData) -> Acceptance
             accepted_at__isnull=True,
             revoked_at__isnull=True,
             expires_at__gt=now,
+            code_failures__lt=IDENTITY_FAILURE_LIMIT,
         ).update(accepted_at=now, accepted_by_id=account.id)
         if claimed != 1:
             raise fail(ErrorCode.INVITATION_INVALID, INVALID_MESSAGE, "input", "token")

@@ -79,3 +79,40 @@ async def test_two_acceptances_of_one_link_make_one_account_and_one_link(race: R
     assert all(payload_codes(a) in ([], ["INVITATION_INVALID"], ["DUPLICATE"]) for a in answers), answers
     assert await PortalAccount.all().count() == 1
     assert await ClientPortalLink.all().count() == 1
+
+
+async def test_a_right_code_racing_the_fifth_wrong_one_is_refused(race: Race, monkeypatch) -> None:
+    """Found in a security review: the fifth failure is counted at once but the void is written after,
+    and a right answer never looked at the count, so one sent in between was accepted (in a burst of
+    60 parallel guesses, the right date sent 41st got in 2 runs out of 6). Held open here on purpose."""
+    import resolvers.invitations as invitations
+
+    counted, release = asyncio.Event(), asyncio.Event()
+    real = invitations.write_returning
+
+    async def slow_after_counting(sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        rows = await real(sql, params)
+        if rows and int(rows[0]["code_failures"]) >= invitations.IDENTITY_FAILURE_LIMIT:
+            counted.set()
+            await release.wait()  # between counting the fifth failure and writing the void
+        return rows
+
+    monkeypatch.setattr(invitations, "write_returning", slow_after_counting)
+    issued = await race.invite("ines@example.org", requireVerificationCode=True)
+    code = issued["invitation"]["verificationCode"]
+    token = token_of(issued["link"])
+    wrong = [
+        asyncio.create_task(
+            race.accept(
+                token=token, verificationCode=f"{(int(code) + d) % 10**6:06d}", newAccount={"password": NEW_PASSWORD}
+            )
+        )
+        for d in range(1, 6)
+    ]
+    await asyncio.wait_for(counted.wait(), 10)
+    right = await race.accept(token=token, verificationCode=code, newAccount={"password": NEW_PASSWORD})
+    release.set()
+    judged = [payload_codes(await task) for task in wrong]
+    assert judged == [["VERIFICATION_CODE_INVALID"]] * 5, judged
+    assert payload_codes(right) == ["INVITATION_INVALID"] and right["token"] is None, right
+    assert await ClientPortalLink.all().count() == 0
