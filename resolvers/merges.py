@@ -7,10 +7,11 @@ it read: the source becomes MERGED pointing at the target; its portal links and 
 move to the target (a link whose account already manages the target is dropped), which opens the
 target's record to those accounts and so needs CLIENT_PORTAL_MANAGE at the target's location, as
 inviting them would; with `fill_empty_fields`, the target's empty fields take the source's values
-(coverage only for an actor who may read it on the source and manage it on the target). What it changed is kept in a `ClientMerge` row, so `unmerge` can put the
-source back as it was, with the links and invitations it brought, while edits made to the survivor
-since stay on the survivor. Merges unwind last first: a source whose survivor has been merged away
-since waits until that later merge is undone.
+(coverage only for an actor who may read it on the source and manage it on the target). What it
+changed is kept in a `ClientMerge` row, so `unmerge` can put the source back as it was, with the
+links and invitations it brought (and the links made since by accepting those invitations), while
+edits made to the survivor since stay on the survivor. Merges unwind last first: a source whose
+survivor has been merged away since waits until that later merge is undone.
 """
 
 from __future__ import annotations
@@ -188,6 +189,23 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
         return await Client.get(id=target.id)
 
 
+async def _return_links_made_from(merge: ClientMerge, source: Client, target: Client) -> None:
+    """An invitation the merge moved and someone accepted since made that account a link to the
+    target: it was the source's invitation, so the link goes back with it (dropped if the account
+    manages the source already). A link the account had before the merge is its own and stays."""
+    accounts = await ClientInvitation.filter(
+        id__in=merge.moved_invitations, client_id=target.id, accepted_by_id__isnull=False
+    ).values_list("accepted_by_id", flat=True)
+    made = await ClientPortalLink.filter(
+        client_id=target.id, account_id__in=list(accounts), created_at__gte=merge.merged_at
+    ).exclude(id__in=merge.moved_links)
+    for link in made:
+        if await _manages(link.account_id, source):
+            await link.delete()
+        else:
+            await ClientPortalLink.filter(id=link.id).update(client_id=source.id)
+
+
 async def unmerge_client(ctx: RequestContext, client_id: Any) -> Client:
     """Put a merged client back as it was before its last merge (within 30 days)."""
     principal = await ctx.require_principal()
@@ -243,6 +261,7 @@ async def unmerge_client(ctx: RequestContext, client_id: Any) -> Client:
                     account_id=dropped["account"],
                     relationship=dropped["relationship"],
                 )
+        await _return_links_made_from(merge, source, target)
         await ClientInvitation.filter(id__in=merge.moved_invitations, client_id=target.id).update(client_id=source.id)
         merge.undone_at = now
         await merge.save(update_fields=["undone_at"])

@@ -345,6 +345,15 @@ async def test_an_invitation_moved_by_a_merge_links_the_survivor(
     }
     accepted = (await gql(ACCEPT, {"i": given}))["data"]["acceptClientInvitation"]
     assert accepted["errors"] == [] and accepted["link"]["client"]["id"] == str(clinic["existing"].id)
+    # Undone (found in a security review: the link stayed on the survivor): the invitation was the
+    # registration's, so the link made from it goes back with it.
+    undone = await gql(UNMERGE, {"id": str(registration.id)}, token=clinic["reviewer"].token)
+    assert undone["data"]["unmergeClient"]["errors"] == [], undone
+    links = (await gql(VIEWER, token=accepted["token"]))["data"]["viewer"]["portalAccount"]["links"]
+    assert [link["client"]["id"] for link in links] == [str(registration.id)]
+    assert not await ClientPortalLink.filter(client_id=clinic["existing"].id).exists()
+    refused = await gql(CLIENT, {"id": str(clinic["existing"].id)}, token=accepted["token"])
+    assert refused["data"]["client"] is None
 
 
 async def test_a_health_card_never_brings_in_a_client_whose_coverage_the_viewer_may_not_read(
