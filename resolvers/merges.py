@@ -70,7 +70,9 @@ def _stored(value: Any) -> Any:
 async def _lock(*client_ids: Any) -> None:
     """Both clients' rows, in id order (two merges of the same pair cannot deadlock)."""
     ids = sorted({str(i) for i in client_ids if i is not None})
-    await Client.filter(id__in=ids).order_by("id").select_for_update().values_list("id", flat=True)
+    # Whole rows: Tortoise drops FOR UPDATE from a values()/values_list() query (STACK-NOTES), and
+    # that lock-nothing let two merges of a pair run at once and deadlock on their updates.
+    await Client.filter(id__in=ids).order_by("id").select_for_update()
 
 
 def _fillable(principal: Principal, source: Client, target: Client) -> tuple[str, ...]:

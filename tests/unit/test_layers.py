@@ -56,3 +56,28 @@ def test_raw_sql_goes_through_models_sql() -> None:
     assert not [
         p for layer in ("schema", "resolvers", "permissions") for p in _sources(layer) if "._db." in p.read_text()
     ], "a private Tortoise connection used above the models"
+
+
+def _calls_in_chain(node: ast.AST) -> list[str]:
+    """The method names of a call chain, innermost first: `a.b().c()` gives ["b", "c"]."""
+    names: list[str] = []
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        names.append(node.func.attr)
+        node = node.func.value
+    return list(reversed(names))
+
+
+def test_no_lock_is_taken_by_a_values_query() -> None:
+    """Tortoise drops FOR UPDATE from a `select_for_update()` query read with `.values()` or
+    `.values_list()` (STACK-NOTES): such a "lock" locks nothing. One let two merges of a pair run at
+    once and deadlock; this reads every chain of the code for another."""
+    found = []
+    for layer in LAYERS:
+        for path in _sources(layer):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                chain = _calls_in_chain(node)
+                if "select_for_update" in chain and {"values", "values_list"} & set(
+                    chain[chain.index("select_for_update") :]
+                ):
+                    found.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', '?')}")
+    assert not found, found
