@@ -479,9 +479,18 @@ async def accept_invitation(ctx: RequestContext, data: AcceptData) -> Acceptance
         )
     password_hash = _new_account_hash(invitation, data.new_account) if data.new_account is not None else None
     async with in_transaction():
-        # Read again under a lock: a merge (or a resend, a revoke) may have moved or voided it since.
+        # The client's row first, then the invitation's: the order an archive or a merge takes them
+        # in, so one racing this acceptance either waits for it or is seen by it (never a link made
+        # to a client archived or merged meanwhile). Then read again under the locks: a merge (or a
+        # resend, a revoke) may have moved or voided the invitation since.
+        await Client.filter(id=invitation.client_id).select_for_update()
         locked = await _locked(invitation.id)
-        if locked is None or not _usable(locked, now) or locked.token_hash != token_hash((data.token or "").strip()):
+        if (
+            locked is None
+            or locked.client_id != invitation.client_id
+            or not _usable(locked, now)
+            or locked.token_hash != token_hash((data.token or "").strip())
+        ):
             raise fail(ErrorCode.INVITATION_INVALID, INVALID_MESSAGE, "input", "token")
         invitation = locked
         if data.new_account is not None:

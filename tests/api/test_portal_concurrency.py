@@ -116,3 +116,31 @@ async def test_a_right_code_racing_the_fifth_wrong_one_is_refused(race: Race, mo
     assert judged == [["VERIFICATION_CODE_INVALID"]] * 5, judged
     assert payload_codes(right) == ["INVITATION_INVALID"] and right["token"] is None, right
     assert await ClientPortalLink.all().count() == 0
+
+
+async def test_an_acceptance_racing_an_archive_links_nobody_to_the_archived_client(race: Race, monkeypatch) -> None:
+    """Found in a security review: acceptance locked the invitation but read the client unlocked, so
+    one racing an archive linked an account to the client being archived (archiving revokes pending
+    invitations, not one accepted meanwhile). Held open here between the archive and its revoking."""
+    import resolvers.invitations as invitations
+
+    paused, release = asyncio.Event(), asyncio.Event()
+    real = invitations.revoke_pending
+
+    async def slow_revoke(client_id: Any, now: Any) -> Any:
+        paused.set()
+        await release.wait()  # the client is archived (uncommitted), its invitations not revoked yet
+        return await real(client_id, now)
+
+    monkeypatch.setattr(invitations, "revoke_pending", slow_revoke)
+    issued = await race.invite("ines@example.org")
+    archive = "mutation($id: ID!) { archiveClient(input: {id: $id}) { errors { code } } }"
+    archiving = asyncio.create_task(race.post(archive, {"id": race.client_id}, race.org.admin.token))
+    await asyncio.wait_for(paused.wait(), 10)
+    accepting = asyncio.create_task(race.accept(token=token_of(issued["link"]), newAccount={"password": NEW_PASSWORD}))
+    await asyncio.sleep(0.5)  # long enough for an unlocked acceptance to finish first
+    release.set()
+    assert payload_codes((await archiving)["data"]["archiveClient"]) == []
+    accepted = await accepting
+    assert payload_codes(accepted) == ["INVITATION_INVALID"] and accepted["token"] is None, accepted
+    assert await ClientPortalLink.all().count() == 0
