@@ -40,6 +40,10 @@ class ApiToken:
 
 
 _MANAGE = Permission.INTEGRATIONS_MANAGE
+TOKENS_DESCRIPTION = (
+    "Newest first; the secrets are never shown again. Guarded: INTEGRATIONS_MANAGE; without it (an API "
+    "token reading its own integration through `viewer`) empty and one FORBIDDEN error at its path."
+)
 
 
 @strawberry.type
@@ -69,18 +73,14 @@ class Integration:
         principal = await info.context.require_principal()
         return await UserRow.filter(user_q(principal), id=self.created_by_id).first()  # type: ignore[return-value]
 
-    @strawberry.field(
-        description="Newest first; the secrets are never shown again. Guarded: INTEGRATIONS_MANAGE; "
-        "without it (an API token reading its own integration through `viewer`) empty and one FORBIDDEN "
-        "error at its path."
-    )
+    @strawberry.field(description=TOKENS_DESCRIPTION)
     async def tokens(self: Any, info: Info) -> list[ApiToken]:
         principal = await info.context.require_principal()
-        if not principal.grants.has_anywhere(_MANAGE):
-            # A token would otherwise list its siblings: which other credentials are live, and used when.
-            refuse_beside(info, "The integration's tokens need the INTEGRATIONS_MANAGE permission.")
-            return []
-        return await TokenRow.filter(integration_id=self.id).order_by("-created_at", "-id")  # type: ignore[return-value]
+        if principal.grants.has_anywhere(_MANAGE):
+            return await TokenRow.filter(integration_id=self.id).order_by("-created_at", "-id")  # type: ignore[return-value]
+        # A token would otherwise list its siblings: which other credentials are live, and used when.
+        refuse_beside(info, "The integration's tokens need the INTEGRATIONS_MANAGE permission.")
+        return []
 
 
 @strawberry.input
