@@ -20,7 +20,7 @@ from models.keys import search_key
 from models.organization import Location
 from models.users import UserLocation
 from permissions.escalation import Excess, escalation_message, excess_grants
-from permissions.grants import ALL, NO_GRANTS, integration_grants
+from permissions.grants import NO_GRANTS, integration_grants
 from permissions.principal import Principal
 from permissions.scoping import location_q
 from resolvers import admins, audit
@@ -269,7 +269,8 @@ async def _check_reactivation(principal: Principal, location: Location) -> None:
     excess: list[Excess] = []
     for access in (await load_access(org, user_ids)).values():
         before = access.sources(inactive_locations=False).grants()
-        excess += excess_grants(principal.grants, before, access.with_location_active(lid).grants())
+        after = access.sources(inactive_locations=False, reactivated=lid).grants()
+        excess += excess_grants(principal.grants, before, after)
     integrations = await Integration.filter(
         organization_id=org, is_active=True, all_locations=False, location_links__location_id=location.id
     ).values_list("permissions", flat=True)
@@ -277,10 +278,10 @@ async def _check_reactivation(principal: Principal, location: Location) -> None:
         given_back = integration_grants(known_permissions(list(permissions)), False, {lid})
         excess += excess_grants(principal.grants, NO_GRANTS, given_back)
     if excess:
-        unique = list({(e.permission, e.scope if e.scope is ALL else frozenset(e.scope)): e for e in excess}.values())
+        message = escalation_message(list(dict.fromkeys(excess)))  # one line per grant, however many hold it
         raise fail(
             ErrorCode.FORBIDDEN,
-            f"Reactivating this location would give back access you do not hold. {escalation_message(unique)}",
+            f"Reactivating this location would give back access you do not hold. {message}",
             "input",
             "active",
         )

@@ -12,7 +12,7 @@ the moment the location is reactivated, so it may not be given by someone who do
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -93,17 +93,13 @@ class _Group:
     all_locations: bool
     locations: dict[str, bool] = field(default_factory=dict)  # location id -> active
 
-    def with_active(self, location_id: str) -> _Group:
-        """This group once `location_id`, if it is one of its locations, is active again."""
-        if location_id not in self.locations:
-            return self
-        return replace(self, locations={**self.locations, location_id: True})
-
-    def grant(self, inactive: bool) -> GroupGrant:
+    def grant(self, inactive: bool, reactivated: str | None = None) -> GroupGrant:
         return GroupGrant(
             permissions=frozenset(parse_codes(self.codes)),
             all_locations=self.all_locations,
-            location_ids=frozenset(lid for lid, active in self.locations.items() if active or inactive),
+            location_ids=frozenset(
+                lid for lid, active in self.locations.items() if active or inactive or lid == reactivated
+            ),
         )
 
 
@@ -119,13 +115,16 @@ class UserAccess:
     provider_deactivate_at: datetime | None = None
     pending: list[tuple[str, str, bool]] = field(default_factory=list, repr=False)  # see `add`
 
-    def sources(self, *, inactive_locations: bool) -> GrantSources:
-        """The pieces `compute_grants` reads; with `inactive_locations`, deactivated ones count too."""
+    def sources(self, *, inactive_locations: bool, reactivated: str | None = None) -> GrantSources:
+        """The pieces `compute_grants` reads; with `inactive_locations`, deactivated ones count too;
+        with `reactivated`, that one location counts as active again (what reactivating it gives)."""
         return GrantSources(
             is_admin=self.is_admin,
             all_locations=self.all_locations,
-            sites=frozenset(lid for lid, active in self.sites.items() if active or inactive_locations),
-            groups={gid: g.grant(inactive_locations) for gid, g in self.groups.items()},
+            sites=frozenset(
+                lid for lid, active in self.sites.items() if active or inactive_locations or lid == reactivated
+            ),
+            groups={gid: g.grant(inactive_locations, reactivated) for gid, g in self.groups.items()},
         )
 
     def add(self, kind: str, a: Any, b: Any, c: Any) -> None:
@@ -149,16 +148,6 @@ class UserAccess:
                 group.locations[location_id] = active
         self.pending.clear()
         return self
-
-    def with_location_active(self, location_id: str) -> GrantSources:
-        """The pieces `compute_grants` would read once `location_id` is active again (the others as
-        they are): what reactivating a location gives this user."""
-        return GrantSources(
-            is_admin=self.is_admin,
-            all_locations=self.all_locations,
-            sites=frozenset(lid for lid, active in self.sites.items() if active or lid == location_id),
-            groups={gid: g.with_active(location_id).grant(False) for gid, g in self.groups.items()},
-        )
 
     @property
     def configured(self) -> GrantSources:
