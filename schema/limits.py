@@ -231,14 +231,31 @@ def _page_size(node: FieldNode, variables: dict[str, Any], default: int) -> int:
         if argument.name.value in PAGE_ARGUMENTS:
             value = argument.value
             if isinstance(value, VariableNode):
-                raw = variables.get(value.name.value)
-            else:
-                raw = getattr(value, "value", None)
-            try:
-                return max(0, min(int(raw), 100)) if raw is not None else default
-            except (TypeError, ValueError):
-                return default
+                return _page_value(variables.get(value.name.value), default)
+            return _page_value(getattr(value, "value", None), default)
     return default
+
+
+def _page_value(raw: Any, default: int) -> int:
+    """A `first`/`limit` value as the estimate counts it: 0 to 100, the default when absent or not a
+    number (graphql-core refuses a wrong type afterwards; an infinite float is not a number either)."""
+    try:
+        return max(0, min(int(raw), 100)) if raw is not None else default
+    except (TypeError, ValueError, OverflowError):
+        return default
+
+
+class _PageVariables(Visitor):
+    """The variables a document passes as `first` or `limit`, fragments included."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        for argument in node.arguments or ():
+            if argument.name.value in PAGE_ARGUMENTS and isinstance(argument.value, VariableNode):
+                self.names.add(argument.value.name.value)
 
 
 def cost(
@@ -307,6 +324,60 @@ def check_document(
     if operation is None:
         return 0  # graphql-core reports the missing or ambiguous operation itself
     variables = {**_variable_defaults(operation), **(variables or {})}
+    if document.loc is None:
+        return _check(document, operation, variables, limits, list_fields, auth_fields)
+    key = (document.loc.source.body, operation_name, limits, list_fields, auth_fields)
+    checks = _checks.get(key)
+    if checks is None:
+        finder = _PageVariables()
+        visit(document, finder)
+        checks = _checks[key] = _Checks(tuple(sorted(finder.names)), {})
+        if len(_checks) > CHECK_CACHE_SIZE:
+            _checks.popitem(last=False)
+    else:
+        _checks.move_to_end(key)
+    pages = tuple(_page_value(variables.get(name), limits.default_page) for name in checks.page_variables)
+    outcome = checks.outcomes.get(pages)
+    if outcome is None:
+        try:
+            outcome = _check(document, operation, variables, limits, list_fields, auth_fields)
+        except ApiError as error:
+            if error.code is not ApiErrorCode.QUERY_TOO_COMPLEX:
+                raise
+            outcome = error.message
+        if len(checks.outcomes) >= PAGE_OUTCOMES:
+            checks.outcomes.clear()
+        checks.outcomes[pages] = outcome
+    if isinstance(outcome, str):
+        raise too_complex(outcome)  # a new error each time: a response adds its request id to it
+    return outcome
+
+
+# check_document's outcome depends on the document, the operation, the limits and field sets, and of
+# the variables only on the page sizes they give: remembered by those, so a page of 50 clients is not
+# measured afresh on every request (about 0.1 ms of its CPU). Bounded like the validation cache; the
+# outcomes of one document by the number of page-size combinations kept.
+CHECK_CACHE_SIZE = 1024
+PAGE_OUTCOMES = 256
+
+
+@dataclass
+class _Checks:
+    page_variables: tuple[str, ...]
+    outcomes: dict[tuple[int, ...], int | str]
+
+
+_checks: OrderedDict[tuple[Any, ...], _Checks] = OrderedDict()
+
+
+def _check(
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: dict[str, Any],
+    limits: Limits,
+    list_fields: frozenset[str],
+    auth_fields: frozenset[str],
+) -> int:
     try:
         found = measure(
             operation.selection_set, _fragments(document), variables, list_fields, limits.default_page, auth_fields

@@ -265,3 +265,32 @@ def test_validation_cache_keeps_caching_after_a_flood():
     assert len(limits._validation_cache) == limits.VALIDATION_CACHE_SIZE
     schema.execute_sync("{ __typename }")
     assert (id(schema._schema), "{ __typename }") in limits._validation_cache
+
+
+def test_a_documents_check_is_remembered_by_the_page_sizes_its_variables_give():
+    """The outcome is cached by document text, operation, limits and page sizes: the same text with
+    another `first` (sent, defaulted, in a fragment) is measured again, other variables are not keys,
+    and a refusal is raised anew each time (a response adds its request id to the error it gets)."""
+    text = (
+        "query($n: Int = 30, $m: Int, $s: String) { a(first: $n) { ...F } c(filter: $s) { d } }"
+        " fragment F on A { b(limit: $m) { x y } }"
+    )
+
+    def check(variables: dict, limits: Limits = LIMITS) -> int:
+        return check_document(parse(text), None, variables, limits)
+
+    assert check({}) == 1 + 30 * (1 + 50 * 2) + 2
+    assert check({"n": 2, "m": 3}) == 1 + 2 * (1 + 3 * 2) + 2
+    assert check({"n": 2, "m": 3, "s": "other"}) == 1 + 2 * (1 + 3 * 2) + 2
+    assert check({"n": 2}) == 1 + 2 * (1 + 50 * 2) + 2
+    assert check({"n": float("inf"), "m": 3}) == 1 + 50 * (1 + 3 * 2) + 2  # not a number: the default page
+    assert check({}, Limits(default_page=10)) == 1 + 30 * (1 + 10 * 2) + 2
+    small = Limits(max_cost=100)
+    errors = []
+    for _ in range(2):
+        with pytest.raises(ApiError) as refused:
+            check({"n": 5}, small)
+        errors.append(refused.value)
+    assert errors[0] is not errors[1]
+    assert errors[0].message == errors[1].message == "The document's estimated cost 508 is over 100."
+    assert check({"n": 1, "m": 1}, small) == 1 + 1 * (1 + 1 * 2) + 2
