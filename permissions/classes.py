@@ -182,3 +182,10 @@ def public(
         "description": f"{description}\n\nRequires: nothing (no token needed).",
         **_declared(effects, **{PUBLIC_KEY: True, AUTHENTICATES_KEY: authenticates}),
     }
+
+
+def signs_in(description: str) -> dict[str, Any]:
+    """A public mutation that opens a session (logging in, signing up, accepting a link): it adds to
+    nobody's grants (the session holds what its user or account already holds) and it is an
+    authentication attempt, which the document limits allow once a request (schema/limits.py)."""
+    return public(description, effects=(GrantEffect.NONE,), authenticates=True)

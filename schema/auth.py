@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from permissions.catalog import DESCRIPTIONS, ORG_WIDE, Permission
-from permissions.classes import GrantEffect, public, requires
+from permissions.classes import GrantEffect, requires, signs_in
 from permissions.principal import PrincipalKind
 from resolvers import auth, portal_auth
 from schema.errors import Payload, UserError
@@ -127,7 +127,7 @@ class Mutation:
         resolver=LoginPayload.resolver(
             LoginInput, "auth.login", auth.login, "organization_slug", "username", "password"
         ),
-        **public("Open a staff session.", effects=(GrantEffect.NONE,), authenticates=True),
+        **signs_in("Open a staff session."),
     )
 
     @strawberry.mutation(

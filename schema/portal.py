@@ -21,7 +21,7 @@ from models.portal import ClientPortalLink as LinkRow
 from models.portal import PortalAccount as AccountRow
 from models.users import User as UserRow
 from permissions.catalog import Permission
-from permissions.classes import GrantEffect, public, requires
+from permissions.classes import GrantEffect, requires, signs_in
 from permissions.scoping import client_q, user_q
 from resolvers import invitations, portal_auth, registrations
 from resolvers.inputs import parse_uuid
@@ -299,19 +299,17 @@ class Mutation:
         resolver=PortalSessionPayload.resolver(
             PortalSignUpInput, "portal.sign_up", registrations.portal_sign_up, registrations.SignUpData
         ),
-        **public(
+        **signs_in(
             "Sign up online: a portal account and a PENDING_REVIEW client at the chosen location, linked as SELF, "
             "and a portal session. An email that has an account takes nothing over (DUPLICATE); throttled like "
-            "portalLogin.",
-            effects=(GrantEffect.NONE,),
-            authenticates=True,
+            "portalLogin."
         ),
     )
     portal_login = strawberry.mutation(
         resolver=PortalSessionPayload.resolver(
             PortalLoginInput, "portal.login", portal_auth.portal_login, "organization_slug", "email", "password"
         ),
-        **public("Open a portal session.", effects=(GrantEffect.NONE,), authenticates=True),
+        **signs_in("Open a portal session."),
     )
     invite_client_user = strawberry.mutation(
         resolver=ClientInvitationPayload.resolver(
@@ -359,12 +357,10 @@ class Mutation:
             invitations.accept_invitation,
             invitations.AcceptData,
         ),
-        **public(
+        **signs_in(
             "Accept a client invitation: with a portal session whose email is the invited one, or with "
             "newAccount to create the account for the invited email (and a session). Asks for the "
-            "verification code and the client's date of birth when they apply; five wrong answers void it.",
-            effects=(GrantEffect.NONE,),
-            authenticates=True,
+            "verification code and the client's date of birth when they apply; five wrong answers void it."
         ),
     )
     remove_portal_link = strawberry.mutation(

@@ -17,7 +17,7 @@ import strawberry
 import models.users as models
 from models.enums import AccessStatus, AccountStatus, BillingRole, EmailDelivery, UserType
 from permissions.catalog import Permission
-from permissions.classes import GrantEffect, public, requires
+from permissions.classes import GrantEffect, requires, signs_in
 from permissions.grants import ALL, Grants
 from permissions.principal import Principal
 from permissions.scoping import can_see_groups, can_see_location, can_see_provider
@@ -358,11 +358,7 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
-        **public(
-            "Open a registration (or password reset) link: set the password and PIN, get a session.",
-            effects=(GrantEffect.NONE,),
-            authenticates=True,
-        )
+        **signs_in("Open a registration (or password reset) link: set the password and PIN, get a session.")
     )
     async def accept_staff_invitation(self, info: Info, input: AcceptStaffInvitationInput) -> LoginPayloadNode:
         from schema.auth import LoginPayload
