@@ -66,7 +66,7 @@ from graphql.pyutils import Path, Undefined, is_iterable
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from tortoise.models import Model
 
-from schema.joins import JoinedRow
+from schema.joins import JOINED, JoinedRow, ToOne, joined
 
 # Plans kept (documents are few: an app sends the same handful; persisted queries make it so).
 MAX_PLANS = 512
@@ -93,6 +93,8 @@ class FieldPlan:
     leaf: tuple[Callable[[Any], Any], bool] | None = None
     # A plain sync resolver: how `_Run.resolve` calls it without Strawberry's wrapper (see `_direct`).
     direct: Direct | None = None
+    # Such a resolver's declared answer for a row read with this relation joined (`answered_by`).
+    join: ToOne | None = None
 
 
 @dataclass(eq=False)
@@ -164,6 +166,7 @@ def _selection(
             child = _selection(schema, named, [n.selection_set for n in nodes if n.selection_set], fragments)
         elif not isinstance(named, GraphQLLeafType):
             raise Unplannable("abstract type")
+        direct = _direct(schema, definition)
         selection.fields.append(
             FieldPlan(
                 key,
@@ -175,7 +178,8 @@ def _selection(
                 bool(definition.args or nodes[0].arguments),
                 child,
                 _leaf(definition) if _basic_attribute(definition) is not None else None,
-                _direct(schema, definition),
+                direct,
+                direct.field.metadata.get(JOINED) if direct is not None else None,
             )
         )
     return selection
@@ -384,8 +388,14 @@ class _Run:
         definition = plan.definition
         assert definition is not None
         resolve = plan.direct or definition.resolve or self.executor.field_resolver
+        relation = plan.join
         for source, path in zip(sources, paths, strict=True):
             try:
+                if relation is not None:
+                    answer = joined(source, relation)  # the resolver's own answer for a joined row
+                    if answer is not ...:
+                        values.append(answer)
+                        continue
                 info = self.executor.build_resolve_info(definition, plan.nodes, plan.parent, path)
                 arguments = (
                     get_argument_values(
