@@ -325,8 +325,8 @@ class _Run:
         """Complete `selection` on each source: a dict per source, or _Nulled. Field by field over the
         whole batch, so a resolver field's calls for every row are awaited together."""
         results: list[Any] = [{} for _ in sources]
+        live = list(range(len(sources)))  # the sources not nulled yet
         for plan in selection.fields:
-            live = [i for i, r in enumerate(results) if not isinstance(r, _Nulled)]
             if plan.definition is None:
                 for i in live:
                     results[i][plan.key] = selection.type.name
@@ -336,11 +336,15 @@ class _Run:
             field_paths = [Path(paths[i], plan.key, selection.type.name) for i in live]
             values = await self.resolve(plan, [sources[i] for i in live], field_paths)
             completed = await self.complete(plan, plan.definition.type, values, field_paths)
+            nulled = False
             for i, value in zip(live, completed, strict=True):
-                if isinstance(value, _Nulled):
+                if type(value) is _Nulled:
                     results[i] = value
+                    nulled = True
                 else:
                     results[i][plan.key] = value
+            if nulled:
+                live = [i for i in live if type(results[i]) is not _Nulled]
         return results
 
     def plain_leaves(self, plan: FieldPlan, sources: list[Any], live: list[int], results: list[Any]) -> bool:
@@ -447,15 +451,16 @@ class _Run:
             return results
         objects: list[int] = []
         lists: list[int] = []
+        # Where a value that did not fail goes, by the return type: decided once for the batch.
+        kept = lists if isinstance(return_type, GraphQLList) else objects
+        other = not isinstance(return_type, GraphQLList | GraphQLObjectType)
         for i, value in enumerate(values):
+            if value is None:
+                continue
             if isinstance(value, Exception):
                 results[i] = self.fail(value, plan, paths[i], absorb)
-            elif value is None:
-                continue
-            elif isinstance(return_type, GraphQLList):
-                lists.append(i)
-            elif isinstance(return_type, GraphQLObjectType):
-                objects.append(i)
+            elif not other:
+                kept.append(i)
             else:
                 try:
                     results[i] = self.executor.complete_leaf_value(return_type, value)
