@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from types import GeneratorType
 from typing import Any
 from uuid import UUID
 
@@ -591,17 +592,33 @@ _PLAIN: set[type] = {str, int, float, bool, type(None), date, datetime, UUID, De
 def is_awaitable(value: Any) -> bool:
     """Strawberry's check, except that a Tortoise model instance is a value: awaiting one
     (`Model.__await__`) only hands back the instance, at the price of a task per row of a page. An
-    enum member, or an instance of a Strawberry type that defines no `__await__`, is a value too,
-    and its class is remembered as such: a page asks this of every edge and related row."""
+    enum member, an instance of a Strawberry type that defines no `__await__`, or of a class whose
+    instances cannot be awaited at all (`_never_awaitable`), is a value too, and its class is
+    remembered as such: a page asks this of every edge, related row and key."""
     kind = type(value)
     if kind in _PLAIN:
         return False
-    if issubclass(kind, Model | Enum) or (
-        hasattr(kind, "__strawberry_definition__") and not hasattr(kind, "__await__")
+    if (
+        issubclass(kind, Model | Enum)
+        or (hasattr(kind, "__strawberry_definition__") and not hasattr(kind, "__await__"))
+        or _never_awaitable(kind)
     ):
         _PLAIN.add(kind)
         return False
     return bool(optimized_is_awaitable(value))
+
+
+def _never_awaitable(kind: type) -> bool:
+    """Whether no instance of `kind` can be awaited, whatever its state: the class defines no
+    `__await__`, its instances have no dictionary to be given one and no `__getattr__` to make one
+    up, and it is no generator (an old-style coroutine is one). Slotted rows and keys such as a
+    page's `KeysetEdge` or the driver's UUID."""
+    return (
+        kind.__dictoffset__ == 0
+        and not hasattr(kind, "__await__")
+        and not hasattr(kind, "__getattr__")
+        and not issubclass(kind, GeneratorType)
+    )
 
 
 def compiled_execute(planner: Planner) -> Callable[..., Any]:

@@ -223,19 +223,45 @@ class _AwaitableValue:
 
 
 async def test_values_of_a_page_are_never_awaited_and_awaitables_always_are() -> None:
-    """`is_awaitable` remembers value classes (models, enums, Strawberry types, joined rows); a
-    coroutine, a future or a class that can be awaited is still awaited."""
+    """`is_awaitable` remembers value classes (models, enums, Strawberry types, joined rows, slotted
+    classes such as a page's edges and the driver's UUID); a coroutine, a future, an old-style
+    generator coroutine, a class that can be awaited, or an instance that can be given an
+    `__await__` is still asked each time."""
+    import types
+
+    from asyncpg.pgproto.pgproto import UUID as DriverUUID
+
     from models.enums import ActorKind
     from models.organization import Organization
     from schema.compiled import is_awaitable
     from schema.joins import JoinedRow
+    from schema.pagination import KeysetEdge
 
-    for value in (Organization(name="Clinic"), ActorKind.USER, _Value(name="a"), JoinedRow(id=1), "a", None):
+    values = (
+        Organization(name="Clinic"),
+        ActorKind.USER,
+        _Value(name="a"),
+        JoinedRow(id=1),
+        KeysetEdge(None, ()),
+        DriverUUID("00000000-0000-0000-0000-000000000001"),
+        "a",
+        None,
+    )
+    for value in values:
         assert not is_awaitable(value)
         assert not is_awaitable(value)  # remembered: the same answer
+
+    @types.coroutine
+    def generator_coroutine() -> Any:
+        yield
+
     coroutine = asyncio.sleep(0)
     future = asyncio.get_running_loop().create_future()
-    for value in (coroutine, future, _AwaitableValue(name="a")):
+    unawaitable, awaitable = types.SimpleNamespace(), types.SimpleNamespace()
+    awaitable.__await__ = asyncio.sleep(0).__await__
+    assert not is_awaitable(unawaitable)
+    for value in (coroutine, future, _AwaitableValue(name="a"), generator_coroutine(), awaitable):
         assert is_awaitable(value)
         assert is_awaitable(value)
     coroutine.close()
+    awaitable.__await__.__self__.close()
