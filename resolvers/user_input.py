@@ -6,7 +6,7 @@ from one set to null (the schema fills these with `from_input`, resolvers/inputs
 here normalizes one field and records any problem at its path in `Problems` instead of raising, so
 a caller gets every mistake in the input at once. The id lists (locations, permission groups) are
 resolved to this organization's rows the same way: an unknown or malformed id is NOT_FOUND at its
-index.
+index (a location the actor may not see too: docs/architecture.md "Scoping pairs").
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from models.enums import BillingRole, EmailDelivery, UserType
 from models.groups import PermissionGroup
 from models.organization import Location
 from permissions.grants import GroupGrant
+from permissions.principal import Principal
+from permissions.scoping import location_q
 from resolvers.credentials import hash_secret, pin_problem
 from resolvers.errors import ErrorCode, Problems
 from resolvers.inputs import UNSET, parse_uuid
@@ -180,8 +182,10 @@ def hashed_pin(value: str | None, problems: Problems, *path: str) -> str | None:
 # --------------------------------------------------------------------------- id lists
 
 
-async def resolve_sites(org_id: Any, sites: SitesData, problems: Problems, *path: str) -> list[Location]:
-    """The selected locations, each of this organization and active (unknown ids are NOT_FOUND)."""
+async def resolve_sites(principal: Principal, sites: SitesData, problems: Problems, *path: str) -> list[Location]:
+    """The selected locations, each one the actor may see (`location_q`) and active. An unknown id and
+    one the actor may not see are both NOT_FOUND, before anything else is said about it: "deactivated"
+    (or FORBIDDEN) about a location out of reach would tell that it exists."""
     wanted = []
     for index, raw in enumerate(sites.location_ids or []):
         lid = parse_uuid(raw)
@@ -190,7 +194,7 @@ async def resolve_sites(org_id: Any, sites: SitesData, problems: Problems, *path
         else:
             wanted.append((index, lid))
     found = (
-        {str(loc.id): loc for loc in await Location.filter(organization_id=org_id, id__in=[lid for _, lid in wanted])}
+        {str(loc.id): loc for loc in await Location.filter(location_q(principal), id__in=[lid for _, lid in wanted])}
         if wanted
         else {}
     )

@@ -146,7 +146,7 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
     last_name = valid_name(contact.last_name, problems, "last name", "input", "contact", "lastName")
     email = valid_email(contact.email, problems, "input", "contact", "email")
     phone = valid_phone(contact.phone, problems, "input", "contact", "phone")
-    locations = await resolve_sites(org_id, sites, problems, "input", "sites")
+    locations = await resolve_sites(principal, sites, problems, "input", "sites")
     groups = await resolve_groups(org_id, data.permission_group_ids, problems, "input", "permissionGroupIds")
     billing = data.billing
     provincial = group_number = None
@@ -310,7 +310,7 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
     new_sites: list[Location] | None = None
     new_all: bool | None = None
     if given(data.sites) and data.sites is not None:
-        new_sites = await resolve_sites(org_id, data.sites, problems, "input", "sites")
+        new_sites = await resolve_sites(principal, data.sites, problems, "input", "sites")
         new_all = bool(data.sites.all_locations)
     new_groups: dict[str, GroupGrant] | None = None
     if given(data.permission_group_ids) and data.permission_group_ids is not None:
@@ -322,7 +322,7 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
         # Sites and groups read again under the lock: one changed or deleted meanwhile is judged as it is.
         again = Problems()
         if new_sites is not None and data.sites:
-            new_sites = await resolve_sites(org_id, data.sites, again, "input", "sites")
+            new_sites = await resolve_sites(principal, data.sites, again, "input", "sites")
         if new_groups is not None and data.permission_group_ids is not None:
             new_groups = await resolve_groups(org_id, data.permission_group_ids, again, "input", "permissionGroupIds")
         again.raise_if_any()

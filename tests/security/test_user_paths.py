@@ -91,11 +91,18 @@ async def test_no_escalation_through_update_user(gql: GQL, factory: Factory, org
     for change in (
         {"permissionGroupIds": [str(strong.id)]},
         {"sites": {"allLocations": True}},
-        {"sites": {"locationIds": [str(a1.id), str(a2.id)]}},
         {"isAdmin": True},
     ):
         body = await gql(mutation, {"input": {"id": str(target.user.id), **change}}, token=manager.token)
         assert payload_codes(body["data"]["updateUser"]) == ["FORBIDDEN"], change
+    both = {"sites": {"locationIds": [str(a1.id), str(a2.id)]}}
+    body = await gql(mutation, {"input": {"id": str(target.user.id), **both}}, token=manager.token)
+    assert payload_codes(body["data"]["updateUser"]) == ["NOT_FOUND"]  # A2 is out of the manager's reach
+    # Working at A2 too (so seeing it) but managing users at A1 only: refused as an escalation.
+    a1_managers = await factory.group(org_a.organization, [P.USERS_READ, P.USERS_MANAGE], locations=[a1])
+    wider = await factory.user(org_a.organization, username="wider", locations=[a1, a2], groups=[a1_managers])
+    body = await gql(mutation, {"input": {"id": str(target.user.id), **both}}, token=wider.token)
+    assert body["data"]["updateUser"]["errors"] == [{"code": "FORBIDDEN", "field": ["input", "sites"]}]
     body = await gql(mutation, {"input": {"id": str(org_a.admin.user.id), "firstName": "Mallory"}}, token=manager.token)
     assert payload_codes(body["data"]["updateUser"]) == ["FORBIDDEN"]
 
@@ -139,3 +146,48 @@ async def test_no_escalation_through_a_deactivated_location(gql: GQL, factory: F
     )
     assert payload_codes(body["data"]["updateUser"]) == ["FORBIDDEN"]
     assert not await GroupMembership.filter(user_id=target.user.id).exists()
+
+
+async def test_a_location_out_of_reach_looks_unknown_in_a_users_sites(gql: GQL, factory: Factory, org_a: Org) -> None:
+    """Found in a security review: the sites of `createUser`/`updateUser` were looked up in the whole
+    organization, so a location the actor may not see answered "deactivated" (INVALID) or FORBIDDEN
+    where an unknown id answers NOT_FOUND: an oracle for other sites' location ids."""
+    from uuid import uuid4
+
+    a1, a2 = org_a.locations
+    closed = await factory.location(org_a.organization, "Closed site", active=False)
+    manager = await staff_with(factory, org_a, [P.USERS_READ, P.USERS_MANAGE], [a1])
+    target = await factory.user(org_a.organization, username="t", locations=[a1])
+    update = """mutation ($input: UpdateUserInput!) { updateUser(input: $input) { errors { code field } } }"""
+    create = """mutation ($input: CreateUserInput!) { createUser(input: $input) { errors { code field } } }"""
+
+    async def answers(location_id: str) -> list[list[dict]]:
+        sites = {"locationIds": [str(a1.id), location_id]}
+        updated = await gql(update, {"input": {"id": str(target.user.id), "sites": sites}}, token=manager.token)
+        created = await gql(
+            create,
+            {
+                "input": {
+                    "login": {"username": "newcomer", "password": "quiet-meadow-orchard-17"},
+                    "contact": {"firstName": "New", "lastName": "Comer", "type": "FRONT_DESK"},
+                    "sites": sites,
+                    "accessEnabled": False,
+                }
+            },
+            token=manager.token,
+        )
+        return [updated["data"]["updateUser"]["errors"], created["data"]["createUser"]["errors"]]
+
+    unknown = await answers(str(uuid4()))
+    assert unknown == [[{"code": "NOT_FOUND", "field": ["input", "sites", "locationIds", "1"]}]] * 2
+    assert await answers(str(closed.id)) == unknown  # deactivated, at a site the manager does not reach
+    assert await answers(str(a2.id)) == unknown  # active, at a site the manager does not reach
+    # An administrator reaches every location: the deactivated one is told as such.
+    body = await gql(
+        update,
+        {"input": {"id": str(target.user.id), "sites": {"locationIds": [str(closed.id)]}}},
+        token=org_a.admin.token,
+    )
+    assert body["data"]["updateUser"]["errors"] == [
+        {"code": "INVALID", "field": ["input", "sites", "locationIds", "0"]}
+    ]

@@ -4,7 +4,8 @@ acceptStaffInvitation.
 
 The world hook adds to org A: `both` (works at A1 and A2: manager_a1, who holds USERS_MANAGE at A1
 only, may not change it), `no_access` (at A1, no login access yet, with an email), `invited` (at A1,
-INVITED, with a registration link whose token is known).
+INVITED, with a registration link whose token is known), `closed_site` (a deactivated location of org A
+that no one works at: only LOCATIONS_MANAGE reaches it, so to manager_a1 it does not exist).
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ async def add_users(world: World, factory: Factory) -> None:
     auditor_inactive = await factory.user(a, username="auditor-inactive", active=False, **at_a1)
     in_a_week = datetime.now(UTC) + timedelta(days=7)
     auditor_expiring = await factory.user(a, username="auditor-expiring", expires_at=in_a_week, **at_a1)
+    closed_site = await factory.location(a, "Closed site", active=False)
     world.extra["users"] = {
+        "closed_site": closed_site,
         "both": both.user,
         "no_access": no_access.user,
         "invited": invited.user,
@@ -79,6 +82,8 @@ USERS = "{ users { totalCount edges { node { username } } } }"
 ONE = "query($id: ID!) { user(id: $id) { id username } }"
 CREATE = """mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } errors { code field } } }"""
 UPDATE = """mutation($id: ID!) { updateUser(input: {id: $id, firstName: "Changed"}) {
+  user { id } errors { code field } } }"""
+SITES = """mutation($id: ID!, $sites: [ID!]) { updateUser(input: {id: $id, sites: {locationIds: $sites}}) {
   user { id } errors { code field } } }"""
 EXPIRE = """mutation($id: ID!, $at: DateTime) { updateUser(input: {id: $id, expiresAt: $at}) {
   user { id } errors { code field } } }"""
@@ -118,15 +123,27 @@ def on_many(document: str, *who: str):
     return build
 
 
+def site_id(w: World, site: str) -> str:
+    """A world location's id ("a1", "a2", "b1"), or the hook's `closed_site`."""
+    return str(w.extra["users"][site].id) if site == "closed_site" else location_id(w, site)
+
+
 def create(*, site: str = "a1", is_admin: bool = False, username: str = "newcomer"):
     def build(w):
         return CREATE, {
             "input": {
                 "login": {"username": username, "password": NEW_PASSWORD, "isAdmin": is_admin},
                 "contact": {"firstName": "New", "lastName": "Comer", "type": "FRONT_DESK", "email": "n@clinic.example"},
-                "sites": {"locationIds": [location_id(w, site)]},
+                "sites": {"locationIds": [site_id(w, site)]},
             }
         }
+
+    return build
+
+
+def move(who: str, site: str):
+    def build(w):
+        return SITES, {"id": user_id(w, who), "sites": [site_id(w, site)]}
 
     return build
 
@@ -214,6 +231,8 @@ CASES = [
         manager_denied("manager grants admin", "admin at A1", create(is_admin=True)),
         ("restricted to A2 at A1", "restricted_a2", "at A1", DENIED_INPUT, create()),
         ("other org's location", "admin_b", "at A1", NOT_FOUND, create()),
+        # A location out of the actor's reach answers like an unknown one (not "deactivated").
+        ("manager, a closed site out of reach", "manager_a1", "at closed site", NOT_FOUND, create(site="closed_site")),
         ("front desk", "front_desk_a1", "at A1", FORBIDDEN, create()),
         no_token("at A1", create()),
     ),
@@ -223,6 +242,13 @@ CASES = [
         ("admin", "admin_a", "front desk", OK, on(UPDATE, "front_desk_a1")),
         ("manager, target at A1", "manager_a1", "front desk", OK, on(UPDATE, "front_desk_a1")),
         manager_denied("manager, target at A1+A2", "both", on(UPDATE, "both")),
+        (
+            "manager moves to a closed site out of reach",
+            "manager_a1",
+            "front desk",
+            NOT_FOUND,
+            move("front_desk_a1", "closed_site"),
+        ),
         manager_denied("manager edits an admin", "admin A", on(UPDATE, "admin_a")),
         manager_denied("manager redirects an invited auditor's email", "auditor invited", on(EMAIL, "auditor_invited")),
         manager_denied(
