@@ -10,7 +10,8 @@ inviting them would; with `fill_empty_fields`, the target's empty fields take th
 (coverage only for an actor who may read it on the source and manage it on the target). What it
 changed is kept in a `ClientMerge` row, so `unmerge` can put the source back as it was, with the
 links and invitations it brought (and the links made since by accepting those invitations), while
-edits made to the survivor since stay on the survivor. Merges unwind last first: a source whose
+edits made to the survivor since stay on the survivor. A link removed since stays removed: a moved one
+that is gone, and a dropped one whose account no longer manages the survivor. Merges unwind last first: a source whose
 survivor has been merged away since waits until that later merge is undone.
 """
 
@@ -254,7 +255,12 @@ async def unmerge_client(ctx: RequestContext, client_id: Any) -> Client:
             raise fail(ErrorCode.CONFLICT, "One of the clients changed meanwhile: reload them.", "input", "id")
         await ClientPortalLink.filter(id__in=merge.moved_links, client_id=target.id).update(client_id=source.id)
         for dropped in merge.dropped_links:
-            # Back under its own id, so an earlier merge's undo (in a chain) finds and moves it on.
+            # Only to an account that still manages the survivor: its link there is what the merge
+            # kept in place of this one, and an account cut off from it since (removePortalLink) stays
+            # cut off, as a moved link removed since stays removed. Back under its own id, so an
+            # earlier merge's undo (in a chain) finds and moves it on.
+            if not await _manages(dropped["account"], target):
+                continue
             if not await ClientPortalLink.filter(client_id=source.id, account_id=dropped["account"]).exists():
                 await ClientPortalLink.create(
                     id=dropped["id"],

@@ -320,6 +320,40 @@ async def test_a_chain_undone_in_order_gives_each_link_back_to_its_own_client(
     assert links == {str(x.id): ProxyRelationship.SELF, str(t.id): ProxyRelationship.PARENT}
 
 
+async def test_unmerge_does_not_give_back_a_dropped_link_whose_account_was_cut_off_meanwhile(
+    gql: GQL, factory: Factory, org_a: Org, clinic
+) -> None:
+    """Found in a security review: a link the merge dropped (its account already managed the
+    survivor) came back on unmerge even after staff had removed that account's access to the
+    survivor, the same person's record. A moved link removed meanwhile stays removed; so does this."""
+    token, existing = clinic["reviewer"].token, clinic["existing"]
+    registration = await make_client(org_a, clinic["a1"], "Zoe", "Tremblai", status=ClientStatus.PENDING_REVIEW)
+    kept = await factory.portal_account(
+        org_a, "kept@example.org", [(registration, ProxyRelationship.SELF), (existing, ProxyRelationship.SELF)]
+    )
+    cut = await factory.portal_account(
+        org_a, "cut@example.org", [(registration, ProxyRelationship.PARENT), (existing, ProxyRelationship.PARENT)]
+    )
+    merged = await gql(MERGE, {"i": {"sourceId": str(registration.id), "targetId": str(existing.id)}}, token=token)
+    assert merged["data"]["mergeClients"]["errors"] == [], merged
+    assert len((await ClientMerge.get(source_id=registration.id)).dropped_links) == 2
+    remove = """mutation($c: ID!, $a: ID!) { removePortalLink(input: {clientId: $c, accountId: $a}) {
+      errors { code } } }"""
+    removed = await gql(remove, {"c": str(existing.id), "a": str(cut.account.id)}, token=token)
+    assert removed["data"]["removePortalLink"]["errors"] == [], removed
+
+    undone = await gql(UNMERGE, {"id": str(registration.id)}, token=token)
+    assert undone["data"]["unmergeClient"]["errors"] == [], undone
+    assert await ClientPortalLink.filter(account_id=cut.account.id).count() == 0
+    refused = await gql(CLIENT, {"id": str(registration.id)}, token=cut.token)
+    assert refused["data"]["client"] is None
+    # An account that still manages the survivor gets its dropped link back.
+    assert {str(link.client_id) for link in await ClientPortalLink.filter(account_id=kept.account.id)} == {
+        str(registration.id),
+        str(existing.id),
+    }
+
+
 async def test_an_invitation_moved_by_a_merge_links_the_survivor(
     gql: GQL, factory: Factory, org_a: Org, clinic
 ) -> None:
