@@ -1,8 +1,9 @@
 """Partner token budgets: a leaky bucket per integration, which all its tokens share (minting more
 tokens buys no more budget; docs/architecture.md "API conventions"; Shopify's model). A request is
 charged its requested cost before it runs and settled afterwards: given back what it did not use, or
-charged what it used beyond the estimate (the level may then go below zero: a debt the refill pays
-off first). The bucket refills at `restore_rate` points a second up to `size`.
+charged what it used beyond the estimate, in full (the level may then go below zero, as far as the
+answer cost: a debt the refill pays off first; capping the debt would let one request return more
+than the bucket is ever charged). The bucket refills at `restore_rate` points a second up to `size`.
 
 Every worker and process must share one bucket, or two workers give a token twice its budget:
 - with `TESSERA_REDIS_URL`, in Redis: one Lua script per charge or refund, atomic on the server and
@@ -59,7 +60,7 @@ class BucketStore(Protocol):
 
 
 # KEYS[1]: the bucket; ARGV: size, restore rate, change (negative: a charge; positive: a refund), and
-# whether a charge must fit (1) or is owed anyway (0: a settlement, down to -size at most).
+# whether a charge must fit (1) or is owed anyway (0: a settlement, owed in full, however far below zero).
 # Returns {granted (0/1), level as text}.
 _SCRIPT = """
 local size = tonumber(ARGV[1])
@@ -76,10 +77,11 @@ local granted = 1
 if must_fit == 1 and change < 0 and level + change < 0 then
   granted = 0
 else
-  level = math.max(-size, math.min(size, level + change))
+  level = math.min(size, level + change)
 end
 redis.call('HSET', KEYS[1], 'level', tostring(level), 'ts', tostring(now))
-redis.call('EXPIRE', KEYS[1], math.ceil(size / rate) + 60)
+-- Kept until it would have refilled to full (a missing bucket is a full one), debt included.
+redis.call('EXPIRE', KEYS[1], math.ceil((size - level) / rate) + 60)
 return {granted, tostring(level)}
 """
 
@@ -125,7 +127,7 @@ class DatabaseBuckets:
             level = leak(row.level, row.updated_at, now, budget)
             granted = not (must_fit and change < 0 and level + change < 0)
             if granted:
-                level = max(-float(budget.size), min(float(budget.size), level + change))
+                level = min(float(budget.size), level + change)
             await TokenBucket.filter(id=row.id).update(level=level, updated_at=now)
         return granted, level
 

@@ -13,6 +13,7 @@ from permissions.principal import PrincipalKind
 from resolvers import auth, portal_auth
 from schema.errors import Payload, UserError
 from schema.info import Info
+from schema.limits import CATALOGUE_ROWS, OWN_ROWS, at_most
 from schema.organization import Organization
 from schema.users import EffectivePermission, User, effective_permissions
 
@@ -42,7 +43,7 @@ class Viewer:
     def integration(self) -> Annotated[Integration, strawberry.lazy("schema.integrations")] | None:
         return getattr(self, "integration", None)
 
-    @strawberry.field
+    @strawberry.field(**at_most(CATALOGUE_ROWS))
     def permissions(self: Any) -> list[EffectivePermission]:
         return effective_permissions(self.grants)
 
@@ -112,11 +113,11 @@ class Query:
     async def organization(self, info: Info) -> Organization:
         return (await info.context.principal()).organization  # type: ignore[return-value, union-attr]
 
-    @strawberry.field(**requires(description="The permission catalogue.", tokens=True))
+    @strawberry.field(**at_most(CATALOGUE_ROWS, requires(description="The permission catalogue.", tokens=True)))
     def permissions(self) -> list[PermissionInfo]:
         return [PermissionInfo(permission=p, description=DESCRIPTIONS[p], org_wide=p in ORG_WIDE) for p in Permission]
 
-    @strawberry.field(**requires(description="The caller's own live sessions."))
+    @strawberry.field(**at_most(OWN_ROWS, requires(description="The caller's own live sessions.")))
     async def my_sessions(self, info: Info) -> list[Session]:
         return await auth.my_sessions(info.context)  # type: ignore[return-value]
 

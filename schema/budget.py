@@ -3,12 +3,13 @@ an API token carries `extensions.cost {requestedQueryCost, actualQueryCost, thro
 {maximumAvailable, currentlyAvailable, restoreRate}}`, Shopify's shape.
 
 The requested cost is the estimate the query limits computed (schema/limits.py: 1 a field, a page
-multiplying its children by `first`). The bucket (resolvers/buckets.py) is charged that before
-anything executes; a query that does not fit answers RATE_LIMITED with `retryAfter` (HTTP 200),
-one that could never fit QUERY_TOO_COMPLEX. After execution the actual cost is counted from what was
-returned, 1 a field a row (a page of 3 costs less than `first: 50`), and the difference settled
-(`charged_cost`: an answer with errors pays at least its estimate). All tokens of an integration
-share its bucket.
+multiplying its children by `first`, a list with no `first` by the rows its field declares). The
+bucket (resolvers/buckets.py) is charged that before anything executes; a query that does not fit
+answers RATE_LIMITED with `retryAfter` (HTTP 200), one that could never fit QUERY_TOO_COMPLEX.
+After execution the actual cost is counted from what was returned, 1 a field a row (a page of 3
+costs less than `first: 50`), and the difference settled (`charged_cost`: an answer with errors pays
+at least its estimate; one that returned more than its estimate pays all of it, however deep in debt
+that leaves the bucket). All tokens of an integration share its bucket.
 A bucket store that does not answer refuses the token with SERVICE_UNAVAILABLE; staff sessions and
 portal accounts never touch it.
 """

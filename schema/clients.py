@@ -26,6 +26,7 @@ from schema import client_relations, portal, provider_relations, relations
 from schema.errors import Payload
 from schema.info import Info
 from schema.joins import ToOne, answered_by, joined
+from schema.limits import CONTACT_ROWS, OWN_ROWS, at_most
 from schema.organization import ADDRESS_COLUMNS, Address, AddressInput, Location
 from schema.pagination import Connection, SortKey, keyset_page
 from schema.portal import ClientInvitation, ClientPortalLink
@@ -137,11 +138,11 @@ class Client:
     veteran_id = staff_column(str | None)
     alert = staff_column(str | None, "Shown to every user who may see the client. " + STAFF_ONLY)
 
-    @strawberry.field(metadata=reads("phones"))
+    @strawberry.field(**at_most(CONTACT_ROWS, {"metadata": reads("phones")}))
     def phones(self: Any) -> list[ContactPhone]:
         return [ContactPhone(label=p.get("label", ""), number=p.get("number", "")) for p in self.phones or []]
 
-    @strawberry.field(metadata=reads("emergency_contacts"))
+    @strawberry.field(**at_most(CONTACT_ROWS, {"metadata": reads("emergency_contacts")}))
     def emergency_contacts(self: Any) -> list[EmergencyContact]:
         return [
             EmergencyContact(
@@ -200,12 +201,17 @@ class Client:
         visible = await _visible(info, [row] if row is not None else [])
         return visible[0] if visible else None
 
-    @strawberry.field(description="Clients folded into this one (lineage).")
+    @strawberry.field(**at_most(OWN_ROWS, {"description": "Clients folded into this one (lineage)."}))
     async def merged_from(self: Any, info: Info) -> list[Client]:
         rows = await info.context.loaders.of(client_relations.clients_merged_into).load(str(self.id))
         return await _visible(info, rows)
 
-    @strawberry.field(description="Who may manage this client's appointments. A portal account sees its own link only.")
+    @strawberry.field(
+        **at_most(
+            OWN_ROWS,
+            {"description": "Who may manage this client's appointments. A portal account sees its own link only."},
+        )
+    )
     async def portal_links(self: Any, info: Info) -> list[ClientPortalLink]:
         rows = await info.context.loaders.of(portal.links_of_clients).load(str(self.id))
         principal = await info.context.require_principal()
@@ -214,9 +220,14 @@ class Client:
         return rows  # type: ignore[no-any-return]
 
     @strawberry.field(
-        description="Guarded: CLIENT_PORTAL_MANAGE at the client's location; without it empty and one "
-        "FORBIDDEN error at its path (the list is non-null, so a refusal must not null the client). "
-        "Newest first."
+        **at_most(
+            OWN_ROWS,
+            {
+                "description": "Guarded: CLIENT_PORTAL_MANAGE at the client's location; without it empty and one "
+                "FORBIDDEN error at its path (the list is non-null, so a refusal must not null the client). "
+                "Newest first."
+            },
+        )
     )
     async def invitations(self: Any, info: Info) -> list[ClientInvitation]:
         principal = await info.context.require_principal()

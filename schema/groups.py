@@ -13,6 +13,7 @@ from resolvers import groups
 from schema import group_relations
 from schema.errors import Payload
 from schema.info import Info
+from schema.limits import ORGANIZATION_ROWS, OWN_ROWS, at_most
 from schema.organization import Location
 from schema.pagination import Connection, check_page
 
@@ -43,7 +44,7 @@ class PermissionGroup:
     def permissions(self: Any) -> list[Permission]:
         return parse_codes(self.permission_codes)
 
-    @strawberry.field(description="The group's locations (those the viewer may see).")
+    @strawberry.field(**at_most(OWN_ROWS, {"description": "The group's locations (those the viewer may see)."}))
     async def locations(self: Any, info: Info) -> list[Location]:
         principal = await info.context.principal()
         rows = await info.context.loaders.of(group_relations.group_locations).load(str(self.id))
@@ -103,7 +104,7 @@ class DeletePayload(Payload, result="deleted_id"):
 
 @strawberry.type
 class Query:
-    @strawberry.field(**read_access("The organization's permission groups, by name."))
+    @strawberry.field(**at_most(ORGANIZATION_ROWS, read_access("The organization's permission groups, by name.")))
     async def permission_groups(self, info: Info) -> list[PermissionGroup]:
         return await groups.list_groups(info.context)  # type: ignore[return-value]
 

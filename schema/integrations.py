@@ -21,6 +21,7 @@ from resolvers.integration_auth import known_permissions
 from schema.auth import OkPayload
 from schema.errors import Payload
 from schema.info import Info
+from schema.limits import ORGANIZATION_ROWS, OWN_ROWS, at_most
 from schema.refusals import refuse_beside
 
 if TYPE_CHECKING:
@@ -59,7 +60,9 @@ class Integration:
     def permissions(self: Any) -> list[Permission]:
         return known_permissions(self.permissions)
 
-    @strawberry.field(description="Its locations that the viewer may see (the location scoping rule).")
+    @strawberry.field(
+        **at_most(OWN_ROWS, {"description": "Its locations that the viewer may see (the location scoping rule)."})
+    )
     async def locations(self: Any, info: Info) -> list[Annotated[Location, strawberry.lazy("schema.organization")]]:
         principal = await info.context.require_principal()
         ids = await IntegrationLocation.filter(integration_id=self.id).values_list("location_id", flat=True)
@@ -73,7 +76,7 @@ class Integration:
         principal = await info.context.require_principal()
         return await UserRow.filter(user_q(principal), id=self.created_by_id).first()  # type: ignore[return-value]
 
-    @strawberry.field(description=TOKENS_DESCRIPTION)
+    @strawberry.field(**at_most(OWN_ROWS, {"description": TOKENS_DESCRIPTION}))
     async def tokens(self: Any, info: Info) -> list[ApiToken]:
         principal = await info.context.require_principal()
         if principal.grants.has_anywhere(_MANAGE):
@@ -134,7 +137,9 @@ class CreateApiTokenPayload(Payload):
 
 @strawberry.type
 class Query:
-    @strawberry.field(**requires(_MANAGE, description="The organization's partner integrations, by name."))
+    @strawberry.field(
+        **at_most(ORGANIZATION_ROWS, requires(_MANAGE, description="The organization's partner integrations, by name."))
+    )
     async def integrations(self, info: Info) -> list[Integration]:
         principal = await info.context.require_principal()
         return await integrations.integrations_of(principal)  # type: ignore[no-any-return]

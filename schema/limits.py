@@ -4,14 +4,16 @@ parsing/validation.
 Limits: 15,000 characters, 2,000 tokens, depth 10, 15 aliases, an estimated cost of 5,000 (a
 connection multiplies its children by `first`), at most 10 mutations and one authentication
 mutation per document. Each refusal is a QUERY_TOO_COMPLEX error; at most 3 validation errors are
-returned. Parsed documents and validation results are cached by document text.
+returned. Parsed documents and validation results are cached by document text. What an API token is
+charged (`Measure.charge`) also counts a list with no `first` at the rows it declares beside the
+field, `at_most(...)`.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -24,6 +26,9 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLSyntaxError,
@@ -34,12 +39,14 @@ from graphql import (
     StringValueNode,
     VariableNode,
     Visitor,
+    get_named_type,
     parse,
     value_from_ast_untyped,
     visit,
 )
 from strawberry.extensions import SchemaExtension
 
+from permissions.catalog import Permission
 from permissions.classes import AUTHENTICATES_KEY
 from permissions.errors import ApiError, ApiErrorCode, bad_input
 
@@ -115,11 +122,12 @@ class Measure:
     """What a selection set costs once its fragments are expanded."""
 
     depth: int = 0
-    cost: int = 0
+    cost: int = 0  # the document limit's estimate: a page counts `first` rows, any other list one
     aliases: int = 0
     fields: int = 0  # fields at this level (at the root of a mutation: the mutations)
     auth_fields: int = 0  # of which authentication mutations
     selections: int = 0  # field selections at every level, fragments expanded
+    charge: int = 0  # what an API token's bucket is charged: a list with no page size at its declared rows
 
     def __add__(self, other: Measure) -> Measure:
         return Measure(
@@ -129,6 +137,7 @@ class Measure:
             self.fields + other.fields,
             self.auth_fields + other.auth_fields,
             self.selections + other.selections,
+            self.charge + other.charge,
         )
 
 
@@ -140,6 +149,9 @@ class _Measurer:
     denial of service. A fragment cycle measures as empty (validation refuses it afterwards).
     `ofType` adds no depth: the standard introspection query nests it 7 deep to unwrap types,
     and the chain ends with the schema's own type wrappers, so it cannot be made to grow.
+    Given the schema, each field is known by its type, so in the charge a list with no page size
+    counts the rows its own field declares (`list_rows`: `Query.locations` and `User.locations` each
+    their own).
     """
 
     def __init__(
@@ -149,12 +161,15 @@ class _Measurer:
         paged_fields: frozenset[str],
         default_page: int,
         auth_mutations: frozenset[str] = frozenset(),
+        schema: GraphQLSchema | None = None,
     ) -> None:
         self.fragments = fragments
         self.variables = variables
         self.paged_fields = paged_fields
         self.default_page = default_page
         self.auth_mutations = auth_mutations
+        self.schema = schema
+        self.list_rows = _list_rows(schema) if schema is not None else {}
         self._memo: dict[str, Measure] = {}
         self._active: set[str] = set()
 
@@ -165,30 +180,40 @@ class _Measurer:
             return Measure()
         self._active.add(name)
         try:
-            measure = self.selection_set(self.fragments[name].selection_set)
+            fragment = self.fragments[name]
+            measure = self.selection_set(fragment.selection_set, self._type(fragment.type_condition.name.value))
         finally:
             self._active.discard(name)
         self._memo[name] = measure
         return measure
 
-    def selection_set(self, selection_set: SelectionSetNode | None) -> Measure:
+    def _type(self, name: str) -> GraphQLNamedType | None:
+        return self.schema.get_type(name) if self.schema is not None else None
+
+    def selection_set(self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None = None) -> Measure:
         total = Measure()
         if selection_set is None:
             return total
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                total = total + self.field(selection)
+                total = total + self.field(selection, parent)
             elif isinstance(selection, InlineFragmentNode):
-                total = total + self.selection_set(selection.selection_set)
+                condition = selection.type_condition
+                total = total + self.selection_set(
+                    selection.selection_set, self._type(condition.name.value) if condition else parent
+                )
             elif isinstance(selection, FragmentSpreadNode):
                 total = total + self.fragment(selection.name.value)
         return total
 
-    def field(self, node: FieldNode) -> Measure:
+    def field(self, node: FieldNode, parent: GraphQLNamedType | None = None) -> Measure:
         name = node.name.value
-        children = self.selection_set(node.selection_set)
+        fields = parent.fields if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType) else {}
+        definition = fields.get(name)
+        children = self.selection_set(node.selection_set, get_named_type(definition.type) if definition else None)
         paged = name in self.paged_fields or any(a.name.value in PAGE_ARGUMENTS for a in node.arguments or ())
         multiplier = _page_size(node, self.variables, self.default_page) if paged else 1
+        rows = multiplier if paged or not (definition and parent) else self.list_rows.get(f"{parent.name}.{name}", 1)
         return Measure(
             depth=children.depth + (0 if name == "ofType" else 1),
             cost=1 + children.cost * multiplier,
@@ -196,6 +221,7 @@ class _Measurer:
             fields=1,
             auth_fields=1 if name in self.auth_mutations else 0,
             selections=1 + children.selections,
+            charge=1 + children.charge * rows,
         )
 
 
@@ -209,9 +235,13 @@ def measure(
     paged_fields: frozenset[str] = frozenset(),
     default_page: int = LIMITS.default_page,
     auth_mutations: frozenset[str] = frozenset(),
+    schema: GraphQLSchema | None = None,
+    root: GraphQLNamedType | None = None,
 ) -> Measure:
-    measurer = _Measurer(fragments, variables or {}, paged_fields, default_page, auth_mutations)
-    return measurer.selection_set(selection_set)
+    """What `selection_set` costs; given the `schema` and the `root` type it selects from, the lists
+    with no page size count their declared rows."""
+    measurer = _Measurer(fragments, variables or {}, paged_fields, default_page, auth_mutations, schema)
+    return measurer.selection_set(selection_set, root)
 
 
 def depth(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]) -> int:
@@ -280,6 +310,47 @@ def paged_fields(schema: GraphQLSchema) -> frozenset[str]:
     return frozenset(names)
 
 
+# A list with no `first` declares, beside the field, how many rows it is expected to hold at most
+# (`at_most(...)`): an API token's charge multiplies its children by that, as a page's by `first`.
+# Counting it as one row let a token's request run, and be charged, for a fraction of what it
+# returned (found in a security review). One that returns more than it declared pays the rest when
+# settled (schema/budget.py). The document limit (`max_cost`, every caller) still counts it once:
+# counted at its rows it would refuse documents staff screens send (a group list with its members).
+ROWS_KEY = "rows"
+# The sizes declared. The catalogue is a true bound; the others are a clinic's, with room to spare.
+CATALOGUE_ROWS = len(Permission)  # permissions, and what a user holds of them
+ORGANIZATION_ROWS = 20  # an organization's locations, permission groups or integrations
+OWN_ROWS = 5  # what one row lists: its sites, a user's groups, a client's links, an integration's tokens...
+CONTACT_ROWS = 3  # a client's phones or emergency contacts
+
+
+def at_most(count: int, field: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Keyword arguments for `strawberry.field` of a list with no `first`: `field`'s own (those of
+    `requires(...)`, say), its metadata marked with the rows the query limits count the list for."""
+    merged = dict(field or {})
+    merged["metadata"] = {**merged.get("metadata", {}), ROWS_KEY: count}
+    return merged
+
+
+def _is_list(type_: Any) -> bool:
+    return isinstance(type_.of_type if isinstance(type_, GraphQLNonNull) else type_, GraphQLList)
+
+
+def list_rows(schema: GraphQLSchema) -> dict[str, int]:
+    """The rows each list with no page size declares (`at_most`), by `Type.field`, read from the schema
+    (so no name here can be one that does not exist)."""
+    found: dict[str, int] = {}
+    for type_ in schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType | GraphQLInterfaceType) or type_.name.startswith("__"):
+            continue
+        for name, field in type_.fields.items():
+            definition = (field.extensions or {}).get("strawberry-definition")
+            rows = getattr(definition, "metadata", {}).get(ROWS_KEY)
+            if rows is not None and _is_list(field.type) and not PAGE_ARGUMENTS & set(field.args):
+                found[f"{type_.name}.{name}"] = int(rows)
+    return found
+
+
 def auth_mutations(schema: GraphQLSchema) -> frozenset[str]:
     """Names of the mutations marked `authenticates=True` (permissions/classes.py), read from the
     schema itself: the limit cannot name a field that does not exist, nor miss one that is added."""
@@ -316,17 +387,19 @@ def check_document(
     limits: Limits = LIMITS,
     list_fields: frozenset[str] = frozenset(),
     auth_fields: frozenset[str] = frozenset(),
+    schema: GraphQLSchema | None = None,
 ) -> int:
     """Raise QUERY_TOO_COMPLEX for the first limit the operation that would run passes
-    (`auth_fields`: the authentication mutations, `auth_mutations(schema)`); else return its
-    estimated cost (what an API token's budget is charged: schema/budget.py)."""
+    (`auth_fields`: the authentication mutations, `auth_mutations(schema)`); else return what an API
+    token's budget is charged for it (schema/budget.py): its estimate with, given the `schema`, each
+    list with no page size at the rows it declares."""
     operation = select_operation(document, operation_name)
     if operation is None:
         return 0  # graphql-core reports the missing or ambiguous operation itself
     variables = {**_variable_defaults(operation), **(variables or {})}
     if document.loc is None:
-        return _check(document, operation, variables, limits, list_fields, auth_fields)
-    key = (document.loc.source.body, operation_name, limits, list_fields, auth_fields)
+        return _check(document, operation, variables, limits, list_fields, auth_fields, schema)
+    key = (document.loc.source.body, operation_name, limits, list_fields, auth_fields, schema)
     checks = _checks.get(key)
     if checks is None:
         finder = _PageVariables()
@@ -340,7 +413,7 @@ def check_document(
     outcome = checks.outcomes.get(pages)
     if outcome is None:
         try:
-            outcome = _check(document, operation, variables, limits, list_fields, auth_fields)
+            outcome = _check(document, operation, variables, limits, list_fields, auth_fields, schema)
         except ApiError as error:
             if error.code is not ApiErrorCode.QUERY_TOO_COMPLEX:
                 raise
@@ -353,7 +426,7 @@ def check_document(
     return outcome
 
 
-# check_document's outcome depends on the document, the operation, the limits and field sets, and of
+# check_document's outcome depends on the document, the operation, the limits, field sets and schema, and of
 # the variables only on the page sizes they give: remembered by those, so a page of 50 clients is not
 # measured afresh on every request (about 0.1 ms of its CPU). Bounded like the validation cache; the
 # outcomes of one document by the number of page-size combinations kept.
@@ -377,10 +450,18 @@ def _check(
     limits: Limits,
     list_fields: frozenset[str],
     auth_fields: frozenset[str],
+    schema: GraphQLSchema | None,
 ) -> int:
     try:
         found = measure(
-            operation.selection_set, _fragments(document), variables, list_fields, limits.default_page, auth_fields
+            operation.selection_set,
+            _fragments(document),
+            variables,
+            list_fields,
+            limits.default_page,
+            auth_fields,
+            schema,
+            schema.get_root_type(operation.operation) if schema is not None else None,
         )
     except RecursionError:
         raise too_complex("The document is nested too deeply.") from None
@@ -397,7 +478,7 @@ def _check(
         raise too_complex(f"The document's estimated cost {found.cost} is over {limits.max_cost}.")
     if found.selections > limits.max_selections:
         raise too_complex(f"The document selects more than {limits.max_selections} fields.")
-    return found.cost
+    return found.charge
 
 
 def _storable(text: str) -> bool:
@@ -462,6 +543,7 @@ class QueryLimits(SchemaExtension):
                 self.limits,
                 _paged_fields(schema),
                 _auth_mutations(schema),
+                schema,
             )
             if ctx.context is not None and hasattr(ctx.context, "requested_cost"):
                 ctx.context.requested_cost = estimated
@@ -500,3 +582,8 @@ def _paged_fields(schema: GraphQLSchema) -> frozenset[str]:
 @lru_cache(maxsize=4)
 def _auth_mutations(schema: GraphQLSchema) -> frozenset[str]:
     return auth_mutations(schema)
+
+
+@lru_cache(maxsize=4)
+def _list_rows(schema: GraphQLSchema) -> Mapping[str, int]:
+    return list_rows(schema)

@@ -11,6 +11,7 @@ from permissions.classes import GrantEffect, requires
 from resolvers import locations
 from schema.errors import Payload
 from schema.info import Info
+from schema.limits import ORGANIZATION_ROWS, at_most
 from schema.organization import AddressInput, Location
 
 
@@ -45,8 +46,11 @@ class LocationPayload(Payload, result="location"):
 @strawberry.type
 class Query:
     @strawberry.field(
-        **requires(
-            description="The locations the viewer may reach (its sites; all with LOCATIONS_MANAGE).", tokens=True
+        **at_most(
+            ORGANIZATION_ROWS,
+            requires(
+                description="The locations the viewer may reach (its sites; all with LOCATIONS_MANAGE).", tokens=True
+            ),
         )
     )
     async def locations(self, info: Info, include_inactive: bool | None = False) -> list[Location]:

@@ -28,6 +28,7 @@ from resolvers.inputs import parse_uuid
 from schema.auth import OkPayload
 from schema.errors import Payload, UserError, attempt
 from schema.info import Info
+from schema.limits import OWN_ROWS, at_most
 from schema.loaders import by_id, grouped
 from schema.pagination import Connection, PageInfo, SortKey, datetime_key, keyset_page
 from schema.users import User
@@ -67,7 +68,9 @@ class PortalAccount:
     email_verified: bool
     created_at: datetime
 
-    @strawberry.field(description="The clients this account may act for, among those the viewer may see.")
+    @strawberry.field(
+        **at_most(OWN_ROWS, {"description": "The clients this account may act for, among those the viewer may see."})
+    )
     async def links(self: Any, info: Info) -> list[ClientPortalLink]:
         principal = await info.context.require_principal()
         visible = Subquery(ClientRow.filter(client_q(principal)).values("id"))

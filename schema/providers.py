@@ -26,6 +26,7 @@ from resolvers.providers import Sites
 from schema import provider_relations, relations
 from schema.errors import Payload
 from schema.info import Info
+from schema.limits import OWN_ROWS, at_most
 from schema.organization import Location
 from schema.pagination import (
     Connection,
@@ -129,7 +130,7 @@ class Provider:
             group_billing_number=self.group_billing_number,
         )
 
-    @strawberry.field(description="The provider's sites (those the viewer may see).")
+    @strawberry.field(**at_most(OWN_ROWS, {"description": "The provider's sites (those the viewer may see)."}))
     async def locations(self: Any, info: Info) -> list[Location]:
         principal = await info.context.require_principal()
         sites = await provider_sites(info, self)

@@ -27,6 +27,7 @@ from resolvers.inputs import from_input
 from schema import relations
 from schema.errors import Payload, UserError
 from schema.info import Info
+from schema.limits import CATALOGUE_ROWS, OWN_ROWS, at_most
 from schema.organization import Location
 from schema.pagination import Connection, SortKey, keyset_page
 from schema.reads import Node, reading, reads
@@ -54,7 +55,11 @@ class EffectivePermission:
     all_locations: bool
     location_ids: strawberry.Private[list[str]]
 
-    @strawberry.field(description="Where held, when allLocations is false (only locations the viewer may see).")
+    @strawberry.field(
+        **at_most(
+            OWN_ROWS, {"description": "Where held, when allLocations is false (only locations the viewer may see)."}
+        )
+    )
     async def locations(self, info: Info) -> list[Location]:
         principal = await info.context.principal()
         rows = await info.context.loaders.of(relations.locations_by_id).load_many(self.location_ids)
@@ -126,20 +131,26 @@ class User:
     async def last_login_at(self: Any, info: Info) -> datetime | None:
         return await info.context.loaders.of(relations.user_last_login).load(str(self.id))
 
-    @strawberry.field(description="The user's sites (those the viewer may see).")
+    @strawberry.field(**at_most(OWN_ROWS, {"description": "The user's sites (those the viewer may see)."}))
     async def locations(self: Any, info: Info) -> list[Location]:
         principal = await info.context.principal()
         rows = await info.context.loaders.of(relations.user_locations).load(str(self.id))
         return [r for r in rows if principal and _visible_location(principal, r)]
 
-    @strawberry.field(description="The user's groups: one's own, or anyone's for those who may see groups.")
+    @strawberry.field(
+        **at_most(OWN_ROWS, {"description": "The user's groups: one's own, or anyone's for those who may see groups."})
+    )
     async def permission_groups(self: Any, info: Info) -> list[PermissionGroupNode]:
         principal = await info.context.require_principal()
         if not can_see_groups(principal) and principal.actor_id != str(self.id):
             return []
         return await info.context.loaders.of(relations.user_groups).load(str(self.id))
 
-    @strawberry.field(description="What the user's groups, sites and administration access give, where.")
+    @strawberry.field(
+        **at_most(
+            CATALOGUE_ROWS, {"description": "What the user's groups, sites and administration access give, where."}
+        )
+    )
     async def effective_permissions(self: Any, info: Info) -> list[EffectivePermission]:
         key = f"{self.organization_id}|{self.id}"
         return effective_permissions(await info.context.loaders.of(relations.user_grants).load(key))

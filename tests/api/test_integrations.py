@@ -206,6 +206,38 @@ class TestDrainedBucket:
         assert error_codes(await gql(CLIENTS, token=org_a.admin.token)) == []
 
 
+class TestListsWithoutAPageSize:
+    """Found in a security review: a list with no `first` (locations, permissionGroups,
+    Integration.tokens...) was estimated at one row, and the settlement's debt stopped at minus the
+    bucket's size, so one request could return far more than the bucket was ever charged."""
+
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        import dataclasses
+
+        return dataclasses.replace(settings, token_bucket_size=300, token_bucket_restore_rate=1)
+
+    async def test_a_list_is_estimated_at_its_declared_rows_and_pays_every_row_it_returned(
+        self, gql: GQL, factory: Factory, org_a: Org
+    ) -> None:
+        for n in range(150):
+            await factory.location(org_a.organization, f"Site {n:03d}")
+        partner = await factory.integration(org_a, [P.CLIENTS_READ], all_locations=True)
+        # Eight lists of locations: more than the bucket's 300 even at the rows a list of locations
+        # declares (8 x (1 + 20 x 2)), so it is refused before it runs.
+        many = "{ " + " ".join(f"l{n}: locations {{ id name }}" for n in range(8)) + " }"
+        assert error_codes(await gql(many, token=partner.token)) == ["QUERY_TOO_COMPLEX"]
+        body = await gql("{ a: locations { id name } b: locations { id name } }", token=partner.token)
+        assert error_codes(body) == [] and len(body["data"]["a"]) == 152
+        cost = body["extensions"]["cost"]
+        assert cost["requestedQueryCost"] > 2 * (1 + 2)  # more than one row a list
+        assert cost["actualQueryCost"] == 2 * 152 * (1 + 2)  # a row and its two fields, in each list
+        # Every point of it paid: 300 - 912, not the -300 a capped debt stopped at.
+        assert cost["throttleStatus"]["currentlyAvailable"] <= 300 - 912 + 5
+        refused = await gql("{ organization { name } }", token=partner.token)
+        assert error_codes(refused) == ["RATE_LIMITED"] and refused["errors"][0]["extensions"]["retryAfter"] > 300
+
+
 async def test_a_request_that_fails_still_pays_its_estimate(gql: GQL, factory: Factory, org_a: Org) -> None:
     partner = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations)
     body = await gql(

@@ -49,6 +49,33 @@ class TestRedisBucket:
             await client.aclose()
         assert level is not None and float(level) < 151
 
+    async def test_a_settlement_is_owed_in_full_and_the_debt_outlives_the_refill_time_of_a_full_bucket(
+        self, factory: Factory, org_a: Org, settings: Settings
+    ) -> None:
+        """Found in a security review: the script stopped a debt at minus the bucket's size, so a
+        request that returned far more than its estimate paid at most twice the bucket; and the key
+        expired after the time a full refill takes, forgiving a deeper debt."""
+        import redis.asyncio as redis
+
+        from resolvers import buckets
+
+        partner = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations)
+        budget = buckets.Budget(settings.token_bucket_size, settings.token_bucket_restore_rate)
+        store = buckets.RedisBuckets(settings.redis_url or "")
+        bucket = str(partner.integration.id)
+        taken = await store.take(bucket, str(org_a.organization.id), 10, budget)
+        assert taken.granted
+        level = await store.settle(bucket, str(org_a.organization.id), -3000, budget)
+        assert level <= 400 - 3010 + 2
+        client = redis.from_url(settings.redis_url)
+        try:
+            ttl = await client.ttl(f"tessera:bucket:{bucket}")
+        finally:
+            await client.aclose()
+        assert ttl >= 3010  # (400 - level) / 1 a second, not the 400 of a full refill
+        refused = await store.take(bucket, str(org_a.organization.id), 1, budget)
+        assert not refused.granted and refused.retry_after(1, budget) > 2600
+
 
 class TestRedisDown:
     @pytest.fixture

@@ -15,10 +15,12 @@ from schema.limits import (
     Limits,
     _fragments,
     alias_count,
+    at_most,
     auth_mutations,
     check_document,
     cost,
     depth,
+    list_rows,
     paged_fields,
     parse_document,
 )
@@ -126,6 +128,92 @@ def test_cost():
     assert doc_cost("{ a(first: 100000) { b } }") == 1 + 100
     assert doc_cost("{ a(first: -5) { b } }") == 1
     assert doc_cost('{ a(first: "x") { b } }') == 1 + 50
+
+
+@strawberry.type
+class Part:
+    name: str
+
+
+@strawberry.type
+class Row:
+    name: str
+
+    @strawberry.field(**at_most(4))
+    def parts(self) -> list[Part]:
+        return []
+
+
+@strawberry.type
+class ListsQuery:
+    @strawberry.field(**at_most(7, {"description": "Seven at most."}))
+    def few(self) -> list[Row]:
+        return []
+
+    @strawberry.field(**at_most(3))
+    def paged(self, first: int = 50) -> list[Row]:
+        return []
+
+    @strawberry.field
+    def undeclared(self) -> list[Row]:
+        return []
+
+
+LISTS = strawberry.Schema(ListsQuery)._schema
+
+
+def test_declared_rows_come_from_the_schema():
+    assert list_rows(LISTS) == {"ListsQuery.few": 7, "Row.parts": 4}
+
+
+def test_a_list_without_first_counts_the_rows_it_declares():
+    """Found in a security review: a list with no `first` counted as one row, so a token's request
+    paid (and was let through) for a fraction of what it returned. What `check_document` returns is
+    what the token is charged."""
+
+    def estimate(query: str) -> int:
+        return check_document(parse(query), None, {}, schema=LISTS)
+
+    assert estimate("{ few { name } }") == 1 + 7 * 1
+    assert estimate("{ few { name parts { name } } }") == 1 + 7 * (1 + 1 + 4 * 1)
+    assert estimate("{ ...F } fragment F on ListsQuery { few { ... on Row { name } } }") == 1 + 7
+    assert estimate("{ undeclared { name } }") == 2
+    assert estimate("{ paged(first: 2) { name } }") == 1 + 2  # `first` wins over declared rows
+    # Without the schema (documents measured alone), a list counts one row as before.
+    assert check_document(parse("{ few { name } }"), None, {}) == 2
+    # The document limit, for every caller, still counts it once: 2 is within a limit of 5, though a
+    # token is charged 8 for it.
+    assert check_document(parse("{ few { name } }"), None, {}, Limits(max_cost=5), schema=LISTS) == 8
+
+
+def _unpaged_object_lists(schema) -> set[str]:
+    """Every `Type.field` that returns a list of objects and takes no page size, but the `edges` of a
+    connection (its connection's `first` pages them) and a mutation payload's lists (what its input
+    named)."""
+    from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type
+
+    payloads = {get_named_type(f.type).name for f in schema.mutation_type.fields.values()}
+    found = set()
+    for type_ in schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__") or type_.name in payloads:
+            continue
+        for name, field in type_.fields.items():
+            unwrapped = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+            if not isinstance(unwrapped, GraphQLList) or {"first", "limit"} & set(field.args):
+                continue
+            edges = name == "edges" and "pageInfo" in type_.fields
+            if isinstance(get_named_type(field.type), GraphQLObjectType) and not edges:
+                found.add(f"{type_.name}.{name}")
+    return found
+
+
+def test_every_list_without_a_page_size_declares_its_rows():
+    """A new list with no `first` must say beside it how many rows it holds (`at_most`): left out, it
+    would count as one row again."""
+    schema = build_schema(True)._schema
+    lists = _unpaged_object_lists(schema)
+    assert {"Query.locations", "Query.permissionGroups", "Integration.tokens"} <= lists
+    assert lists - set(list_rows(schema)) == set()
 
 
 def test_cost_reads_a_variables_default_value():
