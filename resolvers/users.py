@@ -158,9 +158,22 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
             province or DEFAULT_PROVINCE, provincial, group_number, ("input", "billing")
         )
         problems.extend(format_problems)
-        if not format_problems and (
-            taken := await provincial_number_problem(
-                org_id, provincial, None, "input", "billing", "provincialBillingNumber"
+        # Whether another provider holds the number is told only to who may set numbers at these
+        # sites (refused FORBIDDEN below otherwise): else DUPLICATE would be an oracle on a guarded
+        # value (docs/architecture.md "Scoping pairs").
+        may_bill = can_change_user(
+            principal.grants,
+            Permission.BILLING_MANAGE,
+            bool(sites.all_locations),
+            frozenset(str(loc.id) for loc in locations),
+        )
+        if (
+            not format_problems
+            and may_bill
+            and (
+                taken := await provincial_number_problem(
+                    org_id, provincial, None, "input", "billing", "provincialBillingNumber"
+                )
             )
         ):
             problems.extend([taken])

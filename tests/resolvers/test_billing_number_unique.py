@@ -14,9 +14,10 @@ from tortoise.transactions import in_transaction
 
 from models.enums import UserType
 from models.providers import Provider
+from permissions.catalog import Permission as P
 from resolvers import providers as provider_resolvers
 from resolvers import users as user_resolvers
-from tests.factories import Factory, make_provider
+from tests.factories import Factory, make_provider, staff_with
 from tests.resolvers.test_users import CREATE, create_input
 from tests.support import BACKEND, app_client, own_database, post_graphql
 
@@ -137,3 +138,44 @@ async def test_two_providers_racing_for_one_number_one_wins(tmp_path: Path, sett
                 await Provider.filter(organization_id=org.organization.id, provincial_billing_number="123456").count()
                 == 1
             )
+
+
+async def test_create_user_tells_a_taken_number_only_to_who_may_set_numbers(gql, factory, org_a) -> None:
+    """The DUPLICATE answer says that some provider holds a number: an oracle on a guarded value
+    (docs/architecture.md "Scoping pairs") for an actor who may not set billing numbers there. It
+    gets the same FORBIDDEN for a taken number as for a free one."""
+    a1, a2 = org_a.locations
+    holder = await factory.user(org_a.organization, type=UserType.PROVIDER, locations=[a2], session=False)
+    await make_provider(holder.user, provincial="123456")
+    manager = await staff_with(factory, org_a, [P.USERS_MANAGE], [a1])
+    answers = []
+    for number in ("123456", "654321"):
+        body = await gql(
+            CREATE,
+            {
+                "input": create_input(
+                    f"probe{number}",
+                    sites={"locationIds": [str(a1.id)]},
+                    billing={"provincialBillingNumber": number},
+                    accessEnabled=False,
+                )
+            },
+            token=manager.token,
+        )
+        answers.append(_errors(body, "createUser"))
+    assert answers == [[(("input", "billing"), "FORBIDDEN")]] * 2
+    # Who may set numbers at these sites is still told the number is taken.
+    billing = await staff_with(factory, org_a, [P.USERS_MANAGE, P.BILLING_MANAGE], [a1])
+    body = await gql(
+        CREATE,
+        {
+            "input": create_input(
+                "probe3",
+                sites={"locationIds": [str(a1.id)]},
+                billing={"provincialBillingNumber": "123456"},
+                accessEnabled=False,
+            )
+        },
+        token=billing.token,
+    )
+    assert _errors(body, "createUser") == [(("input", "billing", "provincialBillingNumber"), "DUPLICATE")]
