@@ -14,6 +14,12 @@ that cannot be found in the reader's organization shows no values (fail closed).
 a PHI read: they are noted on the request (`ctx.note_client_read`, coverage flagged) for its one
 `client.read` access event. That access event itself lists only client ids (like `targetId`), so
 it is shown as is.
+
+Billing numbers are no side door either: an event about a provider (target type
+`AuditTarget.PROVIDER`, any case) shows its billing number fields (`BILLING_FIELDS`) only to a
+reader holding BILLING_READ at one of the provider's current sites, the rule of `Provider.billing`
+(`resolvers.providers.Sites.held_anywhere`); a provider not found in the reader's organization
+shows none. Its other fields show as they are.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from resolvers import audit
 from resolvers.client_input import COVERAGE_READ_FIELDS
 from resolvers.context import RequestContext
 from resolvers.inputs import parse_uuid
+from resolvers.providers import BILLING_FIELDS, Sites
 
 READ_ACTION = "audit.read"
 # Set on the request's context once its read has been recorded.
@@ -183,3 +190,30 @@ def client_changes(ctx: RequestContext, principal: Principal, event: AuditEvent,
     if shown_any:
         ctx.note_client_read(str(client.id), coverage=shown_coverage)
     return shown
+
+
+# --------------------------------------------------------------------------- provider billing values
+
+
+def about_provider_billing(event: AuditEvent) -> bool:
+    """Whether `event` is about a provider (any case of the target type) and names a billing number."""
+    return (
+        bool(event.changes)
+        and target_name(event.target_type) == AuditTarget.PROVIDER.value
+        and any(name in BILLING_FIELDS for name in event.changes)
+    )
+
+
+def provider_changes(principal: Principal, event: AuditEvent, provider: Any, sites: Sites | None) -> dict[str, Any]:
+    """`event.changes` with the billing numbers shown only as `Provider.billing` would show them
+    (module docstring). `provider` is the event's provider row with its `sites`, or None."""
+    readable = (
+        provider is not None
+        and sites is not None
+        and str(provider.organization_id) == str(principal.organization_id)
+        and sites.held_anywhere(principal.grants, Permission.BILLING_READ)
+    )
+    return {
+        name: value if readable or name not in BILLING_FIELDS else [REDACTED, REDACTED]
+        for name, value in (event.changes or {}).items()
+    }

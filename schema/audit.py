@@ -13,10 +13,11 @@ from permissions.catalog import Permission
 from permissions.classes import requires
 from permissions.scoping import can_see_location
 from resolvers import audit_query
-from schema import client_relations, relations
+from schema import client_relations, provider_relations, relations
 from schema.info import Info
 from schema.organization import Location
 from schema.pagination import Connection, SortKey, check_page, datetime_key, keyset_page
+from schema.providers import provider_sites
 
 # Newest first; the id breaks ties between events of the same microsecond.
 KEYS = (datetime_key("occurred_at", descending=True), SortKey("id", descending=True))
@@ -25,6 +26,18 @@ KEYS = (datetime_key("occurred_at", descending=True), SortKey("id", descending=T
 def _target_type(root: Any) -> str | None:
     """One spelling for old rows too ("client" reads as "Client")."""
     return audit_query.target_name(root.target_type)
+
+
+async def _provider_changes(event: Any, info: Info) -> Any:
+    """A provider event's changes, its billing numbers as the reader may see them (resolvers/audit_query.py);
+    the provider and its sites come through the request's loaders, as `Provider.billing` reads them."""
+    principal = await info.context.require_principal()
+    provider = sites = None
+    if event.target_id is not None:
+        provider = await info.context.loaders.of(provider_relations.providers_by_id).load(str(event.target_id))
+    if provider is not None:
+        sites = await provider_sites(info, provider)
+    return audit_query.provider_changes(principal, event, provider, sites)
 
 
 @strawberry.type
@@ -44,6 +57,8 @@ class AuditEvent:
     async def changes(self: Any, info: Info) -> JSON | None:
         # A client's values only to a reader who may read it (resolvers/audit_query.py); its row
         # comes through the request's loader, so a page costs one statement, not one per event.
+        if audit_query.about_provider_billing(self):
+            return await _provider_changes(self, info)
         if not audit_query.about_client(self):
             return self.changes
         principal = await info.context.require_principal()
