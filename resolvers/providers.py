@@ -29,7 +29,7 @@ from models.users import User, UserLocation
 from permissions.catalog import Permission
 from permissions.grants import Grants
 from permissions.principal import Principal
-from permissions.scoping import can_change_user, can_see_provider, provider_q
+from permissions.scoping import can_change_user, can_see_provider, provider_q, user_q
 from resolvers import audit
 from resolvers.admins import ensure_admin_remains, lock_grants
 from resolvers.billing import (
@@ -146,9 +146,9 @@ async def providers_query(ctx: RequestContext, filter: ProviderFilterData | None
     f = filter or ProviderFilterData()
     if f.search and f.search.strip():
         prefix = search_key(search_text(f.search))
-        by_last_name = Subquery(
-            User.filter(organization_id=principal.organization.id, last_name_key__startswith=prefix).values("id")
-        )
+        # The user's last name only among users the viewer may see (`Provider.user` is guarded), or
+        # the search would tell a hidden user's name (docs/architecture.md "Scoping pairs").
+        by_last_name = Subquery(User.filter(user_q(principal), last_name_key__startswith=prefix).values("id"))
         query = query.filter(Q(Q(display_name_key__startswith=prefix), Q(user_id__in=by_last_name), join_type=Q.OR))
     if f.status is not None:
         query = query.filter(_status_q(f.status, ctx.now()))

@@ -174,7 +174,10 @@ class Provider:
 
 @strawberry.input
 class ProviderFilter:
-    search: str | None = strawberry.field(default=None, description="Prefix of the display name or last name.")
+    search: str | None = strawberry.field(
+        default=None,
+        description="Prefix of the display name, or of its user's last name where the viewer may see that user.",
+    )
     status: ProviderStatus | None = None
     location_id: strawberry.ID | None = None
     billing_role: BillingRole | None = None

@@ -138,3 +138,22 @@ async def test_a_providers_deactivation_dates_do_not_show_through_a_client(
     both = await staff_with(factory, org_a, [P.CLIENTS_READ, P.PROVIDERS_READ], [a1])
     shown = (await gql(query, {"id": str(patient.id)}, token=both.token))["data"]["client"]["primaryProvider"]
     assert shown["deactivateAt"] is not None
+
+
+async def test_provider_search_by_last_name_only_among_users_the_viewer_may_see(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    """`Provider.user` is guarded (docs/architecture.md "Scoping pairs"): the `search` filter matches a
+    user's last name only where the viewer may see that user, or it would tell the hidden user's name."""
+    a1 = org_a.locations[0]
+    doc = await factory.user(org_a.organization, last_name="Zebulon", locations=[a1], session=False)
+    await make_provider(doc.user, "Dr Who")
+    query = "query ($s: String) { providers(filter: {search: $s}) { totalCount edges { node { displayName } } } }"
+    no_users = await staff_with(factory, org_a, [P.PROVIDERS_READ], [a1])
+    body = await gql(query, {"s": "zebu"}, token=no_users.token)
+    assert body["data"]["providers"] == {"totalCount": 0, "edges": []}
+    body = await gql(query, {"s": "dr wh"}, token=no_users.token)  # the display name, which it may read
+    assert body["data"]["providers"]["edges"] == [{"node": {"displayName": "Dr Who"}}]
+    readers = await staff_with(factory, org_a, [P.PROVIDERS_READ, P.USERS_READ], [a1])
+    body = await gql(query, {"s": "zebu"}, token=readers.token)
+    assert body["data"]["providers"]["edges"] == [{"node": {"displayName": "Dr Who"}}]
