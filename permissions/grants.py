@@ -88,6 +88,22 @@ class Grants:
         """The grants self holds that `before` did not."""
         return Grants(self.excess_over(before))
 
+    def to_another(self) -> Grants:
+        """What these grants give someone acting as their holder (an account taken over): a permission
+        whose reach is the holder's own rows reaches, for anyone else, rows of someone else, so it
+        counts as its full counterpart (CLIENTS_READ_OWN there as CLIENTS_READ)."""
+        held: dict[Permission, Scope] = dict(self.held)
+        for own, full in OWN_COUNTERPARTS.items():
+            scope = held.pop(own, None)
+            if scope is not None:
+                held[full] = _union(held.get(full, frozenset()), scope)
+        return Grants(held)
+
+
+# Permissions whose reach depends on who holds them, with the permission that reaches the same rows
+# whoever holds it: "My Clients" are the clients whose primary provider is the viewer.
+OWN_COUNTERPARTS: dict[Permission, Permission] = {Permission.CLIENTS_READ_OWN: Permission.CLIENTS_READ}
+
 
 NO_GRANTS = Grants()
 

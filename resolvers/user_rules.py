@@ -23,7 +23,7 @@ from models.organization import Location
 from models.users import User, UserLocation
 from permissions.catalog import Permission
 from permissions.escalation import escalation_message, excess_grants
-from permissions.grants import NO_GRANTS, GrantSources
+from permissions.grants import NO_GRANTS, Grants, GrantSources
 from permissions.principal import Principal
 from permissions.scoping import can_change_user, can_see_location, can_see_user
 from resolvers.errors import ErrorCode, fail
@@ -126,9 +126,9 @@ def check_escalation(
     raise fail(ErrorCode.FORBIDDEN, escalation_message(excess), *blame)
 
 
-def _check_within_actor(principal: Principal, sources: GrantSources, why: str, *path: str) -> None:
-    """FORBIDDEN at `path` unless every grant `sources` configure is already the actor's."""
-    excess = excess_grants(principal.grants, NO_GRANTS, sources.grants())
+def _check_within_actor(principal: Principal, given: Grants, why: str, *path: str) -> None:
+    """FORBIDDEN at `path` unless every grant in `given` is already the actor's."""
+    excess = excess_grants(principal.grants, NO_GRANTS, given)
     if excess:
         raise fail(ErrorCode.FORBIDDEN, f"{why} {escalation_message(excess)}", *path)
 
@@ -137,11 +137,13 @@ def check_takeover(principal: Principal, sources: GrantSources, *path: str) -> N
     """Taking over an account is granting: setting another user's password or PIN, sending them a
     reset or registration link, or redirecting the email of one who has no password yet lets the
     actor become that user, so the user's configured grants (isAdmin and org-wide ones included)
-    must lie within the actor's."""
-    _check_within_actor(principal, sources, "Setting this user's credentials would hand you their access.", *path)
+    must lie within the actor's, as they reach for someone acting as the user (`to_another`: the
+    user's "My Clients" are not the actor's)."""
+    why = "Setting this user's credentials would hand you their access."
+    _check_within_actor(principal, sources.grants().to_another(), why, *path)
 
 
 def check_restore(principal: Principal, sources: GrantSources, *path: str) -> None:
     """Restoring grants is granting: reactivating, enabling access, clearing or postponing an expiry,
     or calling off a provider's deactivation gives the user its configured grants back."""
-    _check_within_actor(principal, sources, "This would give the user back access you do not hold.", *path)
+    _check_within_actor(principal, sources.grants(), "This would give the user back access you do not hold.", *path)

@@ -72,6 +72,24 @@ async def test_setting_a_password_or_pin_above_ones_own_is_refused(gql: GQL, fac
     assert payload_codes(body["data"]["resetCredentials"]) == []
 
 
+async def test_taking_over_a_provider_hands_over_their_clients_not_ones_own(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    """CLIENTS_READ_OWN reads the clients whose primary provider is the holder. A manager holding it
+    who sets a provider's password would read that provider's clients as the provider: taking the
+    account over needs CLIENTS_READ there, not the manager's own "My Clients"."""
+    manager = await _manager(factory, org_a, P.CLIENTS_READ_OWN)
+    my_clients = await factory.group(org_a.organization, [P.CLIENTS_READ_OWN])
+    provider = await factory.user(
+        org_a.organization, username="dr-own", locations=[org_a.locations[0]], groups=[my_clients]
+    )
+    body = await gql(RESET, {"id": str(provider.user.id), "p": PASSWORD}, token=manager.token)
+    assert body["data"]["resetCredentials"]["errors"] == [{"code": "FORBIDDEN", "field": ["input", "id"]}], body
+    reader = await _manager(factory, org_a, P.CLIENTS_READ)
+    body = await gql(RESET, {"id": str(provider.user.id), "p": PASSWORD}, token=reader.token)
+    assert payload_codes(body["data"]["resetCredentials"]) == []
+
+
 async def test_redirecting_an_invited_users_email_is_taking_it_over(gql: GQL, factory: Factory, org_a: Org) -> None:
     manager = await _manager(factory, org_a)
     invited = await _auditor(factory, org_a, access=AccessStatus.INVITED, session=False)
