@@ -29,6 +29,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 from uuid import UUID
 
 from tortoise.expressions import F, Q, Subquery
+from tortoise.fields.data import CharEnumFieldInstance
 from tortoise.filters import escape_like
 from tortoise.models import Model
 from tortoise.queryset import QuerySet, QuerySetSingle, ValuesQuery
@@ -338,9 +339,25 @@ def _columns(
     return (
         [(key, name) for key, name, _ in read(meta.db_native_fields)],
         [(key, name, field.field_type) for key, name, field in read(meta.db_default_fields)],
-        [(key, name, field.to_python_value) for key, name, field in read(meta.db_complex_fields)],
+        [(key, name, _converter(field)) for key, name, field in read(meta.db_complex_fields)],
         meta.db_pk_column not in meta.generated_db_fields,
     )
+
+
+def _converter(field: Any) -> Callable[[Any], Any]:
+    """The field's `to_python_value`; for Tortoise's text enum field, the same answer from a table of
+    its members (the field calls the enum class, about 0.5 µs a value, two a user row), with the
+    field's own conversion for anything not in the table (None, an unknown value and its error)."""
+    if type(field) is not CharEnumFieldInstance:
+        return cast(Callable[[Any], Any], field.to_python_value)
+    members = {member.value: member for member in field.enum_type}
+    convert = field.to_python_value
+
+    def to_python_value(value: Any) -> Any:
+        member = members.get(value) if type(value) is str else None
+        return member if member is not None else convert(value)
+
+    return to_python_value
 
 
 def _models(

@@ -225,3 +225,26 @@ async def test_rows_of_a_raw_statement_are_tortoise_instances(clinic) -> None:
         columns = model._meta.fields_db_projection.values()
         expected = model._init_from_db(**{column: row[prefix + column] for column in columns})
         assert vars(from_row(model, row, prefix)) == vars(expected), model.__name__
+
+
+async def test_enum_columns_convert_as_the_fields_own_conversion(clinic) -> None:
+    """`_converter` answers a text enum column from a table of its members: the very member the
+    field's own `to_python_value` gives for each value, None for None, and its error otherwise."""
+    from tortoise import Tortoise
+    from tortoise.fields.data import CharEnumFieldInstance
+
+    fields = [
+        field
+        for model in Tortoise.apps["models"].values()
+        for field in model._meta.fields_map.values()
+        if type(field) is CharEnumFieldInstance
+    ]
+    assert fields
+    for field in fields:
+        convert = prepared._converter(field)
+        assert convert is not field.to_python_value
+        for member in field.enum_type:
+            assert convert(str(member.value)) is field.to_python_value(str(member.value)) is member
+        assert convert(None) is None
+        with pytest.raises(ValueError):
+            convert("NOT-A-MEMBER")
