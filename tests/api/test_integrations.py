@@ -5,6 +5,7 @@ tests/e2e/test_shared_bucket.py.)"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -177,12 +178,18 @@ async def test_every_token_response_carries_its_cost(gql: GQL, factory: Factory,
     assert "cost" not in (await gql(CLIENTS, token=org_a.admin.token))["extensions"]
 
 
-class TestDrainedBucket:
-    @pytest.fixture
-    def settings(self, settings: Settings) -> Settings:
-        import dataclasses
+def bucket_of(size: int, restore_rate: int) -> Any:
+    """A class's `settings` fixture: the suite's settings with a token bucket of this size and rate."""
 
-        return dataclasses.replace(settings, token_bucket_size=200, token_bucket_restore_rate=1)
+    @pytest.fixture
+    def settings(self: Any, settings: Settings) -> Settings:
+        return dataclasses.replace(settings, token_bucket_size=size, token_bucket_restore_rate=restore_rate)
+
+    return settings
+
+
+class TestDrainedBucket:
+    settings = bucket_of(200, 1)
 
     async def test_a_drained_bucket_answers_rate_limited_with_a_retry_after(
         self, gql: GQL, factory: Factory, org_a: Org
@@ -211,11 +218,7 @@ class TestListsWithoutAPageSize:
     Integration.tokens...) was estimated at one row, and the settlement's debt stopped at minus the
     bucket's size, so one request could return far more than the bucket was ever charged."""
 
-    @pytest.fixture
-    def settings(self, settings: Settings) -> Settings:
-        import dataclasses
-
-        return dataclasses.replace(settings, token_bucket_size=300, token_bucket_restore_rate=1)
+    settings = bucket_of(300, 1)
 
     async def test_a_list_is_estimated_at_its_declared_rows_and_pays_every_row_it_returned(
         self, gql: GQL, factory: Factory, org_a: Org
