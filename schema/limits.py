@@ -523,7 +523,9 @@ class QueryLimits(SchemaExtension):
         query = ctx.query or ""
         if len(query) > self.limits.max_characters:
             raise too_complex(f"The document is longer than {self.limits.max_characters} characters.")
-        if not _storable(query) or holds_unstorable_text(ctx.variables):
+        # The operation name too: graphql-core echoes an unknown one in its error, which no JSON
+        # encoder can write with a lone surrogate in it (the answer was a 500).
+        if not _storable(query) or holds_unstorable_text([ctx.variables, ctx.operation_name]):
             raise bad_input(NUL_MESSAGE)
         if ctx.graphql_document is None and query:
             # A syntax error is left to Strawberry's own parse, which reports it as an ordinary

@@ -599,6 +599,29 @@ async def test_nul_characters_are_refused(client, query, variables):
     assert error_codes(body) == ["BAD_USER_INPUT"] and body.get("data") is None
 
 
+async def test_an_unstorable_operation_name_is_refused_and_still_logged(client, caplog):
+    """graphql-core echoes an unknown operation name in its error: with a lone surrogate in it no
+    encoder could write the answer (a 500). It is bad input like the query's text, and its access
+    line is still written (the JSON formatter falls back to the standard library's escapes)."""
+    payload = json.dumps({"query": "{ __typename }", "operationName": "\ud800"}).encode()
+    with caplog.at_level(logging.INFO, logger="tessera.access"):
+        response = await client.post(
+            "/graphql", content=payload, headers={"content-type": "application/json", "x-request-id": "odd-name"}
+        )
+    assert response.status_code == 200, response.text[:300]
+    assert error_codes(response.json()) == ["BAD_USER_INPUT"]
+    lines = [JsonFormatter().format(r) for r in caplog.records if getattr(r, "request_id", None) == "odd-name"]
+    assert lines and json.loads(lines[0])["request_id"] == "odd-name"
+
+
+def test_a_log_line_is_written_whatever_its_values() -> None:
+    record = logging.LogRecord("tessera.access", logging.INFO, "", 0, "request", (), None)
+    record.operation = "\ud800"
+    record.count = 2**70
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["operation"] == "\ud800" and entry["count"] == 2**70 and entry["message"] == "request"
+
+
 @pytest.mark.parametrize("levels", [500, 5000])
 async def test_deeply_nested_variables_never_crash(client, levels):
     raw = b'{"query": "{ __typename }", "variables": {"x": ' + b"[" * levels + b'"\\u0000"' + b"]" * levels + b"}}"
