@@ -29,8 +29,16 @@ class Excess:
         return f"{self.permission.value} {where}"
 
 
-def excess_grants(actor: Grants, before: Grants, after: Grants) -> list[Excess]:
-    """The grants `after` adds over `before` that `actor` does not hold itself."""
+def excess_grants(actor: Grants, before: Grants, after: Grants, *, to_another: bool = True) -> list[Excess]:
+    """The grants `after` adds over `before` that `actor` does not hold itself, each as it reaches
+    for another user than the actor (`Grants.to_another`): giving someone else "My Clients" gives them
+    clients the actor's own "My Clients" do not reach, so it needs CLIENTS_READ there, whether the
+    actor then acts as that user (sets its password) or not, in whichever order. `to_another=False`
+    for grants the actor gives back to itself (postponing its own expiry), which reach its own rows.
+    (Between two sets of the same holder's grants it makes no other difference: what the actor held
+    before is not added.)"""
+    if to_another:
+        before, after = before.to_another(), after.to_another()
     added = after.added_since(before)
     return [Excess(p, s) for p, s in added.excess_over(actor).items()]
 

@@ -89,8 +89,8 @@ class Grants:
         return Grants(self.excess_over(before))
 
     def to_another(self) -> Grants:
-        """What these grants give someone acting as their holder (an account taken over): a permission
-        whose reach is the holder's own rows reaches, for anyone else, rows of someone else, so it
+        """These grants as they reach for another user than the actor (permissions/escalation.py): a
+        permission whose reach is the holder's own rows reaches rows the actor's own does not, so it
         counts as its full counterpart (CLIENTS_READ_OWN there as CLIENTS_READ)."""
         held: dict[Permission, Scope] = dict(self.held)
         for own, full in OWN_COUNTERPARTS.items():

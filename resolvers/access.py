@@ -165,7 +165,10 @@ async def enable_access(
             linking = user.password_hash is None and delivery == EmailDelivery.SEND_NOW
             if restoring or linking:
                 try:
-                    (check_restore if restoring else check_takeover)(principal, target.access.configured, *path)
+                    if restoring:
+                        check_restore(principal, user.id, target.access.configured, *path)
+                    else:
+                        check_takeover(principal, user.id, target.access.configured, *path)
                 except InputError as error:
                     problems.extend(error.problems)
         problems.raise_if_any()
@@ -266,7 +269,7 @@ async def send_registration_email(ctx: RequestContext, user_ids: list[Any]) -> l
                 problems.add(ErrorCode.INVALID, "This user has no email address.", *path)
             else:
                 try:
-                    check_takeover(principal, target.access.configured, *path)
+                    check_takeover(principal, target.user.id, target.access.configured, *path)
                 except InputError as error:
                     problems.extend(error.problems)
         problems.raise_if_any()

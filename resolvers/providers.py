@@ -463,9 +463,8 @@ async def deactivate_provider(ctx: RequestContext, data: DeactivateProviderData)
             raise fail(ErrorCode.INVALID, "This provider is already inactive.", "input", "id")
         if _postpones(provider, effective_at):
             # Moving a scheduled date later keeps the user's grants longer: restoring is granting.
-            check_restore(
-                principal, await configured_sources(principal.organization.id, target.user.id), "input", "effectiveAt"
-            )
+            sources = await configured_sources(principal.organization.id, target.user.id)
+            check_restore(principal, target.user.id, sources, "input", "effectiveAt")
         locations = await _client_locations(provider)
         reassign_to = None
         if reassign_to_id is not None:
@@ -507,7 +506,8 @@ async def cancel_deactivation(ctx: RequestContext, provider_id: str) -> Provider
         if provider.status is not ProviderStatus.DEACTIVATION_SCHEDULED:
             raise fail(ErrorCode.INVALID, "No deactivation is scheduled for this provider.", "input", "id")
         # The user would have lost its grants on the date: calling it off restores them.
-        check_restore(principal, await configured_sources(principal.organization.id, target.user.id), "input", "id")
+        sources = await configured_sources(principal.organization.id, target.user.id)
+        check_restore(principal, target.user.id, sources, "input", "id")
         if provider.deactivate_at is not None and provider.deactivate_at <= ctx.now():
             # The date passed before the job ran: the user's links died with it.
             await void_links(str(target.user.id), ctx.now())
@@ -531,7 +531,8 @@ async def reactivate_provider(ctx: RequestContext, provider_id: str) -> Provider
         provider = target.provider
         if effective_status(provider, now) is not ProviderStatus.INACTIVE:
             raise fail(ErrorCode.INVALID, "This provider is not inactive.", "input", "id")
-        check_restore(principal, await configured_sources(principal.organization.id, target.user.id), "input", "id")
+        sources = await configured_sources(principal.organization.id, target.user.id)
+        check_restore(principal, target.user.id, sources, "input", "id")
         # Seats are billed per user who can log in (resolvers/seats.py): one with access takes its seat back.
         await check_seats(principal, int(target.user.access_status is not AccessStatus.NO_ACCESS), "input", "id")
         await void_links(str(target.user.id), now)  # links die with the deactivation, not revived by this

@@ -126,24 +126,24 @@ def check_escalation(
     raise fail(ErrorCode.FORBIDDEN, escalation_message(excess), *blame)
 
 
-def _check_within_actor(principal: Principal, given: Grants, why: str, *path: str) -> None:
-    """FORBIDDEN at `path` unless every grant in `given` is already the actor's."""
-    excess = excess_grants(principal.grants, NO_GRANTS, given)
+def _check_within_actor(principal: Principal, user_id: Any, given: Grants, why: str, *path: str) -> None:
+    """FORBIDDEN at `path` unless every grant `given` to user `user_id` is already the actor's."""
+    excess = excess_grants(principal.grants, NO_GRANTS, given, to_another=str(user_id) != principal.actor_id)
     if excess:
         raise fail(ErrorCode.FORBIDDEN, f"{why} {escalation_message(excess)}", *path)
 
 
-def check_takeover(principal: Principal, sources: GrantSources, *path: str) -> None:
+def check_takeover(principal: Principal, user_id: Any, sources: GrantSources, *path: str) -> None:
     """Taking over an account is granting: setting another user's password or PIN, sending them a
     reset or registration link, or redirecting the email of one who has no password yet lets the
     actor become that user, so the user's configured grants (isAdmin and org-wide ones included)
-    must lie within the actor's, as they reach for someone acting as the user (`to_another`: the
-    user's "My Clients" are not the actor's)."""
+    must lie within the actor's."""
     why = "Setting this user's credentials would hand you their access."
-    _check_within_actor(principal, sources.grants().to_another(), why, *path)
+    _check_within_actor(principal, user_id, sources.grants(), why, *path)
 
 
-def check_restore(principal: Principal, sources: GrantSources, *path: str) -> None:
+def check_restore(principal: Principal, user_id: Any, sources: GrantSources, *path: str) -> None:
     """Restoring grants is granting: reactivating, enabling access, clearing or postponing an expiry,
     or calling off a provider's deactivation gives the user its configured grants back."""
-    _check_within_actor(principal, sources.grants(), "This would give the user back access you do not hold.", *path)
+    why = "This would give the user back access you do not hold."
+    _check_within_actor(principal, user_id, sources.grants(), why, *path)

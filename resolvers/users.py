@@ -368,9 +368,9 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
             {"isAdmin": _p("isAdmin"), "permissionGroupIds": _p("permissionGroupIds"), "sites": _p("sites")},
         )
         if "expires_at" in values and _extends(user.expires_at, values["expires_at"]):
-            check_restore(principal, after, *_p("expiresAt"))
+            check_restore(principal, user.id, after, *_p("expiresAt"))
         if "email" in values and values["email"] != user.email and await _claimable(user, now):
-            check_takeover(principal, after, *_p("email"))
+            check_takeover(principal, user.id, after, *_p("email"))
         if "username" in values:
             await _username_free(org_id, values["username"], user.id, "input", "username")
         before_snapshot = _snapshot(user, target.site_ids, old_groups.keys())
@@ -431,7 +431,7 @@ async def set_user_active(ctx: RequestContext, user_id: Any, active: bool) -> Us
         before = _snapshot(user)
         if user.is_active != active:
             if active:
-                check_restore(principal, target.access.configured, "input", "active")
+                check_restore(principal, user.id, target.access.configured, "input", "active")
                 # Seats are billed per user who can log in: a user with access takes one back.
                 await check_seats(principal, int(user.access_status is not AccessStatus.NO_ACCESS), "input", "active")
                 await void_links(str(user.id), now)  # none sent while inactive comes back to life
@@ -469,7 +469,7 @@ async def reset_credentials(ctx: RequestContext, data: ResetCredentialsData) -> 
     now = ctx.now()
     async with in_transaction():
         target = await _locked_target(principal, user_id, Permission.USERS_CREDENTIALS_RESET)
-        check_takeover(principal, target.access.configured, "input", "id")
+        check_takeover(principal, target.user.id, target.access.configured, "input", "id")
         user = target.user
         problems = Problems()
         values: dict[str, Any] = {}

@@ -90,6 +90,43 @@ async def test_taking_over_a_provider_hands_over_their_clients_not_ones_own(
     assert payload_codes(body["data"]["resetCredentials"]) == []
 
 
+async def test_giving_my_clients_needs_clients_read_in_either_order(gql: GQL, factory: Factory, org_a: Org) -> None:
+    """Found in review: with the takeover rule alone, the same manager could set a provider's
+    password first and give them "My Clients" after, or create them with both. Giving someone else
+    CLIENTS_READ_OWN hands them clients the actor's own does not reach, whatever comes next."""
+    manager = await _manager(factory, org_a, P.CLIENTS_READ_OWN)
+    my_clients = await factory.group(org_a.organization, [P.CLIENTS_READ_OWN])
+    provider = await factory.user(org_a.organization, username="dr-new", locations=[org_a.locations[0]])
+    body = await gql(RESET, {"id": str(provider.user.id), "p": PASSWORD}, token=manager.token)
+    assert payload_codes(body["data"]["resetCredentials"]) == []  # holds nothing: nothing handed over
+    grant = {"input": {"id": str(provider.user.id), "permissionGroupIds": [str(my_clients.id)]}}
+    body = await gql(UPDATE, grant, token=manager.token)
+    assert body["data"]["updateUser"]["errors"] == [{"code": "FORBIDDEN", "field": ["input", "permissionGroupIds"]}]
+    # Enabling access with a link to a passwordless provider holding it is refused the same way.
+    invited = await factory.user(
+        org_a.organization,
+        username="dr-off",
+        locations=[org_a.locations[0]],
+        groups=[my_clients],
+        access=AccessStatus.NO_ACCESS,
+        session=False,
+        email="off@example.org",
+    )
+    await User.filter(id=invited.user.id).update(password_hash=None)
+    body = await gql(ENABLE, {"ids": [str(invited.user.id)], "d": "SEND_NOW"}, token=manager.token)
+    assert [e["code"] for e in body["data"]["enableAccess"]["errors"]] == ["FORBIDDEN"], body
+    # With CLIENTS_READ there, both are allowed.
+    reader = await _manager(factory, org_a, P.CLIENTS_READ)
+    assert payload_codes((await gql(UPDATE, grant, token=reader.token))["data"]["updateUser"]) == []
+
+
+async def test_ones_own_credentials_are_not_a_takeover(gql: GQL, factory: Factory, org_a: Org) -> None:
+    """Found in review: counting "My Clients" as CLIENTS_READ must not refuse a user its own PIN."""
+    manager = await _manager(factory, org_a, P.CLIENTS_READ_OWN)
+    body = await gql(RESET, {"id": str(manager.user.id), "pin": "4826"}, token=manager.token)
+    assert payload_codes(body["data"]["resetCredentials"]) == []
+
+
 async def test_redirecting_an_invited_users_email_is_taking_it_over(gql: GQL, factory: Factory, org_a: Org) -> None:
     manager = await _manager(factory, org_a)
     invited = await _auditor(factory, org_a, access=AccessStatus.INVITED, session=False)
