@@ -25,7 +25,7 @@ from resolvers.inputs import from_input
 from schema import client_relations, portal, provider_relations, relations
 from schema.errors import Payload
 from schema.info import Info
-from schema.joins import ToOne, answered_by, joined
+from schema.joins import ToOne, answered_by
 from schema.limits import CONTACT_ROWS, OWN_ROWS, at_most
 from schema.organization import ADDRESS_COLUMNS, Address, AddressInput, Location
 from schema.pagination import Connection, SortKey, keyset_page
@@ -159,30 +159,24 @@ class Client:
         return Address.from_row(self)
 
     # The two relations every page shows: from the page's own statement when it joined them
-    # (schema/joins.py), else the DataLoader's future from a plain function (the executor awaits
-    # it): no coroutine, and so no task, per row (docs/architecture.md "Performance rules").
-    @strawberry.field(
-        description="Where the client is treated; drives scoping.",
-        metadata={**reads("location_id"), **answered_by(LOCATION)},
-    )
+    # (`answered_by`, schema/joins.py), else the DataLoader's future from a plain function (the
+    # executor awaits it): no coroutine, and so no task, per row (docs/architecture.md "Performance
+    # rules").
+    @strawberry.field(description="Where the client is treated; drives scoping.", metadata=reads("location_id"))
+    @answered_by(LOCATION)
     def location(self: Any, info: Info) -> Location:
         # Seeing a client means holding a client permission at its location, which implies being able
         # to see that (active) location: no further filter can hide it here.
-        row = joined(self, LOCATION)
-        if row is not ...:
-            return row  # type: ignore[no-any-return]
         return info.context.loaders.of(relations.locations_by_id).load(str(self.location_id))  # type: ignore[return-value]
 
     @strawberry.field(
         description="Public provider fields show through a client the viewer may see.",
-        metadata={**reads("primary_provider_id"), **answered_by(PRIMARY_PROVIDER)},
+        metadata=reads("primary_provider_id"),
     )
+    @answered_by(PRIMARY_PROVIDER)
     def primary_provider(self: Any, info: Info) -> Annotated[Provider, strawberry.lazy("schema.providers")] | None:
         if self.primary_provider_id is None:
             return None
-        row = joined(self, PRIMARY_PROVIDER)
-        if row is not ...:
-            return row  # type: ignore[no-any-return]
         return info.context.loaders.of(provider_relations.providers_by_id).load(str(self.primary_provider_id))  # type: ignore[return-value]
 
     @strawberry.field(description="Guarded: CLIENTS_COVERAGE_READ at the client's location (else null and FORBIDDEN).")

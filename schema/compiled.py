@@ -94,7 +94,7 @@ class FieldPlan:
     leaf: tuple[Callable[[Any], Any], bool] | None = None
     # A plain sync resolver: how `_Run.resolve` calls it without Strawberry's wrapper (see `_direct`).
     direct: Direct | None = None
-    # Such a resolver's declared answer for a row read with this relation joined (`answered_by`).
+    # Such a resolver's answer for a row read with this relation joined (`answered_by`).
     join: ToOne | None = None
 
 
@@ -180,7 +180,7 @@ def _selection(
                 child,
                 _leaf(definition) if _basic_attribute(definition) is not None else None,
                 direct,
-                direct.field.metadata.get(JOINED) if direct is not None else None,
+                getattr(direct.function, JOINED, None) if direct is not None else None,
             )
         )
     return selection

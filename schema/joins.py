@@ -12,7 +12,8 @@ primary provider show through any client the viewer may see.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from types import SimpleNamespace
@@ -100,16 +101,26 @@ def join(query: QuerySet, relations: Sequence[tuple[ToOne, list[str]]]) -> Query
     )
 
 
-JOINED = "tessera.joined"
+JOINED = "tessera_joined"
 
 
-def answered_by(relation: ToOne) -> dict[str, Any]:
-    """Field metadata: the field's resolver answers `joined(row, relation)` whenever that is not `...`
-    (and loads the relation otherwise). The compiled plan (schema/compiled.py) then calls `joined`
-    itself for the rows read with the join, and the resolver only for the others: on a page of 50
-    clients that is 100 resolve infos and resolver calls fewer. tests/api/test_compiled_plans.py holds
-    both paths to the same answers."""
-    return {JOINED: relation}
+def answered_by(relation: ToOne) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A relation field's resolver, answering `joined(row, relation)` for a row read with the join and
+    calling the decorated function (which loads the relation) only for the others. The function it
+    makes carries the relation, so the compiled plan (schema/compiled.py) answers joined rows with
+    the same `joined` without building a resolve info for each: on a page of 50 clients, 100 fewer.
+    The joined answer has this one home, for both paths."""
+
+    def decorate(load: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(load)
+        def resolve(row: Any, *args: Any, **kwargs: Any) -> Any:
+            answer = joined(row, relation)
+            return answer if answer is not ... else load(row, *args, **kwargs)
+
+        setattr(resolve, JOINED, relation)
+        return resolve
+
+    return decorate
 
 
 class JoinedRow(SimpleNamespace):
