@@ -355,6 +355,22 @@ def test_validation_cache_keeps_caching_after_a_flood():
     assert (id(schema._schema), "{ __typename }") in limits._validation_cache
 
 
+def test_a_documents_check_is_measured_once_per_page_sizes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hit does not measure the document again; another page size, or other limits, does."""
+    import schema.limits as limits
+
+    measured = []
+    real = limits._check
+    monkeypatch.setattr(limits, "_check", lambda *args: measured.append(args[3]) or real(*args))
+    text = "query($n: Int) { once(first: $n) { a b } }"
+    for _ in range(3):
+        check_document(parse(text), None, {"n": 5, "other": "x"})
+    assert len(measured) == 1
+    check_document(parse(text), None, {"n": 6})
+    check_document(parse(text), None, {"n": 6}, Limits(max_cost=4_000))
+    assert len(measured) == 3
+
+
 def test_a_documents_check_is_remembered_by_the_page_sizes_its_variables_give():
     """The outcome is cached by document text, operation, limits and page sizes: the same text with
     another `first` (sent, defaulted, in a fragment) is measured again, other variables are not keys,
