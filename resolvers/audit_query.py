@@ -211,7 +211,7 @@ def provider_changes(principal: Principal, event: AuditEvent, provider: Any, sit
         provider is not None
         and sites is not None
         and str(provider.organization_id) == str(principal.organization_id)
-        and sites.held_anywhere(principal.grants, Permission.BILLING_READ)
+        and sites.billing_readable(principal.grants)
     )
     return {
         name: value if readable or name not in BILLING_FIELDS else [REDACTED, REDACTED]

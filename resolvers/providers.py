@@ -95,6 +95,11 @@ class Sites:
     def covers(self, location_ids: Iterable[str]) -> bool:
         return self.all_locations or all(str(loc) in self.ids for loc in location_ids)
 
+    def billing_readable(self, grants: Grants) -> bool:
+        """The guard of a provider's billing numbers, wherever they show (`Provider.billing`, the
+        audit trail's values): BILLING_READ at one of its sites."""
+        return self.held_anywhere(grants, Permission.BILLING_READ)
+
 
 async def user_sites(user: User) -> Sites:
     ids = await UserLocation.filter(user_id=user.id).values_list("location_id", flat=True)

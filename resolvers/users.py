@@ -150,6 +150,14 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
     groups = await resolve_groups(org_id, data.permission_group_ids, problems, "input", "permissionGroupIds")
     billing = data.billing
     provincial = group_number = None
+    # Whether the actor may set billing numbers at these sites: the FORBIDDEN below, and whether a
+    # taken number may be told (else DUPLICATE would be an oracle on a guarded value).
+    may_bill = can_change_user(
+        principal.grants,
+        Permission.BILLING_MANAGE,
+        bool(sites.all_locations),
+        frozenset(str(loc.id) for loc in locations),
+    )
     if billing is not None:
         provincial = normalize_billing_number(billing.provincial_billing_number)
         group_number = normalize_billing_number(billing.group_billing_number)
@@ -158,15 +166,7 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
             province or DEFAULT_PROVINCE, provincial, group_number, ("input", "billing")
         )
         problems.extend(format_problems)
-        # Whether another provider holds the number is told only to who may set numbers at these
-        # sites (refused FORBIDDEN below otherwise): else DUPLICATE would be an oracle on a guarded
-        # value (docs/architecture.md "Scoping pairs").
-        may_bill = can_change_user(
-            principal.grants,
-            Permission.BILLING_MANAGE,
-            bool(sites.all_locations),
-            frozenset(str(loc.id) for loc in locations),
-        )
+        # docs/architecture.md "Scoping pairs": a taken number is told only with `may_bill`.
         if (
             not format_problems
             and may_bill
@@ -194,9 +194,7 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
         check_may_assign_sites(
             principal, Permission.USERS_ACCESS_MANAGE, all_locations, site_ids, "input", "accessEnabled"
         )
-    if (provincial or group_number) and not can_change_user(
-        principal.grants, Permission.BILLING_MANAGE, all_locations, site_ids
-    ):
+    if (provincial or group_number) and not may_bill:
         raise fail(ErrorCode.FORBIDDEN, "Billing numbers need BILLING_MANAGE at these locations.", "input", "billing")
 
     async with in_transaction():

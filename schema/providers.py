@@ -123,7 +123,7 @@ class Provider:
     async def billing(self: Any, info: Info) -> BillingNumbers | None:
         principal = await info.context.require_principal()
         sites = await provider_sites(info, self)
-        if not sites.held_anywhere(principal.grants, Permission.BILLING_READ):
+        if not sites.billing_readable(principal.grants):
             raise forbidden("Billing numbers need the BILLING_READ permission at one of the provider's sites.")
         return BillingNumbers(
             provincial_billing_number=self.provincial_billing_number,
