@@ -20,19 +20,19 @@ from tortoise.transactions import in_transaction
 
 from models.groups import GroupLocation, GroupMembership, PermissionGroup
 from models.keys import search_key
-from models.organization import Location
 from models.users import User, UserLocation
 from permissions.catalog import ORG_WIDE, Permission, parse_codes
 from permissions.errors import forbidden
 from permissions.escalation import Excess, escalation_message, excess_grants
 from permissions.grants import Grants, GrantSources, GroupGrant, compute_grants
 from permissions.principal import Principal
-from permissions.scoping import can_see_groups, can_see_location, can_see_user
+from permissions.scoping import can_see_groups, can_see_user
 from resolvers import audit
 from resolvers.admins import lock_grants
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.inputs import UNSET, given, parse_uuid
+from resolvers.location_ids import visible_locations
 from resolvers.user_grants import load_access
 
 NAME_MAX = 100
@@ -230,15 +230,9 @@ async def _check_locations(
     principal: Principal, location_ids: Sequence[Any], problems: Problems
 ) -> frozenset[str] | None:
     """The ids of the organization's locations the actor may see; any other is NOT_FOUND."""
-    parsed = [parse_uuid(v) for v in location_ids]
+    parsed, visible = await visible_locations(principal, location_ids)
     wanted = {str(p) for p in parsed if p is not None}
-    found = {
-        str(i)
-        for i in await Location.filter(id__in=sorted(wanted), organization_id=principal.organization.id).values_list(
-            "id", flat=True
-        )
-    }
-    found = {i for i in found if can_see_location(principal, i)}
+    found = set(visible)
     if None in parsed or found != wanted:
         problems.add(ErrorCode.NOT_FOUND, "No such location.", "input", "locationIds")
         return None

@@ -20,12 +20,10 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.integrations import ApiToken, Integration, IntegrationLocation
-from models.organization import Location
 from permissions.catalog import Permission
 from permissions.escalation import Excess, escalation_message, excess_grants
 from permissions.grants import NEVER_FOR_TOKENS, NO_GRANTS, Grants, integration_grants
 from permissions.principal import Principal
-from permissions.scoping import can_see_location
 from resolvers import audit
 from resolvers.admins import lock_grants
 from resolvers.context import RequestContext
@@ -33,6 +31,7 @@ from resolvers.credentials import API_TOKEN_PREFIX, new_token, token_hash
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.inputs import UNSET, given, parse_uuid
 from resolvers.integration_auth import known_permissions
+from resolvers.location_ids import visible_locations
 
 PREFIX_LENGTH = 12  # "tsk_" and 8 characters of the secret: enough to recognise, useless to guess
 NAME_MAX = 200
@@ -88,11 +87,8 @@ async def _locations(principal: Principal, ids: list[Any], problems: Problems) -
     if len(ids) > MAX_LOCATIONS:
         problems.add(ErrorCode.INVALID, f"At most {MAX_LOCATIONS} locations.", "input", "locationIds")
         return []
-    parsed = [parse_uuid(raw) for raw in ids]
-    rows = await Location.filter(
-        organization_id=principal.organization_id, id__in=[p for p in parsed if p is not None]
-    ).values_list("id", flat=True)
-    known = {str(r) for r in rows if can_see_location(principal, str(r))}
+    parsed, visible = await visible_locations(principal, ids)
+    known = set(visible)
     for index, value in enumerate(parsed):
         if value is None or str(value) not in known:
             problems.add(ErrorCode.NOT_FOUND, "No such location.", "input", "locationIds", str(index))

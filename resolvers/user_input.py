@@ -22,10 +22,10 @@ from models.groups import PermissionGroup
 from models.organization import Location
 from permissions.grants import GroupGrant
 from permissions.principal import Principal
-from permissions.scoping import location_q
 from resolvers.credentials import hash_secret, pin_problem
 from resolvers.errors import ErrorCode, Problems
 from resolvers.inputs import UNSET, parse_uuid
+from resolvers.location_ids import visible_locations
 from resolvers.user_grants import group_grants
 from resolvers.validation import normalize_email, normalize_phone
 
@@ -186,21 +186,10 @@ async def resolve_sites(principal: Principal, sites: SitesData, problems: Proble
     """The selected locations, each one the actor may see (`location_q`) and active. An unknown id and
     one the actor may not see are both NOT_FOUND, before anything else is said about it: "deactivated"
     (or FORBIDDEN) about a location out of reach would tell that it exists."""
-    wanted = []
-    for index, raw in enumerate(sites.location_ids or []):
-        lid = parse_uuid(raw)
-        if lid is None:
-            problems.add(ErrorCode.NOT_FOUND, "No such location.", *path, "locationIds", str(index))
-        else:
-            wanted.append((index, lid))
-    found = (
-        {str(loc.id): loc for loc in await Location.filter(location_q(principal), id__in=[lid for _, lid in wanted])}
-        if wanted
-        else {}
-    )
+    parsed, found = await visible_locations(principal, sites.location_ids or [])
     result: dict[str, Location] = {}
-    for index, lid in wanted:
-        loc = found.get(str(lid))
+    for index, lid in enumerate(parsed):
+        loc = found.get(str(lid)) if lid is not None else None
         if loc is None:
             problems.add(ErrorCode.NOT_FOUND, "No such location.", *path, "locationIds", str(index))
         elif not loc.is_active:
