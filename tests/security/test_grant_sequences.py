@@ -120,6 +120,19 @@ async def test_giving_my_clients_needs_clients_read_in_either_order(gql: GQL, fa
     assert payload_codes((await gql(UPDATE, grant, token=reader.token))["data"]["updateUser"]) == []
 
 
+async def test_widening_a_my_clients_group_is_blamed_on_its_locations(gql: GQL, factory: Factory, org_a: Org) -> None:
+    """The excess is named CLIENTS_READ (what My Clients reaches for others); the field to blame is
+    still the one that widened it, here its locations, not its permissions."""
+    a1, a2 = org_a.locations
+    keeper = await staff_with(factory, org_a, [P.GROUPS_MANAGE, P.CLIENTS_READ_OWN], [a1, a2])
+    group = await factory.group(org_a.organization, [P.CLIENTS_READ_OWN], name="My clients", locations=[a1])
+    widen = """mutation ($id: ID!, $locs: [ID!]) { updatePermissionGroup(input: {id: $id, locationIds: $locs}) {
+      errors { code field } } }"""
+    body = await gql(widen, {"id": str(group.id), "locs": [str(a1.id), str(a2.id)]}, token=keeper.token)
+    errors = body["data"]["updatePermissionGroup"]["errors"]
+    assert errors == [{"code": "FORBIDDEN", "field": ["input", "locationIds"]}], body
+
+
 async def test_ones_own_credentials_are_not_a_takeover(gql: GQL, factory: Factory, org_a: Org) -> None:
     """Found in review: counting "My Clients" as CLIENTS_READ must not refuse a user its own PIN."""
     manager = await _manager(factory, org_a, P.CLIENTS_READ_OWN)
