@@ -105,6 +105,12 @@ class Grants:
 OWN_COUNTERPARTS: dict[Permission, Permission] = {Permission.CLIENTS_READ_OWN: Permission.CLIENTS_READ}
 
 
+def counted_as(permission: Permission) -> frozenset[Permission]:
+    """The permissions whose grant counts as `permission` for another user (`to_another`): itself, and
+    for CLIENTS_READ, CLIENTS_READ_OWN. What an excess named `permission` may have been asked as."""
+    return frozenset({permission, *(own for own, full in OWN_COUNTERPARTS.items() if full is permission)})
+
+
 NO_GRANTS = Grants()
 
 

@@ -24,7 +24,7 @@ from models.users import User, UserLocation
 from permissions.catalog import ORG_WIDE, Permission, parse_codes
 from permissions.errors import forbidden
 from permissions.escalation import Excess, escalation_message, excess_grants
-from permissions.grants import OWN_COUNTERPARTS, Grants, GrantSources, GroupGrant, compute_grants
+from permissions.grants import Grants, GrantSources, GroupGrant, compute_grants, counted_as
 from permissions.principal import Principal
 from permissions.scoping import can_see_groups, can_see_user
 from resolvers import audit
@@ -144,8 +144,7 @@ def _blame(actor: Grants, item: Excess, before: GroupState, after: GroupState, *
     """Which input field asked for `item`: a permission the actor lacks entirely, else the scope.
     `item` names the permission as it reaches for others (CLIENTS_READ for a group's "My Clients":
     permissions/escalation.py), so a permission the group already had counts under either name."""
-    asked = {item.permission, *(own for own, full in OWN_COUNTERPARTS.items() if full is item.permission)}
-    new_permission = creating or not asked & before.permissions
+    new_permission = creating or not counted_as(item.permission) & before.permissions
     if new_permission and not actor.has_anywhere(item.permission):
         return "permissions"
     if after.all_locations and (creating or not before.all_locations):

@@ -453,15 +453,15 @@ class _Run:
         objects: list[int] = []
         lists: list[int] = []
         # Where a value that did not fail goes, by the return type: decided once for the batch.
-        kept = lists if isinstance(return_type, GraphQLList) else objects
-        other = not isinstance(return_type, GraphQLList | GraphQLObjectType)
+        composite = isinstance(return_type, GraphQLList | GraphQLObjectType)
+        batch = lists if isinstance(return_type, GraphQLList) else objects
         for i, value in enumerate(values):
             if value is None:
                 continue
             if isinstance(value, Exception):
                 results[i] = self.fail(value, plan, paths[i], absorb)
-            elif not other:
-                kept.append(i)
+            elif composite:
+                batch.append(i)
             else:
                 try:
                     results[i] = self.executor.complete_leaf_value(return_type, value)
