@@ -179,6 +179,20 @@ CASES = [
             OK,
             create("CLIENTS_READ", all_locations=False, location="a1", member="front_desk_a1"),
         ),
+        # Giving others "My Clients" reaches clients one's own would not: it needs CLIENTS_READ there.
+        (
+            "My Clients where one reads all clients",
+            "groups_admin_a",
+            "new group at A1",
+            OK,
+            create("CLIENTS_READ_OWN", all_locations=False, location="a1"),
+        ),
+        refused(
+            "My Clients where one does not",
+            "new group at A2",
+            create("CLIENTS_READ_OWN", all_locations=False, location="a2"),
+            "locationIds",
+        ),
         refused("a permission one lacks", "new group", create("BILLING_READ"), "permissions"),
         refused("unrestricted without org-wide rights", "new group", create("CLIENTS_READ"), "allLocations"),
         refused(
