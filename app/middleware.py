@@ -6,8 +6,8 @@ import ipaddress
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Iterable
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -84,7 +84,7 @@ class RequestContextMiddleware(HttpMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         incoming = headers.get("x-request-id", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(16)
         peer = scope.get("client")[0] if scope.get("client") else None
         state = scope.setdefault("state", {})
         state["request_id"] = request_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 from typing import Final, Literal
 
 from permissions.catalog import ORG_WIDE, Permission
@@ -114,9 +115,13 @@ def counted_as(permission: Permission) -> frozenset[Permission]:
 NO_GRANTS = Grants()
 
 
+# Every admin's grants are the same value: built once, read-only, shared by every request.
+_ADMIN_GRANTS = Grants(MappingProxyType({p: ALL for p in Permission}))
+
+
 def admin_grants() -> Grants:
     """An organization admin holds every permission at ALL locations."""
-    return Grants({p: ALL for p in Permission})
+    return _ADMIN_GRANTS
 
 
 def compute_grants(

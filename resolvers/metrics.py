@@ -10,6 +10,7 @@ writes its own files and /metrics sums them.
 from __future__ import annotations
 
 from contextvars import ContextVar
+from functools import lru_cache
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -38,7 +39,8 @@ STATEMENTS = Histogram(
     "SQL statements one GraphQL request sent.",
     buckets=(0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89),
 )
-# Each worker's own pool, refreshed at each of its requests (schema/request_metrics.py); summed over live workers.
+# Each worker's own pool, refreshed by its requests at most once a second (schema/request_metrics.py) and at
+# scrape time; summed over live workers.
 POOL_IN_USE = Gauge(
     "tessera_db_pool_in_use", "Database connections in use (PostgreSQL pool).", multiprocess_mode="livesum"
 )
@@ -71,3 +73,22 @@ def refresh_pool() -> None:
     in_use = pool_in_use()
     if in_use is not None:
         POOL_IN_USE.set(in_use)
+
+
+_pool_read_at = float("-inf")
+
+
+def refresh_pool_now_and_then(now: float) -> None:
+    """`refresh_pool` at most once a second (`now`: `time.perf_counter()`): what a request's end keeps
+    fresh for its worker, without reading the pool at every request of a busy one."""
+    global _pool_read_at
+    if now - _pool_read_at >= 1.0:
+        _pool_read_at = now
+        refresh_pool()
+
+
+@lru_cache(maxsize=4096)
+def request_counters(operation: str, outcome: str) -> tuple[Counter, Histogram]:
+    """The request counter and latency histogram of one (operation, outcome): looked up once, since
+    both label sets are bounded (module docstring), rather than by `labels()` at every request."""
+    return REQUESTS.labels(operation, outcome), LATENCY.labels(operation)

@@ -64,7 +64,9 @@ class RequestMetrics(SchemaExtension):
             metrics.statements.reset(token)
         execution = self.execution_context
         label = operation_label(execution.schema._schema, execution.graphql_document, execution.operation_name)
-        metrics.REQUESTS.labels(label, outcome(execution.result)).inc()
-        metrics.LATENCY.labels(label).observe(time.perf_counter() - started)
+        requests, latency = metrics.request_counters(label, outcome(execution.result))
+        requests.inc()
+        ended = time.perf_counter()
+        latency.observe(ended - started)
         metrics.STATEMENTS.observe(counter[0])
-        metrics.refresh_pool()
+        metrics.refresh_pool_now_and_then(ended)
