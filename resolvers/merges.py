@@ -7,9 +7,12 @@ it read: the source becomes MERGED pointing at the target; its portal links and 
 move to the target (a link whose account already manages the target is dropped), which opens the
 target's record to those accounts and so needs CLIENT_PORTAL_MANAGE at the target's location, as
 inviting them would; with `fill_empty_fields`, the target's empty fields take the source's values
-(coverage only for an actor who may read it on the source and manage it on the target). What it
-changed is kept in a `ClientMerge` row, so `unmerge` can put the source back as it was, with the
-links and invitations it brought (and the links made since by accepting those invitations), while
+(coverage only for an actor who may read it on the source and manage it on the target), which shows
+them to the target's portal accounts and so needs the same grant when accounts not managing the
+source manage the target. What it changed is kept in a `ClientMerge` row, so `unmerge` can put the
+source back as it was, with the links and invitations it brought (and the links made since by
+accepting those invitations: so, when it moved any, undoing it needs CLIENT_PORTAL_MANAGE at the
+source's location, since the survivor's staff may have handed their links out meanwhile), while
 edits made to the survivor since stay on the survivor. A link removed since stays removed: a moved one
 that is gone, and a dropped one whose account no longer manages the survivor. Merges unwind last first: a source whose
 survivor has been merged away since waits until that later merge is undone.
@@ -86,12 +89,18 @@ def _fillable(principal: Principal, source: Client, target: Client) -> tuple[str
     return FILLABLE + (COVERAGE_FIELDS if coverage else ())
 
 
-def _check_portal_access(principal: Principal, target: Client, links: list[Any], pending: list[Any]) -> None:
-    """Moving the source's portal links and pending invitations to the target opens the target's
-    record to those accounts: the same grant as inviting them, so it needs CLIENT_PORTAL_MANAGE at
-    the target's location (otherwise a public sign-up merged into any client would hand its
-    account that client's record)."""
-    if (links or pending) and not principal.grants.has(Permission.CLIENT_PORTAL_MANAGE, str(target.location_id)):
+def _check_portal_access(
+    principal: Principal, target: Client, links: list[Any], pending: list[Any], *, shows_filled: bool
+) -> None:
+    """A merge that changes what portal accounts see is the same grant as inviting them, so it needs
+    CLIENT_PORTAL_MANAGE at the target's location: moving the source's portal links and pending
+    invitations opens the target's record to those accounts (otherwise a public sign-up merged into
+    any client would hand its account that client's record), and filling the target's empty fields
+    shows the source's values to the accounts that manage the target (otherwise any client merged
+    into a public sign-up would hand its address, phones and contacts to the sign-up's account)."""
+    if principal.grants.has(Permission.CLIENT_PORTAL_MANAGE, str(target.location_id)):
+        return
+    if links or pending:
         raise fail(
             ErrorCode.FORBIDDEN,
             "The client merged away has portal access (accounts or pending invitations), which the merge "
@@ -99,6 +108,39 @@ def _check_portal_access(principal: Principal, target: Client, links: list[Any],
             "input",
             "sourceId",
         )
+    if shows_filled:
+        raise fail(
+            ErrorCode.FORBIDDEN,
+            "Portal accounts manage the client kept, and would see the values filled in from the client merged "
+            "away: that needs CLIENT_PORTAL_MANAGE at its location (or merge without filling empty fields).",
+            "input",
+            "fillEmptyFields",
+        )
+
+
+def _check_portal_return(principal: Principal, source: Client, merge: ClientMerge) -> None:
+    """Undoing a merge gives the portal access it moved (links, and invitations whose links may have been
+    handed out at the survivor since) back to the source: the same grant as inviting those accounts to
+    it, so it needs CLIENT_PORTAL_MANAGE at the source's location, as the merge needed it at the target's."""
+    moved_access = merge.moved_links or merge.dropped_links or merge.moved_invitations
+    if moved_access and not principal.grants.has(Permission.CLIENT_PORTAL_MANAGE, str(source.location_id)):
+        raise fail(
+            ErrorCode.FORBIDDEN,
+            "The merge moved portal access (accounts or invitations), which undoing it gives back to this "
+            "client: that needs CLIENT_PORTAL_MANAGE at its location.",
+            "input",
+            "id",
+        )
+
+
+async def _others_manage(target: Client, source_links: list[ClientPortalLink]) -> bool:
+    """Whether accounts that do not manage the source manage the target (they would see what a merge
+    fills in from the source)."""
+    return (
+        await ClientPortalLink.filter(client_id=target.id)
+        .exclude(account_id__in=[link.account_id for link in source_links])
+        .exists()
+    )
 
 
 async def _manages(account_id: Any, client: Client) -> bool:
@@ -135,7 +177,6 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
             status_q(InvitationStatus.PENDING, now), client_id=source.id
         ).values_list("id", flat=True)
         moving = [link for link in links if not await _manages(link.account_id, target)]
-        _check_portal_access(principal, target, moving, list(pending))
         filled = {}
         if data.fill_empty_fields:
             filled = {
@@ -143,6 +184,8 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
                 for name in _fillable(principal, source, target)
                 if _empty(getattr(target, name)) and not _empty(getattr(source, name))
             }
+        shows_filled = bool(filled) and await _others_manage(target, links)
+        _check_portal_access(principal, target, moving, list(pending), shows_filled=shows_filled)
         keys = Client.keys_for(filled)
         kept = await Client.filter(id=target.id, version=target.version).update(
             **filled, **keys, version=F("version") + 1, updated_at=now
@@ -227,6 +270,7 @@ async def unmerge_client(ctx: RequestContext, client_id: Any) -> Client:
         now = ctx.now()
         if now - merge.merged_at > UNMERGE_WINDOW:
             raise fail(ErrorCode.INVALID, "A merge can be undone within 30 days only.", "input", "id")
+        _check_portal_return(principal, source, merge)
         target = await reviewable_client(principal, merge.target_id, "input", "id")
         if target.status is ClientStatus.MERGED:
             raise fail(

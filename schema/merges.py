@@ -113,7 +113,9 @@ class Mutation:
         **_merge(
             description="Merge a client (e.g. an online registration) into the existing profile: needs CLIENTS_MERGE "
             "at both clients' locations. The source becomes MERGED; its portal links and pending invitations move "
-            "to the target. Undo it with unmergeClient within 30 days."
+            "to the target, and filling the target's empty fields shows the source's values to the target's portal "
+            "accounts: either needs CLIENT_PORTAL_MANAGE at the target's location. Undo it with unmergeClient within "
+            "30 days (CLIENT_PORTAL_MANAGE at the source's location when the merge moved portal access)."
         ),
     )
     unmerge_client = strawberry.mutation(

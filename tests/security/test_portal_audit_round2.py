@@ -1,0 +1,138 @@
+"""The client portal's side doors, second round (docs/architecture.md "Client portal"): sequences of
+allowed calls around merges, unmerges and invitations that must not add up to portal access the actor
+could not give by inviting."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from models.clients import Client
+from models.enums import ClientStatus
+from models.portal import ClientInvitation
+from permissions.catalog import Permission as P
+from tests.factories import PASSWORD, Factory, Org, make_client, staff_with
+from tests.support import GQL, error_codes, payload_codes
+
+SIGN_UP = """mutation($i: PortalSignUpInput!) { portalSignUp(input: $i) { token errors { field code } } }"""
+MERGE = """mutation($i: MergeClientsInput!) { mergeClients(input: $i) { client { id } errors { field code } } }"""
+UNMERGE = """mutation($id: ID!) { unmergeClient(input: {id: $id}) { client { id status } errors { field code } } }"""
+INVITE = """mutation($i: InviteClientUserInput!) { inviteClientUser(input: $i) {
+  invitation { id } link errors { field code } } }"""
+RESEND = """mutation($id: ID!, $send: Boolean) { resendClientInvitation(input: {id: $id, send: $send}) {
+  link errors { code } } }"""
+ACCEPT = """mutation($i: AcceptClientInvitationInput!) { acceptClientInvitation(input: $i) {
+  token errors { field code } } }"""
+PORTAL_VIEW = """query($id: ID!) { client(id: $id) { id firstName address { line1 city }
+  phones { number } emergencyContacts { name phone } } }"""
+
+
+def _token_of(link: str) -> str:
+    found = re.search(r"token=(tsl_[A-Za-z0-9_-]+)", link)
+    assert found, link
+    return found.group(1)
+
+
+async def _sign_up(gql: GQL, location_id: str, email: str, **extra: Any) -> str:
+    body = await gql(
+        SIGN_UP,
+        {
+            "i": {
+                "organizationSlug": "clinic-a",
+                "email": email,
+                "password": PASSWORD,
+                "firstName": "Maya",
+                "lastName": "Lund",
+                "dateOfBirth": "1988-04-02",
+                "locationId": location_id,
+                **extra,
+            }
+        },
+    )
+    assert payload_codes(body["data"]["portalSignUp"]) == [], body
+    return str(body["data"]["portalSignUp"]["token"])
+
+
+async def test_merging_a_patient_into_a_portal_linked_registration_needs_client_portal_manage(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    """A clerk with CLIENTS_MERGE alone (refused `inviteClientUser` anywhere) signs up on the public
+    page with a mailbox of their own, then merges a patient INTO that registration (the reverse of
+    the fixed direction): the merge fills the registration's empty fields with the patient's address,
+    phones and emergency contacts, which the sign-up's portal account then reads, and keeps reading
+    after the clerk leaves, since the registration is now the patient's surviving record."""
+    a1, _ = org_a.locations
+    clerk = await staff_with(factory, org_a, [P.CLIENTS_READ, P.CLIENTS_MERGE], [a1])
+    patient = await make_client(
+        org_a,
+        a1,
+        "Maya",
+        "Lund",
+        date_of_birth=date(1988, 4, 2),
+        address_line1="12 Birch Lane",
+        address_city="Toronto",
+        phones=[{"label": "home", "number": "+14165550199"}],
+        emergency_contacts=[{"name": "Erik Lund", "relationship": "spouse", "phone": "+14165550123"}],
+    )
+    portal = await _sign_up(gql, str(a1.id), "me@evil.example")
+    registration = await Client.get(email="me@evil.example")
+    denied = await gql(INVITE, {"i": {"clientId": str(registration.id), "email": "x@evil.example"}}, token=clerk.token)
+    assert error_codes(denied) == ["FORBIDDEN"]  # the clerk gives no portal access
+
+    body = await gql(MERGE, {"i": {"sourceId": str(patient.id), "targetId": str(registration.id)}}, token=clerk.token)
+    payload = body["data"]["mergeClients"]
+    seen = (await gql(PORTAL_VIEW, {"id": str(registration.id)}, token=portal))["data"]["client"]
+    assert seen["address"] is None or seen["address"]["line1"] != "12 Birch Lane", seen
+    assert seen["emergencyContacts"] == [] and seen["phones"] == [], seen
+    assert payload_codes(payload) == ["FORBIDDEN"], body
+    assert (await Client.get(id=patient.id)).status is ClientStatus.ACTIVE  # nothing kept
+
+
+async def test_unmerge_does_not_carry_a_link_issued_at_the_survivor_back_to_the_source(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    """A merge moves the source's pending invitation to the survivor, where the actor manages portal
+    access; there it hands itself a fresh link ("get link"); the unmerge then brings the invitation
+    back to the source, at a location where the actor may not give portal access, with the link the
+    actor holds still working. Accepting it makes an account the actor controls for the source's
+    invitee email, linked to the source."""
+    a1, a2 = org_a.locations
+    merging = await factory.group(org_a.organization, [P.CLIENTS_READ, P.CLIENTS_MERGE])
+    portal_at_a2 = await factory.group(org_a.organization, [P.CLIENT_PORTAL_MANAGE], locations=[a2])
+    actor = await factory.user(org_a.organization, locations=[a1, a2], groups=[merging, portal_at_a2])
+    source = await make_client(org_a, a1, "Ines", "Roy", date_of_birth=date(1990, 1, 5))
+    target = await make_client(org_a, a2, "Ines", "Roy", date_of_birth=date(1990, 1, 5))
+    # The desk at a1 invites the source's real invitee (mailed: the actor never sees that link).
+    invited = await gql(
+        INVITE, {"i": {"clientId": str(source.id), "email": "ines@example.org"}}, token=org_a.admin.token
+    )
+    assert payload_codes(invited["data"]["inviteClientUser"]) == [], invited
+    invitation_id = invited["data"]["inviteClientUser"]["invitation"]["id"]
+    # The actor may not hand out links for the source.
+    refused = await gql(RESEND, {"id": invitation_id, "send": False}, token=actor.token)
+    assert refused["data"]["resendClientInvitation"]["link"] is None
+
+    merged = await gql(MERGE, {"i": {"sourceId": str(source.id), "targetId": str(target.id)}}, token=actor.token)
+    assert payload_codes(merged["data"]["mergeClients"]) == [], merged
+    got = await gql(RESEND, {"id": invitation_id, "send": False}, token=actor.token)
+    link = got["data"]["resendClientInvitation"]["link"]
+    assert link, got
+    undone = await gql(UNMERGE, {"id": str(source.id)}, token=actor.token)
+    unmerge_codes = payload_codes(undone["data"]["unmergeClient"])
+
+    row = await ClientInvitation.get(id=invitation_id)
+    accepted = await gql(
+        ACCEPT,
+        {
+            "i": {
+                "token": _token_of(link),
+                "dateOfBirth": "1990-01-05",
+                "newAccount": {"password": "bright-meadow-kettle-77"},
+            }
+        },
+    )
+    taken = accepted["data"]["acceptClientInvitation"]
+    if row.client_id == source.id and taken["token"]:
+        seen = (await gql(PORTAL_VIEW, {"id": str(source.id)}, token=taken["token"]))["data"]["client"]
+        assert seen is None, (unmerge_codes, seen)
