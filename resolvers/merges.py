@@ -36,6 +36,7 @@ from permissions.principal import Principal
 from resolvers import audit
 from resolvers.client_input import ADDRESS_FIELDS, COVERAGE_FIELDS, PROFILE_FIELDS, REQUIRED_FIELDS
 from resolvers.context import RequestContext
+from resolvers.credentials import LINK_TOKEN_PREFIX, new_token, token_hash
 from resolvers.errors import ErrorCode, fail
 from resolvers.inputs import UNSET, given, parse_uuid
 from resolvers.invitations import status_q
@@ -238,18 +239,36 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
 async def _return_links_made_from(merge: ClientMerge, source: Client, target: Client) -> None:
     """An invitation the merge moved and someone accepted since made that account a link to the
     target: it was the source's invitation, so the link goes back with it (dropped if the account
-    manages the source already). A link the account had before the merge is its own and stays."""
-    accounts = await ClientInvitation.filter(
+    manages the source already). A link the account had before the merge is its own and stays.
+
+    An invitation accepted through a link shown to staff (`link_shown`) proves nothing about who
+    accepted it, and the survivor's staff, who may not invite at the source, could have been shown
+    it: the link made from it is dropped rather than given to the source (its staff invite again)."""
+    accepted = await ClientInvitation.filter(
         id__in=merge.moved_invitations, client_id=target.id, accepted_by_id__isnull=False
-    ).values_list("accepted_by_id", flat=True)
+    ).values_list("accepted_by_id", "link_shown")
+    shown = {account for account, link_shown in accepted if link_shown}
     made = await ClientPortalLink.filter(
-        client_id=target.id, account_id__in=list(accounts), created_at__gte=merge.merged_at
+        client_id=target.id, account_id__in=[account for account, _ in accepted], created_at__gte=merge.merged_at
     ).exclude(id__in=merge.moved_links)
     for link in made:
-        if await _manages(link.account_id, source):
+        if link.account_id in shown or await _manages(link.account_id, source):
             await link.delete()
         else:
             await ClientPortalLink.filter(id=link.id).update(client_id=source.id)
+
+
+async def _void_shown_links(merge: ClientMerge, target: Client) -> None:
+    """A pending invitation the merge moved goes back to the source; a link of it shown to staff
+    (`link_shown`) may have been shown to the survivor's, who may not invite at the source, so it
+    dies on the way: the invitation stays pending, and the source's staff send or show a new link."""
+    shown = await ClientInvitation.filter(
+        id__in=merge.moved_invitations, client_id=target.id, accepted_by_id__isnull=True, link_shown=True
+    )
+    for invitation in shown:
+        await ClientInvitation.filter(id=invitation.id).update(
+            token_hash=token_hash(new_token(LINK_TOKEN_PREFIX)), link_shown=False
+        )
 
 
 async def unmerge_client(ctx: RequestContext, client_id: Any) -> Client:
@@ -314,6 +333,7 @@ async def unmerge_client(ctx: RequestContext, client_id: Any) -> Client:
                     relationship=dropped["relationship"],
                 )
         await _return_links_made_from(merge, source, target)
+        await _void_shown_links(merge, target)
         await ClientInvitation.filter(id__in=merge.moved_invitations, client_id=target.id).update(client_id=source.id)
         merge.undone_at = now
         await merge.save(update_fields=["undone_at"])

@@ -136,3 +136,72 @@ async def test_unmerge_does_not_carry_a_link_issued_at_the_survivor_back_to_the_
     if row.client_id == source.id and taken["token"]:
         seen = (await gql(PORTAL_VIEW, {"id": str(source.id)}, token=taken["token"]))["data"]["client"]
         assert seen is None, (unmerge_codes, seen)
+
+
+async def _merged_with_a_shown_link(gql: GQL, factory: Factory, org_a: Org) -> tuple[Client, Client, str, str]:
+    """The actor manages portal access at a2 only; the desk at a1 mails an invitation for the source;
+    the actor merges it into a2's client and shows itself a link of the moved invitation there.
+    Returns the source, the target, the invitation's id and the link the actor holds."""
+    a1, a2 = org_a.locations
+    merging = await factory.group(org_a.organization, [P.CLIENTS_READ, P.CLIENTS_MERGE])
+    portal_at_a2 = await factory.group(org_a.organization, [P.CLIENT_PORTAL_MANAGE], locations=[a2])
+    actor = await factory.user(org_a.organization, locations=[a1, a2], groups=[merging, portal_at_a2])
+    source = await make_client(org_a, a1, "Ines", "Roy", date_of_birth=date(1990, 1, 5))
+    target = await make_client(org_a, a2, "Ines", "Roy", date_of_birth=date(1990, 1, 5))
+    invited = await gql(
+        INVITE, {"i": {"clientId": str(source.id), "email": "ines@example.org"}}, token=org_a.admin.token
+    )
+    invitation_id = invited["data"]["inviteClientUser"]["invitation"]["id"]
+    merged = await gql(MERGE, {"i": {"sourceId": str(source.id), "targetId": str(target.id)}}, token=actor.token)
+    assert payload_codes(merged["data"]["mergeClients"]) == [], merged
+    got = await gql(RESEND, {"id": invitation_id, "send": False}, token=actor.token)
+    link = got["data"]["resendClientInvitation"]["link"]
+    assert link, got
+    return source, target, invitation_id, link
+
+
+async def _accept(gql: GQL, link: str) -> dict[str, Any]:
+    body = await gql(
+        ACCEPT,
+        {
+            "i": {
+                "token": _token_of(link),
+                "dateOfBirth": "1990-01-05",
+                "newAccount": {"password": "bright-meadow-kettle-77"},
+            }
+        },
+    )
+    return dict(body["data"]["acceptClientInvitation"])
+
+
+async def test_a_link_shown_at_the_survivor_dies_when_someone_else_undoes_the_merge(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    """The variant where an admin, who may give portal access at the source, undoes the merge: the
+    invitation goes back to the source still pending, but the link shown to the survivor's staff
+    must not open it (the source's staff send a new one)."""
+    source, _, invitation_id, link = await _merged_with_a_shown_link(gql, factory, org_a)
+    undone = await gql(UNMERGE, {"id": str(source.id)}, token=org_a.admin.token)
+    assert payload_codes(undone["data"]["unmergeClient"]) == [], undone
+
+    row = await ClientInvitation.get(id=invitation_id)
+    assert row.client_id == source.id and row.accepted_at is None and not row.link_shown
+    taken = await _accept(gql, link)
+    assert taken["token"] is None and payload_codes(taken), taken
+
+
+async def test_an_account_made_from_a_link_shown_at_the_survivor_does_not_go_back_to_the_source(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    """The variant where the shown link is accepted while the merge stands: the account it made is
+    linked to the survivor, and undoing the merge must not hand it the source (nor leave it on the
+    survivor, whose record the source's invitee was never invited to)."""
+    source, target, _, link = await _merged_with_a_shown_link(gql, factory, org_a)
+    taken = await _accept(gql, link)
+    assert taken["token"], taken
+    undone = await gql(UNMERGE, {"id": str(source.id)}, token=org_a.admin.token)
+    assert payload_codes(undone["data"]["unmergeClient"]) == [], undone
+
+    for client in (source, target):
+        seen = (await gql(PORTAL_VIEW, {"id": str(client.id)}, token=taken["token"]))["data"]["client"]
+        assert seen is None, (client.first_name, seen)
