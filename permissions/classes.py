@@ -76,10 +76,7 @@ class _Access(BasePermission):
             raise forbidden("This is for clinic staff, not for portal accounts.")
         if principal.is_token and not self.tokens:
             raise forbidden("This needs a staff session: an API token cannot call it.")
-        held = [
-            principal.grants.has(permission) if permission in ORG_WIDE else principal.grants.has_anywhere(permission)
-            for permission in self.permissions
-        ]
+        held = [principal.grants.allows(permission) for permission in self.permissions]
         if self.any_of and self.permissions and not any(held):
             names = " or ".join(p.value for p in self.permissions)
             raise forbidden(f"This needs the {names} permission.")

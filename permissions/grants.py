@@ -58,6 +58,12 @@ class Grants:
         scope = self.scope(permission)
         return scope is ALL or bool(scope)
 
+    def allows(self, permission: Permission) -> bool:
+        """Whether a field needing `permission` may be called (`permissions/classes.py` `requires`, and
+        again under the grant lock): an org-wide one held org-wide, any other held somewhere (its rows
+        are then scoped)."""
+        return self.has(permission) if permission in ORG_WIDE else self.has_anywhere(permission)
+
     def has_everywhere(self, permission: Permission, location_ids: Iterable[str]) -> bool:
         """Held at each of `location_ids` (used for "every one of the target's sites")."""
         scope = self.scope(permission)

@@ -21,6 +21,7 @@ from typing import Any
 
 from models.organization import Organization
 from models.users import User
+from permissions.catalog import Permission
 from permissions.errors import forbidden
 from permissions.principal import Principal
 from permissions.standing import FOREVER, Standing, acting_admin_q, denial_reason
@@ -30,24 +31,31 @@ from resolvers.user_grants import load_user_access
 LAST_ADMIN_MESSAGE = "This would leave the organization without an active administrator."
 
 
-async def lock_grants(principal: Principal) -> None:
+CHANGED_MESSAGE = "Your access changed while this request was waiting: reload and try again."
+
+
+async def lock_grants(principal: Principal, needs: Permission | None = None) -> None:
     """Hold the organization's grant-change lock until the transaction ends (a model queryset, so
     `FOR UPDATE` is really sent: `.values()` would drop it), then judge the actor as it stands now.
 
     The principal was read when the request began; a change that committed while this one waited
     (another admin demoting this actor, say) must count, or two calls could each pass on what the
     other was undoing. So its user row and grants are read again under the lock (two statements, on
-    grant-changing mutations only), and an actor who may no longer act is refused."""
+    grant-changing mutations only), and an actor who may no longer act is refused, as is one who no
+    longer holds `needs`: the permission the field asked for before the lock, for a call that asks
+    nothing more of the actor's grants afterwards (an org-wide INTEGRATIONS_MANAGE, GROUPS_MANAGE or
+    LOCATIONS_MANAGE; the calls that ask it again per target, at its sites, need not name it)."""
     await Organization.filter(id=principal.organization.id).select_for_update().first()
-    if principal.user is None:
-        return
-    user = await User.filter(id=principal.user.id).first()
-    access = await load_user_access(principal.organization.id, principal.user.id)
-    standing = Standing.of(user, access.provider_status, access.provider_deactivate_at) if user else None
-    if user is None or standing is None or denial_reason(standing, datetime.now(UTC)) is not None:
-        raise forbidden("Your access changed while this request was waiting: reload and try again.")
-    principal.user = user
-    principal.grants = access.sources(inactive_locations=False).grants()
+    if principal.user is not None:
+        user = await User.filter(id=principal.user.id).first()
+        access = await load_user_access(principal.organization.id, principal.user.id)
+        standing = Standing.of(user, access.provider_status, access.provider_deactivate_at) if user else None
+        if user is None or standing is None or denial_reason(standing, datetime.now(UTC)) is not None:
+            raise forbidden(CHANGED_MESSAGE)
+        principal.user = user
+        principal.grants = access.sources(inactive_locations=False).grants()
+    if needs is not None and not principal.grants.allows(needs):
+        raise forbidden(f"This needs the {needs.value} permission. {CHANGED_MESSAGE}")
 
 
 async def ensure_admin_remains(organization_id: Any, *field: str) -> None:

@@ -332,7 +332,7 @@ async def create_group(ctx: RequestContext, data: CreateGroupData) -> Permission
     assert clean_name is not None and members is not None
     org_id = principal.organization.id
     async with in_transaction():
-        await lock_grants(principal)
+        await lock_grants(principal, Permission.GROUPS_MANAGE)
         if await _name_taken(org_id, clean_name):
             raise fail(ErrorCode.DUPLICATE, "Another permission group already has this name.", "input", "name")
         new_members = list((await _member_sources(org_id, members, None)).values())
@@ -403,7 +403,7 @@ async def update_group(ctx: RequestContext, data: UpdateGroupData) -> Permission
     if given(location_ids) and location_ids is not None:
         locs = await _check_locations(principal, location_ids, problems)
     async with in_transaction():
-        await lock_grants(principal)
+        await lock_grants(principal, Permission.GROUPS_MANAGE)
         group = await _locked_group(principal, data.id, "input", "id")
         old_locs = frozenset(
             str(i) for i in await GroupLocation.filter(group_id=group.id).values_list("location_id", flat=True)
@@ -472,7 +472,7 @@ async def delete_group(ctx: RequestContext, group_id: Any) -> str:
     hold through `isAdmin`, never through a group, so no deletion can lock the organization out."""
     principal = await _manager(ctx)
     async with in_transaction():
-        await lock_grants(principal)
+        await lock_grants(principal, Permission.GROUPS_MANAGE)
         group = await _locked_group(principal, group_id, "id")
         locs = [str(i) for i in await GroupLocation.filter(group_id=group.id).values_list("location_id", flat=True)]
         members = sorted(

@@ -136,7 +136,7 @@ async def _in_organization(principal: Principal, integration_id: Any, *path: str
 async def create_integration(ctx: RequestContext, data: CreateIntegrationData) -> Integration:
     principal = await ctx.require_principal()
     async with in_transaction():
-        await lock_grants(principal)
+        await lock_grants(principal, Permission.INTEGRATIONS_MANAGE)
         problems = Problems()
         name = _name(data.name, problems)
         permissions = _permissions(data.permissions, problems)
@@ -176,7 +176,7 @@ async def create_integration(ctx: RequestContext, data: CreateIntegrationData) -
 async def update_integration(ctx: RequestContext, data: UpdateIntegrationData) -> Integration:
     principal = await ctx.require_principal()
     async with in_transaction():
-        await lock_grants(principal)
+        await lock_grants(principal, Permission.INTEGRATIONS_MANAGE)
         integration = await _in_organization(principal, data.id, "input", "id")
         await Integration.filter(id=integration.id).select_for_update().first()
         await integration.refresh_from_db()
@@ -247,7 +247,7 @@ async def create_api_token(
     """A new token of the integration; its secret is returned here and nowhere else, ever."""
     principal = await ctx.require_principal()
     async with in_transaction():
-        await lock_grants(principal)
+        await lock_grants(principal, Permission.INTEGRATIONS_MANAGE)
         integration = await _in_organization(principal, integration_id, "input", "integrationId")
         problems = Problems()
         token_name = _name(name, problems)

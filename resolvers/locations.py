@@ -19,6 +19,7 @@ from models.integrations import Integration
 from models.keys import search_key
 from models.organization import Location
 from models.users import UserLocation
+from permissions.catalog import Permission
 from permissions.escalation import Excess, escalation_message, excess_grants
 from permissions.grants import NO_GRANTS, integration_grants
 from permissions.principal import Principal
@@ -295,7 +296,7 @@ async def set_location_active(ctx: RequestContext, location_id: Any, active: boo
         before = audit.snapshot(location, FIELDS)
         if active and not location.is_active:
             principal = await ctx.require_principal()
-            await admins.lock_grants(principal)
+            await admins.lock_grants(principal, Permission.LOCATIONS_MANAGE)
             await _check_reactivation(principal, location)
         if location.is_active != active:
             location.is_active = active

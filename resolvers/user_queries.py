@@ -25,7 +25,7 @@ from models.users import User
 from permissions.catalog import Permission
 from permissions.errors import forbidden
 from permissions.principal import Principal
-from permissions.scoping import user_q, works_at_q
+from permissions.scoping import can_see_groups, user_q, works_at_q
 from resolvers.billing import normalize_billing_number
 from resolvers.context import RequestContext
 from resolvers.errors import InputError
@@ -106,6 +106,10 @@ def users_query(ctx: RequestContext, principal: Principal, filter: UserFilterDat
     if filter.location_id is not None:
         query = query.filter(at_location_q(principal, filter.location_id))
     if filter.permission_group_id is not None:
+        # Another user's groups show only to those who may see groups (`User.permissionGroups`):
+        # filtering on one asks the same, so it needs the same (else an oracle on membership).
+        if not can_see_groups(principal):
+            raise forbidden("Filtering on a permission group needs the GROUPS_MANAGE or USERS_MANAGE permission.")
         gid = parse_uuid(filter.permission_group_id)
         query = query.filter(id__in=Subquery(GroupMembership.filter(group_id=gid).values("user_id")) if gid else [])
     return query

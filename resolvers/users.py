@@ -150,8 +150,8 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
     groups = await resolve_groups(org_id, data.permission_group_ids, problems, "input", "permissionGroupIds")
     billing = data.billing
     provincial = group_number = None
-    # Whether the actor may set billing numbers at these sites: the FORBIDDEN below, and whether a
-    # taken number may be told (else DUPLICATE would be an oracle on a guarded value).
+    # Whether the actor may set billing numbers at these sites: whether a taken number may be told
+    # (else DUPLICATE would be an oracle on a guarded value); asked again under the lock for the FORBIDDEN.
     may_bill = can_change_user(
         principal.grants,
         Permission.BILLING_MANAGE,
@@ -185,22 +185,27 @@ async def create_user(ctx: RequestContext, data: CreateUserData) -> User:
 
     all_locations = bool(sites.all_locations)
     site_ids = frozenset(str(loc.id) for loc in locations)
-    if login.is_admin and not actor_is_admin(principal):
-        raise fail(
-            ErrorCode.FORBIDDEN, "Only an administrator may grant administration access.", *_p("login", "isAdmin")
-        )
-    check_may_assign_sites(principal, Permission.USERS_MANAGE, all_locations, site_ids, "input", "sites")
-    if data.access_enabled:
-        check_may_assign_sites(
-            principal, Permission.USERS_ACCESS_MANAGE, all_locations, site_ids, "input", "accessEnabled"
-        )
-    if (provincial or group_number) and not may_bill:
-        raise fail(ErrorCode.FORBIDDEN, "Billing numbers need BILLING_MANAGE at these locations.", "input", "billing")
 
     async with in_transaction():
-        # Serialized with every other grant change of the organization; the groups are read again
-        # after the lock, so a group widened meanwhile is judged as it now is.
+        # Serialized with every other grant change of the organization; the actor is judged, and the
+        # groups are read again, after the lock: an actor demoted or a group widened meanwhile is
+        # judged as it now is.
         await admins.lock_grants(principal)
+        if login.is_admin and not actor_is_admin(principal):
+            raise fail(
+                ErrorCode.FORBIDDEN, "Only an administrator may grant administration access.", *_p("login", "isAdmin")
+            )
+        check_may_assign_sites(principal, Permission.USERS_MANAGE, all_locations, site_ids, "input", "sites")
+        if data.access_enabled:
+            check_may_assign_sites(
+                principal, Permission.USERS_ACCESS_MANAGE, all_locations, site_ids, "input", "accessEnabled"
+            )
+        if (provincial or group_number) and not can_change_user(
+            principal.grants, Permission.BILLING_MANAGE, all_locations, site_ids
+        ):
+            raise fail(
+                ErrorCode.FORBIDDEN, "Billing numbers need BILLING_MANAGE at these locations.", "input", "billing"
+            )
         groups = await resolve_groups(org_id, data.permission_group_ids, Problems(), "input", "permissionGroupIds")
         check_escalation(
             principal,
@@ -275,6 +280,14 @@ def _p(*path: str) -> tuple[str, ...]:
 def _extends(before: datetime | None, after: datetime | None) -> bool:
     """Whether an expiry change gives the user time it did not have: cleared, or moved later."""
     return before is not None and (after is None or after > before)
+
+
+def _readdressed(user: User, values: dict[str, Any]) -> bool:
+    """Whether `values` replace the user's email: a link hands the account to whoever reads the
+    address it was mailed to, so the user's outstanding links die with that address (the caller voids
+    them), or the holder of an address just corrected (a typo, a leaver's mailbox) could still become
+    the user."""
+    return "email" in values and values["email"] != user.email
 
 
 async def _claimable(user: User, now: datetime) -> bool:
@@ -398,6 +411,8 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
             await admins.ensure_admin_remains(org_id, *_p("isAdmin" if "is_admin" in values else "expiresAt"))
         if "expires_at" in values and user.expires_at is not None and user.expires_at <= now:
             # An expired user's links died with its expiry: a new date does not revive them.
+            await void_links(str(user.id), now)
+        if _readdressed(user, values):
             await void_links(str(user.id), now)
         user = await User.get(id=user.id)
         after_snapshot = _snapshot(user, site_ids, (new_groups if new_groups is not None else old_groups).keys())
@@ -544,6 +559,8 @@ async def update_my_profile(ctx: RequestContext, data: ProfileData) -> User:
             raise fail(
                 ErrorCode.CONFLICT, "Your profile changed elsewhere: reload and try again.", *_p("expectedVersion")
             )
+        if _readdressed(user, values):
+            await void_links(str(user.id), now)
         user = await User.get(id=user.id)
         changes: dict[str, Any] = audit.diff(before, _snapshot(user))
         if "pin_hash" in values:

@@ -256,7 +256,9 @@ class UserFilter:
     status: AccountStatus | None = None
     type: UserType | None = None
     location_id: strawberry.ID | None = None
-    permission_group_id: strawberry.ID | None = None
+    permission_group_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Members of this group; needs GROUPS_MANAGE or USERS_MANAGE (who may see groups)."
+    )
 
 
 @strawberry.input
@@ -404,7 +406,8 @@ class Mutation:
         **requires(
             Permission.USERS_MANAGE,
             description="Change a user. Needs USERS_MANAGE at every one of the user's locations; an admin only "
-            "by an admin; stale expectedVersion: CONFLICT.",
+            "by an admin; stale expectedVersion: CONFLICT. A new email voids the user's outstanding registration or "
+            "reset links (send them again).",
             effects=(GrantEffect.ADDS, GrantEffect.RESTORES, GrantEffect.HANDS_OVER),
         ),
     )

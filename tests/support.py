@@ -53,6 +53,8 @@ async def _postgres_admin(url: str) -> Any:
 
 @dataclass
 class TestDatabase:
+    __test__ = False  # a database, not a test class for pytest to collect where a test module imports it
+
     url: str
     backend: str
     drop: Any = None
