@@ -25,7 +25,9 @@ class Excess:
     scope: Scope
 
     def describe(self) -> str:
-        where = "at every location" if self.scope is ALL else f"at {len(self.scope)} location(s) outside your reach"
+        """What the refusal names: the permission, and not how many locations lie outside the actor's
+        reach (a count of what it may not see: a group's or a user's hidden sites)."""
+        where = "at every location" if self.scope is ALL else "at locations outside your reach"
         return f"{self.permission.value} {where}"
 
 
