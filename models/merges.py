@@ -15,7 +15,7 @@ class ClientMerge(TenantModel):
     """One merge of `source` into `target`, with what it changed so an unmerge can put it back:
     the source's status before, the target's fields filled from the source (field -> value), the
     portal links moved (or dropped, when the account was already linked to the target) and the
-    invitations moved. `undone_at` is set by the unmerge."""
+    invitations moved, with the link each had. `undone_at` is set by the unmerge."""
 
     organization = organization_fk()
     source_id = fields.UUIDField()
@@ -25,6 +25,9 @@ class ClientMerge(TenantModel):
     moved_links: Any = fields.JSONField(default=list)
     dropped_links: Any = fields.JSONField(default=list)
     moved_invitations: Any = fields.JSONField(default=list)
+    # Each moved invitation's link token hash when it moved (id -> hash): a different one at the undo
+    # is a link sent or shown at the survivor meanwhile.
+    invitation_tokens: Any = fields.JSONField(default=dict)
     merged_at = fields.DatetimeField()
     merged_by_id = fields.UUIDField(null=True)
     undone_at = fields.DatetimeField(null=True)

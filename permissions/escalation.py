@@ -46,6 +46,9 @@ def excess_grants(actor: Grants, before: Grants, after: Grants, *, to_another: b
 
 
 def escalation_message(excess: list[Excess]) -> str:
-    listed = ", ".join(e.describe() for e in excess[:5])
-    more = f" and {len(excess) - 5} more" if len(excess) > 5 else ""
+    """The refusal's text: each permission named once per reach it lacks (`Excess.describe`), however
+    many members or grants lack it the same way, so the text tells no count of hidden sites either."""
+    described = list(dict.fromkeys(e.describe() for e in excess))
+    listed = ", ".join(described[:5])
+    more = f" and {len(described) - 5} more" if len(described) > 5 else ""
     return f"You cannot grant what you do not hold: {listed}{more}."

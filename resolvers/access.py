@@ -95,6 +95,26 @@ async def send_password_reset(ctx: RequestContext, organization: Organization, u
     return await issue_link(ctx, organization, user, StaffTokenPurpose.PASSWORD_RESET)
 
 
+async def readdress_links(ctx: RequestContext, organization: Organization, user: User) -> list[StaffTokenPurpose]:
+    """Staff replaced `user`'s email (already saved): a link belongs to the address it was mailed to,
+    so each outstanding one dies and is mailed anew to the new address (an admin correcting a typo
+    expects the invitation to reach the right mailbox); with the email cleared they only die. The
+    caller has judged handing the account to the new address (`check_takeover`). Returns what was
+    mailed anew, for the audit trail."""
+    now = ctx.now()
+    outstanding = await StaffToken.filter(
+        user_id=user.id, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+    ).values_list("purpose", flat=True)
+    await void_links(str(user.id), now)
+    renewed = sorted({StaffTokenPurpose(p) for p in outstanding}, key=lambda p: p.value) if user.email else []
+    for purpose in renewed:
+        if purpose is StaffTokenPurpose.REGISTRATION:
+            await send_registration(ctx, organization, user)
+        else:
+            await send_password_reset(ctx, organization, user)
+    return renewed
+
+
 async def _targets(principal: Principal, user_ids: list[Any]) -> list[Target]:
     """Every target, each visible and changeable (USERS_ACCESS_MANAGE at all its sites); problems are
     reported at their index, all at once."""

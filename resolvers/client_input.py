@@ -60,6 +60,9 @@ PROFILE_FIELDS = (
     "veteran_id",
     "alert",
 )
+# The profile fields a portal account never reads (`staff_column` in schema/clients.py; a test keeps
+# the two the same): what staff write there shows to no portal account.
+STAFF_ONLY_FIELDS = frozenset({"sex_at_birth", "referring_provider_name", "is_qualified", "veteran_id", "alert"})
 ADDRESS_FIELDS = ("line1", "line2", "city", "province", "postal_code", "country")
 COVERAGE_FIELDS = (
     "health_card_province",

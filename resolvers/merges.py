@@ -34,7 +34,13 @@ from models.portal import ClientInvitation, ClientPortalLink
 from permissions.catalog import Permission
 from permissions.principal import Principal
 from resolvers import audit
-from resolvers.client_input import ADDRESS_FIELDS, COVERAGE_FIELDS, PROFILE_FIELDS, REQUIRED_FIELDS
+from resolvers.client_input import (
+    ADDRESS_FIELDS,
+    COVERAGE_FIELDS,
+    PROFILE_FIELDS,
+    REQUIRED_FIELDS,
+    STAFF_ONLY_FIELDS,
+)
 from resolvers.context import RequestContext
 from resolvers.credentials import LINK_TOKEN_PREFIX, new_token, token_hash
 from resolvers.errors import ErrorCode, fail
@@ -97,7 +103,7 @@ def _check_portal_access(
     CLIENT_PORTAL_MANAGE at the target's location: moving the source's portal links and pending
     invitations opens the target's record to those accounts (otherwise a public sign-up merged into
     any client would hand its account that client's record), and filling the target's empty fields
-    shows the source's values to the accounts that manage the target (otherwise any client merged
+    (but staff-only ones) shows the source's values to the accounts that manage the target (otherwise any client merged
     into a public sign-up would hand its address, phones and contacts to the sign-up's account)."""
     if principal.grants.has(Permission.CLIENT_PORTAL_MANAGE, str(target.location_id)):
         return
@@ -174,9 +180,12 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
             )
         now = ctx.now()
         links = await ClientPortalLink.filter(client_id=source.id).order_by("created_at", "id")
-        pending = await ClientInvitation.filter(
-            status_q(InvitationStatus.PENDING, now), client_id=source.id
-        ).values_list("id", flat=True)
+        tokens = dict(
+            await ClientInvitation.filter(status_q(InvitationStatus.PENDING, now), client_id=source.id).values_list(
+                "id", "token_hash"
+            )
+        )
+        pending = list(tokens)
         moving = [link for link in links if not await _manages(link.account_id, target)]
         filled = {}
         if data.fill_empty_fields:
@@ -185,7 +194,7 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
                 for name in _fillable(principal, source, target)
                 if _empty(getattr(target, name)) and not _empty(getattr(source, name))
             }
-        shows_filled = bool(filled) and await _others_manage(target, links)
+        shows_filled = any(name not in STAFF_ONLY_FIELDS for name in filled) and await _others_manage(target, links)
         _check_portal_access(principal, target, moving, list(pending), shows_filled=shows_filled)
         keys = Client.keys_for(filled)
         kept = await Client.filter(id=target.id, version=target.version).update(
@@ -218,6 +227,7 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
             moved_links=moved,
             dropped_links=dropped,
             moved_invitations=[str(i) for i in pending],
+            invitation_tokens={str(i): hashed for i, hashed in tokens.items()},
             merged_at=now,
             merged_by_id=principal.user.id if principal.user else None,
         )
@@ -236,39 +246,52 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
         return await Client.get(id=target.id)
 
 
-async def _return_links_made_from(merge: ClientMerge, source: Client, target: Client) -> None:
+async def _return_links_made_from(merge: ClientMerge, source: Client, target: Client) -> list[str]:
     """An invitation the merge moved and someone accepted since made that account a link to the
     target: it was the source's invitation, so the link goes back with it (dropped if the account
     manages the source already). A link the account had before the merge is its own and stays.
 
-    An invitation accepted through a link shown to staff (`link_shown`) proves nothing about who
-    accepted it, and the survivor's staff, who may not invite at the source, could have been shown
-    it: the link made from it is dropped rather than given to the source (its staff invite again)."""
+    An invitation accepted through a link shown to staff at the survivor (`_shown_since`) proves
+    nothing about who accepted it, and the survivor's staff may not invite at the source: the link
+    made from it is dropped rather than given to the source (its staff invite again). Returns the
+    accounts whose link was dropped so."""
     accepted = await ClientInvitation.filter(
         id__in=merge.moved_invitations, client_id=target.id, accepted_by_id__isnull=False
-    ).values_list("accepted_by_id", "link_shown")
-    shown = {account for account, link_shown in accepted if link_shown}
+    )
+    shown = {invitation.accepted_by_id for invitation in accepted if _shown_since(merge, invitation)}
     made = await ClientPortalLink.filter(
-        client_id=target.id, account_id__in=[account for account, _ in accepted], created_at__gte=merge.merged_at
+        client_id=target.id,
+        account_id__in=[invitation.accepted_by_id for invitation in accepted],
+        created_at__gte=merge.merged_at,
     ).exclude(id__in=merge.moved_links)
     for link in made:
         if link.account_id in shown or await _manages(link.account_id, source):
             await link.delete()
         else:
             await ClientPortalLink.filter(id=link.id).update(client_id=source.id)
+    return sorted(str(link.account_id) for link in made if link.account_id in shown)
 
 
-async def _void_shown_links(merge: ClientMerge, target: Client) -> None:
-    """A pending invitation the merge moved goes back to the source; a link of it shown to staff
-    (`link_shown`) may have been shown to the survivor's, who may not invite at the source, so it
-    dies on the way: the invitation stays pending, and the source's staff send or show a new link."""
-    shown = await ClientInvitation.filter(
+def _shown_since(merge: ClientMerge, invitation: ClientInvitation) -> bool:
+    """Whether the invitation's link was shown to staff (`link_shown`) at the survivor: a link other
+    than the one it had when the merge moved it (a merge recorded without its links counts every
+    shown link). A link mailed to the invitee, or shown at the source before the merge, is not."""
+    return invitation.link_shown and merge.invitation_tokens.get(str(invitation.id)) != invitation.token_hash
+
+
+async def _void_shown_links(merge: ClientMerge, target: Client) -> list[str]:
+    """A pending invitation the merge moved goes back to the source; a link of it shown to the
+    survivor's staff (`_shown_since`), who may not invite at the source, dies on the way: the
+    invitation stays pending, and the source's staff send or show a new link. Returns their ids."""
+    pending = await ClientInvitation.filter(
         id__in=merge.moved_invitations, client_id=target.id, accepted_by_id__isnull=True, link_shown=True
     )
-    for invitation in shown:
+    voided = [invitation for invitation in pending if _shown_since(merge, invitation)]
+    for invitation in voided:
         await ClientInvitation.filter(id=invitation.id).update(
             token_hash=token_hash(new_token(LINK_TOKEN_PREFIX)), link_shown=False
         )
+    return [str(invitation.id) for invitation in voided]
 
 
 async def unmerge_client(ctx: RequestContext, client_id: Any) -> Client:
@@ -289,7 +312,6 @@ async def unmerge_client(ctx: RequestContext, client_id: Any) -> Client:
         now = ctx.now()
         if now - merge.merged_at > UNMERGE_WINDOW:
             raise fail(ErrorCode.INVALID, "A merge can be undone within 30 days only.", "input", "id")
-        _check_portal_return(principal, source, merge)
         target = await reviewable_client(principal, merge.target_id, "input", "id")
         if target.status is ClientStatus.MERGED:
             raise fail(
@@ -298,6 +320,7 @@ async def unmerge_client(ctx: RequestContext, client_id: Any) -> Client:
                 "input",
                 "id",
             )
+        _check_portal_return(principal, source, merge)
         # Filled fields go back to empty unless edited since (an edit to the survivor stays).
         cleared: dict[str, Any] = {
             name: [] if isinstance(getattr(target, name), list) else None
@@ -332,15 +355,15 @@ async def unmerge_client(ctx: RequestContext, client_id: Any) -> Client:
                     account_id=dropped["account"],
                     relationship=dropped["relationship"],
                 )
-        await _return_links_made_from(merge, source, target)
-        await _void_shown_links(merge, target)
+        dropped_accounts = await _return_links_made_from(merge, source, target)
+        voided = await _void_shown_links(merge, target)
         await ClientInvitation.filter(id__in=merge.moved_invitations, client_id=target.id).update(client_id=source.id)
         merge.undone_at = now
         await merge.save(update_fields=["undone_at"])
-        await audit.record(
-            ctx,
-            "client.unmerge",
-            about=source,
-            changes={"survivor": str(target.id), "clearedFields": sorted(cleared)},
-        )
+        changes: dict[str, Any] = {"survivor": str(target.id), "clearedFields": sorted(cleared)}
+        if voided:
+            changes["linksVoided"] = voided  # invitations pending again: the source's staff send a new link
+        if dropped_accounts:
+            changes["accountsDropped"] = dropped_accounts
+        await audit.record(ctx, "client.unmerge", about=source, changes=changes)
         return await Client.get(id=source.id)

@@ -39,8 +39,7 @@ STATEMENTS = Histogram(
     "SQL statements one GraphQL request sent.",
     buckets=(0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89),
 )
-# Each worker's own pool, refreshed by its requests at most once a second (schema/request_metrics.py) and at
-# scrape time; summed over live workers.
+# Each worker's own pool, refreshed at each of its requests (schema/request_metrics.py); summed over live workers.
 POOL_IN_USE = Gauge(
     "tessera_db_pool_in_use", "Database connections in use (PostgreSQL pool).", multiprocess_mode="livesum"
 )
@@ -73,18 +72,6 @@ def refresh_pool() -> None:
     in_use = pool_in_use()
     if in_use is not None:
         POOL_IN_USE.set(in_use)
-
-
-_pool_read_at = float("-inf")
-
-
-def refresh_pool_now_and_then(now: float) -> None:
-    """`refresh_pool` at most once a second (`now`: `time.perf_counter()`): what a request's end keeps
-    fresh for its worker, without reading the pool at every request of a busy one."""
-    global _pool_read_at
-    if now - _pool_read_at >= 1.0:
-        _pool_read_at = now
-        refresh_pool()
 
 
 @lru_cache(maxsize=4096)

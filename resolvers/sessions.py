@@ -107,8 +107,9 @@ async def end_session_of(token: str, reason: str, now: datetime) -> int:
 
 async def void_links(user_id: str, now: datetime) -> int:
     """A link dies with the credential it would set: every outstanding registration or reset link of
-    the user is revoked when its password changes by any path, its access is disabled, or it is
-    deactivated (docs/architecture.md, "Authentication")."""
+    the user is revoked when its password changes by any path, its access is disabled, it is
+    deactivated, or its email is replaced (a link belongs to the address it was mailed to;
+    docs/architecture.md, "Authentication")."""
     return await StaffToken.filter(user_id=user_id, used_at__isnull=True, revoked_at__isnull=True).update(
         revoked_at=now
     )

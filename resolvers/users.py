@@ -412,16 +412,15 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
         if "expires_at" in values and user.expires_at is not None and user.expires_at <= now:
             # An expired user's links died with its expiry: a new date does not revive them.
             await void_links(str(user.id), now)
-        if _readdressed(user, values):
-            await void_links(str(user.id), now)
+        readdressed = _readdressed(user, values)
         user = await User.get(id=user.id)
         after_snapshot = _snapshot(user, site_ids, (new_groups if new_groups is not None else old_groups).keys())
-        await audit.record(
-            ctx,
-            "user.update",
-            about=user,
-            changes=audit.diff(before_snapshot, after_snapshot),
-        )
+        changes = audit.diff(before_snapshot, after_snapshot)
+        if readdressed:
+            renewed = await access.readdress_links(ctx, principal.organization, user)
+            if renewed:
+                changes["linksMailedAnew"] = [purpose.value for purpose in renewed]
+        await audit.record(ctx, "user.update", about=user, changes=changes)
     return user
 
 

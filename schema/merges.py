@@ -120,7 +120,12 @@ class Mutation:
     )
     unmerge_client = strawberry.mutation(
         resolver=MergeClientsPayload.resolver(UnmergeClientInput, "client.unmerge", merges.unmerge_client, "id"),
-        **_merge(description="Undo a merge within 30 days (chains unwind last merge first)."),
+        **_merge(
+            description="Undo a merge within 30 days (chains unwind last merge first). When the merge moved portal "
+            "access it also needs CLIENT_PORTAL_MANAGE at the source's location; a moved invitation's link shown "
+            "to staff at the survivor meanwhile dies (send a new one), and an account made from such a link is "
+            "not linked to the source."
+        ),
     )
     approve_registration = strawberry.mutation(
         resolver=ClientPayload.resolver(

@@ -66,7 +66,8 @@ class RequestMetrics(SchemaExtension):
         label = operation_label(execution.schema._schema, execution.graphql_document, execution.operation_name)
         requests, latency = metrics.request_counters(label, outcome(execution.result))
         requests.inc()
-        ended = time.perf_counter()
-        latency.observe(ended - started)
+        latency.observe(time.perf_counter() - started)
         metrics.STATEMENTS.observe(counter[0])
-        metrics.refresh_pool_now_and_then(ended)
+        # Every request, not now and then: a worker's last reading is what its gauge shows until its
+        # next request, and the scrape refreshes only the worker that answers it.
+        metrics.refresh_pool()

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from app.settings import Settings
+from models.audit import AuditEvent
 from models.groups import GroupMembership, PermissionGroup
 from models.integrations import ApiToken, Integration
 from models.organization import Location
@@ -262,6 +263,12 @@ async def test_a_link_mailed_to_an_old_address_dies_when_the_email_is_changed(
     assert opened["data"]["acceptStaffInvitation"]["token"] is None, opened
     assert [e["code"] for e in opened["data"]["acceptStaffInvitation"]["errors"]] == ["INVITATION_INVALID"]
     assert (await User.get(id=user_id)).password_hash is None
+    # The invitation is mailed anew to the corrected address, and that link works.
+    fresh = await _mailed_link("new@clinic.example")
+    welcomed = await gql(ACCEPT, {"t": fresh})
+    assert welcomed["data"]["acceptStaffInvitation"]["token"], welcomed
+    event = await AuditEvent.filter(action="user.update", target_id=user_id).order_by("-occurred_at").first()
+    assert event is not None and event.changes["linksMailedAnew"] == ["REGISTRATION"], event
 
     # The same for a reset link, when the user changes its own address.
     settled = await factory.user(org_a.organization, username="settled", locations=[a1], email="old@clinic.example")
@@ -304,6 +311,7 @@ async def test_the_group_filter_tells_no_membership_the_viewer_may_not_see(
     body = await gql(USERS_IN_GROUP, {"g": str(secret.id)}, token=viewer.token)
     listed = [e["node"]["username"] for e in ((body.get("data") or {}).get("users") or {"edges": []})["edges"]]
     assert "colleague" not in listed, body
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"], body
     # Those who may see groups filter as before.
     managed = await gql(USERS_IN_GROUP, {"g": str(secret.id)}, token=org_a.admin.token)
     assert [e["node"]["username"] for e in managed["data"]["users"]["edges"]] == ["colleague"]

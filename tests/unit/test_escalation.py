@@ -51,10 +51,11 @@ def test_widening_a_location_grant_to_all():
 def test_message_names_the_permissions():
     message = escalation_message([Excess(P.USERS_READ, frozenset({A2})), Excess(P.AUDIT_READ, ALL)])
     assert "USERS_READ at locations outside your reach" in message
-    # How many: not said (a count of locations the actor may not see).
-    assert escalation_message([Excess(P.USERS_READ, frozenset({A1, A2}))]) == escalation_message(
-        [Excess(P.USERS_READ, frozenset({A2}))]
-    )
+    # How many: not said (a count of locations the actor may not see), nor how many footprints
+    # (members at different hidden sites) lack it: the permission is named once.
+    one = escalation_message([Excess(P.USERS_READ, frozenset({A2}))])
+    assert escalation_message([Excess(P.USERS_READ, frozenset({A1, A2}))]) == one
+    assert escalation_message([Excess(P.USERS_READ, frozenset({A1, A2})), Excess(P.USERS_READ, frozenset({A2}))]) == one
     assert "AUDIT_READ at every location" in message
     many = escalation_message([Excess(p, ALL) for p in list(P)[:8]])
     assert many.endswith("and 3 more.")
