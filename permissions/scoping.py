@@ -22,7 +22,8 @@ filter pass it). "A user works at a scope" is shared by the user and provider ru
 `works_at` / `works_at_q` (an all-locations user works everywhere).
 
 Beside the pairs: `can_change_user` (changing a user needs the permission at every one of its
-sites), `can_see_groups` and `can_see_client_invitations` (guarded parts, not rows of a kind).
+sites), `can_see_groups`, `group_member_q` and `can_see_client_invitations` (guarded parts, not rows
+of a kind).
 """
 
 from __future__ import annotations
@@ -227,6 +228,18 @@ def can_see_groups(principal: Principal) -> bool:
     """Permission groups are visible to group managers and to those who assign groups to users
     (USERS_MANAGE somewhere); anyone sees the groups they belong to themselves."""
     return principal.grants.has(Permission.GROUPS_MANAGE) or principal.grants.has_anywhere(Permission.USERS_MANAGE)
+
+
+def group_member_q(principal: Principal) -> Q:
+    """The members of a group the principal may see listed or counted (`PermissionGroup.members`,
+    `memberCount`): users it may see (`user_q`) and, unless it may see groups, only itself, since
+    another user's memberships show only to those who may see groups (`User.permissionGroups`, the
+    `users` filter by group); a group reached as one's own would otherwise list who shares it."""
+    if can_see_groups(principal):
+        return user_q(principal)
+    if principal.user is None:
+        return _organization_q(principal) & _nothing()
+    return user_q(principal) & Q(id=principal.user.id)
 
 
 def can_see_client_invitations(principal: Principal, location_id: str) -> bool:

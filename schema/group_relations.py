@@ -2,8 +2,9 @@
 
 `group_members` pages the members of many groups at once: one windowed statement per distinct
 (first, after) pair, one for the nodes and one count, so `permissionGroups { members { ... } }`
-costs the same for 3 groups or 300. Which members show is the users' row filter
-(`permissions.scoping.user_q`), compiled by Tortoise into those statements: batch functions see only
+costs the same for 3 groups or 300. Which members show is the members' row filter
+(`permissions.scoping.group_member_q`: the users' rule, and only the viewer itself to one who may not
+see groups), compiled by Tortoise into those statements: batch functions see only
 their keys, so each key carries the request's principal.
 """
 
@@ -22,7 +23,7 @@ from models.organization import Location
 from models.sql import first_per_group
 from models.users import User
 from permissions.principal import Principal
-from permissions.scoping import user_q
+from permissions.scoping import group_member_q
 from schema.loaders import grouped
 from schema.pagination import Connection, PageInfo, SortKey, after_q, decode_cursor, edges_of
 
@@ -53,7 +54,7 @@ class MembersKey:
 
 
 def _memberships(keys: Sequence[MembersKey], members: QuerySet[User]) -> QuerySet[GroupMembership]:
-    """The keys' groups' memberships of `members` (already narrowed by the viewer's `user_q`)."""
+    """The keys' groups' memberships of `members` (already narrowed by the viewer's `group_member_q`)."""
     return GroupMembership.filter(
         group_id__in=sorted({k.group_id for k in keys}), user_id__in=Subquery(members.values("id"))
     )
@@ -62,7 +63,7 @@ def _memberships(keys: Sequence[MembersKey], members: QuerySet[User]) -> QuerySe
 async def _page_ids(keys: Sequence[MembersKey]) -> dict[str, list[str]]:
     """{group id: member ids of the page, plus one to tell whether there is a next page}."""
     sample = keys[0]
-    members = User.filter(user_q(sample.principal))
+    members = User.filter(group_member_q(sample.principal))
     if sample.after:
         members = members.filter(after_q(MEMBER_KEYS, decode_cursor(sample.after, MEMBER_KEYS)))
     query = _memberships(keys, members).values(g="group_id", u="user_id", l="user__last_name_key", f="user__first_name")
@@ -73,7 +74,7 @@ async def _page_ids(keys: Sequence[MembersKey]) -> dict[str, list[str]]:
 
 
 async def _visible_counts(keys: Sequence[MembersKey]) -> dict[str, int]:
-    members = User.filter(user_q(keys[0].principal))
+    members = User.filter(group_member_q(keys[0].principal))
     rows = await _memberships(keys, members).group_by("group_id").annotate(n=Count("id")).values("group_id", "n")
     return {str(r["group_id"]): int(r["n"]) for r in rows}
 
