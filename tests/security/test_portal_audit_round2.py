@@ -89,63 +89,43 @@ async def test_merging_a_patient_into_a_portal_linked_registration_needs_client_
     assert (await Client.get(id=patient.id)).status is ClientStatus.ACTIVE  # nothing kept
 
 
+async def _merged_with_a_shown_link(gql: GQL, factory: Factory, org_a: Org) -> tuple[Client, Client, str, str, str]:
+    """The actor manages portal access at a2 only (so it may not hand out the source's links); the
+    desk at a1 mails an invitation for the source; the actor merges it into a2's client and shows
+    itself a link of the moved invitation there. Returns the source, the target, the invitation's
+    id, the link the actor holds and the actor's token."""
+    a1, a2 = org_a.locations
+    merging = await factory.group(org_a.organization, [P.CLIENTS_READ, P.CLIENTS_MERGE])
+    portal_at_a2 = await factory.group(org_a.organization, [P.CLIENT_PORTAL_MANAGE], locations=[a2])
+    actor = await factory.user(org_a.organization, locations=[a1, a2], groups=[merging, portal_at_a2])
+    source = await make_client(org_a, a1, "Ines", "Roy", date_of_birth=date(1990, 1, 5))
+    target = await make_client(org_a, a2, "Ines", "Roy", date_of_birth=date(1990, 1, 5))
+    invited = await gql(
+        INVITE, {"i": {"clientId": str(source.id), "email": "ines@example.org"}}, token=org_a.admin.token
+    )
+    invitation_id = invited["data"]["inviteClientUser"]["invitation"]["id"]
+    refused = await gql(RESEND, {"id": invitation_id, "send": False}, token=actor.token)
+    assert payload_codes(refused["data"]["resendClientInvitation"]) == ["NOT_FOUND"], refused
+    merged = await gql(MERGE, {"i": {"sourceId": str(source.id), "targetId": str(target.id)}}, token=actor.token)
+    assert payload_codes(merged["data"]["mergeClients"]) == [], merged
+    got = await gql(RESEND, {"id": invitation_id, "send": False}, token=actor.token)
+    link = got["data"]["resendClientInvitation"]["link"]
+    assert link, got
+    return source, target, invitation_id, link, actor.token
+
+
 async def test_unmerge_does_not_carry_a_link_issued_at_the_survivor_back_to_the_source(
     gql: GQL, factory: Factory, org_a: Org
 ) -> None:
     """A merge moves the source's pending invitation to the survivor, where the actor manages portal
-    access; there it hands itself a fresh link ("get link"); the unmerge then brings the invitation
-    back to the source, at a location where the actor may not give portal access, with the link the
-    actor holds still working. Accepting it makes an account the actor controls for the source's
-    invitee email, linked to the source."""
-    a1, a2 = org_a.locations
-    merging = await factory.group(org_a.organization, [P.CLIENTS_READ, P.CLIENTS_MERGE])
-    portal_at_a2 = await factory.group(org_a.organization, [P.CLIENT_PORTAL_MANAGE], locations=[a2])
-    actor = await factory.user(org_a.organization, locations=[a1, a2], groups=[merging, portal_at_a2])
-    source = await make_client(org_a, a1, "Ines", "Roy", date_of_birth=date(1990, 1, 5))
-    target = await make_client(org_a, a2, "Ines", "Roy", date_of_birth=date(1990, 1, 5))
-    # The desk at a1 invites the source's real invitee (mailed: the actor never sees that link).
-    invited = await gql(
-        INVITE, {"i": {"clientId": str(source.id), "email": "ines@example.org"}}, token=org_a.admin.token
-    )
-    assert payload_codes(invited["data"]["inviteClientUser"]) == [], invited
-    invitation_id = invited["data"]["inviteClientUser"]["invitation"]["id"]
-    # The actor may not hand out links for the source.
-    refused = await gql(RESEND, {"id": invitation_id, "send": False}, token=actor.token)
-    assert refused["data"]["resendClientInvitation"]["link"] is None
-    assert payload_codes(refused["data"]["resendClientInvitation"]) == ["NOT_FOUND"], refused
-
-    merged = await gql(MERGE, {"i": {"sourceId": str(source.id), "targetId": str(target.id)}}, token=actor.token)
-    assert payload_codes(merged["data"]["mergeClients"]) == [], merged
-    got = await gql(RESEND, {"id": invitation_id, "send": False}, token=actor.token)
-    link = got["data"]["resendClientInvitation"]["link"]
-    assert link, got
-    undone = await gql(UNMERGE, {"id": str(source.id)}, token=actor.token)
-    # Undoing it gives the source's portal access back: not for one who may not give it there.
+    access; there it hands itself a fresh link ("get link"); undoing the merge would bring the
+    invitation back to the source, where the actor may not give portal access, with that link
+    working: so the actor may not undo it (it gives the source's portal access back)."""
+    source, target, invitation_id, _, actor = await _merged_with_a_shown_link(gql, factory, org_a)
+    undone = await gql(UNMERGE, {"id": str(source.id)}, token=actor)
     assert payload_codes(undone["data"]["unmergeClient"]) == ["FORBIDDEN"], undone
     assert (await ClientInvitation.get(id=invitation_id)).client_id == target.id
     assert (await Client.get(id=source.id)).status is ClientStatus.MERGED
-
-
-async def _merged_with_a_shown_link(gql: GQL, factory: Factory, org_a: Org) -> tuple[Client, Client, str, str]:
-    """The actor manages portal access at a2 only; the desk at a1 mails an invitation for the source;
-    the actor merges it into a2's client and shows itself a link of the moved invitation there.
-    Returns the source, the target, the invitation's id and the link the actor holds."""
-    a1, a2 = org_a.locations
-    merging = await factory.group(org_a.organization, [P.CLIENTS_READ, P.CLIENTS_MERGE])
-    portal_at_a2 = await factory.group(org_a.organization, [P.CLIENT_PORTAL_MANAGE], locations=[a2])
-    actor = await factory.user(org_a.organization, locations=[a1, a2], groups=[merging, portal_at_a2])
-    source = await make_client(org_a, a1, "Ines", "Roy", date_of_birth=date(1990, 1, 5))
-    target = await make_client(org_a, a2, "Ines", "Roy", date_of_birth=date(1990, 1, 5))
-    invited = await gql(
-        INVITE, {"i": {"clientId": str(source.id), "email": "ines@example.org"}}, token=org_a.admin.token
-    )
-    invitation_id = invited["data"]["inviteClientUser"]["invitation"]["id"]
-    merged = await gql(MERGE, {"i": {"sourceId": str(source.id), "targetId": str(target.id)}}, token=actor.token)
-    assert payload_codes(merged["data"]["mergeClients"]) == [], merged
-    got = await gql(RESEND, {"id": invitation_id, "send": False}, token=actor.token)
-    link = got["data"]["resendClientInvitation"]["link"]
-    assert link, got
-    return source, target, invitation_id, link
 
 
 async def _accept(gql: GQL, link: str) -> dict[str, Any]:
@@ -168,7 +148,7 @@ async def test_a_link_shown_at_the_survivor_dies_when_someone_else_undoes_the_me
     """The variant where an admin, who may give portal access at the source, undoes the merge: the
     invitation goes back to the source still pending, but the link shown to the survivor's staff
     must not open it (the source's staff send a new one)."""
-    source, _, invitation_id, link = await _merged_with_a_shown_link(gql, factory, org_a)
+    source, _, invitation_id, link, _ = await _merged_with_a_shown_link(gql, factory, org_a)
     undone = await gql(UNMERGE, {"id": str(source.id)}, token=org_a.admin.token)
     assert payload_codes(undone["data"]["unmergeClient"]) == [], undone
 
@@ -184,7 +164,7 @@ async def test_an_account_made_from_a_link_shown_at_the_survivor_does_not_go_bac
     """The variant where the shown link is accepted while the merge stands: the account it made is
     linked to the survivor, and undoing the merge must not hand it the source (nor leave it on the
     survivor, whose record the source's invitee was never invited to)."""
-    source, target, _, link = await _merged_with_a_shown_link(gql, factory, org_a)
+    source, target, _, link, _ = await _merged_with_a_shown_link(gql, factory, org_a)
     taken = await _accept(gql, link)
     assert taken["token"], taken
     undone = await gql(UNMERGE, {"id": str(source.id)}, token=org_a.admin.token)
