@@ -77,13 +77,17 @@ class TesseraGraphQL(GraphQL):
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON nested past Python's recursion limit (a 256 KiB body can nest 100,000 deep) is a
-        bad body like any other, not an unhandled exception; so is a body that is not an object
-        (`"text"`, `42`, `null`: Strawberry would call `.get` on it and answer 500)."""
+        bad body like any other, not an unhandled exception; so is an integer too long for Python to
+        convert (over 4,300 digits: a ValueError, not a JSONDecodeError), and a body that is not an
+        object (`"text"`, `42`, `null`: Strawberry would call `.get` on it and answer 500)."""
         try:
             decoded = super().decode_json(data)
-        except RecursionError:
+        except json.JSONDecodeError:
+            raise
+        except (RecursionError, ValueError) as error:
             # Strawberry answers a JSONDecodeError with its own 400 "Unable to parse request body".
-            raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
+            reason = "JSON nested too deeply" if isinstance(error, RecursionError) else "JSON number too long"
+            raise json.JSONDecodeError(reason, "", 0) from None
         if not isinstance(decoded, dict | list):  # a list is refused as a batch
             raise HTTPException(400, "The request body must be a JSON object.")
         return decoded

@@ -80,9 +80,17 @@ class PersistedQueries:
     def store(self, key: tuple[str, str], query: str) -> None:
         previous = self.documents.pop(key, None)
         if previous is not None:
-            self.size -= len(previous)
+            self.size -= _memory(previous)
         self.documents[key] = query
-        self.size += len(query)
+        self.size += _memory(query)
         while len(self.documents) > self.capacity or self.size > self.max_bytes:
             _, dropped = self.documents.popitem(last=False)
-            self.size -= len(dropped)
+            self.size -= _memory(dropped)
+
+
+def _memory(query: str) -> int:
+    """The bytes a document's characters take in memory, not its length: one emoji makes CPython store
+    every character of the string in 4 bytes, so counting characters let the store hold 4 times its
+    bound."""
+    widest = ord(max(query)) if query else 0
+    return len(query) * (4 if widest > 0xFFFF else 2 if widest > 0xFF else 1)

@@ -37,6 +37,7 @@ from resolvers.throttle import (
     USER_FAILURE_WINDOW,
     ThrottleState,
     login_lock,
+    throttle_address,
 )
 
 INVALID_CREDENTIALS_MESSAGE = "The organization, username or password is not right."
@@ -150,7 +151,7 @@ async def login(ctx: RequestContext, organization_slug: str, username: str, pass
 
 async def _login(ctx: RequestContext, slug: str, username_key: str, password: str) -> LoginResult:
     now = ctx.now()
-    ip = ctx.ip_address or "unknown"
+    ip = throttle_address(ctx.ip_address)
     found = await _lookup(slug, username_key, ip, now, ctx.settings.login_throttle_seconds)
     org_id = found.organization.id if found else None
     turn = await login_throttle.begin(ctx, org_id, username_key, ip, known=found.throttle) if found else None
@@ -226,7 +227,7 @@ async def change_password(ctx: RequestContext, current_password: str, new_passwo
     assert user is not None and principal.session is not None
     # Guessing the current password here is guessing a password: it shares the login throttle
     # (same counters, same key), or a stolen session would be an unthrottled password oracle.
-    ip = ctx.ip_address or "unknown"
+    ip = throttle_address(ctx.ip_address)
     async with login_lock(principal.organization.slug, user.username_key):
         turn = await login_throttle.begin(ctx, principal.organization.id, user.username_key, ip)
         if turn.state.throttled:

@@ -10,6 +10,7 @@ attempts under a key no staff username can have (`portal_login_key`). Sessions l
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +27,8 @@ from resolvers.context import RequestContext
 from resolvers.credentials import PORTAL_SESSION_PREFIX, new_token, token_hash, verify_secret
 from resolvers.errors import ErrorCode, fail
 from resolvers.sessions import find_by_token, opening_values
-from resolvers.throttle import login_lock
+from resolvers.throttle import login_lock, throttle_address
+from resolvers.validation import normalize_email
 
 # Staff usernames have no spaces, so no staff login attempt is ever counted against a portal email.
 _PORTAL_KEY_PREFIX = "portal "
@@ -43,7 +45,12 @@ def email_key(email: str) -> str:
 
 
 def portal_login_key(email: str) -> str:
-    """The login throttle's key for a portal email (its own namespace beside staff usernames)."""
+    """The login throttle's key for a portal email (its own namespace beside staff usernames): the
+    address as an account holds it (normalized: `maya@ｅｘａｍｐｌｅ.org` is `maya@example.org`, and a
+    sign-up finds that account by it), so no spelling of one address is a counter of its own; text
+    that is no address, as typed."""
+    with contextlib.suppress(ValueError):
+        email = normalize_email(email)
     return login_key(_PORTAL_KEY_PREFIX + email.strip())
 
 
@@ -83,7 +90,7 @@ async def portal_login(ctx: RequestContext, organization_slug: str, email: str, 
 
 
 async def _login(ctx: RequestContext, slug: str, email: str, key: str, password: str) -> PortalSessionResult:
-    ip = ctx.ip_address or "unknown"
+    ip = throttle_address(ctx.ip_address)
     # A value longer than its column can match no row (and the ORM refuses to compare it).
     organization = await Organization.filter(slug=slug).first() if len(slug) <= SLUG_MAX else None
     account = None

@@ -45,6 +45,7 @@ from resolvers.portal_auth import (
     open_portal_session,
     portal_login_key,
 )
+from resolvers.throttle import throttle_address
 
 
 def sign_up_key(ip: str) -> str:
@@ -102,7 +103,7 @@ async def portal_sign_up(ctx: RequestContext, data: SignUpData) -> PortalSession
     organization = await Organization.filter(slug=slug).first() if len(slug) <= SLUG_MAX else None
     if organization is None:
         raise fail(ErrorCode.NOT_FOUND, "No such organization.", "input", "organizationSlug")
-    ip = ctx.ip_address or "unknown"
+    ip = throttle_address(ctx.ip_address)
     email_turn = await login_throttle.begin(ctx, organization.id, portal_login_key(data.email), ip)
     ip_turn = await login_throttle.begin(ctx, organization.id, sign_up_key(ip), ip)
     if email_turn.state.throttled or ip_turn.state.ip_locked:

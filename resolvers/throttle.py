@@ -14,6 +14,7 @@ no more than the threshold; across workers, a burst gets at most one extra guess
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,26 @@ from typing import Any
 IP_FAILURE_LIMIT = 5
 USER_FAILURE_LIMIT = 20
 USER_FAILURE_WINDOW = timedelta(hours=1)
+
+
+IPV6_CALLER_PREFIX = 64
+
+
+def throttle_address(ip: str | None) -> str:
+    """The address the throttles count a caller by: its IPv4 address, or its IPv6 /64 (a host is
+    handed a whole /64, 2^64 addresses it may rotate through, each a fresh counter if counted one by
+    one); an IPv4 address written as IPv6 (`::ffff:a.b.c.d`) is that IPv4 address."""
+    if not ip:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/{IPV6_CALLER_PREFIX}", strict=False))
+    return str(address)
 
 
 @dataclass(frozen=True)

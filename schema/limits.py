@@ -12,6 +12,8 @@ field, `at_most(...)`.
 from __future__ import annotations
 
 import contextlib
+import re
+import sys
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from graphql import (
     GraphQLSchema,
     GraphQLSyntaxError,
     InlineFragmentNode,
+    IntValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -93,7 +96,33 @@ def parse_document(query: str, max_tokens: int) -> DocumentNode:
         raise
     if "\\" in query and _literal_holds_nul(document):
         raise bad_input(NUL_MESSAGE)
+    if _LONG_DIGITS.search(query) and _literal_too_long(document):
+        raise bad_input(LONG_INTEGER_MESSAGE)
     return document
+
+
+# Python converts at most this many digits to an int (a ValueError past it), as graphql-core does an
+# Int literal and the cost estimate a variable's default: the caller's odd input, refused as such.
+INTEGER_DIGITS = sys.int_info.default_max_str_digits
+LONG_INTEGER_MESSAGE = f"An integer may not have more than {INTEGER_DIGITS} digits."
+_LONG_DIGITS = re.compile(rf"[0-9]{{{INTEGER_DIGITS + 1}}}")
+
+
+class _LongIntegerFinder(Visitor):
+    found = False
+
+    def enter_int_value(self, node: IntValueNode, *_: Any) -> Any:
+        if len(node.value.lstrip("-")) > INTEGER_DIGITS:
+            self.found = True
+            return BREAK
+        return None
+
+
+def _literal_too_long(document: DocumentNode) -> bool:
+    """An Int literal (an argument, a default, inside a list or object) too long to convert."""
+    finder = _LongIntegerFinder()
+    visit(document, finder)
+    return finder.found
 
 
 class _NulFinder(Visitor):
@@ -395,6 +424,7 @@ def check_document(
     list with no page size at the rows it declares."""
     operation = select_operation(document, operation_name)
     if operation is None:
+        _check_selections(document, limits)  # validation still walks every definition
         return 0  # graphql-core reports the missing or ambiguous operation itself
     variables = {**_variable_defaults(operation), **(variables or {})}
     if document.loc is None:
@@ -478,7 +508,33 @@ def _check(
         raise too_complex(f"The document's estimated cost {found.cost} is over {limits.max_cost}.")
     if found.selections > limits.max_selections:
         raise too_complex(f"The document selects more than {limits.max_selections} fields.")
+    _check_selections(document, limits)
     return found.charge
+
+
+def document_selections(document: DocumentNode) -> int:
+    """Field selections in the whole document, fragments expanded: every operation (not only the one
+    that runs) and every fragment no operation spreads, since graphql-core validates them all
+    (its overlapping-fields rule, quadratic in repeated selections, included). A fragment spread only
+    from another unspread one may count twice: such a document is invalid anyway."""
+    fragments = _fragments(document)
+    measurer = _Measurer(fragments, {}, frozenset(), LIMITS.default_page)
+    total = sum(
+        measurer.selection_set(d.selection_set).selections
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
+    spread = set(measurer._memo)
+    return total + sum(measurer.fragment(name).selections for name in fragments if name not in spread)
+
+
+def _check_selections(document: DocumentNode, limits: Limits) -> None:
+    try:
+        selections = document_selections(document)
+    except RecursionError:
+        raise too_complex("The document is nested too deeply.") from None
+    if selections > limits.max_selections:
+        raise too_complex(f"The document selects more than {limits.max_selections} fields.")
 
 
 def _storable(text: str) -> bool:
