@@ -239,7 +239,7 @@ def group_member_q(principal: Principal) -> Q:
         return user_q(principal)
     if principal.user is None:
         return _organization_q(principal) & _nothing()
-    return user_q(principal) & Q(id=principal.user.id)
+    return _organization_q(principal) & Q(id=principal.user.id)
 
 
 def can_see_client_invitations(principal: Principal, location_id: str) -> bool:

@@ -15,6 +15,12 @@ a PHI read: they are noted on the request (`ctx.note_client_read`, coverage flag
 `client.read` access event. That access event itself lists only client ids (like `targetId`), so
 it is shown as is.
 
+A portal account is no side door either: its name (or its email, when it gave none) is the
+patient's, or the name of someone acting for patients, typed by that person for the client a sign-up
+creates. An event acted by a portal account shows `actorName`, and an event about one (a failed
+portal login, naming its email) its values, only to a reader who may read one of the clients the
+account is linked to now (`client_q`); to others they are `REDACTED` (the ids stay, like `targetId`).
+
 Billing numbers are no side door either: an event about a provider (target type
 `AuditTarget.PROVIDER`, any case) shows its billing number fields (`BILLING_FIELDS`) only to a
 reader holding BILLING_READ at one of the provider's current sites, the rule of `Provider.billing`
@@ -29,15 +35,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from models.audit import AuditEvent
-from models.enums import AuditTarget
+from models.clients import Client
+from models.enums import ActorKind, AuditTarget
+from models.portal import ClientPortalLink
 from permissions.catalog import Permission
 from permissions.errors import bad_input, forbidden
 from permissions.principal import Principal
-from permissions.scoping import can_see_client
+from permissions.scoping import can_see_client, client_q
 from resolvers import audit
 from resolvers.client_input import COVERAGE_READ_FIELDS
 from resolvers.context import RequestContext
@@ -217,3 +225,39 @@ def provider_changes(principal: Principal, event: AuditEvent, provider: Any, sit
         name: value if readable or name not in BILLING_FIELDS else [REDACTED, REDACTED]
         for name, value in (event.changes or {}).items()
     }
+
+
+# --------------------------------------------------------------------------- portal account actors
+
+
+def acted_by_portal_account(event: AuditEvent) -> bool:
+    """Whether `event` names a portal account as its actor (whose name is shown as the rule says)."""
+    return event.actor_kind == ActorKind.PORTAL_ACCOUNT and event.actor_name is not None
+
+
+async def portal_accounts_named(principal: Principal, account_ids: list[str]) -> list[bool]:
+    """For each portal account id: whether `principal` may read a client linked to it (`client_q`),
+    so may read the account's name on the trail (module docstring). One statement."""
+    visible = Subquery(Client.filter(client_q(principal)).values("id"))
+    rows = await ClientPortalLink.filter(
+        organization_id=principal.organization.id, account_id__in=account_ids, client_id__in=visible
+    ).values_list("account_id", flat=True)
+    named = {str(row) for row in rows}
+    return [str(account_id) in named for account_id in account_ids]
+
+
+def actor_name(event: AuditEvent, named: bool) -> str | None:
+    """`event.actor_name` as this reader may see it: a portal account's only when `named`."""
+    if acted_by_portal_account(event) and not named:
+        return REDACTED
+    return event.actor_name
+
+
+def about_portal_account(event: AuditEvent) -> bool:
+    """Whether `event` is about a portal account (any case of the target type) and has values."""
+    return bool(event.changes) and target_name(event.target_type) == AuditTarget.PORTAL_ACCOUNT.value
+
+
+def portal_account_changes(event: AuditEvent, named: bool) -> dict[str, Any]:
+    """`event.changes` of an event about a portal account: its values only when `named`."""
+    return {name: value if named else [REDACTED, REDACTED] for name, value in (event.changes or {}).items()}

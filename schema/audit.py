@@ -40,13 +40,30 @@ async def _provider_changes(event: Any, info: Info) -> Any:
     return audit_query.provider_changes(principal, event, provider, sites)
 
 
+async def _names_portal_account(info: Info, account_id: Any) -> bool:
+    """Whether the reader may read a client the portal account is linked to (resolvers/audit_query.py),
+    through one per-viewer loader: one statement a page."""
+    if account_id is None:
+        return False
+    principal = await info.context.require_principal()
+    loader = info.context.loaders.of(provider_relations.per_viewer(audit_query.portal_accounts_named, principal))
+    return bool(await loader.load(str(account_id)))
+
+
+async def _actor_name(root: Any, info: Info) -> str | None:
+    """A portal account's name only to a reader who may read one of its clients (resolvers/audit_query.py)."""
+    if not audit_query.acted_by_portal_account(root):
+        return root.actor_name  # type: ignore[no-any-return]
+    return audit_query.actor_name(root, await _names_portal_account(info, root.actor_id))
+
+
 @strawberry.type
 class AuditEvent:
     id: strawberry.ID
     occurred_at: datetime
     actor_kind: ActorKind
     actor_id: strawberry.ID | None
-    actor_name: str | None
+    actor_name: str | None = strawberry.field(resolver=_actor_name)
     action: str = strawberry.field(description="e.g. user.create, client.update, client.coverage.read")
     target_type: str | None = strawberry.field(resolver=_target_type)
     target_id: strawberry.ID | None
@@ -59,6 +76,8 @@ class AuditEvent:
         # comes through the request's loader, so a page costs one statement, not one per event.
         if audit_query.about_provider_billing(self):
             return await _provider_changes(self, info)
+        if audit_query.about_portal_account(self):
+            return audit_query.portal_account_changes(self, await _names_portal_account(info, self.target_id))
         if not audit_query.about_client(self):
             return self.changes
         principal = await info.context.require_principal()
