@@ -5,9 +5,12 @@ short transaction that locks the rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, s
 worker takes other rows instead of waiting) and pushes their `next_attempt_at` a lease ahead:
 the rows stay PENDING but no other worker sees them as due while this one talks to the mail
 server, and no database transaction is held open across the network. A message is then marked
-SENT, or its attempt is counted and it is retried with exponential backoff, or, past
-`MAX_ATTEMPTS` (or on a permanent 5xx refusal), marked FAILED. A worker that dies mid-batch
-leaves its rows to be picked up again when the lease runs out: nothing is lost.
+SENT, or its attempt is counted and it is retried with exponential backoff (at most an hour
+apart), or, past `MAX_ATTEMPTS` (or on a permanent 5xx refusal) of its own, marked FAILED. A
+server that cannot be reached, or hangs up, counts an attempt of every message waiting but gives
+none up, however long it stays down (the outbox backlog alert tells the operator), except the one
+it hung up on while taking it. A worker that dies mid-batch leaves its rows to be picked up again
+when the lease runs out: nothing is lost.
 
 Without `TESSERA_SMTP_URL`, development writes each mail to the `tessera.mail` log (with its
 links, so a developer can click them) and marks it SENT; production leaves it PENDING and warns,
@@ -195,9 +198,13 @@ async def _mark_sent(message: OutboxMessage) -> None:
     )
 
 
-async def _mark_failed(message: OutboxMessage, error: BaseException, settings: Settings) -> None:
+async def _mark_failed(
+    message: OutboxMessage, error: BaseException, settings: Settings, *, may_give_up: bool = True
+) -> None:
+    """The attempt counted and the next one scheduled, or FAILED: past `MAX_ATTEMPTS` or on a
+    permanent refusal, and only when `may_give_up` (the failure may be the message's own)."""
     attempts = message.attempts + 1
-    gave_up = attempts >= MAX_ATTEMPTS or _is_permanent(error)
+    gave_up = may_give_up and (attempts >= MAX_ATTEMPTS or _is_permanent(error))
     reason = short_error(error, settings)
     changes: dict[str, object] = {"attempts": attempts, "last_error": reason}
     if gave_up:
@@ -246,24 +253,30 @@ async def deliver(batch: list[OutboxMessage], settings: Settings) -> int:
     transport = _smtp_transport if settings.smtp_url else _log_transport
     unsettled = list(batch)
     sent = 0
+    in_flight: OutboxMessage | None = None
     try:
         async with transport(settings) as send:
             while unsettled:
-                message = unsettled[0]
+                message = in_flight = unsettled[0]
                 try:
                     await send(message)
                 except MESSAGE_ERRORS as error:
                     # This message's problem; the connection goes on to the next one.
+                    in_flight = None
                     unsettled.pop(0)
                     await _mark_failed(message, error, settings)
                     continue
+                in_flight = None
                 unsettled.pop(0)
                 await _mark_sent(message)
                 sent += 1
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
-        # The server is down or hung up: what was not settled waits for its next attempt.
+        # The server is down or hung up: what was not settled waits for its next attempt, however
+        # long the outage lasts (a mail server being down loses nothing). Only a message the server
+        # hung up on while taking it may be given up on: one that broke the connection every time
+        # would otherwise hold up every message queued after it.
         for message in unsettled:
-            await _mark_failed(message, error, settings)
+            await _mark_failed(message, error, settings, may_give_up=message is in_flight)
     return sent
 
 

@@ -111,10 +111,11 @@ async def test_no_server_listening_keeps_the_mail_pending_with_backoff(db, setti
     assert about(row.next_attempt_at, timedelta(minutes=2))
 
 
-async def test_gives_up_after_the_last_attempt(db, settings) -> None:
+async def test_gives_up_after_the_last_attempt(db, settings, smtp: SmtpServer) -> None:
+    smtp.handler.refusals.append("451 4.3.0 try again later")
     message = await queue()
     await OutboxMessage.filter(id=message.id).update(attempts=MAX_ATTEMPTS - 1)
-    mail = with_smtp(settings, f"smtp://127.0.0.1:{free_port()}")
+    mail = with_smtp(settings, smtp.url)
 
     await deliver_outbox(mail)
     row = await OutboxMessage.get(id=message.id)
@@ -123,6 +124,18 @@ async def test_gives_up_after_the_last_attempt(db, settings) -> None:
     await make_due(message)
     await deliver_outbox(mail)
     assert (await OutboxMessage.get(id=message.id)).attempts == MAX_ATTEMPTS, "a FAILED message is not retried"
+
+
+async def test_a_server_down_for_longer_than_every_attempt_loses_nothing(db, settings) -> None:
+    """A message that already waited through more attempts than it may fail is still PENDING after
+    another try at a server that is not there: an outage gives no message up, it only waits (at most
+    an hour between tries); the first try once the server is back delivers it."""
+    message = await queue()
+    await OutboxMessage.filter(id=message.id).update(attempts=MAX_ATTEMPTS + 3)
+    await deliver_outbox(with_smtp(settings, f"smtp://127.0.0.1:{free_port()}"))
+    row = await OutboxMessage.get(id=message.id)
+    assert row.status is OutboxStatus.PENDING and row.attempts == MAX_ATTEMPTS + 4 and row.sent_at is None
+    assert about(row.next_attempt_at, backoff(MAX_ATTEMPTS + 4)) and backoff(MAX_ATTEMPTS + 4) == timedelta(hours=1)
 
 
 async def test_a_permanent_refusal_fails_at_once(db, settings, smtp: SmtpServer) -> None:
