@@ -36,7 +36,7 @@ def excess_grants(actor: Grants, before: Grants, after: Grants, *, to_another: b
     for another user than the actor (`Grants.to_another`): giving someone else "My Clients" gives them
     clients the actor's own "My Clients" do not reach, so it needs CLIENTS_READ there, whether the
     actor then acts as that user (sets its password) or not, in whichever order. `to_another=False`
-    for grants the actor gives back to itself (postponing its own expiry), which reach its own rows.
+    for what the actor hands itself (setting its own PIN or password), which reaches its own rows.
     (Between two sets of the same holder's grants it makes no other difference: what the actor held
     before is not added.)"""
     if to_another:

@@ -144,6 +144,13 @@ def check_takeover(principal: Principal, user_id: Any, sources: GrantSources, *p
 
 def check_restore(principal: Principal, user_id: Any, sources: GrantSources, *path: str) -> None:
     """Restoring grants is granting: reactivating, enabling access, clearing or postponing an expiry,
-    or calling off a provider's deactivation gives the user its configured grants back."""
+    or calling off a provider's deactivation gives the user its configured grants back.
+
+    Never to oneself: an end date (a temporary hire's expiry, a leaver's deactivation) is set by
+    someone else to end this user's access, and the user's own USERS_MANAGE or PROVIDERS_DEACTIVATE
+    would otherwise undo it. Another manager extends it (the last-admin rule keeps an admin with no
+    end date, so an admin's own end date always has someone to extend it)."""
+    if str(user_id) == principal.actor_id:
+        raise fail(ErrorCode.FORBIDDEN, "Your own end date is for someone else to extend or call off.", *path)
     why = "This would give the user back access you do not hold."
     _check_within_actor(principal, user_id, sources.grants(), why, *path)

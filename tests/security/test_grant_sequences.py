@@ -225,6 +225,37 @@ async def test_undoing_a_provider_deactivation_above_ones_own_is_refused(
     assert payload_codes(body["data"]["reactivateProvider"]) == []
 
 
+async def test_no_one_extends_their_own_end_date(gql: GQL, factory: Factory, org_a: Org) -> None:
+    """A temporary manager whose expiry an admin set holds USERS_MANAGE at its own site, and a
+    provider leaving holds PROVIDERS_DEACTIVATE there: neither may postpone, clear or call off its
+    own end date (restoring is granting, and never to oneself); another manager may."""
+    a1 = org_a.locations[0]
+    temp = await staff_with(
+        factory, org_a, [P.USERS_READ, P.USERS_MANAGE, P.PROVIDERS_READ, P.PROVIDERS_DEACTIVATE], [a1]
+    )
+    week = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    body = await gql(UPDATE, {"input": {"id": str(temp.user.id), "expiresAt": week}}, token=org_a.admin.token)
+    assert payload_codes(body["data"]["updateUser"]) == []
+    for later in ((datetime.now(UTC) + timedelta(days=700)).isoformat(), None):
+        body = await gql(UPDATE, {"input": {"id": str(temp.user.id), "expiresAt": later}}, token=temp.token)
+        assert body["data"]["updateUser"]["errors"] == [{"code": "FORBIDDEN", "field": ["input", "expiresAt"]}]
+    sooner = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    body = await gql(UPDATE, {"input": {"id": str(temp.user.id), "expiresAt": sooner}}, token=temp.token)
+    assert payload_codes(body["data"]["updateUser"]) == [], "bringing it forward gives nothing back"
+
+    provider = await make_provider(temp.user)
+    schedule = """mutation ($id: ID!, $at: DateTime) { deactivateProvider(input: {id: $id, effectiveAt: $at}) {
+      errors { code field } } }"""
+    body = await gql(schedule, {"id": str(provider.id), "at": sooner}, token=org_a.admin.token)
+    assert payload_codes(body["data"]["deactivateProvider"]) == []
+    cancel = "mutation ($id: ID!) { cancelProviderDeactivation(input: {id: $id}) { errors { code field } } }"
+    body = await gql(cancel, {"id": str(provider.id)}, token=temp.token)
+    assert body["data"]["cancelProviderDeactivation"]["errors"] == [{"code": "FORBIDDEN", "field": ["input", "id"]}]
+    body = await gql(cancel, {"id": str(provider.id)}, token=org_a.admin.token)
+    assert payload_codes(body["data"]["cancelProviderDeactivation"]) == []
+    assert (await User.get(id=temp.user.id)).expires_at is not None
+
+
 # --------------------------------------------------------------------------- never locked out, counting the future
 
 
