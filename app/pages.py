@@ -136,6 +136,11 @@ FRENCH_MESSAGES: list[tuple[re.Pattern[str], str]] = [
         re.compile(re.escape(access.INVITATION_INVALID_MESSAGE)),
         "Ce lien n'est plus valide : demandez-en un nouveau à votre administrateur.",
     ),
+    (
+        re.compile(re.escape(access.LINK_USED_MESSAGE)),
+        "Ce lien a déjà servi : connectez-vous avec le mot de passe qu'il a enregistré, ou demandez-en un "
+        "nouveau à votre administrateur.",
+    ),
     (re.compile(r"Use at least (\d+) characters\."), r"Utilisez au moins \1 caractères."),
     (re.compile(r"Use at most (\d+) characters\."), r"Utilisez au plus \1 caractères."),
     (
@@ -201,8 +206,9 @@ class LinkPage:
     async def get(self, request: Request) -> Response:
         language, explicit = page_language(request)
         token = request.query_params.get("token", "")
-        if not await access.link_is_usable(token, self.now()):
-            return self.dead(request, language, explicit)
+        problem = await access.link_problem(token, self.now())
+        if problem is not None:
+            return self.dead(request, language, explicit, [("token", translate(problem, language))])
         return self.render(request, language, explicit, token=token)
 
     @staticmethod

@@ -44,6 +44,10 @@ from resolvers.user_grants import load_user_access
 from resolvers.user_rules import Target, check_may_change, check_restore, check_takeover, load_target
 
 INVITATION_INVALID_MESSAGE = "This link is not valid any more: ask your administrator for a new one."
+# A link opened twice (a form sent twice, a second tab): the first set the password, which stands.
+LINK_USED_MESSAGE = (
+    "This link was already used: log in with the password it set, or ask your administrator for a new one."
+)
 _PATHS = {StaffTokenPurpose.REGISTRATION: "register", StaffTokenPurpose.PASSWORD_RESET: "reset-password"}
 _TEMPLATES = {StaffTokenPurpose.REGISTRATION: "staff_registration", StaffTokenPurpose.PASSWORD_RESET: "password_reset"}
 
@@ -334,11 +338,18 @@ async def _usable(found: StaffToken | None, now: datetime) -> bool:
     )
 
 
-async def link_is_usable(token: str | None, now: datetime) -> bool:
-    """Whether `accept_staff_invitation` would take this link now, before any password is judged:
-    read only (nothing audited or written), so the page a link opens can say at once that it is dead
-    rather than after the form is filled."""
-    return await _usable(await _find_link(token), now)
+def _refusal(found: StaffToken | None) -> str:
+    """Why a link opens nothing, told to whoever holds it: used already (the password it set stands),
+    or not valid any more (unknown, revoked, expired, its user may not log in)."""
+    return LINK_USED_MESSAGE if found is not None and found.used_at is not None else INVITATION_INVALID_MESSAGE
+
+
+async def link_problem(token: str | None, now: datetime) -> str | None:
+    """Why `accept_staff_invitation` would refuse this link now (None: it would take it), before any
+    password is judged: read only (nothing audited or written), so the page a link opens can say at
+    once that it is dead rather than after the form is filled."""
+    found = await _find_link(token)
+    return None if await _usable(found, now) else _refusal(found)
 
 
 async def accept_staff_invitation(ctx: RequestContext, token: str, password: str, pin: str | None) -> LoginResult:
@@ -352,7 +363,7 @@ async def accept_staff_invitation(ctx: RequestContext, token: str, password: str
     user = found.user if found else None
     if not await _usable(found, now):
         await audit.record(ctx, "auth.invitation_invalid", organization_id=user.organization_id if user else None)
-        raise fail(ErrorCode.INVITATION_INVALID, INVITATION_INVALID_MESSAGE, "input", "token")
+        raise fail(ErrorCode.INVITATION_INVALID, _refusal(found), "input", "token")
     assert found is not None and user is not None
     problems = Problems()
     if problem := password_problem(password, user.username):
@@ -376,8 +387,8 @@ async def accept_staff_invitation(ctx: RequestContext, token: str, password: str
         claimed = await StaffToken.filter(id=found.id, used_at__isnull=True, revoked_at__isnull=True).update(
             used_at=now
         )
-        if claimed != 1:
-            raise fail(ErrorCode.INVITATION_INVALID, INVITATION_INVALID_MESSAGE, "input", "token")
+        if claimed != 1:  # the same link, opened at the same moment, won: it set the password
+            raise fail(ErrorCode.INVITATION_INVALID, LINK_USED_MESSAGE, "input", "token")
         await User.filter(id=user.id).update(**values, version=F("version") + 1)
         # The password is set: every other link of the user dies with the one just used.
         await void_links(str(user.id), now)

@@ -29,6 +29,7 @@ LOGIN = """mutation($u: String!, $p: String!) {
   login(input: {organizationSlug: "clinic-a", username: $u, password: $p}) { token errors { code } } }"""
 NEW_PASSWORD = "amber-lantern-thistle-73"
 INVALID = "This link is not valid any more: ask your administrator for a new one."
+USED = "This link was already used: log in with the password it set, or ask your administrator for a new one."
 
 
 async def _token(email: str, template: str) -> str:
@@ -95,9 +96,9 @@ async def test_the_registration_link_sets_the_password_and_shows_how_to_log_in(c
     assert not await Session.filter(user_id=user.id, revoked_at__isnull=True).exists()
     login = await gql(LOGIN, {"u": "new.hire", "p": NEW_PASSWORD})
     assert login["data"]["login"]["errors"] == []
-    # Single use: the same link now shows the invalid-link message and no form.
+    # Single use: the same link now says it was used (the password it set stands) and shows no form.
     again = await client.get(f"/register?token={token}")
-    assert again.status_code == 400 and INVALID in again.text and "<form" not in again.text
+    assert again.status_code == 400 and USED in again.text and "<form" not in again.text
 
 
 async def test_the_pages_send_a_strict_csp_no_referrer_and_no_cache(client, gql, factory, org_a):
@@ -135,11 +136,15 @@ async def test_an_expired_link_says_so(client, gql, factory, org_a):
 
 
 async def test_a_used_token_posted_again_shows_the_resolvers_message(client, gql, factory, org_a):
+    """A form sent twice (a double click, a second tab): the second post says the link was used, so
+    the person logs in with the password the first one set, rather than believing it failed."""
     _, token = await _invite(gql, factory, org_a)
     page = await client.get(f"/register?token={token}")
     assert (await _submit(client, "/register", page, NEW_PASSWORD)).status_code == 200
     again = await _submit(client, "/register", page, NEW_PASSWORD)
-    assert again.status_code == 400 and INVALID in again.text and "<form" not in again.text
+    assert again.status_code == 400 and USED in again.text and INVALID not in again.text and "<form" not in again.text
+    french = await client.get(f"/register?token={token}&lang=fr")
+    assert "Ce lien a déjà servi" in french.text
 
 
 async def test_a_weak_password_or_pin_is_refused_next_to_its_field(client, gql, factory, org_a):
