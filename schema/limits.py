@@ -15,7 +15,7 @@ import contextlib
 import re
 import sys
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -108,38 +108,44 @@ LONG_INTEGER_MESSAGE = f"An integer may not have more than {INTEGER_DIGITS} digi
 _LONG_DIGITS = re.compile(rf"[0-9]{{{INTEGER_DIGITS + 1}}}")
 
 
-class _LongIntegerFinder(Visitor):
-    found = False
+class _LiteralFinder(Visitor):
+    """Stops at the first string or Int literal of a document (an argument, a default, inside a list
+    or an object) that `refused` flags."""
+
+    def __init__(self, refused: Callable[[StringValueNode | IntValueNode], bool]) -> None:
+        super().__init__()
+        self.refused = refused
+        self.found = False
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> Any:
+        return self._judge(node)
 
     def enter_int_value(self, node: IntValueNode, *_: Any) -> Any:
-        if len(node.value.lstrip("-")) > INTEGER_DIGITS:
+        return self._judge(node)
+
+    def _judge(self, node: StringValueNode | IntValueNode) -> Any:
+        if self.refused(node):
             self.found = True
             return BREAK
         return None
 
 
-def _literal_too_long(document: DocumentNode) -> bool:
-    """An Int literal (an argument, a default, inside a list or object) too long to convert."""
-    finder = _LongIntegerFinder()
+def _has_literal(document: DocumentNode, refused: Callable[[StringValueNode | IntValueNode], bool]) -> bool:
+    finder = _LiteralFinder(refused)
     visit(document, finder)
     return finder.found
 
 
-class _NulFinder(Visitor):
-    found = False
-
-    def enter_string_value(self, node: StringValueNode, *_: Any) -> Any:
-        if "\x00" in node.value:
-            self.found = True
-            return BREAK
-        return None
+def _literal_too_long(document: DocumentNode) -> bool:
+    """An Int literal too long to convert."""
+    return _has_literal(
+        document, lambda node: isinstance(node, IntValueNode) and len(node.value.lstrip("-")) > INTEGER_DIGITS
+    )
 
 
 def _literal_holds_nul(document: DocumentNode) -> bool:
     """A string literal written with an escape (`"\\u0000"`) that decodes to NUL."""
-    finder = _NulFinder()
-    visit(document, finder)
-    return finder.found
+    return _has_literal(document, lambda node: isinstance(node, StringValueNode) and "\x00" in node.value)
 
 
 def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
