@@ -86,7 +86,7 @@ class TesseraGraphQL(GraphQL):
             raise
         except (RecursionError, ValueError) as error:
             # Strawberry answers a JSONDecodeError with its own 400 "Unable to parse request body".
-            reason = "JSON nested too deeply" if isinstance(error, RecursionError) else "JSON number too long"
+            reason = "JSON nested too deeply" if isinstance(error, RecursionError) else "JSON not readable"
             raise json.JSONDecodeError(reason, "", 0) from None
         if not isinstance(decoded, dict | list):  # a list is refused as a batch
             raise HTTPException(400, "The request body must be a JSON object.")

@@ -8,9 +8,9 @@ server, and no database transaction is held open across the network. A message i
 SENT, or its attempt is counted and it is retried with exponential backoff (at most an hour
 apart), or, past `MAX_ATTEMPTS` (or on a permanent 5xx refusal) of its own, marked FAILED. A
 server that cannot be reached, or hangs up, counts an attempt of every message waiting but gives
-none up, however long it stays down (the outbox backlog alert tells the operator), except the one
-it hung up on while taking it. A worker that dies mid-batch leaves its rows to be picked up again
-when the lease runs out: nothing is lost.
+none up, however long it stays down (the outbox backlog alert tells the operator); the message it
+hung up on waits twice as long as the rest. A worker that dies mid-batch leaves its rows to be
+picked up again when the lease runs out: nothing is lost.
 
 Without `TESSERA_SMTP_URL`, development writes each mail to the `tessera.mail` log (with its
 links, so a developer can click them) and marks it SENT; production leaves it PENDING and warns,
@@ -199,18 +199,20 @@ async def _mark_sent(message: OutboxMessage) -> None:
 
 
 async def _mark_failed(
-    message: OutboxMessage, error: BaseException, settings: Settings, *, may_give_up: bool = True
+    message: OutboxMessage, error: BaseException, settings: Settings, *, own: bool = True, suspect: bool = False
 ) -> None:
     """The attempt counted and the next one scheduled, or FAILED: past `MAX_ATTEMPTS` or on a
-    permanent refusal, and only when `may_give_up` (the failure may be the message's own)."""
+    permanent refusal, and only for a failure of the message's `own` (a refusal of it). A failure
+    of the server gives nothing up; the message it broke on (`suspect`) waits twice as long as the
+    rest, so one that breaks the connection every time does not stand first in every batch."""
     attempts = message.attempts + 1
-    gave_up = may_give_up and (attempts >= MAX_ATTEMPTS or _is_permanent(error))
+    gave_up = own and (attempts >= MAX_ATTEMPTS or _is_permanent(error))
     reason = short_error(error, settings)
     changes: dict[str, object] = {"attempts": attempts, "last_error": reason}
     if gave_up:
         changes["status"] = OutboxStatus.FAILED
     else:
-        changes["next_attempt_at"] = datetime.now(UTC) + backoff(attempts)
+        changes["next_attempt_at"] = datetime.now(UTC) + backoff(attempts) * (2 if suspect else 1)
     await OutboxMessage.filter(id=message.id).update(**changes)
     log.warning(
         "mail not delivered" + ("; giving up" if gave_up else "; will retry"),
@@ -272,11 +274,9 @@ async def deliver(batch: list[OutboxMessage], settings: Settings) -> int:
                 sent += 1
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
         # The server is down or hung up: what was not settled waits for its next attempt, however
-        # long the outage lasts (a mail server being down loses nothing). Only a message the server
-        # hung up on while taking it may be given up on: one that broke the connection every time
-        # would otherwise hold up every message queued after it.
+        # long the outage lasts (a mail server being down loses nothing).
         for message in unsettled:
-            await _mark_failed(message, error, settings, may_give_up=message is in_flight)
+            await _mark_failed(message, error, settings, own=False, suspect=message is in_flight)
     return sent
 
 

@@ -43,9 +43,10 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: Iterable[ipa
             ip = ipaddress.ip_address(addr)
         except ValueError:
             return False
-        # A dual-stack socket (`--host ::`) shows an IPv4 peer as `::ffff:a.b.c.d`: the IPv4 address.
-        ip = getattr(ip, "ipv4_mapped", None) or ip
-        return any(ip in net for net in trusted)
+        # A dual-stack socket (`--host ::`) shows an IPv4 peer as `::ffff:a.b.c.d`: trusted when either
+        # that form or the IPv4 address it carries is listed.
+        forms = [ip, mapped] if (mapped := getattr(ip, "ipv4_mapped", None)) else [ip]
+        return any(form in net for form in forms for net in trusted)
 
     if not peer or not forwarded_for or not is_trusted(peer):
         return peer

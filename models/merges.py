@@ -26,8 +26,8 @@ class ClientMerge(TenantModel):
     dropped_links: Any = fields.JSONField(default=list)
     moved_invitations: Any = fields.JSONField(default=list)
     # Each moved invitation's link token hash when it moved (id -> hash): a different one at the undo
-    # is a link sent or shown at the survivor meanwhile.
-    invitation_tokens: Any = fields.JSONField(default=dict)
+    # is a link sent or shown at the survivor meanwhile. Null on merges recorded before it was kept.
+    invitation_tokens: Any = fields.JSONField(null=True)
     merged_at = fields.DatetimeField()
     merged_by_id = fields.UUIDField(null=True)
     undone_at = fields.DatetimeField(null=True)

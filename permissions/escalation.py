@@ -36,7 +36,8 @@ def excess_grants(actor: Grants, before: Grants, after: Grants, *, to_another: b
     for another user than the actor (`Grants.to_another`): giving someone else "My Clients" gives them
     clients the actor's own "My Clients" do not reach, so it needs CLIENTS_READ there, whether the
     actor then acts as that user (sets its password) or not, in whichever order. `to_another=False`
-    for what the actor hands itself (setting its own PIN or password), which reaches its own rows.
+    for what the actor hands itself (its own email redirected through `updateUser`), which reaches its
+    own rows.
     (Between two sets of the same holder's grants it makes no other difference: what the actor held
     before is not added.)"""
     if to_another:

@@ -39,7 +39,7 @@ from resolvers.credentials import (
 )
 from resolvers.errors import ErrorCode, InputError, Problems, fail
 from resolvers.seats import check_seats
-from resolvers.sessions import end_sessions, void_links
+from resolvers.sessions import end_sessions, outstanding, void_links
 from resolvers.user_grants import load_user_access
 from resolvers.user_rules import Target, check_may_change, check_restore, check_takeover, load_target
 
@@ -101,16 +101,15 @@ async def send_password_reset(ctx: RequestContext, organization: Organization, u
 
 async def readdress_links(ctx: RequestContext, organization: Organization, user: User) -> list[StaffTokenPurpose]:
     """Staff replaced `user`'s email (already saved): a link belongs to the address it was mailed to,
-    so each outstanding one dies and is mailed anew to the new address (an admin correcting a typo
-    expects the invitation to reach the right mailbox); with the email cleared they only die. The
-    caller has judged handing the account to the new address (`check_takeover`). Returns what was
-    mailed anew, for the audit trail."""
+    so each outstanding one dies and, if it could still be opened, is mailed anew to the new address
+    (an admin correcting a typo expects the invitation to reach the right mailbox); with the email
+    cleared, or a user who may not set a password now (`_may_open`), they only die. The caller has
+    judged handing the account to the new address (`check_takeover`). Returns what was mailed anew,
+    for the audit trail."""
     now = ctx.now()
-    outstanding = await StaffToken.filter(
-        user_id=user.id, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
-    ).values_list("purpose", flat=True)
+    links = await outstanding(str(user.id), now)
     await void_links(str(user.id), now)
-    renewed = sorted({StaffTokenPurpose(p) for p in outstanding}, key=lambda p: p.value) if user.email else []
+    renewed = sorted({link.purpose for link in links if user.email and await _may_open(link, user, now)})
     for purpose in renewed:
         if purpose is StaffTokenPurpose.REGISTRATION:
             await send_registration(ctx, organization, user)
@@ -387,8 +386,8 @@ async def accept_staff_invitation(ctx: RequestContext, token: str, password: str
         claimed = await StaffToken.filter(id=found.id, used_at__isnull=True, revoked_at__isnull=True).update(
             used_at=now
         )
-        if claimed != 1:  # the same link, opened at the same moment, won: it set the password
-            raise fail(ErrorCode.INVITATION_INVALID, LINK_USED_MESSAGE, "input", "token")
+        if claimed != 1:  # opened at the same moment (it set the password), or voided meanwhile
+            raise fail(ErrorCode.INVITATION_INVALID, _refusal(await _find_link(token)), "input", "token")
         await User.filter(id=user.id).update(**values, version=F("version") + 1)
         # The password is set: every other link of the user dies with the one just used.
         await void_links(str(user.id), now)

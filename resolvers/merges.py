@@ -276,7 +276,7 @@ def _shown_since(merge: ClientMerge, invitation: ClientInvitation) -> bool:
     """Whether the invitation's link was shown to staff (`link_shown`) at the survivor: a link other
     than the one it had when the merge moved it (a merge recorded without its links counts every
     shown link). A link mailed to the invitee, or shown at the source before the merge, is not."""
-    return invitation.link_shown and merge.invitation_tokens.get(str(invitation.id)) != invitation.token_hash
+    return invitation.link_shown and (merge.invitation_tokens or {}).get(str(invitation.id)) != invitation.token_hash
 
 
 async def _void_shown_links(merge: ClientMerge, target: Client) -> list[str]:

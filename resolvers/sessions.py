@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from models.sessions import Session
 from models.users import StaffToken
@@ -115,8 +116,11 @@ async def void_links(user_id: str, now: datetime) -> int:
     )
 
 
+def outstanding(user_id: str, now: datetime) -> QuerySet[StaffToken]:
+    """The user's registration and reset links that could still be opened."""
+    return StaffToken.filter(user_id=user_id, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now)
+
+
 async def outstanding_links(user_id: str, now: datetime) -> bool:
     """Whether a registration or reset link of the user could still be opened."""
-    return await StaffToken.filter(
-        user_id=user_id, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
-    ).exists()
+    return await outstanding(user_id, now).exists()

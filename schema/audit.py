@@ -63,7 +63,11 @@ class AuditEvent:
     occurred_at: datetime
     actor_kind: ActorKind
     actor_id: strawberry.ID | None
-    actor_name: str | None = strawberry.field(resolver=_actor_name)
+    actor_name: str | None = strawberry.field(
+        resolver=_actor_name,
+        description="A portal account's name shows only to a reader who may read one of its clients "
+        '(else "[redacted]").',
+    )
     action: str = strawberry.field(description="e.g. user.create, client.update, client.coverage.read")
     target_type: str | None = strawberry.field(resolver=_target_type)
     target_id: strawberry.ID | None

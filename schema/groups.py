@@ -54,13 +54,19 @@ class PermissionGroup:
             if principal and can_see_location(principal, str(r.id), organization_id=str(r.organization_id))
         ]
 
-    @strawberry.field(description="Members the viewer may see (like members.totalCount).")
+    @strawberry.field(
+        description="Members the viewer may see (like members.totalCount); to one who may not see groups "
+        "(GROUPS_MANAGE or USERS_MANAGE), only itself."
+    )
     async def member_count(self: Any, info: Info) -> int:
         principal = await info.context.require_principal()
         key = group_relations.MembersKey.of(principal, str(self.id), 0, None)
         return await info.context.loaders.of(group_relations.group_member_counts).load(key)
 
-    @strawberry.field(description="Members the viewer may see, by last name, first name.")
+    @strawberry.field(
+        description="Members the viewer may see, by last name, first name; to one who may not see groups "
+        "(GROUPS_MANAGE or USERS_MANAGE), only itself."
+    )
     async def members(self: Any, info: Info, first: int | None = 50, after: str | None = None) -> Connection[UserNode]:
         principal = await info.context.require_principal()
         limit = check_page(first, after, group_relations.MEMBER_KEYS)

@@ -101,11 +101,13 @@ def parse_document(query: str, max_tokens: int) -> DocumentNode:
     return document
 
 
-# Python converts at most this many digits to an int (a ValueError past it), as graphql-core does an
-# Int literal and the cost estimate a variable's default: the caller's odd input, refused as such.
-INTEGER_DIGITS = sys.int_info.default_max_str_digits
+# Python converts at most this many digits to an int (a ValueError past it; PYTHONINTMAXSTRDIGITS
+# sets it, 0 for no limit), as graphql-core does an Int literal and the cost estimate a variable's
+# default: the caller's odd input, refused as such. The run of digits is looked for only where one
+# starts (after a non-digit), so the search stays linear in the document however long its runs.
+INTEGER_DIGITS = sys.get_int_max_str_digits()
 LONG_INTEGER_MESSAGE = f"An integer may not have more than {INTEGER_DIGITS} digits."
-_LONG_DIGITS = re.compile(rf"[0-9]{{{INTEGER_DIGITS + 1}}}")
+_LONG_DIGITS = re.compile(rf"(?<![0-9])[0-9]{{{INTEGER_DIGITS + 1}}}" if INTEGER_DIGITS else r"(?!)")
 
 
 class _LiteralFinder(Visitor):

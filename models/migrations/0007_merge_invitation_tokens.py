@@ -16,6 +16,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='ClientMerge',
             name='invitation_tokens',
-            field=fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads),
+            field=fields.JSONField(null=True, encoder=JSON_DUMPS, decoder=loads),
         ),
     ]

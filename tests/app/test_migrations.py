@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from tortoise import Tortoise, connections
 
+from models.sql import write_returning
 from tests.app.support import ROOT, environment, table_names, tessera
 from tests.support import orm
 
@@ -141,3 +144,46 @@ async def test_data_rules_uuid_keys_organization_first_and_versions(db) -> None:
                 assert names[0] == "organization_id", f"{meta.db_table}: index {names} does not lead with it"
     for name in ("User", "Provider", "Client", "Location", "PermissionGroup"):
         assert "version" in models[name]._meta.fields_map, f"{name} has no version column"
+
+
+UPGRADE_FROM = "0006_integrations"
+
+
+async def test_migrating_a_database_that_holds_rows_adds_columns_they_can_live_with(
+    fresh_database: TestDatabase,
+) -> None:
+    """A deployment upgrades a database with data in it: a column added to a table with rows must take
+    a value the rows can have (null, or a database default), which a migration run on empty tables
+    never shows. Here: a client merge recorded before `invitation_tokens` was kept (0007)."""
+    to_previous = await asyncio.create_subprocess_exec(
+        str(ROOT / ".venv" / "bin" / "tortoise"),
+        "-c",
+        "app.tortoise_conf.TORTOISE_ORM",
+        "migrate",
+        "models",
+        UPGRADE_FROM,
+        env=environment(fresh_database.url),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await to_previous.communicate()
+    assert to_previous.returncode == 0, err.decode()
+    org, merge, at = str(uuid.uuid4()), str(uuid.uuid4()), datetime(2026, 11, 2, 10, tzinfo=UTC)
+    async with orm(fresh_database.url):
+        await write_returning(
+            "INSERT INTO organizations (id, name, slug, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            [org, "Old clinic", "old-clinic", at, at],
+        )
+        await write_returning(
+            "INSERT INTO client_merges (id, organization_id, source_id, target_id, source_status, filled, moved_links,"
+            " dropped_links, moved_invitations, merged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            [merge, org, str(uuid.uuid4()), str(uuid.uuid4()), "PENDING_REVIEW", "{}", "[]", "[]", "[]", at],
+        )
+    result = await tessera("migrate", database_url=fresh_database.url)
+    assert result.returncode == 0, result.stderr
+    async with orm(fresh_database.url):
+        from models.merges import ClientMerge
+
+        kept = await ClientMerge.get(id=merge)
+        assert kept.invitation_tokens is None and kept.moved_invitations == []
