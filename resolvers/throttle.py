@@ -27,6 +27,9 @@ USER_FAILURE_WINDOW = timedelta(hours=1)
 
 
 IPV6_CALLER_PREFIX = 64
+# IPv4 callers reached through NAT64 (RFC 6052's well-known prefix) carry their address in the last
+# 32 bits: each is counted as that IPv4 address, not all of them as one /64.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 def throttle_address(ip: str | None) -> str:
@@ -42,6 +45,8 @@ def throttle_address(ip: str | None) -> str:
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)
+        if address in NAT64:
+            return str(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
         return str(ipaddress.ip_network(f"{address}/{IPV6_CALLER_PREFIX}", strict=False))
     return str(address)
 

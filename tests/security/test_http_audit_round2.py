@@ -187,6 +187,7 @@ def test_a_trusted_proxy_reached_over_a_dual_stack_socket_is_still_trusted() -> 
         ("203.0.113.10", "203.0.113.10"),
         ("::ffff:203.0.113.10", "203.0.113.10"),
         ("2001:db8:1:1:abcd::7", "2001:db8:1:1::/64"),
+        ("64:ff9b::cb00:710a", "203.0.113.10"),  # NAT64: each IPv4 caller its own counter
         (None, "unknown"),
         ("not an address", "not an address"),
     ],
