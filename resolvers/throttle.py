@@ -35,7 +35,8 @@ NAT64 = ipaddress.ip_network("64:ff9b::/96")
 def throttle_address(ip: str | None) -> str:
     """The address the throttles count a caller by: its IPv4 address, or its IPv6 /64 (a host is
     handed a whole /64, 2^64 addresses it may rotate through, each a fresh counter if counted one by
-    one); an IPv4 address written as IPv6 (`::ffff:a.b.c.d`) is that IPv4 address."""
+    one); an IPv4 address written as IPv6 (`::ffff:a.b.c.d`, or NAT64's `64:ff9b::a.b.c.d`) is that
+    IPv4 address."""
     if not ip:
         return "unknown"
     try:
