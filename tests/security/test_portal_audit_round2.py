@@ -28,6 +28,15 @@ PORTAL_VIEW = """query($id: ID!) { client(id: $id) { id firstName address { line
   phones { number } emergencyContacts { name phone } } }"""
 
 
+# What the patient's record holds that a public sign-up does not: what a fill would hand over.
+MAYAS_CONTACTS: dict[str, Any] = {
+    "address_line1": "12 Birch Lane",
+    "address_city": "Toronto",
+    "phones": [{"label": "home", "number": "+14165550199"}],
+    "emergency_contacts": [{"name": "Erik Lund", "relationship": "spouse", "phone": "+14165550123"}],
+}
+
+
 def _token_of(link: str) -> str:
     found = re.search(r"token=(tsl_[A-Za-z0-9_-]+)", link)
     assert found, link
@@ -64,17 +73,7 @@ async def test_merging_a_patient_into_a_portal_linked_registration_needs_client_
     after the clerk leaves, since the registration is now the patient's surviving record."""
     a1, _ = org_a.locations
     clerk = await staff_with(factory, org_a, [P.CLIENTS_READ, P.CLIENTS_MERGE], [a1])
-    patient = await make_client(
-        org_a,
-        a1,
-        "Maya",
-        "Lund",
-        date_of_birth=date(1988, 4, 2),
-        address_line1="12 Birch Lane",
-        address_city="Toronto",
-        phones=[{"label": "home", "number": "+14165550199"}],
-        emergency_contacts=[{"name": "Erik Lund", "relationship": "spouse", "phone": "+14165550123"}],
-    )
+    patient = await make_client(org_a, a1, "Maya", "Lund", date_of_birth=date(1988, 4, 2), **MAYAS_CONTACTS)
     portal = await _sign_up(gql, str(a1.id), "me@evil.example")
     registration = await Client.get(email="me@evil.example")
     denied = await gql(INVITE, {"i": {"clientId": str(registration.id), "email": "x@evil.example"}}, token=clerk.token)
