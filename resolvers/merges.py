@@ -103,8 +103,9 @@ def _check_portal_access(
     CLIENT_PORTAL_MANAGE at the target's location: moving the source's portal links and pending
     invitations opens the target's record to those accounts (otherwise a public sign-up merged into
     any client would hand its account that client's record), and filling the target's empty fields
-    (but staff-only ones) shows the source's values to the accounts that manage the target (otherwise any client merged
-    into a public sign-up would hand its address, phones and contacts to the sign-up's account)."""
+    (but staff-only ones) shows the source's values to the accounts that manage the target
+    (otherwise any client merged into a public sign-up would hand its address, phones and contacts
+    to the sign-up's account)."""
     if principal.grants.has(Permission.CLIENT_PORTAL_MANAGE, str(target.location_id)):
         return
     if links or pending:

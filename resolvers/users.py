@@ -380,7 +380,7 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
         )
         if "expires_at" in values and _extends(user.expires_at, values["expires_at"]):
             check_restore(principal, user.id, after, *_p("expiresAt"))
-        if "email" in values and values["email"] != user.email and await _claimable(user, now):
+        if _readdressed(user, values) and await _claimable(user, now):
             check_takeover(principal, user.id, after, *_p("email"))
         if "username" in values:
             await _username_free(org_id, values["username"], user.id, "input", "username")
