@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.jobs import run_once
-from app.mail import BATCH_SIZE, MAX_ATTEMPTS, backoff, deliver_outbox
+from app.mail import BATCH_SIZE, MAX_ATTEMPTS, _mark_failed, backoff, deliver_outbox
 from app.settings import Settings
 from models.enums import OutboxStatus
 from models.outbox import OutboxMessage
@@ -136,6 +136,22 @@ async def test_a_server_down_for_longer_than_every_attempt_loses_nothing(db, set
     row = await OutboxMessage.get(id=message.id)
     assert row.status is OutboxStatus.PENDING and row.attempts == MAX_ATTEMPTS + 4 and row.sent_at is None
     assert about(row.next_attempt_at, backoff(MAX_ATTEMPTS + 4)) and backoff(MAX_ATTEMPTS + 4) == timedelta(hours=1)
+
+
+async def test_a_message_the_server_broke_on_waits_longer_and_is_not_given_up(db, settings) -> None:
+    """The message in flight when the connection broke may be what breaks it: it is not given up (the
+    server may just be down), but it waits twice as long as the rest, so it does not stand first in
+    every batch and hold up the messages queued after it."""
+    suspect, other = await queue("one@clinic.example"), await queue("two@clinic.example")
+    for message in (suspect, other):
+        await OutboxMessage.filter(id=message.id).update(attempts=MAX_ATTEMPTS - 1)
+        await message.refresh_from_db()
+    await _mark_failed(suspect, ConnectionResetError("hung up"), settings, own=False, suspect=True)
+    await _mark_failed(other, ConnectionResetError("hung up"), settings, own=False)
+    rows = {m.id: m for m in await OutboxMessage.filter(id__in=[suspect.id, other.id])}
+    assert {m.status for m in rows.values()} == {OutboxStatus.PENDING}
+    assert about(rows[suspect.id].next_attempt_at, 2 * backoff(MAX_ATTEMPTS))
+    assert about(rows[other.id].next_attempt_at, backoff(MAX_ATTEMPTS))
 
 
 async def test_a_permanent_refusal_fails_at_once(db, settings, smtp: SmtpServer) -> None:

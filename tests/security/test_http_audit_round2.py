@@ -179,6 +179,9 @@ def test_a_trusted_proxy_reached_over_a_dual_stack_socket_is_still_trusted() -> 
     assert client_ip("::ffff:10.0.0.5", "198.51.100.7", proxies) == "198.51.100.7"
     assert client_ip("::ffff:10.0.0.5", "198.51.100.7, ::ffff:10.0.0.9", proxies) == "198.51.100.7"
     assert client_ip("::ffff:198.51.100.9", "203.0.113.5", proxies) == "::ffff:198.51.100.9"
+    # A proxy listed in the mapped form itself stays trusted (the only form that matched before).
+    mapped = [ipaddress.ip_network("::ffff:10.0.0.0/104")]
+    assert client_ip("::ffff:10.0.0.5", "198.51.100.7", mapped) == "198.51.100.7"
 
 
 @pytest.mark.parametrize(
