@@ -5,6 +5,7 @@ in production only with the metrics token."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ from prometheus_client import REGISTRY
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import Factory, Org, queued_mail
-from tests.support import GQL
+from tests.support import GQL, count_statements
 
 
 def sample(name: str, **labels: str) -> float:
@@ -38,6 +39,22 @@ async def test_requests_are_counted_by_operation_and_outcome(client: httpx.Async
     body = (await _metrics(client)).text
     assert 'tessera_requests_total{operation="query:viewer",outcome="ok"}' in body
     assert "tessera_request_seconds_bucket" in body and "tessera_outbox_backlog" in body
+
+
+async def test_the_statements_histogram_counts_each_statement_a_request_sends(gql: GQL, org_a: Org) -> None:
+    """Counted as Tortoise logs them, whether or not anything listens at DEBUG (the tests' own
+    counter does; production does not, and then no record is made at all)."""
+    query = "{ users(first: 5) { edges { node { id } } } }"
+    before = sample("tessera_sql_statements_per_request_sum")
+    with count_statements() as seen:
+        await gql(query, token=org_a.admin.token)
+    assert len(seen) >= 2
+    assert sample("tessera_sql_statements_per_request_sum") == before + len(seen)
+    logger = logging.getLogger("tortoise.db_client")
+    assert not logger.isEnabledFor(logging.DEBUG) and not logger.propagate
+    before = sample("tessera_sql_statements_per_request_sum")
+    await gql(query, token=org_a.admin.token)
+    assert sample("tessera_sql_statements_per_request_sum") == before + len(seen)
 
 
 async def test_no_caller_input_becomes_a_label(client: httpx.AsyncClient, gql: GQL, org_a: Org) -> None:
