@@ -25,7 +25,7 @@ from models.users import User
 from permissions.principal import Principal
 from permissions.scoping import group_member_q
 from schema.loaders import grouped
-from schema.pagination import Connection, PageInfo, SortKey, after_q, decode_cursor, edges_of
+from schema.pagination import Connection, SortKey, after_q, decode_cursor, edges_of, page_info
 
 # Members are listed like the users list: by last name, first name, then id (all unique together).
 MEMBER_KEYS = (SortKey("last_name_key"), SortKey("first_name"), SortKey("id"))
@@ -111,7 +111,7 @@ async def group_members(keys: list[MembersKey]) -> list[Connection[Any]]:
         result.append(
             Connection(
                 edges=edges,
-                page_info=PageInfo(has_next_page=len(page) > key.first, end_cursor=edges[-1].cursor if edges else None),
+                page_info=page_info(edges, len(page) > key.first),
                 known_total=counts[key.viewer].get(key.group_id, 0),
             )
         )

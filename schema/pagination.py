@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import strawberry
 from tortoise.exceptions import ValidationError
@@ -135,9 +135,13 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+# One encoder for every cursor: `json.dumps` with separators builds a new one a call.
+_CURSOR_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode_cursor(row: Any, keys: Sequence[SortKey]) -> str:
     values = [_plain(getattr(row, k.field)) for k in keys]
-    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode()
+    return base64.urlsafe_b64encode(_CURSOR_JSON.encode(values).encode()).decode()
 
 
 class KeysetEdge:
@@ -159,9 +163,30 @@ class KeysetEdge:
         return self._cursor
 
 
+class KeysetPageInfo:
+    """A page's `PageInfo` whose end cursor is the last edge's, worked out only when read (most
+    lists are read a page at a time without it). It answers as a `PageInfo`, as `KeysetEdge` does
+    as an `Edge`."""
+
+    __slots__ = ("_last", "has_next_page")
+
+    def __init__(self, edges: Sequence[Any], has_next_page: bool) -> None:
+        self.has_next_page = has_next_page
+        self._last = edges[-1] if edges else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self._last.cursor if self._last is not None else None
+
+
 def edges_of(rows: Sequence[Any], keys: Sequence[SortKey]) -> list[Any]:
     """The edges of a page of `rows` sorted by `keys`."""
     return [KeysetEdge(row, keys) for row in rows]
+
+
+def page_info(edges: Sequence[Any], has_next_page: bool) -> PageInfo:
+    """The `PageInfo` of a page of `edges` (`KeysetPageInfo`)."""
+    return cast(PageInfo, KeysetPageInfo(edges, has_next_page))
 
 
 def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
@@ -215,6 +240,6 @@ async def keyset_page(
     edges = edges_of(rows, keys)
     return Connection(
         edges=edges,
-        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+        page_info=page_info(edges, has_next),
         count_query=query,
     )

@@ -30,12 +30,12 @@ from schema.limits import OWN_ROWS, at_most
 from schema.organization import Location
 from schema.pagination import (
     Connection,
-    PageInfo,
     SortKey,
     check_first,
     check_page,
     edges_of,
     keyset_page,
+    page_info,
 )
 from schema.refusals import STAFF_ONLY, staff_column, staff_only
 from schema.users import User
@@ -167,7 +167,7 @@ class Provider:
         edges = edges_of(page, provider_relations.CLIENT_KEYS)
         return Connection(
             edges=edges,
-            page_info=PageInfo(has_next_page=len(rows) > limit, end_cursor=edges[-1].cursor if edges else None),
+            page_info=page_info(edges, len(rows) > limit),
             known_total=total,
         )
 
