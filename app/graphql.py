@@ -9,14 +9,21 @@ introspection is on.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
+from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLRequestData, process_result
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from app import graphiql
@@ -39,7 +46,24 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
+# What a POST may run (Strawberry's own rule for the method).
+_POST_OPERATIONS = frozenset(OperationType.from_http("POST"))
+
+
+@lru_cache(maxsize=64)
+def _is_json(content_type: str) -> bool:
+    """Strawberry's test of a body's content type, once per header value (it parses it as a mail
+    header, about 25 µs): a bounded cache, since the header is the caller's."""
+    return "application/json" in parse_content_type(content_type)[0]
+
+
 class TesseraGraphQL(GraphQL):
+    """Strawberry's ASGI view, with the one request every client sends most answered directly
+    (`answer_plain_post`); `plain_posts = False` sends it through Strawberry's view as well, which
+    tests/api/test_plain_posts.py compares it with."""
+
+    plain_posts = True
+
     def __init__(self, settings: Settings) -> None:
         super().__init__(
             build_schema(settings.introspection, settings.compiled_plans),
@@ -98,6 +122,66 @@ class TesseraGraphQL(GraphQL):
         if isinstance(data, GraphQLRequestData) and request.method == "POST":
             data.query = self.persisted.resolve(data.query, data.extensions, bearer_token(request))
         return data
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.plain_posts and scope["type"] == "http" and scope["method"] == "POST":
+            request = Request(scope, receive)
+            response = await self.answer_plain_post(request)
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def answer_plain_post(self, request: Request) -> Response:
+        """A POST of one JSON operation, answered as Strawberry's view answers it (`run` below, then
+        its `execute_single`, `process_result` and `create_response`) without the steps that do
+        nothing for it: the request and sub-response adapters, the content-type parse, the checks
+        for streams, batches and subscriptions. About a tenth of a small query's CPU.
+
+        Anything else, or any body this does not take as it is (a batch, a field of the wrong type,
+        no query, a stream asked for in `Accept`), goes to `run` with the body already read: the
+        same answer, from Strawberry's own code. Nothing has run by then but the body's decoding.
+        """
+        try:
+            if not _is_json(request.headers.get("content-type", "")) or self._get_stream_transport_from_headers(
+                request.headers
+            ):
+                return await self.run(request)
+            data = self.parse_json(await request.body())
+            if not isinstance(data, dict):
+                return await self.run(request)
+            query, variables, extensions = data.get("query"), data.get("variables"), data.get("extensions")
+            if not (
+                isinstance(query, str | None)
+                and isinstance(variables, dict | None)
+                and isinstance(extensions, dict | None)
+            ):
+                return await self.run(request)
+            query = self.persisted.resolve(query, extensions, bearer_token(request))
+            context = await self.get_context(request, Response())
+            try:
+                result = await self.schema.execute(
+                    query,
+                    variable_values=variables,
+                    context_value=context,
+                    root_value=None,
+                    operation_name=data.get("operationName"),
+                    allowed_operation_types=_POST_OPERATIONS,
+                    operation_extensions=extensions,
+                )
+            except CannotGetOperationTypeError as error:
+                raise HTTPException(400, error.as_http_error_reason()) from error
+            except InvalidOperationTypeError as error:
+                raise HTTPException(400, error.as_http_error_reason("POST")) from error
+            except MissingQueryError as error:
+                raise HTTPException(400, "No GraphQL query found in the request") from error
+            if not isinstance(result, ExecutionResult):
+                # A subscription's stream or an incremental result: the schema has neither.
+                raise TypeError(f"unexpected result {type(result).__name__}")
+            return Response(self.encode_json(process_result(result)), media_type="application/json")
+        except HTTPException as error:
+            return _refusal(request, error.reason, http_error_code(error.status_code), error.status_code)
+        except PersistedQueryNotFound:
+            return _refusal(request, "PersistedQueryNotFound", ApiErrorCode.PERSISTED_QUERY_NOT_FOUND.value, 200)
 
     async def run(self, request: Request, context: Any = UNSET, root_value: Any = UNSET) -> Response:  # type: ignore[override]
         """A refused request (method, content type, body, batch, persisted query) answers like any
