@@ -31,6 +31,7 @@ from resolvers import audit
 from resolvers.admins import lock_grants
 from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.grant_set_input import GrantSetChanges, GrantSetData
 from resolvers.inputs import UNSET, given, parse_uuid
 from resolvers.location_ids import visible_locations
 from resolvers.user_grants import load_access
@@ -40,25 +41,15 @@ DESCRIPTION_MAX = 500
 
 
 @dataclass
-class CreateGroupData:
-    name: str
-    permissions: list[Permission]
-    description: str | None = None
-    all_locations: bool = True
-    location_ids: list[str] = field(default_factory=list)
+class CreateGroupData(GrantSetData):
+    all_locations: bool = True  # a group holds its permissions everywhere unless given locations
     member_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
-class UpdateGroupData:
-    """Every field but `id` may be UNSET (left out); see `update_group` for what null means."""
+class UpdateGroupData(GrantSetChanges):
+    """See `update_group` for what null means."""
 
-    id: str
-    name: str | None = UNSET
-    description: str | None = UNSET
-    permissions: list[Permission] | None = UNSET
-    all_locations: bool | None = UNSET
-    location_ids: list[str] | None = UNSET
     add_member_ids: list[str] | None = UNSET
     remove_member_ids: list[str] | None = UNSET
 

@@ -12,7 +12,7 @@ SHA-256 and a recognisable prefix are kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from resolvers.admins import lock_grants
 from resolvers.context import RequestContext
 from resolvers.credentials import API_TOKEN_PREFIX, new_token, token_hash
 from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.grant_set_input import GrantSetChanges, GrantSetData
 from resolvers.inputs import UNSET, given, parse_uuid
 from resolvers.integration_auth import known_permissions
 from resolvers.location_ids import visible_locations
@@ -39,22 +40,13 @@ MAX_LOCATIONS = 200
 
 
 @dataclass
-class CreateIntegrationData:
-    name: str
-    permissions: list[Permission]
-    description: str | None = None
-    all_locations: bool = False
-    location_ids: list[Any] = field(default_factory=list)
+class CreateIntegrationData(GrantSetData):
+    """`GrantSetData`'s fields and no more: a new integration works at its locations only unless
+    `all_locations`."""
 
 
 @dataclass
-class UpdateIntegrationData:
-    id: Any
-    name: str | None = UNSET
-    description: str | None = UNSET
-    permissions: list[Permission] | None = UNSET
-    all_locations: bool | None = UNSET
-    location_ids: list[Any] | None = UNSET
+class UpdateIntegrationData(GrantSetChanges):
     is_active: bool | None = UNSET
 
 

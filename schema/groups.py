@@ -12,6 +12,7 @@ from permissions.scoping import can_see_location
 from resolvers import groups
 from schema import group_relations
 from schema.errors import Payload
+from schema.grant_set_input import GrantSetChangesInput, GrantSetInput
 from schema.info import Info
 from schema.limits import ORGANIZATION_ROWS, OWN_ROWS, at_most
 from schema.organization import Location
@@ -75,25 +76,13 @@ class PermissionGroup:
 
 
 @strawberry.input
-class CreatePermissionGroupInput:
-    name: str
-    description: str | None = None
-    permissions: list[Permission]
+class CreatePermissionGroupInput(GrantSetInput):
     all_locations: bool | None = True
-    location_ids: list[strawberry.ID] | None = strawberry.field(default_factory=list)
     member_ids: list[strawberry.ID] | None = strawberry.field(default_factory=list)
 
 
 @strawberry.input
-class UpdatePermissionGroupInput:
-    id: strawberry.ID
-    name: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    permissions: list[Permission] | None = strawberry.UNSET
-    all_locations: bool | None = strawberry.UNSET
-    location_ids: list[strawberry.ID] | None = strawberry.field(
-        default=strawberry.UNSET, description="Replaces the group's locations."
-    )
+class UpdatePermissionGroupInput(GrantSetChangesInput):
     add_member_ids: list[strawberry.ID] | None = strawberry.UNSET
     remove_member_ids: list[strawberry.ID] | None = strawberry.UNSET
 

@@ -20,6 +20,7 @@ from resolvers.inputs import parse_uuid
 from resolvers.integration_auth import known_permissions
 from schema.auth import OkPayload
 from schema.errors import Payload
+from schema.grant_set_input import GrantSetChangesInput, GrantSetInput
 from schema.info import Info
 from schema.limits import ORGANIZATION_ROWS, OWN_ROWS, at_most
 from schema.refusals import refuse_beside
@@ -87,24 +88,12 @@ class Integration:
 
 
 @strawberry.input
-class CreateIntegrationInput:
-    name: str
-    permissions: list[Permission] = strawberry.field(description="At most what the viewer holds.")
-    description: str | None = None
-    all_locations: bool | None = False
-    location_ids: list[strawberry.ID] | None = strawberry.field(
-        default_factory=list, description="Within the viewer's locations."
-    )
+class CreateIntegrationInput(GrantSetInput):
+    """`GrantSetInput`'s fields and no more."""
 
 
 @strawberry.input
-class UpdateIntegrationInput:
-    id: strawberry.ID
-    name: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    permissions: list[Permission] | None = strawberry.UNSET
-    all_locations: bool | None = strawberry.UNSET
-    location_ids: list[strawberry.ID] | None = strawberry.UNSET
+class UpdateIntegrationInput(GrantSetChangesInput):
     is_active: bool | None = strawberry.UNSET
 
 
