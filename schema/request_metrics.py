@@ -6,6 +6,7 @@ let anyone grow the metrics without bound."""
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,9 +27,29 @@ _BY_CODE = (
 )
 
 
+# Labels by (schema, document text, operation name): an app sends a handful of documents.
+_LABELS: OrderedDict[tuple[int, str, str | None], str] = OrderedDict()
+MAX_LABELS = 1024
+
+
 def operation_label(schema: GraphQLSchema, document: Any, operation_name: str | None) -> str:
     """`query:clients`, `mutation:createClient`; `query:(several)` for more than one root field;
-    `(invalid)` when the document names no operation of this schema."""
+    `(invalid)` when the document names no operation of this schema. Worked out once a document."""
+    source = document.loc.source.body if document is not None and document.loc is not None else None
+    if source is None:
+        return _label(schema, document, operation_name)
+    key = (id(schema), source, operation_name)
+    label = _LABELS.get(key)
+    if label is not None:
+        _LABELS.move_to_end(key)
+        return label
+    label = _LABELS[key] = _label(schema, document, operation_name)
+    if len(_LABELS) > MAX_LABELS:
+        _LABELS.popitem(last=False)  # least recently used out
+    return label
+
+
+def _label(schema: GraphQLSchema, document: Any, operation_name: str | None) -> str:
     operation = select_operation(document, operation_name) if document is not None else None
     if operation is None:
         return "(invalid)"

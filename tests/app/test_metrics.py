@@ -134,3 +134,19 @@ def test_the_sql_the_statement_counter_reads_never_reaches_the_log_output(capfd:
         root.handlers[:] = saved[1]
     assert "a line that is written" in out + err
     assert "tsl_secret-token" not in out + err
+
+
+def test_an_operation_label_is_remembered_by_document_and_operation_name() -> None:
+    from graphql import parse
+
+    from schema.api import build_schema
+    from schema.request_metrics import operation_label
+
+    schema = build_schema()._schema
+    document = parse("query A { viewer { kind } } query B { users { totalCount } } mutation C { logout { ok } }")
+    for _ in range(2):  # worked out, then remembered
+        assert operation_label(schema, document, "A") == "query:viewer"
+        assert operation_label(schema, document, "B") == "query:users"
+        assert operation_label(schema, document, "C") == "mutation:logout"
+        assert operation_label(schema, document, "D") == "(invalid)"
+        assert operation_label(schema, parse("{ nope }"), None) == "query:(invalid)"
