@@ -32,9 +32,9 @@ STATEMENT_WORDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
 class _StatementLog(logging.Logger):
     """Tortoise's query logger, counting each statement into the request's counter as Tortoise logs
-    it, before any record is made: a record is made only if someone listens at DEBUG (the tests'
-    statement counter). Counting through a handler needed DEBUG on and a `LogRecord` per statement,
-    about 40 µs of a two-statement read."""
+    it, before any record is made: a record is made only if someone asks for DEBUG on this logger
+    (the tests' statement counter). Counting through a handler needed DEBUG on and a `LogRecord` per
+    statement, about 40 µs of a two-statement read."""
 
     def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
         # Tortoise logs ("%s: %s", query, values): the query's first word, never the values formatted.
@@ -42,17 +42,24 @@ class _StatementLog(logging.Logger):
         if isinstance(first, str) and first.lstrip()[:6].upper().startswith(STATEMENT_WORDS):
             metrics.count_statement()
         if self.isEnabledFor(logging.DEBUG):
+            # The record names Tortoise's client as its origin, not this method.
+            kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1
             self._log(logging.DEBUG, msg, args, **kwargs)
 
 
 def count_statements() -> None:
-    """Count Tortoise's statements into the request's counter. Its logger keeps its level (a record
-    only for a listener that asks for DEBUG) and propagates nothing, so its records (SQL with its
-    values: PHI, link tokens) never reach the log output, whatever the root level."""
+    """Count Tortoise's statements into the request's counter. Its logger stays at INFO whatever the
+    root level (a record only for a listener that sets DEBUG on it) and propagates nothing, so its
+    records (SQL with its values: PHI, link tokens) never reach the log output."""
     logger = logging.getLogger("tortoise.db_client")
-    # The instance Tortoise's clients already hold (`tortoise.log.db_client_logger`): its class is
-    # swapped in place, since a new logger would not reach them.
-    logger.__class__ = _StatementLog
+    if type(logger) is not _StatementLog:
+        if type(logger) is not logging.Logger:
+            # Another logger class (set by a library) would lose its own behaviour to the swap below.
+            raise TypeError(f"tortoise.db_client is a {type(logger).__name__}, not a logging.Logger")
+        # The instance Tortoise's clients already hold (`tortoise.log.db_client_logger`): its class is
+        # swapped in place, since a new logger would not reach them.
+        logger.__class__ = _StatementLog
+    logger.setLevel(logging.INFO)
     logger.propagate = False
 
 

@@ -14,6 +14,7 @@ from graphql import FieldNode, GraphQLSchema
 from strawberry.extensions import SchemaExtension
 
 from resolvers import metrics
+from schema.compiled import MAX_PLANS
 from schema.limits import select_operation
 
 # The first matching code decides: the gravest outcome a response holds.
@@ -27,9 +28,10 @@ _BY_CODE = (
 )
 
 
-# Labels by (schema, document text, operation name): an app sends a handful of documents.
+# Labels by (schema, document text, operation name): an app sends a handful of documents. As many as
+# the plans (schema/compiled.py), so the texts kept are mostly the ones the plans keep already.
 _LABELS: OrderedDict[tuple[int, str, str | None], str] = OrderedDict()
-MAX_LABELS = 1024
+MAX_LABELS = MAX_PLANS
 
 
 def operation_label(schema: GraphQLSchema, document: Any, operation_name: str | None) -> str:

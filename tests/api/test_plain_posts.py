@@ -17,8 +17,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from strawberry.asgi import GraphQL
 
 from app.graphql import TesseraGraphQL
+from app.persisted import PersistedQueries
 from tests.factories import Org
 
 REQUEST_ID = "0123456789abcdef0123456789abcdef"
@@ -73,6 +75,13 @@ CORPUS: list[tuple[str, str, bytes, dict[str, str]]] = [
     ("form", "application/x-www-form-urlencoded", b"query=%7B%20viewer%20%7B%20kind%20%7D%20%7D", {}),
     ("multipart", "multipart/form-data; boundary=x", b"--x--", {}),
     ("no content type", "", _json(query=VIEWER), {}),
+    ("content type in capitals", "Application/JSON", _json(query=VIEWER), {}),
+    ("JSON only in a parameter", "text/plain; x=application/json", _json(query=VIEWER), {}),
+    ("json-patch", "application/json-patch+json", _json(query=VIEWER), {}),
+    ("byte order mark", JSON, b"\xef\xbb\xbf" + _json(query=VIEWER), {}),
+    ("UTF-16", JSON, '{"query": "{ viewer { kind } }"}'.encode("utf-16"), {}),
+    ("empty query", JSON, _json(query=""), {}),
+    ("introspection", JSON, _json(query="{ __schema { queryType { name } } }"), {}),
     ("event stream asked", JSON, _json(query=VIEWER), {"accept": "text/event-stream"}),
     ("multipart asked", JSON, _json(query=VIEWER), {"accept": "multipart/mixed"}),
     ("persisted, unknown hash", JSON, _apq("0" * 64), {}),
@@ -123,11 +132,13 @@ async def test_a_plain_post_is_answered_as_strawberrys_view_answers_it(
     view = _view(app)
     token = {"anonymous": None, "admin": org_a.admin.token, "bad token": "tss_" + "x" * 40}[principal]
     auth = {"authorization": f"Bearer {token}"} if token else {}
+    # Each way its own persisted-query store: the direct way must store and find documents itself.
+    stores = {plain: PersistedQueries() for plain in (False, True)}
     try:
         for name, content_type, body, headers in CORPUS:
             answers = []
             for plain in (False, True):
-                view.plain_posts = plain
+                view.plain_posts, view.persisted = plain, stores[plain]
                 access_lines.clear()
                 response = await _send(client, content_type, body, {**headers, **auth})
                 answers.append(
@@ -164,3 +175,16 @@ async def test_the_corpus_reaches_both_ways_of_answering(app: Any, client: httpx
     assert {"query", "variables", "charset", "unknown operation", "persisted, by hash", "no query"} <= direct
     assert {"batch", "text/plain", "form", "query not text", "variables not an object"}.isdisjoint(direct)
     assert view.plain_posts
+
+
+def test_the_view_hooks_the_direct_answer_leaves_out_are_strawberrys_own() -> None:
+    """`answer_plain_post` calls the view's hooks a plain POST goes through, except these, which it
+    does by itself; an override of one of them (or a new override) must be carried over there."""
+    left_out = ("execute_operation", "execute_single", "is_request_allowed", "should_render_graphql_ide")
+    assert all(getattr(TesseraGraphQL, name) is getattr(GraphQL, name) for name in left_out)
+    overridden = {name for name, value in vars(TesseraGraphQL).items() if callable(value) and hasattr(GraphQL, name)}
+    # parse_http_body: its one addition, the persisted query, is resolved by the direct answer too.
+    assert overridden == {
+        "__init__", "__call__", "render_graphql_ide", "encode_json", "get_context", "get_root_value",
+        "decode_json", "parse_http_body", "run",
+    }  # fmt: skip
