@@ -174,6 +174,11 @@ class GrantSources:
             is_admin=self.is_admin, all_locations=self.all_locations, site_ids=self.sites, groups=self.groups.values()
         )
 
+    def reach(self) -> Scope:
+        """The locations the user works at, as a principal's `sites`: every one for an admin or an
+        all-locations user, else its own."""
+        return ALL if self.is_admin or self.all_locations else self.sites
+
 
 # What no API token ever holds, whatever its integration lists: a token never mints, widens or
 # revokes tokens or integrations.

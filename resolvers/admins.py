@@ -40,7 +40,7 @@ async def lock_grants(principal: Principal, needs: Permission | None = None) -> 
 
     The principal was read when the request began; a change that committed while this one waited
     (another admin demoting this actor, say) must count, or two calls could each pass on what the
-    other was undoing. So its user row and grants are read again under the lock (two statements, on
+    other was undoing. So its user row, grants and sites are read again under the lock (two statements, on
     grant-changing mutations only), and an actor who may no longer act is refused, as is one who no
     longer holds `needs`: the permission the field asked for before the lock, for a call that asks
     nothing more of the actor's grants afterwards (an org-wide INTEGRATIONS_MANAGE, GROUPS_MANAGE or
@@ -52,8 +52,9 @@ async def lock_grants(principal: Principal, needs: Permission | None = None) -> 
         standing = Standing.of(user, access.provider_status, access.provider_deactivate_at) if user else None
         if user is None or standing is None or denial_reason(standing, datetime.now(UTC)) is not None:
             raise forbidden(CHANGED_MESSAGE)
+        active = access.sources(inactive_locations=False)
         principal.user = user
-        principal.grants = access.sources(inactive_locations=False).grants()
+        principal.grants, principal.sites = active.grants(), active.reach()
     if needs is not None and not principal.grants.allows(needs):
         raise forbidden(f"This needs the {needs.value} permission. {CHANGED_MESSAGE}")
 

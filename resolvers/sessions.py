@@ -18,7 +18,6 @@ from tortoise.queryset import QuerySet
 
 from models.sessions import Session
 from models.users import StaffToken
-from permissions.grants import ALL
 from permissions.principal import Principal, PrincipalKind
 from permissions.standing import Standing, denial_reason
 from resolvers.context import RequestContext
@@ -84,7 +83,7 @@ async def authenticate_staff(ctx: RequestContext) -> Principal | None:
         grants=active.grants(),
         user=user,
         session=session,
-        sites=ALL if user.is_admin or user.all_locations else active.sites,
+        sites=active.reach(),
         locked=locked,
         password_reset_required=user.password_reset_required,
     )
