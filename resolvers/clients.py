@@ -191,8 +191,9 @@ def coverage_only(data: UpdateClientData) -> bool:
 async def update_client(ctx: RequestContext, data: UpdateClientData) -> Client:
     """Change the fields given; `expected_version`, when given, must match (else CONFLICT).
 
-    Moving the client needs CLIENTS_MANAGE at both locations. The write is guarded by the version
-    it read, so of two concurrent saves exactly one wins and the other gets CONFLICT.
+    Moving the client needs CLIENTS_MANAGE at both locations, and CLIENT_PORTAL_MANAGE at the new one
+    when portal access comes with it. The write is guarded by the version it read, so of two
+    concurrent saves exactly one wins and the other gets CONFLICT.
     """
     principal = await ctx.require_principal()
     async with in_transaction():
@@ -219,6 +220,19 @@ async def update_client(ctx: RequestContext, data: UpdateClientData) -> Client:
             location = await _location_for(principal, data.location_id, ("input", "locationId"), problems)
             if location is None:
                 problems.raise_if_any()
+            assert location is not None
+            if not principal.grants.has(
+                Permission.CLIENT_PORTAL_MANAGE, str(location.id)
+            ) and await invitations.has_portal_access(client.id, ctx.now()):
+                # Else a client moved to where the actor may invite, invited, and moved back would
+                # carry to its own location portal access the actor could not give there.
+                problems.add(
+                    ErrorCode.FORBIDDEN,
+                    "This client has portal access (accounts or pending invitations), which the move would "
+                    "bring to the new location: that needs CLIENT_PORTAL_MANAGE there.",
+                    "input",
+                    "locationId",
+                )
         assert location is not None
         coverage = data.coverage if given(data.coverage) else None
         if coverage is not None and not (

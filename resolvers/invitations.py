@@ -101,6 +101,15 @@ def status_of(invitation: ClientInvitation, now: datetime) -> InvitationStatus:
     return InvitationStatus.PENDING
 
 
+async def has_portal_access(client_id: Any, now: datetime) -> bool:
+    """Whether portal accounts manage the client or a pending invitation could link one: what moving
+    the client to another location (or merging it into another client) hands to that location, as
+    inviting there would (docs/architecture.md "Client portal")."""
+    if await ClientPortalLink.filter(client_id=client_id).exists():
+        return True
+    return await ClientInvitation.filter(status_q(InvitationStatus.PENDING, now), client_id=client_id).exists()
+
+
 def status_q(status: InvitationStatus, now: datetime) -> Q:
     """`status_of` as a row filter, for the invitations list."""
     unused = Q(accepted_at__isnull=True, revoked_at__isnull=True)

@@ -443,7 +443,8 @@ class Mutation:
             any_of=True,
             description="Edit a client (CONFLICT when expectedVersion is stale): each field needs its own "
             "permission at the client's location, coverage CLIENTS_COVERAGE_MANAGE (a change of coverage alone "
-            "needs only that), every other field CLIENTS_MANAGE; moving it needs CLIENTS_MANAGE at both locations.",
+            "needs only that), every other field CLIENTS_MANAGE; moving it needs CLIENTS_MANAGE at both locations, "
+            "and CLIENT_PORTAL_MANAGE at the new one when it has portal accounts or pending invitations.",
             effects=(GrantEffect.NONE,),
         ),
     )

@@ -136,3 +136,62 @@ async def test_primary_provider_id_is_not_an_existence_oracle(gql: GQL, factory:
         body = await gql(create, new_client(a1, smsConsent=False, primaryProviderId=provider_id), token=actor.token)
         answers.append(body["data"]["createClient"]["errors"])
     assert answers[0] == answers[1]
+
+
+# --------------------------------------------------------------------------- a move carries portal access
+
+MOVE = """mutation ($id: ID!, $l: ID!) { updateClient(input: {id: $id, locationId: $l}) {
+  client { location { id } } errors { code field } } }"""
+INVITE = """mutation ($i: InviteClientUserInput!) { inviteClientUser(input: $i) { link errors { code } } }"""
+
+
+async def _portal_manager_at_a1_only(factory: Factory, org: Org) -> Any:
+    a1, a2 = org.locations
+    manage = await factory.group(org.organization, [P.CLIENTS_READ, P.CLIENTS_MANAGE])
+    portal_here = await factory.group(org.organization, [P.CLIENT_PORTAL_MANAGE], locations=[a1])
+    return await factory.user(org.organization, username="mover", locations=[a1, a2], groups=[manage, portal_here])
+
+
+async def test_a_client_moved_away_invited_and_moved_back_does_not_carry_the_invitation_home(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    """Inviting to an A2 client needs CLIENT_PORTAL_MANAGE at A2. Moving the client to A1 (where the
+    actor may invite), inviting, then moving it back would carry that invitation to A2: the move
+    back is refused, as a merge carrying portal access is (audit 52)."""
+    from datetime import date
+
+    from models.portal import ClientPortalLink
+
+    a1, a2 = org_a.locations
+    actor = await _portal_manager_at_a1_only(factory, org_a)
+    patient = await make_client(org_a, a2, "Noor", "Haddad", date_of_birth=date(1990, 1, 2))
+    invite = {"i": {"clientId": str(patient.id), "email": "me@example.org", "send": False}}
+    assert payload_codes((await gql(INVITE, invite, token=actor.token))["data"]["inviteClientUser"]) == ["FORBIDDEN"]
+
+    there = await gql(MOVE, {"id": str(patient.id), "l": str(a1.id)}, token=actor.token)
+    assert payload_codes(there["data"]["updateClient"]) == []
+    assert (await gql(INVITE, invite, token=actor.token))["data"]["inviteClientUser"]["link"]
+    back = await gql(MOVE, {"id": str(patient.id), "l": str(a2.id)}, token=actor.token)
+    assert back["data"]["updateClient"]["errors"] == [{"code": "FORBIDDEN", "field": ["input", "locationId"]}]
+    assert (await Client.get(id=patient.id)).location_id == a1.id
+    assert not await ClientPortalLink.filter(client_id=patient.id).exists()
+
+
+async def test_a_client_with_a_portal_account_moves_only_where_the_actor_manages_portal_access(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    """An A1 client whose parent has an account: moving it to A2 hands that account to A2, which needs
+    CLIENT_PORTAL_MANAGE there; a client with no portal access moves with CLIENTS_MANAGE alone."""
+    from models.enums import ProxyRelationship
+
+    a1, a2 = org_a.locations
+    actor = await _portal_manager_at_a1_only(factory, org_a)
+    linked = await make_client(org_a, a1, "Kid", "Linked")
+    await factory.portal_account(org_a, "parent@example.org", [(linked, ProxyRelationship.PARENT)])
+    plain = await make_client(org_a, a1, "Kid", "Plain")
+    refused = await gql(MOVE, {"id": str(linked.id), "l": str(a2.id)}, token=actor.token)
+    assert refused["data"]["updateClient"]["errors"] == [{"code": "FORBIDDEN", "field": ["input", "locationId"]}]
+    moved = await gql(MOVE, {"id": str(plain.id), "l": str(a2.id)}, token=actor.token)
+    assert moved["data"]["updateClient"] == {"client": {"location": {"id": str(a2.id)}}, "errors": []}
+    by_admin = await gql(MOVE, {"id": str(linked.id), "l": str(a2.id)}, token=org_a.admin.token)
+    assert by_admin["data"]["updateClient"]["errors"] == []
