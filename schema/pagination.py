@@ -26,6 +26,10 @@ from permissions.errors import bad_input
 
 T = TypeVar("T")
 MAX_PAGE = 100
+# A cursor holds a row's sort keys: the longest (a 200-character name, every character escaped in
+# JSON, and an id) encode to about 3.3 KB. Anything longer is refused before it is decoded (JSON
+# nested thousands deep is also refused when short: Python's decoder recurses on it).
+MAX_CURSOR = 8192
 
 
 @strawberry.type
@@ -65,6 +69,7 @@ def cursor_text(value: Any) -> str:
     """A text column's value from a cursor: a string, and one PostgreSQL can compare (no NUL)."""
     if not isinstance(value, str) or "\x00" in value:
         raise ValueError("not a text sort value")
+    value.encode()  # a lone surrogate (legal JSON, "\ud800") no driver can send: a ValueError
     return value
 
 
@@ -192,11 +197,13 @@ def page_info(edges: Sequence[Any], has_next_page: bool) -> PageInfo:
 def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
     """The sort values in a cursor; a malformed one is a BAD_USER_INPUT, never a 500."""
     try:
+        if len(cursor) > MAX_CURSOR:
+            raise ValueError("longer than any cursor a list gives out")
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
         if not isinstance(values, list) or len(values) != len(keys):
             raise ValueError
         return [k.read(v) for k, v in zip(keys, values, strict=True)]
-    except (ValueError, TypeError, OverflowError, UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, RecursionError):  # JSON and Unicode errors are ValueErrors
         raise bad_input("`after` is not a cursor this list gave out.") from None
 
 

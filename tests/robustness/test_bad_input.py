@@ -144,6 +144,11 @@ CURSORS: list[tuple[str, Any]] = [
     ("cursor_audit_naive", cursor("2026-01-01T00:00:00", str(uuid.uuid4()))),
     ("cursor_audit_year_1", cursor("0001-01-01T00:00:00+14:00", str(uuid.uuid4()))),
     ("cursor_audit_bad_id", cursor("2026-01-01T00:00:00+00:00", "not-a-uuid")),
+    # JSON nested past Python's recursion limit, and text keys holding a lone surrogate (legal JSON, but
+    # no driver can send it): audit 51.
+    ("cursor_nested", base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode()),
+    *[(f"cursor_surrogate_{n}", cursor(*["\ud800"] * (n - 1), str(uuid.uuid4()))) for n in (2, 3)],
+    ("cursor_over_the_limit", base64.urlsafe_b64encode(b'["' + b"a" * 9000 + b'"]').decode()),
 ]
 VALUES = {"String": STRINGS, "ID": IDS, "Int": INTS, "Date": DATES, "DateTime": DATETIMES}
 # --------------------------------------------------------------------------- the schema walk
@@ -522,3 +527,21 @@ async def test_the_base_input_goes_through(gql: GQL, factory: Factory, org_a: Or
     )
     assert "errors" not in body, body
     assert body["data"][operation]["errors"] == [], body
+
+
+@pytest.mark.parametrize("label", [label for label, _ in CURSORS])
+async def test_a_nested_connection_refuses_a_forged_cursor(gql: GQL, factory: Factory, org_a: Org, label: str) -> None:
+    """The connections below a root field (a group's members, a provider's clients) decode the same
+    cursors as the root lists, which the sweep covers: a forged one is BAD_USER_INPUT there too."""
+    after = dict(CURSORS)[label]
+    group = await factory.group(org_a.organization, [Permission.USERS_READ])
+    staff = await factory.user(org_a.organization, locations=[org_a.locations[0]], session=False)
+    provider = await make_provider(staff.user, "Nested Cursor")
+    members = """query($id: ID!, $a: String) { permissionGroup(id: $id) {
+      members(first: 2, after: $a) { edges { node { id } } } } }"""
+    clients = """query($id: ID!, $a: String) { provider(id: $id) {
+      clients(first: 2, after: $a) { edges { node { id } } } } }"""
+    for query, id_ in ((members, group.id), (clients, provider.id)):
+        body = await gql(query, {"id": str(id_), "a": after}, token=org_a.admin.token)
+        codes = [(e.get("extensions") or {}).get("code") for e in body.get("errors") or []]
+        assert codes == ["BAD_USER_INPUT"], body
