@@ -90,9 +90,15 @@ class Provider:
     async def deactivated_at(self: Any, info: Info) -> datetime | None:
         return self.deactivated_at if await _seen_directly(info, self) else None
 
-    @strawberry.field(description="DEACTIVATION_SCHEDULED shows as INACTIVE once its date has passed.")
-    def status(self: Any, info: Info) -> ProviderStatus:
-        return resolvers.effective_status(self, info.context.now())
+    @strawberry.field(
+        description="DEACTIVATION_SCHEDULED shows as INACTIVE once its date has passed, and as ACTIVE through a "
+        "client without PROVIDERS_READ (where the date does not show either)."
+    )
+    async def status(self: Any, info: Info) -> ProviderStatus:
+        shown = resolvers.effective_status(self, info.context.now())
+        if shown is ProviderStatus.DEACTIVATION_SCHEDULED and not await _seen_directly(info, self):
+            return ProviderStatus.ACTIVE  # when a provider leaves is its own and HR's, like `deactivateAt`
+        return shown
 
     billing_role = staff_column(BillingRole)
 

@@ -9,6 +9,7 @@ fixed number of statements (tests/api/test_users_statements.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -66,15 +67,17 @@ class EffectivePermission:
         return [r for r in rows if r is not None and principal and _visible_location(principal, r)]
 
 
-def effective_permissions(grants: Grants) -> list[EffectivePermission]:
-    """A Grants value as the API shows it, in catalogue order."""
+def effective_permissions(grants: Grants, visible: Callable[[str], bool] | None = None) -> list[EffectivePermission]:
+    """A Grants value as the API shows it, in catalogue order; with `visible`, held only at the
+    locations it accepts (another user's, seen by a viewer: a permission held only at a location the
+    viewer may not see is not shown at all, or it would tell where the user works)."""
     result = []
     for permission in Permission:
         scope = grants.scope(permission)
         if scope is ALL:
             result.append(EffectivePermission(permission=permission, all_locations=True, location_ids=[]))
-        elif scope:
-            result.append(EffectivePermission(permission=permission, all_locations=False, location_ids=sorted(scope)))
+        elif where := sorted(lid for lid in scope if visible is None or visible(lid)):
+            result.append(EffectivePermission(permission=permission, all_locations=False, location_ids=where))
     return result
 
 
@@ -152,8 +155,10 @@ class User:
         )
     )
     async def effective_permissions(self: Any, info: Info) -> list[EffectivePermission]:
+        principal = await info.context.principal()
         key = f"{self.organization_id}|{self.id}"
-        return effective_permissions(await info.context.loaders.of(relations.user_grants).load(key))
+        grants = await info.context.loaders.of(relations.user_grants).load(key)
+        return effective_permissions(grants, lambda lid: principal is not None and can_see_location(principal, lid))
 
     @strawberry.field(description="The provider profile, when the viewer may see it (PROVIDERS_READ at a site).")
     async def provider(self: Any, info: Info) -> ProviderNode | None:

@@ -157,3 +157,32 @@ async def test_provider_search_by_last_name_only_among_users_the_viewer_may_see(
     readers = await staff_with(factory, org_a, [P.PROVIDERS_READ, P.USERS_READ], [a1])
     body = await gql(query, {"s": "zebu"}, token=readers.token)
     assert body["data"]["providers"]["edges"] == [{"node": {"displayName": "Dr Who"}}]
+
+
+async def test_a_scheduled_deactivation_does_not_show_through_a_client_as_its_status(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    """`deactivateAt` is null through a client without PROVIDERS_READ (when a provider leaves is HR's):
+    its status does not tell it either, for staff or for the patient's own portal account (audit 52)."""
+    from datetime import UTC, datetime, timedelta
+
+    from models.enums import ProviderStatus, ProxyRelationship
+
+    a1 = org_a.locations[0]
+    doctor = await factory.user(org_a.organization, username="doc", locations=[a1])
+    provider = await make_provider(
+        doctor.user,
+        "Dr Doc",
+        status=ProviderStatus.DEACTIVATION_SCHEDULED,
+        deactivate_at=datetime.now(UTC) + timedelta(days=30),
+    )
+    patient = await make_client(org_a, a1, "Pat", "Ient", primary_provider=provider)
+    reader = await staff_with(factory, org_a, [P.CLIENTS_READ], [a1])
+    own = await factory.portal_account(org_a, "pat@example.org", [(patient, ProxyRelationship.SELF)])
+    query = "query ($id: ID!) { client(id: $id) { primaryProvider { status deactivateAt } } }"
+    for token in (reader.token, own.token):
+        shown = (await gql(query, {"id": str(patient.id)}, token=token))["data"]["client"]["primaryProvider"]
+        assert shown == {"status": "ACTIVE", "deactivateAt": None}, shown
+    hr = await staff_with(factory, org_a, [P.CLIENTS_READ, P.PROVIDERS_READ], [a1])
+    shown = (await gql(query, {"id": str(patient.id)}, token=hr.token))["data"]["client"]["primaryProvider"]
+    assert shown["status"] == "DEACTIVATION_SCHEDULED" and shown["deactivateAt"] is not None

@@ -191,3 +191,32 @@ async def test_a_location_out_of_reach_looks_unknown_in_a_users_sites(gql: GQL, 
     assert body["data"]["updateUser"]["errors"] == [
         {"code": "INVALID", "field": ["input", "sites", "locationIds", "0"]}
     ]
+
+
+async def test_effective_permissions_tell_nothing_of_a_site_the_viewer_may_not_see(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    """A user at A1 and A2, seen from A1, looks like one at A1 alone: a permission it holds only at
+    A2 would otherwise show (with no location) and tell that it works somewhere hidden (audit 52)."""
+    a1, a2 = org_a.locations
+    viewer = await staff_with(factory, org_a, [P.USERS_READ], [a1])
+    here = await factory.group(org_a.organization, [P.CLIENTS_READ], locations=[a1])
+    there = await factory.group(org_a.organization, [P.BILLING_MANAGE], locations=[a2])
+    both = await factory.user(org_a.organization, username="both", locations=[a1, a2], groups=[here, there])
+    only_here = await factory.user(org_a.organization, username="here", locations=[a1], groups=[here])
+    doc = """query ($id: ID!) { user(id: $id) { locations { id }
+        effectivePermissions { permission allLocations locations { id } } } }"""
+    seen = []
+    for staff in (both, only_here):
+        body = await gql(doc, {"id": str(staff.user.id)}, token=viewer.token)
+        assert "errors" not in body, body
+        seen.append(body["data"]["user"])
+    assert seen[0]["locations"] == seen[1]["locations"] == [{"id": str(a1.id)}]
+    assert (
+        seen[0]["effectivePermissions"]
+        == seen[1]["effectivePermissions"]
+        == [{"permission": "CLIENTS_READ", "allLocations": False, "locations": [{"id": str(a1.id)}]}]
+    )
+    # The admin sees both sites' permissions.
+    body = await gql(doc, {"id": str(both.user.id)}, token=org_a.admin.token)
+    assert {p["permission"] for p in body["data"]["user"]["effectivePermissions"]} == {"CLIENTS_READ", "BILLING_MANAGE"}
