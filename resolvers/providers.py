@@ -538,8 +538,10 @@ async def reactivate_provider(ctx: RequestContext, provider_id: str) -> Provider
             raise fail(ErrorCode.INVALID, "This provider is not inactive.", "input", "id")
         sources = await configured_sources(principal.organization.id, target.user.id)
         check_restore(principal, target.user.id, sources, "input", "id")
-        # Seats are billed per user who can log in (resolvers/seats.py): one with access takes its seat back.
-        await check_seats(principal, int(target.user.access_status is not AccessStatus.NO_ACCESS), "input", "id")
+        # Seats are billed per user who can log in (resolvers/seats.py): one with access takes its seat back,
+        # unless it holds it still (its user active: a deactivation date passed before the job ran).
+        takes_seat = not target.user.is_active and target.user.access_status is not AccessStatus.NO_ACCESS
+        await check_seats(principal, int(takes_seat), "input", "id")
         await void_links(str(target.user.id), now)  # links die with the deactivation, not revived by this
         await User.filter(id=provider.user_id).update(is_active=True, version=F("version") + 1, updated_at=now)
         return await _save(

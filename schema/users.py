@@ -144,7 +144,8 @@ class User:
         **at_most(OWN_ROWS, {"description": "The user's groups: one's own, or anyone's for those who may see groups."})
     )
     async def permission_groups(self: Any, info: Info) -> list[PermissionGroupNode]:
-        principal = await info.context.require_principal()
+        # `viewer.user` is readable by a session that must change its password first: its own groups too.
+        principal = await info.context.require_principal(allow_reset=True)
         if not can_see_groups(principal) and principal.actor_id != str(self.id):
             return []
         return await info.context.loaders.of(relations.user_groups).load(str(self.id))

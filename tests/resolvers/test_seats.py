@@ -75,3 +75,24 @@ async def test_reactivating_a_provider_with_access_needs_a_free_seat(gql, factor
     body = await gql(REACTIVATE_PROVIDER, {"id": str(provider.id)}, token=org.admin.token)
     assert [e["code"] for e in body["data"]["reactivateProvider"]["errors"]] == ["SEAT_LIMIT_REACHED"]
     assert not (await User.get(id=staff.user.id)).is_active
+
+
+async def test_reactivating_a_provider_whose_user_still_holds_its_seat_takes_no_second_one(gql, factory):
+    """A deactivation date passed before the job ran: the provider shows INACTIVE, but its user is still
+    active with access, so it holds its seat. Reactivating it changes no seat count (audit 53)."""
+    from datetime import UTC, datetime, timedelta
+
+    from models.enums import ProviderStatus
+    from models.providers import Provider
+    from tests.factories import make_provider
+
+    org = await factory.organization(seat_limit=2)
+    staff = await factory.user(org.organization, type=UserType.PROVIDER, session=False)
+    provider = await make_provider(staff.user, display_name="Dr Seat")
+    await Provider.filter(id=provider.id).update(
+        status=ProviderStatus.DEACTIVATION_SCHEDULED, deactivate_at=datetime.now(UTC) - timedelta(minutes=5)
+    )
+    assert (await gql(ORG, token=org.admin.token))["data"]["organization"] == {"seatLimit": 2, "seatsUsed": 2}
+    body = await gql(REACTIVATE_PROVIDER, {"id": str(provider.id)}, token=org.admin.token)
+    assert body["data"]["reactivateProvider"]["errors"] == [], body
+    assert (await gql(ORG, token=org.admin.token))["data"]["organization"] == {"seatLimit": 2, "seatsUsed": 2}

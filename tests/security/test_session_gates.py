@@ -102,3 +102,17 @@ async def test_expired_and_scheduled_deactivation_deny_without_a_job(gql: GQL, f
         status="DEACTIVATION_SCHEDULED", deactivate_at=datetime.now(UTC) - timedelta(seconds=1)
     )
     assert error_codes(await gql("query { viewer { user { id } } }", token=leaving.token)) == ["UNAUTHENTICATED"]
+
+
+async def test_a_session_that_must_change_its_password_reads_its_own_viewer_whole(
+    gql: GQL, factory: Factory, org_a: Org
+) -> None:
+    """Such a session may call `viewer` (and changePassword, logout): its own user reads whole, groups
+    included, where a PASSWORD_RESET_REQUIRED at the non-null list nulled the user (audit 53)."""
+    staff = await staff_with(factory, org_a, [P.CLIENTS_READ], org_a.locations[:1], password_reset_required=True)
+    body = await gql("{ viewer { kind user { username permissionGroups { name } } } }", token=staff.token)
+    assert error_codes(body) == [], body
+    assert body["data"]["viewer"]["user"]["username"] == staff.user.username
+    assert len(body["data"]["viewer"]["user"]["permissionGroups"]) == 1
+    body = await gql("{ users { totalCount } }", token=staff.token)
+    assert error_codes(body) == ["PASSWORD_RESET_REQUIRED"], body
