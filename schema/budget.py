@@ -11,7 +11,8 @@ costs less than `first: 50`), and the difference settled (`charged_cost`: an ans
 at least its estimate; one that returned more than its estimate pays all of it, however deep in debt
 that leaves the bucket). All tokens of an integration share its bucket.
 A bucket store that does not answer refuses the token with SERVICE_UNAVAILABLE; staff sessions and
-portal accounts never touch it.
+portal accounts never touch it. A request refused before the charge (over the whole budget, by the
+document limits or by validation) shows the budget too, charged nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from strawberry.extensions import SchemaExtension
 
 from permissions.errors import ApiError, ApiErrorCode
 from resolvers import buckets
+from resolvers.credentials import API_TOKEN_PREFIX
 
 UNAVAILABLE_RETRY_SECONDS = 5
 
@@ -69,7 +71,9 @@ class TokenBudget(SchemaExtension):
         budget = buckets.Budget(settings.token_bucket_size, settings.token_bucket_restore_rate)
         requested = int(getattr(ctx, "requested_cost", 0) or 0)
         bucket_id, organization_id = str(principal.api_token.integration_id), principal.organization_id
+        store = buckets.store_for(settings.redis_url)
         if requested > budget.size:
+            self.cost = _report(requested, 0, await _level(store, bucket_id, organization_id, budget), budget)
             execution.result = _refused(
                 ApiError(
                     ApiErrorCode.QUERY_TOO_COMPLEX,
@@ -78,10 +82,10 @@ class TokenBudget(SchemaExtension):
             )
             yield
             return
-        store = buckets.store_for(settings.redis_url)
         try:
             taken = await store.take(bucket_id, organization_id, requested, budget)
         except buckets.BucketUnavailable:
+            self.cost = _report(requested, 0, 0.0, budget)  # nothing to spend until the store answers
             execution.result = _refused(
                 ApiError(
                     ApiErrorCode.SERVICE_UNAVAILABLE,
@@ -112,8 +116,34 @@ class TokenBudget(SchemaExtension):
                 level = await store.settle(bucket_id, organization_id, requested - actual, budget)
         self.cost = _report(requested, actual, level, budget)
 
-    def get_results(self) -> dict[str, Any]:
+    async def get_results(self) -> dict[str, Any]:  # type: ignore[override]
+        if self.cost is None:
+            self.cost = await self._uncharged()
         return {"cost": self.cost} if self.cost is not None else {}
+
+    async def _uncharged(self) -> dict[str, Any] | None:
+        """The budget of an API token whose request never reached the charge (refused by the document
+        limits or validation, say): every answer to a token shows it, charged nothing. Nobody else's
+        request resolves its caller here."""
+        ctx = self.execution_context.context
+        if not str(getattr(ctx, "token", None) or "").startswith(API_TOKEN_PREFIX):
+            return None
+        principal = await ctx.principal()
+        if principal is None or not principal.is_token or principal.api_token is None:
+            return None
+        settings = ctx.settings
+        budget = buckets.Budget(settings.token_bucket_size, settings.token_bucket_restore_rate)
+        store = buckets.store_for(settings.redis_url)
+        level = await _level(store, str(principal.api_token.integration_id), principal.organization_id, budget)
+        return _report(int(getattr(ctx, "requested_cost", 0) or 0), 0, level, budget)
+
+
+async def _level(store: buckets.BucketStore, bucket_id: str, organization_id: str, budget: buckets.Budget) -> float:
+    """What the bucket holds now, changing nothing (0 when the store does not answer)."""
+    try:
+        return await store.settle(bucket_id, organization_id, 0, budget)
+    except buckets.BucketUnavailable:
+        return 0.0
 
 
 def _refused(error: ApiError) -> ExecutionResult:

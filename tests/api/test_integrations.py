@@ -213,6 +213,36 @@ class TestDrainedBucket:
         assert error_codes(await gql(CLIENTS, token=org_a.admin.token)) == []
 
 
+class TestRefusalsShowTheBudget:
+    """Every answer to an API token carries `extensions.cost` (DESIGN §5), refusals included: a query
+    over the whole budget, one the document limits or validation refuse before anything is charged
+    (audit 53). None of them is charged."""
+
+    settings = bucket_of(200, 1)
+
+    @pytest.mark.parametrize(
+        ("document", "code"),
+        [
+            ("{ clients(first: 100) { edges { node { firstName lastName email } } } }", "QUERY_TOO_COMPLEX"),
+            ("{ " + " ".join(f"a{n}: organization {{ name }}" for n in range(20)) + " }", "QUERY_TOO_COMPLEX"),
+            ("{ organization { nope } }", "BAD_USER_INPUT"),
+            ("{ organization { name ", "BAD_USER_INPUT"),
+        ],
+    )
+    async def test_a_refused_query_shows_the_budget_and_is_charged_nothing(
+        self, gql: GQL, factory: Factory, org_a: Org, document: str, code: str
+    ) -> None:
+        partner = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations)
+        body = await gql(document, token=partner.token)
+        assert error_codes(body) == [code], body
+        cost = body["extensions"]["cost"]
+        assert cost["actualQueryCost"] == 0
+        assert cost["throttleStatus"] == {"maximumAvailable": 200.0, "currentlyAvailable": 200.0, "restoreRate": 1.0}
+        # Staff and anonymous callers still see none.
+        assert "cost" not in (await gql(document, token=org_a.admin.token)).get("extensions", {})
+        assert "cost" not in (await gql(document)).get("extensions", {})
+
+
 class TestListsWithoutAPageSize:
     """Found in a security review: a list with no `first` (locations, permissionGroups,
     Integration.tokens...) was estimated at one row, and the settlement's debt stopped at minus the
