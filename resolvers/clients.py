@@ -64,6 +64,12 @@ AUDITED = (
 )
 
 
+PORTAL_MOVE_MESSAGE = (
+    "This client has portal access (accounts or pending invitations), which the move would bring to the new "
+    "location: that needs CLIENT_PORTAL_MANAGE there."
+)
+
+
 # --------------------------------------------------------------------------- lookups
 # The location and provider an input names, checked against the database and the actor's grants.
 
@@ -221,19 +227,13 @@ async def update_client(ctx: RequestContext, data: UpdateClientData) -> Client:
             if location is None:
                 problems.raise_if_any()
             assert location is not None
-            if not principal.grants.has(
-                Permission.CLIENT_PORTAL_MANAGE, str(location.id)
-            ) and await invitations.has_portal_access(client.id, ctx.now()):
-                # Else a client moved to where the actor may invite, invited, and moved back would
-                # carry to its own location portal access the actor could not give there.
-                problems.add(
-                    ErrorCode.FORBIDDEN,
-                    "This client has portal access (accounts or pending invitations), which the move would "
-                    "bring to the new location: that needs CLIENT_PORTAL_MANAGE there.",
-                    "input",
-                    "locationId",
-                )
-        assert location is not None
+        # A move brings the client's portal access along: else a client moved to where the actor may
+        # invite, invited, and moved back would carry home portal access the actor could not give there.
+        moves_portal = location.id != client.location_id and not principal.grants.has(
+            Permission.CLIENT_PORTAL_MANAGE, str(location.id)
+        )
+        if moves_portal and await invitations.has_portal_access(client.id, ctx.now()):
+            problems.add(ErrorCode.FORBIDDEN, PORTAL_MOVE_MESSAGE, "input", "locationId")
         coverage = data.coverage if given(data.coverage) else None
         if coverage is not None and not (
             principal.grants.has(Permission.CLIENTS_COVERAGE_MANAGE, str(client.location_id))
@@ -274,6 +274,10 @@ async def update_client(ctx: RequestContext, data: UpdateClientData) -> Client:
             raise fail(
                 ErrorCode.CONFLICT, "Someone else saved this client first: reload it.", "input", "expectedVersion"
             )
+        if moves_portal and await invitations.has_portal_access(client.id, ctx.now()):
+            # Asked again now that the write holds the row: an invitation takes it first
+            # (`invitations._managed_client`), so one made meanwhile is seen here and undoes the move.
+            raise fail(ErrorCode.FORBIDDEN, PORTAL_MOVE_MESSAGE, "input", "locationId")
         client.update_from_dict(values)
         await audit.record(
             ctx, "client.update", about=client, changes=audit.diff(before, audit.snapshot(client, AUDITED))

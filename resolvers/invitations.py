@@ -141,6 +141,10 @@ async def _managed_client(principal: Principal, client_id: Any, *path: str, open
     and open (unless `open_only` is off: revoking and removing access stay possible on an archived
     client); else NOT_FOUND (out of sight) or FORBIDDEN / INVALID at `path`."""
     refusal = "Portal access needs CLIENT_PORTAL_MANAGE at the client's location."
+    if (parsed := parse_uuid(client_id)) is not None:
+        # The client's row first, as accepting, archiving, merging and a move's write take it: an
+        # invitation racing a move, an archive or another invitation of the client waits its turn.
+        await Client.filter(id=parsed, organization_id=principal.organization_id).select_for_update().first()
     client = await client_to_act_on(principal, client_id, Permission.CLIENT_PORTAL_MANAGE, refusal, *path)
     if open_only and client.status not in OPEN_STATUSES:
         raise fail(ErrorCode.INVALID, "An archived or merged client cannot be invited.", *path)

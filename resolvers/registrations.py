@@ -45,7 +45,7 @@ from resolvers.portal_auth import (
     open_portal_session,
     portal_login_key,
 )
-from resolvers.throttle import throttle_address
+from resolvers.throttle import login_lock, throttle_address
 
 
 def sign_up_key(ip: str) -> str:
@@ -104,15 +104,18 @@ async def portal_sign_up(ctx: RequestContext, data: SignUpData) -> PortalSession
     if organization is None:
         raise fail(ErrorCode.NOT_FOUND, "No such organization.", "input", "organizationSlug")
     ip = throttle_address(ctx.ip_address)
-    email_turn = await login_throttle.begin(ctx, organization.id, portal_login_key(data.email), ip)
-    ip_turn = await login_throttle.begin(ctx, organization.id, sign_up_key(ip), ip)
-    if email_turn.state.throttled or ip_turn.state.ip_locked:
-        await login_throttle.succeeded(ctx, email_turn)  # nothing was tried: give the turns back
-        await login_throttle.succeeded(ctx, ip_turn)
-        raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE)
-    # Every sign-up that gets this far counts against the caller's IP, not only refused ones: one
-    # address cannot flood the clinic's review queue with registrations.
-    await login_throttle.failed(ctx, organization.id, ip_turn, sign_up_key(ip), ip)
+    # This process's sign-ups from one address take turns, as its logins for one username do: in a
+    # burst each would read the address's count before any wrote it, and all would pass.
+    async with login_lock(slug, sign_up_key(ip)):
+        email_turn = await login_throttle.begin(ctx, organization.id, portal_login_key(data.email), ip)
+        ip_turn = await login_throttle.begin(ctx, organization.id, sign_up_key(ip), ip)
+        if email_turn.state.throttled or ip_turn.state.ip_locked:
+            await login_throttle.succeeded(ctx, email_turn)  # nothing was tried: give the turns back
+            await login_throttle.succeeded(ctx, ip_turn)
+            raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE)
+        # Every sign-up that gets this far counts against the caller's IP, not only refused ones: one
+        # address cannot flood the clinic's review queue with registrations.
+        await login_throttle.failed(ctx, organization.id, ip_turn, sign_up_key(ip), ip)
     taken = False
     try:
         check, location, email = await _checked(organization, data, ctx)
