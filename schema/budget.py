@@ -18,7 +18,7 @@ document limits or by validation) shows the budget too, charged nothing.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from graphql import ExecutionResult
@@ -116,26 +116,29 @@ class TokenBudget(SchemaExtension):
                 level = await store.settle(bucket_id, organization_id, requested - actual, budget)
         self.cost = _report(requested, actual, level, budget)
 
-    async def get_results(self) -> dict[str, Any]:  # type: ignore[override]
-        if self.cost is None:
-            self.cost = await self._uncharged()
+    def get_results(self) -> dict[str, Any] | Awaitable[dict[str, Any]]:  # type: ignore[override]
+        """The cost report. For an API token whose request never reached the charge (refused by the
+        document limits or validation, say) it is still to be read, so this hands Strawberry's async
+        runner an awaitable (it awaits what it is given); every other request, and `execute_sync`
+        (which refuses an async `get_results`), gets a plain dict."""
+        ctx = self.execution_context.context
+        if self.cost is None and str(getattr(ctx, "token", None) or "").startswith(API_TOKEN_PREFIX):
+            return self._uncharged()
         return {"cost": self.cost} if self.cost is not None else {}
 
-    async def _uncharged(self) -> dict[str, Any] | None:
-        """The budget of an API token whose request never reached the charge (refused by the document
-        limits or validation, say): every answer to a token shows it, charged nothing. Nobody else's
-        request resolves its caller here."""
+    async def _uncharged(self) -> dict[str, Any]:
+        """The budget of an API token's request refused before the charge: every answer to a token
+        shows it, charged nothing."""
         ctx = self.execution_context.context
-        if not str(getattr(ctx, "token", None) or "").startswith(API_TOKEN_PREFIX):
-            return None
         principal = await ctx.principal()
         if principal is None or not principal.is_token or principal.api_token is None:
-            return None
+            return {}
         settings = ctx.settings
         budget = buckets.Budget(settings.token_bucket_size, settings.token_bucket_restore_rate)
         store = buckets.store_for(settings.redis_url)
         level = await _level(store, str(principal.api_token.integration_id), principal.organization_id, budget)
-        return _report(int(getattr(ctx, "requested_cost", 0) or 0), 0, level, budget)
+        self.cost = _report(int(getattr(ctx, "requested_cost", 0) or 0), 0, level, budget)
+        return {"cost": self.cost}
 
 
 async def _level(store: buckets.BucketStore, bucket_id: str, organization_id: str, budget: buckets.Budget) -> float:
