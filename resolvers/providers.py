@@ -42,7 +42,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.inputs import UNSET, given, parse_uuid, search_text
 from resolvers.seats import check_seats
-from resolvers.sessions import end_sessions, void_links
+from resolvers.sessions import end_credentials, end_sessions, void_links
 from resolvers.user_grants import configured_sources
 from resolvers.user_rules import at_location_q, check_restore
 
@@ -514,8 +514,8 @@ async def cancel_deactivation(ctx: RequestContext, provider_id: str) -> Provider
         sources = await configured_sources(principal.organization.id, target.user.id)
         check_restore(principal, target.user.id, sources, "input", "id")
         if provider.deactivate_at is not None and provider.deactivate_at <= ctx.now():
-            # The date passed before the job ran: the user's links died with it.
-            await void_links(str(target.user.id), ctx.now())
+            # The date passed before the job ran: the user's sessions and links died with it.
+            await end_credentials(str(target.user.id), "PROVIDER_DEACTIVATED", ctx.now())
         return await _save(
             ctx,
             provider,
@@ -542,7 +542,9 @@ async def reactivate_provider(ctx: RequestContext, provider_id: str) -> Provider
         # unless it holds it still (its user active: a deactivation date passed before the job ran).
         takes_seat = not target.user.is_active and target.user.access_status is not AccessStatus.NO_ACCESS
         await check_seats(principal, int(takes_seat), "input", "id")
-        await void_links(str(target.user.id), now)  # links die with the deactivation, not revived by this
+        # Sessions and links die with the deactivation (the job's or a date that passed before it ran),
+        # not revived by this.
+        await end_credentials(str(target.user.id), "PROVIDER_DEACTIVATED", now)
         await User.filter(id=provider.user_id).update(is_active=True, version=F("version") + 1, updated_at=now)
         return await _save(
             ctx,

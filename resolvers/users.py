@@ -50,7 +50,7 @@ from resolvers.credentials import hash_secret, password_problem
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.inputs import given
 from resolvers.seats import check_seats
-from resolvers.sessions import end_sessions, outstanding_links, void_links
+from resolvers.sessions import end_credentials, end_sessions, outstanding_links, void_links
 from resolvers.user_input import (
     CreateUserData,
     ProfileData,
@@ -410,8 +410,8 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
         if was_admin:
             await admins.ensure_admin_remains(org_id, *_p("isAdmin" if "is_admin" in values else "expiresAt"))
         if "expires_at" in values and user.expires_at is not None and user.expires_at <= now:
-            # An expired user's links died with its expiry: a new date does not revive them.
-            await void_links(str(user.id), now)
+            # An expired user's sessions and links died with its expiry: a new date does not revive them.
+            await end_credentials(str(user.id), "EXPIRED", now)
         readdressed = _readdressed(user, values)
         user = await User.get(id=user.id)
         after_snapshot = _snapshot(user, site_ids, (new_groups if new_groups is not None else old_groups).keys())

@@ -4,6 +4,9 @@ PASSWORD_RESET_REQUIRED, SESSION_LOCKED, and revocations that take effect on the
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+import pytest
 
 from permissions.catalog import Permission as P
 from tests.factories import Factory, Org, make_client, make_provider, staff_with
@@ -116,3 +119,60 @@ async def test_a_session_that_must_change_its_password_reads_its_own_viewer_whol
     assert len(body["data"]["viewer"]["user"]["permissionGroups"]) == 1
     body = await gql("{ users { totalCount } }", token=staff.token)
     assert error_codes(body) == ["PASSWORD_RESET_REQUIRED"], body
+
+
+# --------------------------------------------------------------------------- a passed date ends sessions
+
+REVIVE_VIEWER = "{ viewer { user { username } } }"
+
+
+async def _expire_user(staff: Any) -> None:
+    from datetime import UTC, datetime
+
+    from models.users import User
+
+    await User.filter(id=staff.user.id).update(expires_at=datetime.now(UTC) - timedelta(minutes=5))
+
+
+async def _provider_date_passed(staff: Any) -> Any:
+    from datetime import UTC, datetime
+
+    from models.enums import ProviderStatus
+    from models.providers import Provider
+
+    provider = await make_provider(staff.user)
+    await Provider.filter(id=provider.id).update(
+        status=ProviderStatus.DEACTIVATION_SCHEDULED, deactivate_at=datetime.now(UTC) - timedelta(minutes=5)
+    )
+    return provider
+
+
+@pytest.mark.parametrize("undo", ["new expiry", "reactivate provider", "cancel deactivation"])
+async def test_a_session_a_passed_date_ended_stays_ended_when_the_date_is_undone(
+    gql: GQL, factory: Factory, org_a: Org, undo: str
+) -> None:
+    """An expiry or a provider's deactivation date that passed ends the user's sessions, whether or not
+    the job that applies it ran first: restoring the user gives access back, never an old token
+    (one left on a shared workstation before a contract ended, say). Audit 55."""
+    from datetime import UTC, datetime
+
+    staff = await factory.user(org_a.organization)
+    assert error_codes(await gql(REVIVE_VIEWER, token=staff.token)) == []
+    if undo == "new expiry":
+        await _expire_user(staff)
+        later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+        doc = "mutation($id: ID!, $at: DateTime) { updateUser(input: {id: $id, expiresAt: $at}) { errors { code } } }"
+        body = await gql(doc, {"id": str(staff.user.id), "at": later}, token=org_a.admin.token)
+        name = "updateUser"
+    else:
+        provider = await _provider_date_passed(staff)
+        name = "reactivateProvider" if undo == "reactivate provider" else "cancelProviderDeactivation"
+        body = await gql(
+            f"mutation($id: ID!) {{ {name}(input: {{id: $id}}) {{ errors {{ code }} }} }}",
+            {"id": str(provider.id)},
+            token=org_a.admin.token,
+        )
+    assert body["data"][name]["errors"] == [], body
+    assert error_codes(await gql(REVIVE_VIEWER, token=staff.token)) == ["UNAUTHENTICATED"]
+    fresh, _ = await factory.session(staff.user)
+    assert error_codes(await gql(REVIVE_VIEWER, token=fresh)) == []
