@@ -70,6 +70,11 @@ class Limits:
     # seconds of CPU under the token limit), so they are bounded before validation runs. The
     # standard introspection query makes about 200.
     max_selections: int = 500
+    # The rule compares every pair of fields one selection set holds under one response name
+    # (fragments flattened into it): 249 `viewer { kind }` at the root, under the selection cap, still
+    # cost 0.2 s of CPU. A real document repeats a name a few times (a field beside fragments that
+    # select it too).
+    max_repeats: int = 30
 
 
 LIMITS = Limits()
@@ -536,13 +541,54 @@ def document_selections(document: DocumentNode) -> int:
     return total + sum(measurer.fragment(name).selections for name in fragments if name not in spread)
 
 
+def repeated_names(document: DocumentNode) -> int:
+    """The most fields any one selection set of the document holds under one response name, its
+    fragments (inline and spread) flattened into it, as graphql-core's overlapping-fields rule
+    compares them. Each selection set is walked once (a fragment's own once, however often spread)."""
+    fragments = _fragments(document)
+    pending = [d.selection_set for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    pending += [f.selection_set for f in fragments.values()]
+    walked: set[int] = set()
+    most = 0
+    while pending:
+        selection_set = pending.pop()
+        if id(selection_set) in walked:
+            continue
+        walked.add(id(selection_set))
+        names: dict[str, int] = {}
+        for name, below in _level(selection_set, fragments, frozenset()):
+            names[name] = names.get(name, 0) + 1
+            if below is not None:
+                pending.append(below)
+        most = max(most, *names.values(), 0)
+    return most
+
+
+def _level(
+    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], spreading: frozenset[str]
+) -> Iterator[tuple[str, SelectionSetNode | None]]:
+    """(response name, its own selection set) of each field at the selection set's level."""
+    for node in selection_set.selections:
+        if isinstance(node, FieldNode):
+            yield (node.alias or node.name).value, node.selection_set
+        elif isinstance(node, InlineFragmentNode):
+            yield from _level(node.selection_set, fragments, spreading)
+        elif isinstance(node, FragmentSpreadNode) and node.name.value in fragments and node.name.value not in spreading:
+            # (A spread within its own fragment is a cycle, which validation refuses: not followed.)
+            fragment = fragments[node.name.value]
+            yield from _level(fragment.selection_set, fragments, spreading | {node.name.value})
+
+
 def _check_selections(document: DocumentNode, limits: Limits) -> None:
     try:
         selections = document_selections(document)
+        repeats = repeated_names(document) if selections <= limits.max_selections else 0
     except RecursionError:
         raise too_complex("The document is nested too deeply.") from None
     if selections > limits.max_selections:
         raise too_complex(f"The document selects more than {limits.max_selections} fields.")
+    if repeats > limits.max_repeats:
+        raise too_complex(f"A selection holds one field more than {limits.max_repeats} times.")
 
 
 def _storable(text: str) -> bool:
