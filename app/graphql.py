@@ -157,7 +157,7 @@ class TesseraGraphQL(GraphQL):
                 and isinstance(extensions, dict | None)
             ):
                 return await self.run(request)
-            query = self.persisted.resolve(query, extensions, bearer_token(request))
+            sent, query = query, self.persisted.resolve(query, extensions, bearer_token(request))
             root_value = await self.get_root_value(request)  # in the order `run` asks them
             sub_response = await self.get_sub_response(request)
             context = await self.get_context(request, sub_response)
@@ -180,6 +180,7 @@ class TesseraGraphQL(GraphQL):
             if not isinstance(result, ExecutionResult):
                 # A subscription's stream or an incremental result: the schema has neither.
                 raise TypeError(f"unexpected result {type(result).__name__}")
+            await self._keep_persisted(request, sent, extensions, context)
             response_data = await self.process_result(request, result)
             if result.errors:
                 self._handle_errors(result.errors, response_data)
@@ -189,11 +190,26 @@ class TesseraGraphQL(GraphQL):
         except PersistedQueryNotFound:
             return _refusal(request, "PersistedQueryNotFound", ApiErrorCode.PERSISTED_QUERY_NOT_FOUND.value, 200)
 
+    async def _keep_persisted(self, request: Request, query: Any, extensions: Any, context: Any) -> None:
+        """Store a document sent with its hash (app/persisted.py) once the request has shown its bearer
+        token is someone's: a made-up one would otherwise store junk under as many callers as it likes."""
+        if not isinstance(query, str) or not isinstance(extensions, dict) or "persistedQuery" not in extensions:
+            return
+        if isinstance(context, RequestContext) and await context.principal() is not None:
+            self.persisted.keep(query, extensions, bearer_token(request))
+
     async def run(self, request: Request, context: Any = UNSET, root_value: Any = UNSET) -> Response:  # type: ignore[override]
         """A refused request (method, content type, body, batch, persisted query) answers like any
         other error: JSON with `extensions.code` and the request id, not Strawberry's plain-text reason."""
         try:
-            return await super().run(request, context, root_value)
+            response = await super().run(request, context, root_value)
+            body = await request.body() if request.method == "POST" else b""
+            if b"persistedQuery" in body:  # a document sent with its hash, answered by Strawberry's view
+                data = self.decode_json(body)  # read as it was for the answer
+                if isinstance(data, dict):
+                    ran = getattr(request.state, "graphql_context", None)
+                    await self._keep_persisted(request, data.get("query"), data.get("extensions"), ran)
+            return response
         except HTTPException as error:
             return _refusal(request, error.reason, http_error_code(error.status_code), error.status_code)
         except PersistedQueryNotFound:

@@ -82,9 +82,9 @@ def test_the_store_is_bounded_least_recently_used_out() -> None:
     store = PersistedQueries(capacity=2)
     documents = ["{ a }", "{ b }", "{ c }"]
     for document in documents[:2]:
-        store.resolve(document, _persisted(_sha(document)), "token")
+        store.keep(document, _persisted(_sha(document)), "token")
     store.resolve(None, _persisted(_sha("{ a }")), "token")  # a is used again: b is now the oldest
-    store.resolve(documents[2], _persisted(_sha(documents[2])), "token")
+    store.keep(documents[2], _persisted(_sha(documents[2])), "token")
     assert store.resolve(None, _persisted(_sha("{ a }")), "token") == "{ a }"
     with pytest.raises(PersistedQueryNotFound):
         store.resolve(None, _persisted(_sha("{ b }")), "token")
@@ -93,9 +93,9 @@ def test_the_store_is_bounded_least_recently_used_out() -> None:
 def test_the_store_is_bounded_in_bytes_and_keeps_no_document_over_the_limit() -> None:
     store = PersistedQueries(max_bytes=20)
     over = "{ " + "a " * LIMITS.max_characters + "}"
-    store.resolve(over, _persisted(_sha(over)), "token")
+    store.keep(over, _persisted(_sha(over)), "token")
     for document in ("{ aaaaaaaa }", "{ bbbbbbbb }"):  # 12 characters each: the first must go
-        store.resolve(document, _persisted(_sha(document)), "token")
+        store.keep(document, _persisted(_sha(document)), "token")
     assert store.size <= 20 and list(store.documents.values()) == ["{ bbbbbbbb }"]
     with pytest.raises(PersistedQueryNotFound):
         store.resolve(None, _persisted(_sha(over)), "token")
@@ -120,3 +120,29 @@ async def test_odd_input_in_a_persisted_query_is_never_a_500(client, comment: st
     body = ODD % (comment, version, "0" * 64)
     response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400 and error_codes(response.json()) == ["BAD_USER_INPUT"], response.text
+
+
+def test_one_caller_fills_only_its_own_share_of_the_store() -> None:
+    """Least recently used out within the caller's own documents first: one caller sending many
+    documents cannot push another caller's out (audit 56)."""
+    store = PersistedQueries(capacity=10, per_caller=3)
+    store.keep("{ mine }", _persisted(_sha("{ mine }")), "someone")
+    for n in range(20):
+        document = f"{{ junk{n} }}"
+        store.keep(document, _persisted(_sha(document)), "flooder")
+    assert store.resolve(None, _persisted(_sha("{ mine }")), "someone") == "{ mine }"
+    assert len(store.callers[_sha("flooder")]) == 3 and len(store.documents) == 4
+    assert store.size == sum(sum(own.values()) for own in store.callers.values())
+
+
+async def test_a_made_up_bearer_token_stores_nothing(client, org_a) -> None:
+    """A document is kept only once its request has shown the bearer token is someone's: made-up
+    strings, each a "caller" of its own, could otherwise fill the store with junk (audit 56)."""
+    for token in ("not-a-real-token", "tss_" + "x" * 43):
+        status, body = await _post(client, {"query": VIEWER, "extensions": _persisted(_sha(VIEWER))}, token)
+        assert status == 200 and error_codes(body) == ["UNAUTHENTICATED"], body
+        status, body = await _post(client, {"extensions": _persisted(_sha(VIEWER))}, token)
+        assert error_codes(body) == ["PERSISTED_QUERY_NOT_FOUND"], body
+    status, body = await _post(client, {"query": VIEWER, "extensions": _persisted(_sha(VIEWER))}, org_a.admin.token)
+    status, body = await _post(client, {"extensions": _persisted(_sha(VIEWER))}, org_a.admin.token)
+    assert status == 200 and body["data"]["viewer"]["kind"] == "USER", body
