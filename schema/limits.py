@@ -71,10 +71,10 @@ class Limits:
     # standard introspection query makes about 200.
     max_selections: int = 500
     # The rule compares every pair of fields one selection set holds under one response name
-    # (fragments flattened into it): 249 `viewer { kind }` at the root, under the selection cap, still
-    # cost 0.2 s of CPU. A real document repeats a name a few times (a field beside fragments that
-    # select it too).
-    max_repeats: int = 30
+    # (fragments flattened into it, and below, the sub-selections of all of them together): 249
+    # `viewer { kind }` at the root, under the selection cap, still cost 0.2 s of CPU. A real document
+    # repeats a name where colocated fragments each select it (`id`, `__typename`): a few dozen.
+    max_repeats: int = 50
 
 
 LIMITS = Limits()
@@ -542,25 +542,34 @@ def document_selections(document: DocumentNode) -> int:
 
 
 def repeated_names(document: DocumentNode) -> int:
-    """The most fields any one selection set of the document holds under one response name, its
-    fragments (inline and spread) flattened into it, as graphql-core's overlapping-fields rule
-    compares them. Each selection set is walked once (a fragment's own once, however often spread)."""
+    """The most fields the document holds under one response name where graphql-core's
+    overlapping-fields rule compares them pairwise: at one level (fragments, inline and spread,
+    flattened into it), and below, across the sub-selections of every field that one name holds at
+    the level above (each pair of those fields compares their sub-fields, so repeats multiply down:
+    25 `viewer` each with 9 `organization` are 225). Each group is walked once."""
     fragments = _fragments(document)
-    pending = [d.selection_set for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    pending += [f.selection_set for f in fragments.values()]
-    walked: set[int] = set()
+    # A group: the selection sets graphql-core compares as one (a level, or the sub-selections of every
+    # field one response name holds at a level: each pair of those fields compares their sub-fields).
+    pending: list[tuple[SelectionSetNode, ...]] = [
+        (d.selection_set,) for d in document.definitions if isinstance(d, OperationDefinitionNode)
+    ]
+    pending += [(f.selection_set,) for f in fragments.values()]
+    walked: set[tuple[int, ...]] = set()
     most = 0
     while pending:
-        selection_set = pending.pop()
-        if id(selection_set) in walked:
+        group = pending.pop()
+        if tuple(map(id, group)) in walked:
             continue
-        walked.add(id(selection_set))
+        walked.add(tuple(map(id, group)))
         names: dict[str, int] = {}
-        for name, below in _level(selection_set, fragments, frozenset()):
-            names[name] = names.get(name, 0) + 1
-            if below is not None:
-                pending.append(below)
+        below: dict[str, list[SelectionSetNode]] = {}
+        for selection_set in group:
+            for name, sub in _level(selection_set, fragments, frozenset()):
+                names[name] = names.get(name, 0) + 1
+                if sub is not None:
+                    below.setdefault(name, []).append(sub)
         most = max(most, *names.values(), 0)
+        pending += [tuple(subs) for subs in below.values()]
     return most
 
 
