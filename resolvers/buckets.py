@@ -58,6 +58,10 @@ class BucketStore(Protocol):
 
     async def settle(self, bucket_id: str, organization_id: str, points: int, budget: Budget) -> float: ...
 
+    async def peek(self, bucket_id: str, budget: Budget) -> float:
+        """The level now, writing nothing (what a refused request reports)."""
+        ...
+
 
 # KEYS[1]: the bucket; ARGV: size, restore rate, change (negative: a charge; positive: a refund), and
 # whether a charge must fit (1) or is owed anyway (0: a settlement, owed in full, however far below zero).
@@ -88,7 +92,21 @@ return {granted, tostring(level)}
 
 class RedisBuckets:
     def __init__(self, url: str) -> None:
-        self.script = redis_client(url).register_script(_SCRIPT)
+        self.client = redis_client(url)
+        self.script = self.client.register_script(_SCRIPT)
+
+    async def peek(self, bucket_id: str, budget: Budget) -> float:
+        from redis.exceptions import RedisError
+
+        try:
+            level, ts = await self.client.hmget(f"tessera:bucket:{bucket_id}", "level", "ts")
+            seconds, micros = await self.client.time()
+        except (TimeoutError, RedisError, OSError) as error:
+            raise BucketUnavailable(str(error)) from None
+        now = seconds + micros / 1_000_000
+        if level is None or ts is None:
+            return float(budget.size)  # a missing bucket is a full one
+        return leak(float(level), float(ts), now, budget)
 
     async def _run(self, bucket_id: str, change: float, budget: Budget, must_fit: bool) -> tuple[bool, float]:
         from redis.exceptions import RedisError
@@ -110,6 +128,10 @@ class RedisBuckets:
 
 
 class DatabaseBuckets:
+    async def peek(self, bucket_id: str, budget: Budget) -> float:
+        row = await TokenBucket.filter(integration_id=bucket_id).first()
+        return float(budget.size) if row is None else leak(row.level, row.updated_at, time.time(), budget)
+
     async def _change(
         self, bucket_id: str, organization_id: str, change: float, budget: Budget, must_fit: bool
     ) -> tuple[bool, float]:

@@ -18,6 +18,7 @@ document limits or by validation) shows the budget too, charged nothing.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
@@ -29,6 +30,7 @@ from resolvers import buckets
 from resolvers.credentials import API_TOKEN_PREFIX
 
 UNAVAILABLE_RETRY_SECONDS = 5
+log = logging.getLogger("tessera.budget")
 
 
 def actual_cost(data: Any) -> int:
@@ -73,7 +75,7 @@ class TokenBudget(SchemaExtension):
         bucket_id, organization_id = str(principal.api_token.integration_id), principal.organization_id
         store = buckets.store_for(settings.redis_url)
         if requested > budget.size:
-            self.cost = _report(requested, 0, await _level(store, bucket_id, organization_id, budget), budget)
+            self.cost = _report(requested, 0, await _level(store, bucket_id, budget), budget)
             execution.result = _refused(
                 ApiError(
                     ApiErrorCode.QUERY_TOO_COMPLEX,
@@ -128,7 +130,15 @@ class TokenBudget(SchemaExtension):
 
     async def _uncharged(self) -> dict[str, Any]:
         """The budget of an API token's request refused before the charge: every answer to a token
-        shows it, charged nothing."""
+        shows it, charged nothing. Best effort: the answer is a refusal already, and a database that
+        cannot be read now must not turn it into a 500 (the report is left out, and logged)."""
+        try:
+            return await self._uncharged_report()
+        except Exception:
+            log.warning("budget report left out", exc_info=True)
+            return {}
+
+    async def _uncharged_report(self) -> dict[str, Any]:
         ctx = self.execution_context.context
         principal = await ctx.principal()
         if principal is None or not principal.is_token or principal.api_token is None:
@@ -136,15 +146,16 @@ class TokenBudget(SchemaExtension):
         settings = ctx.settings
         budget = buckets.Budget(settings.token_bucket_size, settings.token_bucket_restore_rate)
         store = buckets.store_for(settings.redis_url)
-        level = await _level(store, str(principal.api_token.integration_id), principal.organization_id, budget)
+        level = await _level(store, str(principal.api_token.integration_id), budget)
         self.cost = _report(int(getattr(ctx, "requested_cost", 0) or 0), 0, level, budget)
         return {"cost": self.cost}
 
 
-async def _level(store: buckets.BucketStore, bucket_id: str, organization_id: str, budget: buckets.Budget) -> float:
-    """What the bucket holds now, changing nothing (0 when the store does not answer)."""
+async def _level(store: buckets.BucketStore, bucket_id: str, budget: buckets.Budget) -> float:
+    """What the bucket holds now, read without writing (0 when the store does not answer): a refused
+    request costs the store no write, however many a token sends."""
     try:
-        return await store.settle(bucket_id, organization_id, 0, budget)
+        return await store.peek(bucket_id, budget)
     except buckets.BucketUnavailable:
         return 0.0
 

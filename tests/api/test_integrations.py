@@ -14,7 +14,7 @@ import pytest
 
 from app.settings import Settings
 from models.audit import AuditEvent
-from models.integrations import ApiToken
+from models.integrations import ApiToken, TokenBucket
 from permissions.catalog import Permission as P
 from tests.factories import Factory, Org, make_client, make_provider, staff_with
 from tests.support import GQL, error_codes, payload_codes
@@ -238,9 +238,23 @@ class TestRefusalsShowTheBudget:
         cost = body["extensions"]["cost"]
         assert cost["actualQueryCost"] == 0
         assert cost["throttleStatus"] == {"maximumAvailable": 200.0, "currentlyAvailable": 200.0, "restoreRate": 1.0}
-        # Staff and anonymous callers still see none.
+        # Read without writing (no bucket row made), and staff and anonymous callers still see none.
+        assert not await TokenBucket.filter(integration_id=partner.integration.id).exists()
         assert "cost" not in (await gql(document, token=org_a.admin.token)).get("extensions", {})
         assert "cost" not in (await gql(document)).get("extensions", {})
+
+    async def test_a_store_that_cannot_be_read_leaves_the_report_out_not_the_answer(
+        self, gql: GQL, factory: Factory, org_a: Org, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from resolvers import buckets
+
+        async def broken(self: Any, bucket_id: str, budget: Any) -> float:
+            raise RuntimeError("database is locked")
+
+        monkeypatch.setattr(buckets.DatabaseBuckets, "peek", broken)
+        partner = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations)
+        body = await gql("{ organization { nope } }", token=partner.token)
+        assert error_codes(body) == ["BAD_USER_INPUT"] and "cost" not in body.get("extensions", {}), body
 
 
 class TestListsWithoutAPageSize:

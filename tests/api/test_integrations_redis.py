@@ -49,6 +49,25 @@ class TestRedisBucket:
             await client.aclose()
         assert level is not None and float(level) < 151
 
+    async def test_a_refused_query_reports_the_redis_level_and_writes_nothing(
+        self, gql: GQL, factory: Factory, org_a: Org, settings: Settings
+    ) -> None:
+        import redis.asyncio as redis
+
+        partner = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations)
+        client = redis.from_url(settings.redis_url)
+        key = f"tessera:bucket:{partner.integration.id}"
+        try:
+            body = await gql("{ organization { nope } }", token=partner.token)
+            assert body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 400.0
+            assert not await client.exists(key)  # a missing bucket is a full one: nothing written
+            await gql("{ organization { name } }", token=partner.token)  # charged: the bucket exists
+            body = await gql("{ organization { nope } }", token=partner.token)
+            assert 395 <= body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] < 400
+        finally:
+            await client.delete(key)
+            await client.aclose()
+
     async def test_a_settlement_is_owed_in_full_and_the_debt_outlives_the_refill_time_of_a_full_bucket(
         self, factory: Factory, org_a: Org, settings: Settings
     ) -> None:
