@@ -195,8 +195,11 @@ class TesseraGraphQL(GraphQL):
         token is someone's: a made-up one would otherwise store junk under as many callers as it likes."""
         if not isinstance(query, str) or not isinstance(extensions, dict) or "persistedQuery" not in extensions:
             return
-        if isinstance(context, RequestContext) and await context.principal() is not None:
-            self.persisted.keep(query, extensions, bearer_token(request))
+        token = bearer_token(request)
+        # The token sent, not one a login within the request opened (`act_as`): that one proves
+        # nothing of the header's.
+        if isinstance(context, RequestContext) and context.token == token and await context.principal() is not None:
+            self.persisted.keep(query, extensions, token)
 
     async def run(self, request: Request, context: Any = UNSET, root_value: Any = UNSET) -> Response:  # type: ignore[override]
         """A refused request (method, content type, body, batch, persisted query) answers like any

@@ -291,6 +291,13 @@ async def bulk_invite_clients(ctx: RequestContext, client_ids: list[Any]) -> tup
     return invited, problems
 
 
+def _still_of(invitation: ClientInvitation, client: Client) -> None:
+    """The invitation, read again under the locks, still belongs to the client whose row (and whose
+    CLIENT_PORTAL_MANAGE) was checked: an unmerge may have moved it back to its source meanwhile."""
+    if invitation.client_id != client.id:
+        raise fail(ErrorCode.NOT_FOUND, "No such invitation.", "input", "id")
+
+
 async def resend_invitation(ctx: RequestContext, invitation_id: Any, send: bool) -> IssuedInvitation:
     """A new token and a new expiry for a pending or expired invitation; the old link dies."""
     principal = await ctx.require_principal()
@@ -299,6 +306,7 @@ async def resend_invitation(ctx: RequestContext, invitation_id: Any, send: bool)
         client = await _managed_client(principal, invitation.client_id, "input", "id")
         await ClientInvitation.filter(id=invitation.id).select_for_update().first()
         await invitation.refresh_from_db()
+        _still_of(invitation, client)
         if status_of(invitation, ctx.now()) not in (InvitationStatus.PENDING, InvitationStatus.EXPIRED):
             raise fail(ErrorCode.INVALID, "Only a pending or expired invitation can be sent again.", "input", "id")
         token = new_token(LINK_TOKEN_PREFIX)
@@ -324,7 +332,7 @@ async def revoke_invitation(ctx: RequestContext, invitation_id: Any) -> ClientIn
         client = await _managed_client(principal, invitation.client_id, "input", "id", open_only=False)
         now = ctx.now()
         revoked = await ClientInvitation.filter(
-            id=invitation.id, accepted_at__isnull=True, revoked_at__isnull=True
+            id=invitation.id, client_id=client.id, accepted_at__isnull=True, revoked_at__isnull=True
         ).update(revoked_at=now)
         if not revoked:
             raise fail(ErrorCode.INVALID, "This invitation was already accepted or revoked.", "input", "id")
