@@ -10,13 +10,13 @@ A request whose `extensions.persistedQuery` is `{"version": 1, "sha256Hash": "<h
 The store is per caller: documents are kept under the bearer token that sent them (its SHA-256, never
 the token), once the request has shown that token opens a session or is a live API token (`keep`,
 called after execution: a made-up bearer string stores nothing), and a request without one stores and
-finds nothing. A shared store would let anyone
-learn whether somebody, in any organization, recently sent a given document, and a document can hold
-patient data written in it rather than passed as variables. It is also bounded: documents no longer
-than the document limit (`schema/limits.py`), at most `CAPACITY` of them and `MAX_BYTES` in all,
-and at most `PER_CALLER` and `PER_CALLER_BYTES` of one caller's, least recently used out (one caller
-cannot push everyone else's documents out). A stored document is only text its caller could have sent: it is parsed,
-limited, validated and authorized on every request like a sent one. The store is per process; a
+finds nothing. A shared store would let anyone learn whether somebody, in any organization, recently
+sent a given document, and a document can hold patient data written in it rather than passed as
+variables. It is also bounded: documents no longer than the document limit (`schema/limits.py`), at
+most `CAPACITY` of them and `MAX_BYTES` in all, and at most `PER_CALLER` and `PER_CALLER_BYTES` of
+one caller's, least recently used out (one caller cannot push everyone else's documents out). A
+stored document is only text its caller could have sent: it is parsed, limited, validated and
+authorized on every request like a sent one. The store is per process; a
 worker that lacks a hash answers NOT_FOUND and the client resends, so several workers need no
 shared store.
 """

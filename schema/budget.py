@@ -69,11 +69,9 @@ class TokenBudget(SchemaExtension):
         if principal is None or not principal.is_token or principal.api_token is None or execution.result:
             yield
             return
-        settings = ctx.settings
-        budget = buckets.Budget(settings.token_bucket_size, settings.token_bucket_restore_rate)
+        budget, store = _bucket(ctx.settings)
         requested = int(getattr(ctx, "requested_cost", 0) or 0)
         bucket_id, organization_id = str(principal.api_token.integration_id), principal.organization_id
-        store = buckets.store_for(settings.redis_url)
         if requested > budget.size:
             self.cost = _report(requested, 0, await _level(store, bucket_id, budget), budget)
             execution.result = _refused(
@@ -143,12 +141,16 @@ class TokenBudget(SchemaExtension):
         principal = await ctx.principal()
         if principal is None or not principal.is_token or principal.api_token is None:
             return {}
-        settings = ctx.settings
-        budget = buckets.Budget(settings.token_bucket_size, settings.token_bucket_restore_rate)
-        store = buckets.store_for(settings.redis_url)
+        budget, store = _bucket(ctx.settings)
         level = await _level(store, str(principal.api_token.integration_id), budget)
         self.cost = _report(int(getattr(ctx, "requested_cost", 0) or 0), 0, level, budget)
         return {"cost": self.cost}
+
+
+def _bucket(settings: Any) -> tuple[buckets.Budget, buckets.BucketStore]:
+    """A token's budget as configured, and the store its bucket lives in."""
+    budget = buckets.Budget(settings.token_bucket_size, settings.token_bucket_restore_rate)
+    return budget, buckets.store_for(settings.redis_url)
 
 
 async def _level(store: buckets.BucketStore, bucket_id: str, budget: buckets.Budget) -> float:
