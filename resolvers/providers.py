@@ -42,7 +42,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import ErrorCode, Problems, fail
 from resolvers.inputs import UNSET, given, parse_uuid, search_text
 from resolvers.seats import check_seats
-from resolvers.sessions import end_credentials, end_sessions, void_links
+from resolvers.sessions import end_credentials
 from resolvers.user_grants import configured_sources
 from resolvers.user_rules import at_location_q, check_restore
 
@@ -419,8 +419,7 @@ async def apply_deactivation(provider: Provider, when: datetime, now: datetime, 
         updated_at=now,
     )
     await User.filter(id=provider.user_id).update(is_active=False, version=F("version") + 1, updated_at=now)
-    await end_sessions(str(provider.user_id), "PROVIDER_DEACTIVATED", now)
-    await void_links(str(provider.user_id), now)
+    await end_credentials(str(provider.user_id), "PROVIDER_DEACTIVATED", now)
     return moved
 
 

@@ -116,10 +116,11 @@ async def void_links(user_id: str, now: datetime) -> int:
 
 
 async def end_credentials(user_id: str, reason: str, now: datetime) -> None:
-    """A standing that ended (an expiry or a provider's deactivation date passed) ends what it
-    allowed: the user's sessions and links. Undoing it later (a new expiry, reactivating, calling the
-    deactivation off) restores access, never a session or link from before: whether the job that
-    applies the date ran first must not decide that (docs/architecture.md, "Authentication")."""
+    """A standing that ended (the user deactivated, by hand or with its provider, or an expiry or a
+    deactivation date passed) ends what it allowed: the user's sessions and links. Undoing it later (a
+    new expiry, reactivating, calling the deactivation off) restores access, never a session or link
+    from before: whether the job that applies a date ran first must not decide that
+    (docs/architecture.md, "Authentication")."""
     await void_links(user_id, now)
     await end_sessions(user_id, reason, now)
 

@@ -449,8 +449,7 @@ async def set_user_active(ctx: RequestContext, user_id: Any, active: bool) -> Us
                 await void_links(str(user.id), now)  # none sent while inactive comes back to life
             await User.filter(id=user.id).update(is_active=active, version=F("version") + 1, updated_at=now)
             if not active:
-                await end_sessions(str(user.id), "DEACTIVATED", now)
-                await void_links(str(user.id), now)
+                await end_credentials(str(user.id), "DEACTIVATED", now)
                 if user.is_admin:
                     await admins.ensure_admin_remains(user.organization_id, "input", "active")
             user = await User.get(id=user.id)
