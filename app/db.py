@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as run_migrations
@@ -15,25 +14,15 @@ from models import MODEL_MODULES
 APP_LABEL = "models"
 
 
-class NoResetConnection(asyncpg.Connection):
-    """A pooled connection released without asyncpg's reset batch (advisory unlock, CLOSE ALL,
-    UNLISTEN, RESET ALL): one round trip per statement saved, since Tortoise takes a pool
-    connection per query. Safe because nothing here sets session state, holds a session-level
-    advisory lock or cursor, or listens; an open transaction is still ended on release."""
-
-    def get_reset_query(self) -> str:
-        return ""
-
-
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def _connection(url: str) -> str | dict[str, Any]:
-    """The Tortoise connection for `url`. PostgreSQL: a pool of 1-10 (Tortoise's default is 1-5)
-    of `NoResetConnection`s. SQLite (WAL, Tortoise's default): write transactions begin IMMEDIATE
-    (app/sqlite_engine.py) and wait up to 5 s for another process's write to finish (`busy_timeout`,
-    a pragma Tortoise sets from the URL) instead of failing at once; past that the request answers
-    SERVICE_UNAVAILABLE (schema/extensions.py)."""
+    """The Tortoise connection for `url`. PostgreSQL: a pool of 1-10 (Tortoise's default is 1-5) that
+    releases connections cheaply (app/postgres_engine.py). SQLite (WAL, Tortoise's default): write
+    transactions begin IMMEDIATE (app/sqlite_engine.py) and wait up to 5 s for another process's
+    write to finish (`busy_timeout`, a pragma Tortoise sets from the URL) instead of failing at once;
+    past that the request answers SERVICE_UNAVAILABLE (schema/extensions.py)."""
     if url.startswith("sqlite://"):
         if "busy_timeout" not in url and ":memory:" not in url:
             url += ("&" if "?" in url else "?") + f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"
@@ -45,7 +34,7 @@ def _connection(url: str) -> str | dict[str, Any]:
     if "maxsize" not in url:
         url += ("&" if "?" in url else "?") + "minsize=1&maxsize=10"
     config = expand_db_url(url)
-    config["credentials"]["connection_class"] = NoResetConnection
+    config["engine"] = "app.postgres_engine"  # asyncpg's pool, releasing without a task
     return config
 
 

@@ -420,7 +420,15 @@ class _Run:
     async def settle(self, values: list[Any]) -> list[Any]:
         """`values` with every awaitable among them awaited, together (an Exception where one failed)."""
         pending = [i for i, value in enumerate(values) if self.is_awaitable(value)]
-        if pending:
+        if len(pending) == 1:
+            # One (a root field, a single row's relation): awaited here, without the task and
+            # future `gather` would make for it. Not a cancellation: that still ends the request.
+            (i,) = pending
+            try:
+                values[i] = await values[i]
+            except Exception as error:
+                values[i] = error
+        elif pending:
             done = await asyncio.gather(*(values[i] for i in pending), return_exceptions=True)
             for i, value in zip(pending, done, strict=True):
                 values[i] = value
