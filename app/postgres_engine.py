@@ -2,7 +2,7 @@
 
 Tortoise takes a pool connection per statement, so a request of two statements releases two. asyncpg
 releases each inside `asyncio.shield` (a task, a future, a timer re-armed, then a reset coroutine that
-checks what the connection holds): about a tenth of a small query's CPU. `QuickReleasePool` puts a
+checks what the connection holds): 4% of a small query's instructions. `QuickReleasePool` puts a
 connection that holds nothing back at once, with asyncpg's own bookkeeping (`_on_release`, the
 holder's `_release` and inactivity timer); anything else (an open transaction, a listener, a
 connection past its query limit or of an expired generation, one closed or cancelling, a pool

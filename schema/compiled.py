@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import partial
 from types import GeneratorType
 from typing import Any
 from uuid import UUID
@@ -71,6 +72,10 @@ from schema.joins import JOINED, JoinedRow, ToOne, joined
 
 # Plans kept (documents are few: an app sends the same handful; persisted queries make it so).
 MAX_PLANS = 512
+
+# `Path((prev, key, typename))` as graphql-core's `Path(prev, key, typename)` makes it, without the
+# Python frame of a NamedTuple's `__new__`: a page builds one a row for each field it resolves.
+_path = partial(tuple.__new__, Path)
 
 
 class Unplannable(Exception):
@@ -334,7 +339,8 @@ class _Run:
                 continue
             if plan.leaf is not None and self.plain_leaves(plan, sources, live, results):
                 continue
-            field_paths = [Path(paths[i], plan.key, selection.type.name) for i in live]
+            key, typename = plan.key, selection.type.name
+            field_paths = [_path((paths[i], key, typename)) for i in live]
             values = await self.resolve(plan, [sources[i] for i in live], field_paths)
             completed = await self.complete(plan, plan.definition.type, values, field_paths)
             nulled = False
@@ -547,7 +553,7 @@ class _Run:
             start = len(items)
             for index, item in enumerate(value):
                 items.append(item)
-                item_paths.append(paths[i].add_key(index, None))
+                item_paths.append(_path((paths[i], index, None)))
             spans.append((i, start, len(items)))
         completed = await self.complete(plan, return_type.of_type, await self.settle(items), item_paths)
         for i, start, end in spans:
