@@ -12,9 +12,8 @@ Links: one single-use token per purpose and user, stored as a SHA-256 hash, vali
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any
 
 from tortoise.expressions import F
@@ -37,7 +36,7 @@ from resolvers.credentials import (
     pin_problem,
     token_hash,
 )
-from resolvers.errors import ErrorCode, InputError, Problems, fail
+from resolvers.errors import ChangeWarning, ErrorCode, InputError, Problems, WarningCode, fail
 from resolvers.seats import check_seats
 from resolvers.sessions import end_sessions, outstanding, void_links
 from resolvers.user_grants import load_user_access
@@ -148,25 +147,11 @@ def _indexed(user_ids: list[Any], target: Target) -> tuple[str, ...]:
     return ("input", "userIds")
 
 
-class WarningCode(str, Enum):
-    """What a successful change did not do, or will not give, said in the payload's `warnings`."""
-
-    REGISTRATION_EMAIL_NOT_SENT = "REGISTRATION_EMAIL_NOT_SENT"
-    NO_PERMISSION_GROUP = "NO_PERMISSION_GROUP"
-
-
-@dataclass(frozen=True)
-class AccessWarning:
-    code: WarningCode
-    message: str
-    field: tuple[str, ...]
-
-
 async def enable_access(
     ctx: RequestContext,
     user_ids: list[Any],
     delivery: EmailDelivery = EmailDelivery.SEND_NOW,
-    warnings: list[AccessWarning] | None = None,
+    warnings: list[ChangeWarning] | None = None,
 ) -> list[User]:
     """Enable login access for one or many users; the seat count covers the whole batch first.
 
@@ -225,11 +210,11 @@ async def enable_access(
     return result
 
 
-def _enable_warnings(target: Target, user: User, delivery: EmailDelivery, path: tuple[str, ...]) -> list[AccessWarning]:
+def _enable_warnings(target: Target, user: User, delivery: EmailDelivery, path: tuple[str, ...]) -> list[ChangeWarning]:
     found = []
     if delivery == EmailDelivery.SEND_NOW and user.password_hash is not None:
         found.append(
-            AccessWarning(
+            ChangeWarning(
                 WarningCode.REGISTRATION_EMAIL_NOT_SENT,
                 f"{user.username} already has a password: access is enabled and no registration email was sent "
                 "(they log in with their password; resetCredentials sends a reset link).",
@@ -238,7 +223,7 @@ def _enable_warnings(target: Target, user: User, delivery: EmailDelivery, path: 
         )
     if not user.is_admin and not target.access.groups:
         found.append(
-            AccessWarning(
+            ChangeWarning(
                 WarningCode.NO_PERMISSION_GROUP,
                 f"{user.username} is in no permission group: they can log in but do nothing else until added to one.",
                 path,

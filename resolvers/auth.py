@@ -21,6 +21,7 @@ from models.organization import Organization
 from models.sessions import Session
 from models.sql import fetch_all, write_returning
 from models.users import User
+from permissions.principal import Principal
 from permissions.standing import Standing, denial_reason
 from resolvers import audit, login_throttle, metrics
 from resolvers.context import RequestContext
@@ -220,24 +221,35 @@ async def logout(ctx: RequestContext) -> None:
         await audit.record(ctx, "auth.logout", about=principal.session)
 
 
+async def confirm_password(ctx: RequestContext, principal: Principal, password: str, action: str) -> None:
+    """The signed-in staff user proves it knows its current password (the input's `currentPassword`),
+    as changing the password, the email or the PIN asks: a session left open on a front-desk computer
+    must not be enough to take the account over for good. A refusal is audited as `<action>_failed`
+    (or `_throttled`).
+
+    Guessing the current password here is guessing a password: it shares the login throttle (same
+    counters, same key), or a stolen session would be an unthrottled password oracle."""
+    user = principal.user
+    assert user is not None
+    ip = throttle_address(ctx.ip_address)
+    async with login_lock(principal.organization.slug, user.username_key):
+        turn = await login_throttle.begin(ctx, principal.organization.id, user.username_key, ip)
+        if turn.state.throttled:
+            await audit.record(ctx, f"{action}_throttled", about=user)
+            raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE, "input", "currentPassword")
+        if not verify_secret(user.password_hash, password):
+            await login_throttle.failed(ctx, principal.organization.id, turn, user.username_key, ip)
+            await audit.record(ctx, f"{action}_failed", about=user)
+            raise fail(ErrorCode.INVALID_CREDENTIALS, "The current password is not right.", "input", "currentPassword")
+        await login_throttle.succeeded(ctx, turn)
+
+
 async def change_password(ctx: RequestContext, current_password: str, new_password: str) -> None:
     """Set a new password; every other session of the user ends (this one stays)."""
     principal = await ctx.require_principal(allow_reset=True)
     user = principal.user
     assert user is not None and principal.session is not None
-    # Guessing the current password here is guessing a password: it shares the login throttle
-    # (same counters, same key), or a stolen session would be an unthrottled password oracle.
-    ip = throttle_address(ctx.ip_address)
-    async with login_lock(principal.organization.slug, user.username_key):
-        turn = await login_throttle.begin(ctx, principal.organization.id, user.username_key, ip)
-        if turn.state.throttled:
-            await audit.record(ctx, "auth.password_change_throttled", about=user)
-            raise fail(ErrorCode.LOGIN_THROTTLED, THROTTLED_MESSAGE, "input", "currentPassword")
-        if not verify_secret(user.password_hash, current_password):
-            await login_throttle.failed(ctx, principal.organization.id, turn, user.username_key, ip)
-            await audit.record(ctx, "auth.password_change_failed", about=user)
-            raise fail(ErrorCode.INVALID_CREDENTIALS, "The current password is not right.", "input", "currentPassword")
-        await login_throttle.succeeded(ctx, turn)
+    await confirm_password(ctx, principal, current_password, "auth.password_change")
     if problem := password_problem(new_password, user.username):
         raise fail(ErrorCode.PASSWORD_TOO_WEAK, problem, "input", "newPassword")
     if new_password == current_password:

@@ -1,4 +1,5 @@
-"""UserErrors: problems with the input, returned in a mutation payload's `errors`.
+"""UserErrors: problems with the input, returned in a mutation payload's `errors`; and warnings:
+what a change that was made did not do, returned in its payload's `warnings`.
 
 A resolver raises `InputError`; leaving the transaction through it rolls everything back, so a
 refused mutation never writes half of itself. The schema turns it into the payload's errors.
@@ -28,6 +29,23 @@ class ErrorCode(str, Enum):
     PASSWORD_TOO_WEAK = "PASSWORD_TOO_WEAK"
     INVITATION_INVALID = "INVITATION_INVALID"
     VERIFICATION_CODE_INVALID = "VERIFICATION_CODE_INVALID"
+
+
+class WarningCode(str, Enum):
+    """What a successful change did not do, or will not give, said in the payload's `warnings`."""
+
+    REGISTRATION_EMAIL_NOT_SENT = "REGISTRATION_EMAIL_NOT_SENT"
+    NO_PERMISSION_GROUP = "NO_PERMISSION_GROUP"
+    PORTAL_EMAIL_UNVERIFIED = "PORTAL_EMAIL_UNVERIFIED"
+
+
+@dataclass(frozen=True)
+class ChangeWarning:
+    """One warning: its code, a sentence for the person, and the path into the input it concerns."""
+
+    code: WarningCode
+    message: str
+    field: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -537,6 +537,8 @@ async def accept_invitation(ctx: RequestContext, data: AcceptData) -> Acceptance
         ).update(accepted_at=now, accepted_by_id=account.id)
         if claimed != 1:
             raise fail(ErrorCode.INVITATION_INVALID, INVALID_MESSAGE, "input", "token")
+        if _proves_mailbox(invitation) and not account.email_verified:
+            await PortalAccount.filter(id=account.id).update(email_verified=True)
         link = await _link_account(invitation, account)
         await audit.record(
             ctx,
@@ -571,6 +573,13 @@ async def _link_account(invitation: ClientInvitation, account: PortalAccount) ->
         return await ClientPortalLink.get(client_id=invitation.client_id, account_id=account.id)
 
 
+def _proves_mailbox(invitation: ClientInvitation) -> bool:
+    """Whether accepting the invitation proves the account owns its email address: its link was
+    mailed there and never shown to staff, so only that mailbox had it (what vouches for an online
+    registration in a merge: resolvers/merges.py `_vouched`)."""
+    return invitation.sent_at is not None and not invitation.link_shown
+
+
 _ACCOUNT_EXISTS = "An account with this email exists: log in with it, then open the link again."
 
 
@@ -602,8 +611,7 @@ async def _new_account(invitation: ClientInvitation, data: NewAccountData, passw
                 password_hash=password_hash,
                 first_name=_name(data.first_name),
                 last_name=_name(data.last_name),
-                # Opening a link that only the invitee's mailbox received proves the address.
-                email_verified=invitation.sent_at is not None and not invitation.link_shown,
+                email_verified=_proves_mailbox(invitation),
             )
     except IntegrityError:
         raise fail(ErrorCode.DUPLICATE, _ACCOUNT_EXISTS, "input", "newAccount") from None

@@ -4,7 +4,9 @@
 A merge needs CLIENTS_MERGE at both clients' locations. In one transaction, with both rows locked
 (PostgreSQL `FOR UPDATE`, in id order; SQLite has one writer) and every write guarded by the version
 it read: the source becomes MERGED pointing at the target; its portal links and pending invitations
-move to the target (a link whose account already manages the target is dropped), which opens the
+move to the target (a link whose account already manages the target is dropped), unless the source is
+an online registration nothing vouches for (`_vouched`: then they stay, its email is not filled in, and
+the payload warns; a registration nothing vouches for is never a target), which opens the
 target's record to those accounts and so needs CLIENT_PORTAL_MANAGE at the target's location, as
 inviting them would; with `fill_empty_fields`, the target's empty fields take the source's values
 (coverage only for an actor who may read it on the source and manage it on the target), which shows
@@ -28,7 +30,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.clients import Client
-from models.enums import ClientStatus, InvitationStatus
+from models.enums import ClientSource, ClientStatus, InvitationStatus, ProxyRelationship
 from models.merges import ClientMerge
 from models.portal import ClientInvitation, ClientPortalLink
 from permissions.catalog import Permission
@@ -43,7 +45,7 @@ from resolvers.client_input import (
 )
 from resolvers.context import RequestContext
 from resolvers.credentials import LINK_TOKEN_PREFIX, new_token, token_hash
-from resolvers.errors import ErrorCode, fail
+from resolvers.errors import ChangeWarning, ErrorCode, WarningCode, fail
 from resolvers.inputs import UNSET, given, parse_uuid
 from resolvers.invitations import status_q
 from resolvers.registrations import reviewable_client
@@ -101,11 +103,11 @@ def _check_portal_access(
 ) -> None:
     """A merge that changes what portal accounts see is the same grant as inviting them, so it needs
     CLIENT_PORTAL_MANAGE at the target's location: moving the source's portal links and pending
-    invitations opens the target's record to those accounts (otherwise a public sign-up merged into
-    any client would hand its account that client's record), and filling the target's empty fields
-    (but staff-only ones) shows the source's values to the accounts that manage the target
-    (otherwise any client merged into a public sign-up would hand its address, phones and contacts
-    to the sign-up's account)."""
+    invitations opens the target's record to those accounts (otherwise a clerk who may merge but not
+    invite could hand portal access to any client), and filling the target's empty fields (but
+    staff-only ones) shows the source's values to the accounts that manage the target (otherwise
+    merging a client into another would hand its address, phones and contacts to the other's
+    accounts). What a registration nobody vouches for brings is not moved at all (`_vouched`)."""
     if principal.grants.has(Permission.CLIENT_PORTAL_MANAGE, str(target.location_id)):
         return
     if links or pending:
@@ -151,12 +153,54 @@ async def _others_manage(target: Client, source_links: list[ClientPortalLink]) -
     )
 
 
+def _vouched(registration: Client, links: list[ClientPortalLink], record: Client) -> bool:
+    """Whether anything proves that whoever made `registration` is `record`'s patient, so a merge of
+    the two may carry portal access and contact details between them. A client staff made needs no
+    proof. An online registration needs its sign-up account (the SELF link among `links`, the
+    registration's) to have opened an invitation mailed to `record`'s email on file: `email_verified`
+    (set only so: resolvers/invitations.py `_proves_mailbox`) and the same address.
+
+    A sign-up proves nothing about who typed the name, date of birth and email, and article 001 tells
+    staff to merge registrations into the matching profile: without this, anyone knowing a patient's
+    name and date of birth would be handed the record by the routine merge, through the sign-up's
+    link, through invitations staff issued on the registration at the registrant's request, or
+    through the email it typed becoming the one invitations go to."""
+    if registration.source is not ClientSource.ONLINE_REGISTRATION:
+        return True
+    return record.email_key is not None and any(
+        link.relationship is ProxyRelationship.SELF
+        and link.account.email_verified
+        and link.account.email_key == record.email_key
+        for link in links
+    )
+
+
+_KEPT_BACK = (
+    "Nothing proves that whoever made this online registration is the client kept, so the registration's "
+    "portal access (its sign-up account, and any link or pending invitation made for it) stays with it and its "
+    "email was not copied. Invite the client (inviteClientUser) at an address you have confirmed with them."
+)
+
+
+@dataclass
+class Merged:
+    """A merge's answer: the client kept, and what staff should know (portal access kept back)."""
+
+    client: Client
+    warnings: list[ChangeWarning]
+
+
+async def _links(client: Client) -> list[ClientPortalLink]:
+    """The client's portal links with their accounts, oldest first."""
+    return await ClientPortalLink.filter(client_id=client.id).select_related("account").order_by("created_at", "id")
+
+
 async def _manages(account_id: Any, client: Client) -> bool:
     """Whether the account already manages `client` (its link from the source is then dropped)."""
     return await ClientPortalLink.filter(client_id=client.id, account_id=account_id).exists()
 
 
-async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
+async def merge_clients(ctx: RequestContext, data: MergeData) -> Merged:
     principal = await ctx.require_principal()
     source_id, target_id = parse_uuid(data.source_id), parse_uuid(data.target_id)
     async with in_transaction():
@@ -180,21 +224,31 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
                 ErrorCode.CONFLICT, "Someone else saved this client first: reload it.", "input", "expectedVersion"
             )
         now = ctx.now()
-        links = await ClientPortalLink.filter(client_id=source.id).order_by("created_at", "id")
-        tokens = dict(
-            await ClientInvitation.filter(status_q(InvitationStatus.PENDING, now), client_id=source.id).values_list(
-                "id", "token_hash"
+        if target.source is ClientSource.ONLINE_REGISTRATION and not _vouched(target, await _links(target), source):
+            raise fail(
+                ErrorCode.INVALID,
+                "Nothing proves that whoever made this online registration is the other client: merge the "
+                "registration into the existing profile, not the other way round.",
+                "input",
+                "targetId",
             )
-        )
+        links = await _links(source)
+        pending_here = await ClientInvitation.filter(
+            status_q(InvitationStatus.PENDING, now), client_id=source.id
+        ).values_list("id", "token_hash")
+        vouched = _vouched(source, links, target)
+        taken, tokens = (links, dict(pending_here)) if vouched else ([], {})
         pending = list(tokens)
-        moving = [link for link in links if not await _manages(link.account_id, target)]
+        moving = [link for link in taken if not await _manages(link.account_id, target)]
         filled = {}
         if data.fill_empty_fields:
             filled = {
                 name: getattr(source, name)
                 for name in _fillable(principal, source, target)
-                if _empty(getattr(target, name)) and not _empty(getattr(source, name))
+                if _empty(getattr(target, name)) and not _empty(getattr(source, name)) and (vouched or name != "email")
             }
+        withheld = data.fill_empty_fields and _empty(target.email) and not _empty(source.email)
+        kept_back = not vouched and bool(links or pending_here or withheld)
         shows_filled = any(name not in STAFF_ONLY_FIELDS for name in filled) and await _others_manage(target, links)
         _check_portal_access(principal, target, moving, list(pending), shows_filled=shows_filled)
         keys = Client.keys_for(filled)
@@ -213,7 +267,7 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
         moved = [str(link.id) for link in moving]
         dropped = [
             {"id": str(link.id), "account": str(link.account_id), "relationship": link.relationship.value}
-            for link in links
+            for link in taken
             if str(link.id) not in moved
         ]
         await ClientPortalLink.filter(id__in=[d["id"] for d in dropped]).delete()
@@ -242,9 +296,12 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Client:
                 "movedLinks": [str(link) for link in moved],
                 "droppedLinks": [d["account"] for d in dropped],
                 "movedInvitations": [str(i) for i in pending],
+                **({"linksLeft": [str(link.account_id) for link in links]} if links and not vouched else {}),
+                **({"invitationsLeft": [str(i) for i, _ in pending_here]} if pending_here and not vouched else {}),
             },
         )
-        return await Client.get(id=target.id)
+        warnings = [ChangeWarning(WarningCode.PORTAL_EMAIL_UNVERIFIED, _KEPT_BACK, ("input", "sourceId"))]
+        return Merged(await Client.get(id=target.id), warnings if kept_back else [])
 
 
 async def _return_links_made_from(merge: ClientMerge, source: Client, target: Client) -> list[str]:

@@ -96,7 +96,8 @@ class UpdateUserData:
 
 @dataclass
 class ProfileData:
-    """`updateMyProfile`: every field may be UNSET (left out); a null PIN or version changes nothing."""
+    """`updateMyProfile`: every field may be UNSET (left out); a null PIN or version changes nothing.
+    A new email or PIN needs `current_password` (resolvers/users.py `update_my_profile`)."""
 
     expected_version: int | None = UNSET
     first_name: str | None = UNSET
@@ -104,6 +105,7 @@ class ProfileData:
     email: str | None = UNSET
     phone: str | None = UNSET
     pin: str | None = UNSET
+    current_password: str | None = UNSET
 
 
 # --------------------------------------------------------------------------- field checks

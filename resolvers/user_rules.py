@@ -137,7 +137,18 @@ def check_takeover(principal: Principal, user_id: Any, sources: GrantSources, *p
     """Taking over an account is granting: setting another user's password or PIN, sending them a
     reset or registration link, or redirecting the email of one who has no password yet lets the
     actor become that user, so the user's configured grants (isAdmin and org-wide ones included)
-    must lie within the actor's."""
+    must lie within the actor's.
+
+    Never to oneself: one's own password, PIN and email change through changePassword and
+    updateMyProfile, which ask for the current password, so a session left open on a front-desk
+    computer is not enough to keep the account (an admin's least of all)."""
+    if str(user_id) == principal.actor_id:
+        raise fail(
+            ErrorCode.FORBIDDEN,
+            "Change your own password, PIN or email with changePassword or updateMyProfile, which ask for your "
+            "current password.",
+            *path,
+        )
     why = "Setting this user's credentials would hand you their access."
     _check_within_actor(principal, user_id, sources.grants(), why, *path)
 

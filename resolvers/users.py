@@ -39,6 +39,7 @@ from permissions.grants import NO_SOURCES, GrantSources, GroupGrant
 from permissions.principal import Principal
 from permissions.scoping import can_change_user
 from resolvers import access, admins, audit
+from resolvers.auth import confirm_password
 from resolvers.billing import (
     billing_number_problems,
     normalize_billing_number,
@@ -380,7 +381,7 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
         )
         if "expires_at" in values and _extends(user.expires_at, values["expires_at"]):
             check_restore(principal, user.id, after, *_p("expiresAt"))
-        if _readdressed(user, values) and await _claimable(user, now):
+        if _readdressed(user, values) and (str(user.id) == principal.actor_id or await _claimable(user, now)):
             check_takeover(principal, user.id, after, *_p("email"))
         if "username" in values:
             await _username_free(org_id, values["username"], user.id, "input", "username")
@@ -518,6 +519,18 @@ async def reset_credentials(ctx: RequestContext, data: ResetCredentialsData) -> 
     return user
 
 
+def _takes_over(me: User, values: dict[str, Any]) -> bool:
+    """Whether a profile change would let whoever holds the session keep the account: a new PIN unlocks
+    a locked session, and a new email receives the reset links an admin sends. Either needs the
+    current password, as changePassword does."""
+    if "pin_hash" in values:
+        return True
+    if "email" not in values:
+        return False
+    new, old = values["email"], me.email
+    return new is None or old is None or search_key(new) != search_key(old)  # a change of case is the same address
+
+
 async def update_my_profile(ctx: RequestContext, data: ProfileData) -> User:
     """One's own contact details and PIN: no permission needed (a user with no group may do this)."""
     principal = await ctx.require_principal()
@@ -544,6 +557,14 @@ async def update_my_profile(ctx: RequestContext, data: ProfileData) -> User:
     if given(data.pin) and data.pin is not None and (h := hashed_pin(data.pin, problems, "input", "pin")) is not None:
         values["pin_hash"] = h
     problems.raise_if_any()
+    if _takes_over(me, values):
+        if not given(data.current_password) or not data.current_password:
+            raise fail(
+                ErrorCode.REQUIRED,
+                "Confirm a new email or PIN with your current password.",
+                *_p("currentPassword"),
+            )
+        await confirm_password(ctx, principal, data.current_password, "user.profile_update")
     async with in_transaction():
         user = await User.filter(id=me.id).select_for_update().first()
         assert user is not None

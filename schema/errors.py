@@ -12,7 +12,7 @@ import strawberry
 
 from resolvers import audit
 from resolvers.context import RequestContext
-from resolvers.errors import ErrorCode, InputError, Problem
+from resolvers.errors import ChangeWarning, ErrorCode, InputError, Problem, WarningCode
 from resolvers.inputs import from_input
 from schema.info import Info
 
@@ -30,6 +30,20 @@ class UserError:
     @classmethod
     def from_problem(cls, problem: Problem) -> UserError:
         return cls(field=list(problem.field) if problem.field else None, message=problem.message, code=problem.code)
+
+
+strawberry.enum(WarningCode)  # registers it in place (the pattern of schema/enums.py)
+
+
+@strawberry.type(description="Something a change that succeeded did not do, or will not give: the caller should know.")
+class UserWarning:
+    field: list[str] | None = strawberry.field(description='Path into the input, e.g. ["input", "userIds", "0"].')
+    message: str
+    code: WarningCode
+
+    @classmethod
+    def of(cls, warning: ChangeWarning) -> UserWarning:
+        return cls(field=list(warning.field), message=warning.message, code=warning.code)
 
 
 async def attempt(

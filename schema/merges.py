@@ -6,6 +6,7 @@ Every client they hand out goes through the scoping rule and the PHI access log,
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import strawberry
 
@@ -15,6 +16,7 @@ from permissions.errors import bad_input
 from resolvers import duplicates, merges, registrations
 from resolvers.errors import InputError
 from schema.clients import Client, ClientPayload, HandsOutClient, seen
+from schema.errors import UserError, UserWarning
 from schema.info import Info
 from schema.pagination import Connection, SortKey, datetime_key, keyset_page
 
@@ -56,6 +58,17 @@ class ApproveRegistrationInput:
 @strawberry.type
 class MergeClientsPayload(HandsOutClient, result="client"):
     client: Client | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+    warnings: list[UserWarning] = strawberry.field(
+        default_factory=list, description="mergeClients: an online registration's portal access and email kept back."
+    )
+
+    @classmethod
+    def of_result(cls, result: Any) -> MergeClientsPayload:
+        """mergeClients answers with the client kept and its warnings; unmergeClient with the client."""
+        if isinstance(result, merges.Merged):
+            return cls(client=result.client, warnings=[UserWarning.of(w) for w in result.warnings])  # type: ignore[arg-type]
+        return super().of_result(result)
 
 
 @strawberry.type
@@ -114,8 +127,11 @@ class Mutation:
             description="Merge a client (e.g. an online registration) into the existing profile: needs CLIENTS_MERGE "
             "at both clients' locations. The source becomes MERGED; its portal links and pending invitations move "
             "to the target, and filling the target's empty fields shows the source's values to the target's portal "
-            "accounts: either needs CLIENT_PORTAL_MANAGE at the target's location. Undo it with unmergeClient within "
-            "30 days (CLIENT_PORTAL_MANAGE at the source's location when the merge moved portal access)."
+            "accounts: either needs CLIENT_PORTAL_MANAGE at the target's location. An online registration brings "
+            "no portal access and not its email, with a warning, unless its sign-up account has opened an "
+            "invitation mailed to the target's email; nothing is merged into such a registration. Undo it with "
+            "unmergeClient within 30 days (CLIENT_PORTAL_MANAGE at the source's location when the merge moved "
+            "portal access)."
         ),
     )
     unmerge_client = strawberry.mutation(

@@ -24,9 +24,10 @@ from permissions.principal import Principal
 from permissions.scoping import can_see_groups, can_see_location, can_see_provider
 from resolvers import access, user_input, user_queries
 from resolvers import users as user_writes
+from resolvers.errors import ChangeWarning
 from resolvers.inputs import from_input
 from schema import relations
-from schema.errors import Payload, UserError
+from schema.errors import Payload, UserError, UserWarning
 from schema.info import Info
 from schema.limits import CATALOGUE_ROWS, OWN_ROWS, at_most
 from schema.organization import Location
@@ -298,13 +299,13 @@ class ResetCredentialsInput:
 
 
 @strawberry.input
-class UpdateMyProfileInput:
-    expected_version: int | None = strawberry.UNSET
-    first_name: str | None = strawberry.UNSET
-    last_name: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
-    phone: str | None = strawberry.UNSET
+class UpdateMyProfileInput(user_input.ProfileData):
+    """`ProfileData`'s fields, declared once there, with the descriptions callers read."""
+
     pin: str | None = strawberry.field(default=strawberry.UNSET, description="Set or change one's own PIN.")
+    current_password: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Needed to change the email or the PIN (a session is not enough)."
+    )
 
 
 @strawberry.input
@@ -317,20 +318,6 @@ class AcceptStaffInvitationInput:
 @strawberry.type
 class UserPayload(Payload, result="user"):
     user: User | None = None
-
-
-strawberry.enum(access.WarningCode)  # registers it in place (the pattern of schema/enums.py)
-
-
-@strawberry.type(description="Something a change that succeeded did not do, or will not give: the caller should know.")
-class UserWarning:
-    field: list[str] | None = strawberry.field(description='Path into the input, e.g. ["input", "userIds", "0"].')
-    message: str
-    code: access.WarningCode
-
-    @classmethod
-    def of(cls, warning: access.AccessWarning) -> UserWarning:
-        return cls(field=list(warning.field), message=warning.message, code=warning.code)
 
 
 @strawberry.type
@@ -437,7 +424,7 @@ class Mutation:
         )
     )
     async def enable_access(self, info: Info, input: EnableAccessInput) -> UsersPayload:
-        warnings: list[access.AccessWarning] = []
+        warnings: list[ChangeWarning] = []
         delivery = input.registration_email or EmailDelivery.SEND_NOW
         payload = await UsersPayload.run(
             info, "user.access_enable", access.enable_access, list(input.user_ids), delivery, warnings

@@ -208,8 +208,11 @@ class Factory:
         links: Sequence[tuple[Client, ProxyRelationship]] = (),
         **extra: Any,
     ) -> Portal:
-        """A portal account (password `PASSWORD`) linked to `links`, with a live portal session."""
+        """A portal account (password `PASSWORD`) linked to `links`, with a live portal session. It has
+        proven its email, as one made from a mailed invitation has, unless `email_verified=False` (one
+        made by an online sign-up)."""
         organization = org.organization if isinstance(org, Org) else org
+        extra.setdefault("email_verified", True)
         account = await PortalAccount.create(
             organization=organization, email=email, password_hash=password_hash(), **extra
         )

@@ -1,5 +1,5 @@
 """Test helpers that are neither fixtures nor rows (no tests here): the run's backend and databases of
-one's own, GraphQL over HTTP, and statement counting.
+one's own, GraphQL over HTTP, mailed link tokens, and statement counting.
 
 `TESSERA_TEST_DATABASE=postgres` (set by `make test` when `TESSERA_TEST_POSTGRES_URL` is) runs the
 suite on a fresh PostgreSQL database created for the run and dropped after it. Without a reachable
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -27,6 +28,7 @@ from tortoise.context import TortoiseContext
 from app.db import migrate, tortoise_config
 from app.main import create_app
 from app.settings import Settings
+from models.outbox import OutboxMessage
 
 BACKEND = os.environ.get("TESSERA_TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get("TESSERA_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -225,6 +227,20 @@ def payload_codes(payload: dict[str, Any]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- statement counting
+
+
+def token_of(link: str) -> str:
+    """The token of a client invitation's link."""
+    found = re.search(r"token=(tsl_[A-Za-z0-9_-]+)", link)
+    assert found, link
+    return found.group(1)
+
+
+async def mailed_token(email: str) -> str:
+    """The link token in the latest mail to `email` (a mailed link is never shown to staff)."""
+    mail = await OutboxMessage.filter(to_address=email).order_by("-created_at").first()
+    assert mail is not None, email
+    return token_of(mail.text_body)
 
 
 class _Counter(logging.Handler):

@@ -16,7 +16,7 @@ from models.portal import ClientInvitation, ClientPortalLink, PortalAccount
 from permissions.catalog import Permission as P
 from resolvers.credentials import LINK_TOKEN_PREFIX, new_token, token_hash
 from tests.factories import PASSWORD, Factory, Org, make_client, staff_with
-from tests.support import GQL, error_codes, payload_codes
+from tests.support import GQL, error_codes, mailed_token, payload_codes
 
 SIGN_UP = """mutation($i: PortalSignUpInput!) { portalSignUp(input: $i) {
   token account { email } errors { field code } } }"""
@@ -25,7 +25,7 @@ REGISTRATIONS = """query($first: Int, $after: String) { onlineRegistrations(firs
 DUPLICATES = "query($id: ID!) { clientDuplicates(clientId: $id) { score reasons client { id firstName } } }"
 MERGE = """mutation($i: MergeClientsInput!) { mergeClients(input: $i) {
   client { id version email mobile pronouns mergedFrom { id status } portalLinks { relationship account { email } } }
-  errors { field code } } }"""
+  errors { field code } warnings { field code } } }"""
 UNMERGE = """mutation($id: ID!) { unmergeClient(input: {id: $id}) {
   client { id status mergedInto { id } portalLinks { relationship } invitations { email } }
   errors { code message } } }"""
@@ -33,6 +33,9 @@ APPROVE = "mutation($id: ID!) { approveRegistration(input: {id: $id}) { client {
 CLIENT = "query($id: ID!) { client(id: $id) { id status mergedInto { id } mergedFrom { id } pronouns } }"
 UPDATE = "mutation($i: UpdateClientInput!) { updateClient(input: $i) { client { version } errors { code } } }"
 VIEWER = "{ viewer { portalAccount { links { relationship client { id status } } } } }"
+INVITE = """mutation($i: InviteClientUserInput!) { inviteClientUser(input: $i) { errors { code } } }"""
+ACCEPT = """mutation($i: AcceptClientInvitationInput!) { acceptClientInvitation(input: $i) {
+  link { client { id } } errors { field code } } }"""
 
 
 @pytest.fixture
@@ -186,6 +189,18 @@ async def test_duplicates_tolerate_accents_and_typos_and_show_the_health_card_on
     assert error_codes(wrong) == ["BAD_USER_INPUT"]
 
 
+async def _pending_invitation(org: Org, client: Client, email: str) -> ClientInvitation:
+    """A pending invitation of `client` for a parent at `email`, as staff make one."""
+    return await ClientInvitation.create(
+        organization_id=org.organization.id,
+        client=client,
+        email=email,
+        relationship=ProxyRelationship.PARENT,
+        token_hash=token_hash(new_token(LINK_TOKEN_PREFIX)),
+        expires_at=datetime.now(UTC) + timedelta(days=2),
+    )
+
+
 async def _registration_with_portal(factory: Factory, org: Org, location: Any) -> tuple[Client, Any]:
     """A registration with its own account (SELF) and a pending invitation for a parent."""
     registration = await make_client(
@@ -199,14 +214,7 @@ async def _registration_with_portal(factory: Factory, org: Org, location: Any) -
         source=ClientSource.ONLINE_REGISTRATION,
     )
     portal = await factory.portal_account(org, "zoe.t@example.org", [(registration, ProxyRelationship.SELF)])
-    await ClientInvitation.create(
-        organization_id=org.organization.id,
-        client=registration,
-        email="mum@example.org",
-        relationship=ProxyRelationship.PARENT,
-        token_hash=token_hash(new_token(LINK_TOKEN_PREFIX)),
-        expires_at=datetime.now(UTC) + timedelta(days=2),
-    )
+    await _pending_invitation(org, registration, "mum@example.org")
     return registration, portal
 
 
@@ -214,6 +222,9 @@ async def test_merge_moves_links_and_invitations_fills_empty_fields_and_unmerge_
     gql: GQL, factory: Factory, org_a: Org, clinic
 ) -> None:
     existing, token = clinic["existing"], clinic["reviewer"].token
+    # Zoé's email on file is the one her account proved: her sign-up's link may move (see below).
+    existing.email = "zoe.t@example.org"
+    await existing.save()
     registration, portal = await _registration_with_portal(factory, org_a, clinic["a1"])
     stale = await gql(
         MERGE,
@@ -226,7 +237,7 @@ async def test_merge_moves_links_and_invitations_fills_empty_fields_and_unmerge_
     merged = body["data"]["mergeClients"]
     assert merged["errors"] == [], body
     survivor = merged["client"]
-    assert survivor["email"] == "zoe.t@example.org" and survivor["pronouns"] == "she/her"  # filled
+    assert survivor["pronouns"] == "she/her"  # filled
     assert survivor["mobile"] == "+14165550142"  # not empty: kept
     assert survivor["mergedFrom"] == [{"id": str(registration.id), "status": "MERGED"}]
     assert [link["account"]["email"] for link in survivor["portalLinks"]] == ["zoe.t@example.org"]
@@ -252,7 +263,7 @@ async def test_merge_moves_links_and_invitations_fills_empty_fields_and_unmerge_
     assert [link["relationship"] for link in restored["client"]["portalLinks"]] == ["SELF"]
     assert [i["email"] for i in restored["client"]["invitations"]] == ["mum@example.org"]
     after = await Client.get(id=existing.id)
-    assert after.pronouns == "they/them" and after.email is None
+    assert after.pronouns == "they/them" and after.email == "zoe.t@example.org"
     links = (await gql(VIEWER, token=portal.token))["data"]["viewer"]["portalAccount"]["links"]
     assert [link["client"]["id"] for link in links] == [str(registration.id)]
     again = await gql(UNMERGE, {"id": str(registration.id)}, token=token)
@@ -434,28 +445,125 @@ PROFILE = "query($id: ID!) { client(id: $id) { lastName mobile } }"
 COVERAGE = "query($id: ID!) { client(id: $id) { coverage { healthCardNumber } } }"
 
 
-async def test_a_merge_that_would_move_portal_access_needs_client_portal_manage(gql: GQL, org_a: Org, clinic) -> None:
-    """Found in review: a clerk with CLIENTS_MERGE alone (refused `inviteClientUser`) signed up on the
-    public page with a mailbox of their own, then merged that registration into any patient; the
-    sign-up's account then read the patient's record, and kept it after the clerk left."""
-    clerk, victim = clinic["clerk"], clinic["existing"]
+async def test_a_sign_up_in_a_patients_name_is_not_handed_their_record_by_a_merge(
+    gql: GQL, factory: Factory, org_a: Org, clinic
+) -> None:
+    """Found in review: anyone who knew a patient's name and date of birth signed up in that name
+    (any email), staff merged the registration into the patient's profile as article 001 tells them
+    to, and the sign-up's account read the record. (Before, only a clerk without CLIENT_PORTAL_MANAGE
+    was stopped.) Whoever merges, nothing of the registration's portal access moves: not its sign-up
+    link, not a proxy staff linked or invited on it at the registrant's request, not the email it
+    typed (where invitations, bulk ones included, would go). Staff are told."""
+    victim = clinic["existing"]  # no email on file
     signed = await sign_up(gql, str(clinic["a1"].id), email="me@evil.example")
     assert signed["errors"] == [], signed
     registration = await Client.get(email="me@evil.example")
-    body = await gql(MERGE, {"i": {"sourceId": str(registration.id), "targetId": str(victim.id)}}, token=clerk.token)
-    assert payload_codes(body["data"]["mergeClients"]) == ["FORBIDDEN"], body
-    assert body["data"]["mergeClients"]["errors"][0]["field"] == ["input", "sourceId"]
-    assert (await Client.get(id=registration.id)).status is ClientStatus.PENDING_REVIEW  # nothing kept
-    refused = await gql(PROFILE, {"id": str(victim.id)}, token=signed["token"])
-    assert refused["data"]["client"] is None
-    # Whoever may give portal access may merge it along, as before.
-    allowed = await gql(
-        MERGE, {"i": {"sourceId": str(registration.id), "targetId": str(victim.id)}}, token=clinic["reviewer"].token
+    account = await PortalAccount.get(email="me@evil.example")
+    proxy = await factory.portal_account(org_a, "friend@evil.example", [(registration, ProxyRelationship.PARENT)])
+    invited = await _pending_invitation(org_a, registration, "other@evil.example")
+    for staff in (clinic["clerk"], clinic["reviewer"]):  # without and with CLIENT_PORTAL_MANAGE
+        body = await gql(
+            MERGE, {"i": {"sourceId": str(registration.id), "targetId": str(victim.id)}}, token=staff.token
+        )
+        merged = body["data"]["mergeClients"]
+        assert merged["errors"] == [] and merged["client"]["portalLinks"] == [], body
+        assert merged["warnings"] == [{"field": ["input", "sourceId"], "code": "PORTAL_EMAIL_UNVERIFIED"}]
+        assert merged["client"]["email"] is None
+        for token in (signed["token"], proxy.token):
+            assert (await gql(PROFILE, {"id": str(victim.id)}, token=token))["data"]["client"] is None
+        links = (await gql(VIEWER, token=signed["token"]))["data"]["viewer"]["portalAccount"]["links"]
+        assert links == [{"relationship": "SELF", "client": {"id": str(registration.id), "status": "MERGED"}}]
+        assert (await ClientInvitation.get(id=invited.id)).client_id == registration.id
+        event = await AuditEvent.filter(action="client.merge").order_by("-occurred_at").first()
+        assert event is not None and sorted(event.changes["linksLeft"]) == sorted(
+            [str(account.id), str(proxy.account.id)]
+        )
+        assert event.changes["invitationsLeft"] == [str(invited.id)] and event.changes["movedLinks"] == []
+        undone = await gql(UNMERGE, {"id": str(registration.id)}, token=staff.token)
+        assert undone["data"]["unmergeClient"]["errors"] == [], undone
+        assert [link.client_id for link in await ClientPortalLink.filter(account_id=account.id)] == [registration.id]
+
+
+async def test_the_patient_gets_their_record_from_an_invitation_mailed_to_the_email_on_file(
+    gql: GQL, org_a: Org, clinic
+) -> None:
+    """The way in for the real patient after a merge kept their sign-up back: an invitation to the
+    client kept, opened from the mailbox on file while logged in, links the account and proves its
+    email for that client. A later registration it signed up with is then vouched for that client
+    only (the same address on file), and moving its link still needs CLIENT_PORTAL_MANAGE."""
+    reviewer, a1 = clinic["reviewer"], clinic["a1"]
+    patient = await make_client(org_a, a1, "Ana", "Silva", date_of_birth=date(1990, 2, 1), email="ana@home.example")
+    signed = await sign_up(
+        gql, str(a1.id), email="Ana@Home.example", firstName="Ana", lastName="Silva", dateOfBirth="1990-02-01"
     )
-    assert payload_codes(allowed["data"]["mergeClients"]) == [], allowed
-    assert (await gql(PROFILE, {"id": str(victim.id)}, token=signed["token"]))["data"]["client"]["lastName"] == (
-        "Tremblay"
+    assert signed["errors"] == [], signed
+    registration = await Client.get(source=ClientSource.ONLINE_REGISTRATION, last_name="Silva")
+    merged = await gql(
+        MERGE, {"i": {"sourceId": str(registration.id), "targetId": str(patient.id)}}, token=reviewer.token
     )
+    assert payload_codes(merged["data"]["mergeClients"]) == [] and merged["data"]["mergeClients"]["warnings"]
+    invited = await gql(INVITE, {"i": {"clientId": str(patient.id), "email": "ana@home.example"}}, token=reviewer.token)
+    assert payload_codes(invited["data"]["inviteClientUser"]) == [], invited
+    token = await mailed_token("ana@home.example")
+    body = await gql(ACCEPT, {"i": {"token": token, "dateOfBirth": "1990-02-01"}}, token=signed["token"])
+    accepted = body["data"]["acceptClientInvitation"]
+    assert accepted["errors"] == [] and accepted["link"]["client"]["id"] == str(patient.id), body
+    account = await PortalAccount.get(email_key="ana@home.example")
+    assert account.email_verified is True
+    assert (await gql(PROFILE, {"id": str(patient.id)}, token=signed["token"]))["data"]["client"]["lastName"] == "Silva"
+
+    async def registration_of_hers() -> Client:
+        made = await make_client(
+            org_a, a1, "Ana", "Silva", status=ClientStatus.PENDING_REVIEW, source=ClientSource.ONLINE_REGISTRATION
+        )
+        await ClientPortalLink.create(
+            organization_id=org_a.organization.id, client=made, account=account, relationship=ProxyRelationship.SELF
+        )
+        return made
+
+    # Proven for Ana's address, not for anyone else's record: into another patient's (another email
+    # on file, or none), it stays.
+    namesake = await make_client(org_a, a1, "Ana", "Silva", email="ana.silva@work.example")
+    for target in (namesake, clinic["existing"]):
+        elsewhere = await registration_of_hers()
+        body = await gql(
+            MERGE, {"i": {"sourceId": str(elsewhere.id), "targetId": str(target.id)}}, token=reviewer.token
+        )
+        assert body["data"]["mergeClients"]["errors"] == [] and body["data"]["mergeClients"]["warnings"], body
+        assert await ClientPortalLink.exists(client_id=elsewhere.id, account_id=account.id)
+    # Into Ana's record it is vouched for: its link (dropped here: she manages Ana already) and the
+    # invitation staff made on it move, by whoever may give portal access there; a clerk who may not
+    # is refused.
+    second = await registration_of_hers()
+    await _pending_invitation(org_a, second, "dad@home.example")
+    refused = await gql(
+        MERGE, {"i": {"sourceId": str(second.id), "targetId": str(patient.id)}}, token=clinic["clerk"].token
+    )
+    assert refused["data"]["mergeClients"]["errors"] == [{"field": ["input", "sourceId"], "code": "FORBIDDEN"}]
+    again = await gql(MERGE, {"i": {"sourceId": str(second.id), "targetId": str(patient.id)}}, token=reviewer.token)
+    assert again["data"]["mergeClients"]["errors"] == [] and again["data"]["mergeClients"]["warnings"] == []
+    assert not await ClientPortalLink.exists(client_id=second.id)
+    assert await ClientInvitation.exists(client_id=patient.id, email="dad@home.example")
+
+
+async def test_a_profile_is_never_merged_into_a_registration_nobody_vouches_for(gql: GQL, clinic) -> None:
+    """The other way round: merging the existing profile into a registration would make the
+    registration the patient's record, its sign-up account managing it (and seeing the fields filled
+    in, the portal links and invitations moved). Refused, with or without filling."""
+    victim = clinic["existing"]
+    signed = await sign_up(gql, str(clinic["a1"].id), email="me@evil.example", mobile=None)
+    assert signed["errors"] == [], signed
+    registration = await Client.get(email="me@evil.example")
+    for fill in (True, False):
+        body = await gql(
+            MERGE,
+            {"i": {"sourceId": str(victim.id), "targetId": str(registration.id), "fillEmptyFields": fill}},
+            token=clinic["reviewer"].token,
+        )
+        assert body["data"]["mergeClients"]["errors"] == [{"field": ["input", "targetId"], "code": "INVALID"}]
+    assert (await Client.get(id=victim.id)).status is ClientStatus.ACTIVE  # nothing kept
+    mine = (await gql(PROFILE, {"id": str(registration.id)}, token=signed["token"]))["data"]["client"]
+    assert mine == {"lastName": "Tremblai", "mobile": None}
 
 
 async def test_a_merge_fills_coverage_only_for_an_actor_who_may_read_the_sources(

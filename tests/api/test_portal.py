@@ -16,7 +16,7 @@ from models.outbox import OutboxMessage
 from models.portal import ClientInvitation, ClientPortalLink, PortalAccount
 from permissions.catalog import Permission as P
 from tests.factories import PASSWORD, Factory, Org, make_client, staff_with
-from tests.support import GQL, error_codes, payload_codes
+from tests.support import GQL, error_codes, mailed_token, payload_codes, token_of
 
 INVITE = """mutation($i: InviteClientUserInput!) { inviteClientUser(input: $i) {
   invitation { id email relationship requiresVerificationCode verificationCode status sendCount sentAt
@@ -39,19 +39,6 @@ INVITATIONS = """query($c: ID, $s: InvitationStatus) { clientInvitations(clientI
   totalCount edges { node { id status email } } } }"""
 REMOVE = "mutation($c: ID!, $a: ID!) { removePortalLink(input: {clientId: $c, accountId: $a}) { ok errors { code } } }"
 NEW_PASSWORD = "bright-meadow-kettle-77"
-
-
-async def mailed_token(email: str) -> str:
-    """The link token in the latest mail to `email` (a mailed link is never shown to staff)."""
-    mail = await OutboxMessage.filter(to_address=email).order_by("-created_at").first()
-    assert mail is not None, email
-    return token_of(mail.text_body)
-
-
-def token_of(link: str) -> str:
-    found = re.search(r"token=(tsl_[A-Za-z0-9_-]+)", link)
-    assert found, link
-    return found.group(1)
 
 
 async def invite(gql: GQL, token: str, client_id: str, email: str, **extra: Any) -> dict[str, Any]:

@@ -98,9 +98,9 @@ async def test_every_staff_mutation_is_audited_without_secrets(gql, org_a) -> No
     own = _ok(login, "login")["token"]
     await run(
         "updateMyProfile",
-        """mutation($pin: String) { updateMyProfile(input: {phone: "416 555 0142", pin: $pin}) {
-              user { id } errors { code } } }""",
-        {"pin": PINS[2]},
+        """mutation($pin: String, $p: String) { updateMyProfile(input: {phone: "416 555 0142", pin: $pin,
+              currentPassword: $p}) { user { id } errors { code } } }""",
+        {"pin": PINS[2], "p": NEW_PASSWORD},
         token=own,
     )
     assert (await _event("user.profile_update", uid)).changes["phone"] == [None, "+14165550142"]

@@ -13,6 +13,7 @@ from models.providers import Provider
 from models.sessions import Session
 from models.users import StaffToken, User
 from permissions.catalog import Permission as P
+from tests.factories import PASSWORD
 from tests.support import error_codes
 
 CREATE = """mutation($input: CreateUserInput!) { createUser(input: $input) {
@@ -345,7 +346,9 @@ async def test_reset_credentials_sets_or_mails_and_ends_sessions(gql, factory, o
 async def test_a_user_without_a_group_edits_only_its_own_profile(gql, factory, org_a):
     staff = await factory.user(org_a.organization, locations=[org_a.locations[0]], with_pin=False)
     body = await gql(
-        PROFILE, {"input": {"firstName": "Sam", "phone": "416-555-0100", "pin": "2580"}}, token=staff.token
+        PROFILE,
+        {"input": {"firstName": "Sam", "phone": "416-555-0100", "pin": "2580", "currentPassword": PASSWORD}},
+        token=staff.token,
     )
     assert body["data"]["updateMyProfile"] == {
         "user": {"id": str(staff.user.id), "firstName": "Sam", "phone": "+14165550100", "hasPin": True, "version": 2},
@@ -407,3 +410,64 @@ async def test_an_admin_may_step_down_when_another_remains(gql, factory, org_a):
     assert body["data"]["setUserActive"]["errors"] == []
     # Its own session ended with it.
     assert error_codes(await gql(VIEWER, token=org_a.admin.token)) == ["UNAUTHENTICATED"]
+
+
+async def test_a_new_email_or_pin_needs_the_current_password(gql, factory, org_a):
+    """Found in a security review: whoever sat down at a session left open set their own PIN (and
+    unlocked the session with it once it locked) or their own email (and received the next reset link
+    an admin sent). A new email or PIN now needs the current password; guesses count as failed logins."""
+    staff = await factory.user(org_a.organization, locations=[org_a.locations[0]], email="me@clinic.example")
+    same = await gql(PROFILE, {"input": {"firstName": "Mo", "email": "ME@clinic.example"}}, token=staff.token)
+    assert same["data"]["updateMyProfile"]["errors"] == [], same  # the same address: nothing to confirm
+    before = await User.get(id=staff.user.id)
+    for change in ({"pin": "2580"}, {"email": "thief@evil.example"}, {"email": None}):
+        body = await gql(PROFILE, {"input": change}, token=staff.token)
+        assert body["data"]["updateMyProfile"]["errors"] == [
+            {"field": ["input", "currentPassword"], "code": "REQUIRED"}
+        ]
+        body = await gql(PROFILE, {"input": {**change, "currentPassword": "not-the-password"}}, token=staff.token)
+        assert body["data"]["updateMyProfile"]["errors"] == [
+            {"field": ["input", "currentPassword"], "code": "INVALID_CREDENTIALS"}
+        ]
+    after = await User.get(id=staff.user.id)
+    assert (after.email, after.pin_hash) == (before.email, before.pin_hash)
+    assert await AuditEvent.filter(action="user.profile_update_failed", target_id=staff.user.id).count() == 3
+    body = await gql(PROFILE, {"input": {"pin": "2580", "currentPassword": PASSWORD}}, token=staff.token)
+    assert body["data"]["updateMyProfile"]["errors"] == [] and body["data"]["updateMyProfile"]["user"]["hasPin"]
+    # Two more wrong guesses make five: the login throttle stops the right password too, as at login.
+    for _ in range(2):
+        await gql(PROFILE, {"input": {"email": "x@evil.example", "currentPassword": "guess"}}, token=staff.token)
+    body = await gql(
+        PROFILE, {"input": {"email": "new@clinic.example", "currentPassword": PASSWORD}}, token=staff.token
+    )
+    assert body["data"]["updateMyProfile"]["errors"] == [
+        {"field": ["input", "currentPassword"], "code": "LOGIN_THROTTLED"}
+    ]
+    assert (await User.get(id=staff.user.id)).email == "ME@clinic.example"
+
+
+async def test_ones_own_email_and_credentials_change_only_with_ones_password(gql, factory, org_a):
+    """Found in review: after updateMyProfile asked for the password, an admin's open session still
+    took the account over through the admin mutations aimed at oneself: updateUser to one's own new
+    email (the next reset link went there), resetCredentials to a new password (every other session,
+    the owner's included, ended). Both are refused for oneself; another admin still may."""
+    me = org_a.admin
+    other = await factory.user(org_a.organization, is_admin=True, username="second.admin")
+    body = await gql(UPDATE, {"input": {"id": str(me.user.id), "email": "thief@evil.example"}}, token=me.token)
+    assert [(e["field"], e["code"]) for e in body["data"]["updateUser"]["errors"]] == [
+        (["input", "email"], "FORBIDDEN")
+    ]
+    body = await gql(
+        RESET,
+        {"input": {"id": str(me.user.id), "newPassword": "thief-chosen-phrase-9", "requirePasswordReset": False}},
+        token=me.token,
+    )
+    assert [(e["field"], e["code"]) for e in body["data"]["resetCredentials"]["errors"]] == [
+        (["input", "id"], "FORBIDDEN")
+    ]
+    assert (await User.get(id=me.user.id)).email == me.user.email
+    assert await Session.filter(user_id=me.user.id, revoked_at__isnull=True).exists()
+    body = await gql(UPDATE, {"input": {"id": str(me.user.id), "firstName": "Still"}}, token=me.token)
+    assert body["data"]["updateUser"]["errors"] == []  # the rest of one's own record, as before
+    body = await gql(UPDATE, {"input": {"id": str(me.user.id), "email": "new@clinic.example"}}, token=other.token)
+    assert body["data"]["updateUser"]["errors"] == []

@@ -11,6 +11,7 @@ from models.providers import Provider
 from models.users import StaffToken, User
 from permissions.catalog import Permission as P
 from resolvers.credentials import LINK_TOKEN_PREFIX, new_token, token_hash
+from tests.factories import PASSWORD as CURRENT_PASSWORD
 from tests.factories import Factory, Org, Staff, make_provider, staff_with
 from tests.support import GQL, payload_codes
 
@@ -133,11 +134,19 @@ async def test_widening_a_my_clients_group_is_blamed_on_its_locations(gql: GQL, 
     assert errors == [{"code": "FORBIDDEN", "field": ["input", "locationIds"]}], body
 
 
-async def test_ones_own_credentials_are_not_a_takeover(gql: GQL, factory: Factory, org_a: Org) -> None:
-    """Found in review: counting "My Clients" as CLIENTS_READ must not refuse a user its own PIN."""
+async def test_ones_own_credentials_change_with_ones_password(gql: GQL, factory: Factory, org_a: Org) -> None:
+    """Found in review: counting "My Clients" as CLIENTS_READ refused a user its own PIN. One's own PIN
+    is set with updateMyProfile and one's password, which compares no grants; resetCredentials, which
+    asks for no password, refuses oneself (a session left open is not the account)."""
     manager = await _manager(factory, org_a, P.CLIENTS_READ_OWN)
     body = await gql(RESET, {"id": str(manager.user.id), "pin": "4826"}, token=manager.token)
-    assert payload_codes(body["data"]["resetCredentials"]) == []
+    assert payload_codes(body["data"]["resetCredentials"]) == ["FORBIDDEN"]
+    body = await gql(
+        """mutation ($p: String) { updateMyProfile(input: {pin: "4826", currentPassword: $p}) { errors { code } } }""",
+        {"p": CURRENT_PASSWORD},
+        token=manager.token,
+    )
+    assert payload_codes(body["data"]["updateMyProfile"]) == []
 
 
 async def test_redirecting_an_invited_users_email_is_taking_it_over(gql: GQL, factory: Factory, org_a: Org) -> None:
@@ -292,11 +301,9 @@ async def test_a_reset_link_dies_when_the_password_changes_by_any_path(gql: GQL,
     user = await factory.user(org_a.organization, username="linked", locations=[org_a.locations[0]])
     change = """mutation ($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) {
       errors { code } } }"""
-    from tests.factories import PASSWORD as CURRENT
-
     # changePassword
     link = await _link(user.user, StaffTokenPurpose.PASSWORD_RESET)
-    body = await gql(change, {"c": CURRENT, "n": PASSWORD}, token=user.token)
+    body = await gql(change, {"c": CURRENT_PASSWORD, "n": PASSWORD}, token=user.token)
     assert payload_codes(body["data"]["changePassword"]) == []
     body = await gql(ACCEPT, {"t": link, "p": "another-long-secret-92"})
     assert payload_codes(body["data"]["acceptStaffInvitation"]) == ["INVITATION_INVALID"]

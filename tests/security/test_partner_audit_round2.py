@@ -27,7 +27,7 @@ from models.organization import Location
 from models.outbox import OutboxMessage
 from models.users import User
 from permissions.catalog import Permission as P
-from tests.factories import Factory, Org
+from tests.factories import PASSWORD, Factory, Org
 from tests.support import GQL, TestDatabase, app_client, needs_concurrent_writers, own_database, post_graphql
 
 NEW_TOKEN = """mutation($id: ID!) { createApiToken(input: {integrationId: $id, name: "late"}) {
@@ -280,7 +280,9 @@ async def test_a_link_mailed_to_an_old_address_dies_when_the_email_is_changed(
     assert reset["data"]["resetCredentials"]["errors"] == []
     stale = await _mailed_link("old@clinic.example")
     relogged = await factory.session(settled.user)
-    moved = await gql(MY_PROFILE, {"input": {"email": "mine@clinic.example"}}, token=relogged[0])
+    moved = await gql(
+        MY_PROFILE, {"input": {"email": "mine@clinic.example", "currentPassword": PASSWORD}}, token=relogged[0]
+    )
     assert moved["data"]["updateMyProfile"]["errors"] == [], moved
     opened = await gql(ACCEPT, {"t": stale})
     assert [e["code"] for e in opened["data"]["acceptStaffInvitation"]["errors"]] == ["INVITATION_INVALID"]

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from models.clients import Client
-from models.enums import ClientStatus
+from models.enums import ClientStatus, ProxyRelationship
 from models.portal import ClientInvitation
 from permissions.catalog import Permission as P
 from tests.factories import PASSWORD, Factory, Org, make_client, staff_with
@@ -63,14 +63,15 @@ async def _sign_up(gql: GQL, location_id: str, email: str, **extra: Any) -> str:
     return str(body["data"]["portalSignUp"]["token"])
 
 
-async def test_merging_a_patient_into_a_portal_linked_registration_needs_client_portal_manage(
+async def test_merging_a_patient_into_a_portal_linked_registration_is_refused(
     gql: GQL, factory: Factory, org_a: Org
 ) -> None:
     """A clerk with CLIENTS_MERGE alone (refused `inviteClientUser` anywhere) signs up on the public
     page with a mailbox of their own, then merges a patient INTO that registration (the reverse of
     the fixed direction): the merge fills the registration's empty fields with the patient's address,
     phones and emergency contacts, which the sign-up's portal account then reads, and keeps reading
-    after the clerk leaves, since the registration is now the patient's surviving record."""
+    after the clerk leaves, since the registration is now the patient's surviving record. Nothing is
+    merged into a registration nothing vouches for (INVALID), whoever merges."""
     a1, _ = org_a.locations
     clerk = await staff_with(factory, org_a, [P.CLIENTS_READ, P.CLIENTS_MERGE], [a1])
     patient = await make_client(org_a, a1, "Maya", "Lund", date_of_birth=date(1988, 4, 2), **MAYAS_CONTACTS)
@@ -84,7 +85,7 @@ async def test_merging_a_patient_into_a_portal_linked_registration_needs_client_
     seen = (await gql(PORTAL_VIEW, {"id": str(registration.id)}, token=portal))["data"]["client"]
     assert seen["address"] is None or seen["address"]["line1"] != "12 Birch Lane", seen
     assert seen["emergencyContacts"] == [] and seen["phones"] == [], seen
-    assert payload_codes(payload) == ["FORBIDDEN"], body
+    assert payload_codes(payload) == ["INVALID"], body
     assert (await Client.get(id=patient.id)).status is ClientStatus.ACTIVE  # nothing kept
 
 
@@ -206,13 +207,13 @@ async def test_merges_showing_nothing_to_the_survivors_portal_accounts_need_no_p
     read: without filling, or filling only staff-only fields (the alert here), CLIENTS_MERGE is enough."""
     a1, _ = org_a.locations
     clerk = await staff_with(factory, org_a, [P.CLIENTS_READ, P.CLIENTS_MERGE], [a1])
-    await _sign_up(gql, str(a1.id), "maya@example.org")
-    registration = await Client.get(email="maya@example.org")
+    survivor = await make_client(org_a, a1, "Maya", "Lund", date_of_birth=date(1988, 4, 2), email="maya@example.org")
+    await factory.portal_account(org_a, "maya@example.org", [(survivor, ProxyRelationship.SELF)])
     for fill, extra in ((False, {"address_line1": "12 Birch Lane"}), (True, {"alert": "Latex allergy"})):
         patient = await make_client(org_a, a1, "Maya", "Lund", date_of_birth=date(1988, 4, 2), **extra)
         body = await gql(
             MERGE,
-            {"i": {"sourceId": str(patient.id), "targetId": str(registration.id), "fillEmptyFields": fill}},
+            {"i": {"sourceId": str(patient.id), "targetId": str(survivor.id), "fillEmptyFields": fill}},
             token=clerk.token,
         )
         assert payload_codes(body["data"]["mergeClients"]) == [], (fill, body)

@@ -255,6 +255,8 @@ CASES = [
             "manager lifts an auditor's expiry", "auditor expiring", on(EXPIRE, "auditor_expiring", at=None)
         ),
         ("admin lifts an auditor's expiry", "admin_a", "auditor", OK, on(EXPIRE, "auditor_expiring", at=None)),
+        # Taking over an account is granting, and one's own needs one's password (updateMyProfile).
+        ("admin redirects its own email", "admin_a", "admin A", DENIED_INPUT, on(EMAIL, "admin_a")),
         ("last admin, own expiry", "admin_a", "self", LAST_ADMIN, on(EXPIRE, "admin_a", at=IN_A_WEEK)),
         ("not visible from A2", "restricted_a2", "front desk", NOT_FOUND, on(UPDATE, "front_desk_a1")),
         ("other org", "admin_b", "front desk A", NOT_FOUND, on(UPDATE, "front_desk_a1")),
@@ -306,6 +308,7 @@ CASES = [
         manager_denied("manager, target at A1+A2", "both", on(RESET, "both")),
         ("other org", "admin_b", "front desk A", NOT_FOUND, on(RESET, "front_desk_a1")),
         ("lacks the permission", "restricted_a2", "both", FORBIDDEN, on(RESET, "both")),
+        ("admin sets its own", "admin_a", "admin A", DENIED_INPUT, on(RESET, "admin_a", p=NEW_PASSWORD)),
     ),
     # own profile and registration
     *rows(
