@@ -5,8 +5,9 @@ A merge needs CLIENTS_MERGE at both clients' locations. In one transaction, with
 (PostgreSQL `FOR UPDATE`, in id order; SQLite has one writer) and every write guarded by the version
 it read: the source becomes MERGED pointing at the target; its portal links and pending invitations
 move to the target (a link whose account already manages the target is dropped), unless the source is
-an online registration nothing vouches for (`_vouched`: then they stay, its email is not filled in, and
-the payload warns; a registration nothing vouches for is never a target), which opens the
+an online registration nothing vouches for (`_vouched`: then only the links of accounts that proved the
+target's email move, the rest and its invitations stay, its contact details are not filled in, and the
+payload warns; such a registration is never a target), which opens the
 target's record to those accounts and so needs CLIENT_PORTAL_MANAGE at the target's location, as
 inviting them would; with `fill_empty_fields`, the target's empty fields take the source's values
 (coverage only for an actor who may read it on the source and manage it on the target), which shows
@@ -153,32 +154,43 @@ async def _others_manage(target: Client, source_links: list[ClientPortalLink]) -
     )
 
 
+def _proven(link: ClientPortalLink, record: Client) -> bool:
+    """Whether the link's account has proven it owns `record`'s email on file: it opened an invitation
+    mailed there (`email_verified`, set only so: resolvers/invitations.py `_proves_mailbox`) and has
+    the same address."""
+    account = link.account
+    return record.email_key is not None and account.email_verified and account.email_key == record.email_key
+
+
 def _vouched(registration: Client, links: list[ClientPortalLink], record: Client) -> bool:
     """Whether anything proves that whoever made `registration` is `record`'s patient, so a merge of
-    the two may carry portal access and contact details between them. A client staff made needs no
-    proof. An online registration needs its sign-up account (the SELF link among `links`, the
-    registration's) to have opened an invitation mailed to `record`'s email on file: `email_verified`
-    (set only so: resolvers/invitations.py `_proves_mailbox`) and the same address.
+    the two may carry all of its portal access and contact details. A client staff made needs no
+    proof. An online registration needs a SELF link (`links` are the registration's) and every one of
+    them `_proven` for `record`: the sign-up made one, and it is among them (staff may have invited
+    others), so a sign-up in a patient's name cannot ride on the patient's own proven account.
 
-    A sign-up proves nothing about who typed the name, date of birth and email, and article 001 tells
-    staff to merge registrations into the matching profile: without this, anyone knowing a patient's
-    name and date of birth would be handed the record by the routine merge, through the sign-up's
-    link, through invitations staff issued on the registration at the registrant's request, or
-    through the email it typed becoming the one invitations go to."""
+    A sign-up proves nothing about who typed the name, date of birth and contact details, and article
+    001 tells staff to merge registrations into the matching profile: without this, anyone knowing a
+    patient's name and date of birth would be handed the record by the routine merge, through the
+    sign-up's link, through invitations staff issued on the registration at the registrant's request,
+    or through the email, mobile or address it typed becoming the ones the clinic reaches the patient
+    at. From a registration nothing vouches for, a merge moves only links `_proven` for the target,
+    keeps the rest (and its invitations) back, and fills no contact field."""
     if registration.source is not ClientSource.ONLINE_REGISTRATION:
         return True
-    return record.email_key is not None and any(
-        link.relationship is ProxyRelationship.SELF
-        and link.account.email_verified
-        and link.account.email_key == record.email_key
-        for link in links
-    )
+    selves = [link for link in links if link.relationship is ProxyRelationship.SELF]
+    return bool(selves) and all(_proven(link, record) for link in selves)
 
 
+# Where the clinic reaches the patient: a registration nothing vouches for does not fill them.
+_CONTACT_FIELDS = frozenset(
+    {"email", "mobile", "phones", "emergency_contacts", *(f"address_{f}" for f in ADDRESS_FIELDS)}
+)
 _KEPT_BACK = (
-    "Nothing proves that whoever made this online registration is the client kept, so the registration's "
-    "portal access (its sign-up account, and any link or pending invitation made for it) stays with it and its "
-    "email was not copied. Invite the client (inviteClientUser) at an address you have confirmed with them."
+    "Nothing proves that whoever made this online registration is the client kept, so its portal access stays "
+    "with it (but accounts that have opened an invitation mailed to the client's email on file) and its email, "
+    "phones, address and emergency contacts were not copied. Invite the client (inviteClientUser) at an address "
+    "you have confirmed with them."
 )
 
 
@@ -237,18 +249,21 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Merged:
             status_q(InvitationStatus.PENDING, now), client_id=source.id
         ).values_list("id", "token_hash")
         vouched = _vouched(source, links, target)
-        taken, tokens = (links, dict(pending_here)) if vouched else ([], {})
+        taken = links if vouched else [link for link in links if _proven(link, target)]
+        tokens = dict(pending_here) if vouched else {}
+        left = [link for link in links if link not in taken]
         pending = list(tokens)
         moving = [link for link in taken if not await _manages(link.account_id, target)]
+        fillable = [
+            name
+            for name in _fillable(principal, source, target)
+            if _empty(getattr(target, name)) and not _empty(getattr(source, name))
+        ]
         filled = {}
         if data.fill_empty_fields:
-            filled = {
-                name: getattr(source, name)
-                for name in _fillable(principal, source, target)
-                if _empty(getattr(target, name)) and not _empty(getattr(source, name)) and (vouched or name != "email")
-            }
-        withheld = data.fill_empty_fields and _empty(target.email) and not _empty(source.email)
-        kept_back = not vouched and bool(links or pending_here or withheld)
+            filled = {name: getattr(source, name) for name in fillable if vouched or name not in _CONTACT_FIELDS}
+        withheld = data.fill_empty_fields and not vouched and any(name in _CONTACT_FIELDS for name in fillable)
+        kept_back = bool(left or (pending_here and not vouched) or withheld)
         shows_filled = any(name not in STAFF_ONLY_FIELDS for name in filled) and await _others_manage(target, links)
         _check_portal_access(principal, target, moving, list(pending), shows_filled=shows_filled)
         keys = Client.keys_for(filled)
@@ -296,7 +311,7 @@ async def merge_clients(ctx: RequestContext, data: MergeData) -> Merged:
                 "movedLinks": [str(link) for link in moved],
                 "droppedLinks": [d["account"] for d in dropped],
                 "movedInvitations": [str(i) for i in pending],
-                **({"linksLeft": [str(link.account_id) for link in links]} if links and not vouched else {}),
+                **({"linksLeft": [str(link.account_id) for link in left]} if left else {}),
                 **({"invitationsLeft": [str(i) for i, _ in pending_here]} if pending_here and not vouched else {}),
             },
         )

@@ -60,7 +60,8 @@ class MergeClientsPayload(HandsOutClient, result="client"):
     client: Client | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
     warnings: list[UserWarning] = strawberry.field(
-        default_factory=list, description="mergeClients: an online registration's portal access and email kept back."
+        default_factory=list,
+        description="mergeClients: an online registration's portal access and contact details kept back.",
     )
 
     @classmethod
@@ -128,8 +129,9 @@ class Mutation:
             "at both clients' locations. The source becomes MERGED; its portal links and pending invitations move "
             "to the target, and filling the target's empty fields shows the source's values to the target's portal "
             "accounts: either needs CLIENT_PORTAL_MANAGE at the target's location. An online registration brings "
-            "no portal access and not its email, with a warning, unless its sign-up account has opened an "
-            "invitation mailed to the target's email; nothing is merged into such a registration. Undo it with "
+            "no contact details and only the links of accounts that opened an invitation mailed to the target's "
+            "email, with a warning, unless its sign-up account did; nothing is merged into such a registration. "
+            "Undo it with "
             "unmergeClient within 30 days (CLIENT_PORTAL_MANAGE at the source's location when the merge moved "
             "portal access)."
         ),

@@ -546,6 +546,46 @@ async def test_the_patient_gets_their_record_from_an_invitation_mailed_to_the_em
     assert await ClientInvitation.exists(client_id=patient.id, email="dad@home.example")
 
 
+async def test_a_patients_own_proven_account_does_not_vouch_for_a_sign_up_in_her_name(
+    gql: GQL, factory: Factory, org_a: Org, clinic
+) -> None:
+    """Found in review: a registration counted as vouched for when any SELF link on it was proven, so
+    staff inviting the real patient onto an impostor's registration (she opened the mail) carried the
+    impostor's own link, its proxy's invitation and the mobile it typed to her record. Every SELF link
+    must be proven; otherwise only hers moves, and nothing is merged into the registration."""
+    reviewer, a1 = clinic["reviewer"], clinic["a1"]
+    patient = await make_client(org_a, a1, "Ana", "Silva", date_of_birth=date(1990, 2, 1), email="ana@home.example")
+    impostor = await sign_up(
+        gql,
+        str(a1.id),
+        email="me@evil.example",
+        firstName="Ana",
+        lastName="Silva",
+        dateOfBirth="1990-02-01",
+        mobile="416 555 0199",
+    )
+    assert impostor["errors"] == [], impostor
+    registration = await Client.get(email="me@evil.example")
+    await factory.portal_account(org_a, "ana@home.example", [(registration, ProxyRelationship.SELF)])
+    invitation = await _pending_invitation(org_a, registration, "other@evil.example")
+    reverse = await gql(
+        MERGE, {"i": {"sourceId": str(patient.id), "targetId": str(registration.id)}}, token=reviewer.token
+    )
+    assert reverse["data"]["mergeClients"]["errors"] == [{"field": ["input", "targetId"], "code": "INVALID"}]
+
+    body = await gql(
+        MERGE, {"i": {"sourceId": str(registration.id), "targetId": str(patient.id)}}, token=reviewer.token
+    )
+    merged = body["data"]["mergeClients"]
+    assert merged["errors"] == [] and merged["warnings"] == [
+        {"field": ["input", "sourceId"], "code": "PORTAL_EMAIL_UNVERIFIED"}
+    ], body
+    assert [link["account"]["email"] for link in merged["client"]["portalLinks"]] == ["ana@home.example"]
+    assert merged["client"]["mobile"] is None  # the impostor's number is not where the clinic calls her
+    assert (await gql(PROFILE, {"id": str(patient.id)}, token=impostor["token"]))["data"]["client"] is None
+    assert (await ClientInvitation.get(id=invitation.id)).client_id == registration.id
+
+
 async def test_a_profile_is_never_merged_into_a_registration_nobody_vouches_for(gql: GQL, clinic) -> None:
     """The other way round: merging the existing profile into a registration would make the
     registration the patient's record, its sign-up account managing it (and seeing the fields filled
