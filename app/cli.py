@@ -1,4 +1,5 @@
-"""The `tessera` command line: serve, migrate, create-organization, demo, run-jobs, export-schema.
+"""The `tessera` command line: serve, migrate, create-organization, reset-password, demo, run-jobs,
+export-schema.
 
 Bad input exits non-zero with one line saying what is wrong (no traceback).
 """
@@ -95,26 +96,31 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def admin_password(args: argparse.Namespace) -> str:
-    """The new admin's password, kept off the command line (where `ps` and shell history see it)
-    when it can be: the first line of standard input with --admin-password-stdin, else a prompt
-    (asked twice, not echoed) in a terminal; --admin-password still works, for scripts."""
-    if args.admin_password is not None:
-        return str(args.admin_password)
-    if args.admin_password_stdin:
+def read_password(given: str | None, from_stdin: bool, option: str, label: str = "password") -> str:
+    """A password kept off the command line (where `ps` and shell history see it) when it can be: the
+    first line of standard input with `--<option>-stdin`, else a prompt (asked twice, not echoed) in
+    a terminal; `--<option>` (`given`) still works, for scripts."""
+    if given is not None:
+        return given
+    if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            raise fail(ErrorCode.REQUIRED, "no admin password on standard input (--admin-password-stdin)")
+            raise fail(ErrorCode.REQUIRED, f"no {label} on standard input (--{option}-stdin)")
         return password
     if not sys.stdin.isatty():
         raise fail(
             ErrorCode.REQUIRED,
-            "the admin password is missing: pipe it with --admin-password-stdin, or run in a terminal to be asked",
+            f"the {label} is missing: pipe it with --{option}-stdin, or run in a terminal to be asked",
         )
-    password = getpass.getpass("Admin password: ")
-    if getpass.getpass("Admin password again: ") != password:
-        raise fail(ErrorCode.INVALID, "the two admin passwords do not match")
+    password = getpass.getpass(f"{label.capitalize()}: ")
+    if getpass.getpass(f"{label.capitalize()} again: ") != password:
+        raise fail(ErrorCode.INVALID, f"the two {label}s do not match")
     return password
+
+
+def admin_password(args: argparse.Namespace) -> str:
+    """The new admin's password (`read_password`)."""
+    return read_password(args.admin_password, args.admin_password_stdin, "admin-password", "admin password")
 
 
 def cmd_create_organization(args: argparse.Namespace, settings: Settings) -> int:
@@ -138,6 +144,22 @@ def cmd_create_organization(args: argparse.Namespace, settings: Settings) -> int
             "slug": created.organization.slug,
             "adminUserId": str(created.admin.id),
         }
+
+    asyncio.run(migrate(settings.database_url))
+    print(json.dumps(asyncio.run(_with_orm(settings, work))))
+    return 0
+
+
+def cmd_reset_password(args: argparse.Namespace, settings: Settings) -> int:
+    from resolvers.context import RequestContext
+    from resolvers.organizations import reset_password_by_operator
+
+    password = read_password(args.password, args.password_stdin, "password", "new password")
+
+    async def work() -> dict[str, Any]:
+        ctx = RequestContext(settings=settings, request_id=f"cli-{os.getpid()}")
+        user = await reset_password_by_operator(ctx, slug=args.org, username=args.username, password=password)
+        return {"userId": str(user.id), "username": user.username, "passwordResetRequired": True}
 
     asyncio.run(migrate(settings.database_url))
     print(json.dumps(asyncio.run(_with_orm(settings, work))))
@@ -205,6 +227,16 @@ def parser() -> argparse.ArgumentParser:
     org.add_argument("--admin-last-name", default="User")
     org.add_argument("--seat-limit", type=int)
     org.set_defaults(run=cmd_create_organization)
+    reset = sub.add_parser(
+        "reset-password",
+        help="set a staff user's password (e.g. the only admin's); it must be changed at the next login",
+    )
+    reset.add_argument("--org", required=True, help="the organization's slug")
+    reset.add_argument("--username", required=True)
+    new = reset.add_mutually_exclusive_group()
+    new.add_argument("--password", help="visible to ps and shell history: prefer --password-stdin or the prompt")
+    new.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")
+    reset.set_defaults(run=cmd_reset_password)
     sub.add_parser("demo", help="migrate and load the demo clinic; print its logins").set_defaults(run=cmd_demo)
     jobs = sub.add_parser("run-jobs", help="run the scheduled jobs")
     jobs.add_argument("--once", action="store_true", help="one pass, then exit")

@@ -6,13 +6,18 @@ import re
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from models.enums import AccessStatus, UserType
+from models.enums import AccessStatus, ActorKind, UserType
+from models.keys import search_key
 from models.organization import Organization
 from models.users import User
+from resolvers import audit
+from resolvers.context import RequestContext
 from resolvers.credentials import hash_secret, password_problem
 from resolvers.errors import ErrorCode, Problems, fail
+from resolvers.sessions import end_sessions, void_links
 from resolvers.user_input import username_problem, valid_name
 from resolvers.validation import normalize_email
 
@@ -80,3 +85,39 @@ async def create_organization(
     except IntegrityError:
         raise fail(ErrorCode.DUPLICATE, f"The slug {slug!r} is already taken.", "slug") from None
     return CreatedOrganization(organization, admin)
+
+
+async def reset_password_by_operator(ctx: RequestContext, *, slug: str, username: str, password: str) -> User:
+    """The way back for an organization whose only admin forgot the password: whoever runs the
+    server sets a user's password from the command line (`tessera reset-password`). The API cannot
+    do this for oneself (resetCredentials refuses oneself: a session is not the password), and an
+    operator already holds the database. The password must be changed at the next login (the
+    operator knows it); every session and outstanding link of the user ends. Audited as SYSTEM."""
+    organization = await Organization.filter(slug=slug.strip().lower()).first()
+    user = (
+        await User.filter(organization_id=organization.id, username_key=search_key(username.strip())).first()
+        if organization is not None
+        else None
+    )
+    if organization is None or user is None:
+        raise fail(ErrorCode.NOT_FOUND, f"No user {username!r} in organization {slug!r}.", "username")
+    if problem := password_problem(password, user.username):
+        raise fail(ErrorCode.PASSWORD_TOO_WEAK, problem, "password")
+    password_hash = hash_secret(password)
+    now = ctx.now()
+    async with in_transaction():
+        await User.filter(id=user.id).update(
+            password_hash=password_hash, password_reset_required=True, version=F("version") + 1, updated_at=now
+        )
+        ended = await end_sessions(str(user.id), "PASSWORD_CHANGED", now)
+        await void_links(str(user.id), now)
+        await audit.record(
+            ctx,
+            "user.credentials_reset",
+            about=user,
+            organization_id=organization.id,
+            actor_kind=ActorKind.SYSTEM,
+            actor_name="cli:reset-password",
+            changes={"passwordSet": True, "passwordResetRequired": True, "sessionsEnded": ended},
+        )
+    return await User.get(id=user.id)

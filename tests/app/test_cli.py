@@ -147,6 +147,56 @@ def test_the_admin_password_prompt_asks_twice(monkeypatch) -> None:
         cli.admin_password(args)
 
 
+async def test_reset_password_is_the_only_admins_way_back(fresh_database: TestDatabase) -> None:
+    """The API refuses resetCredentials on oneself (a session is not the password), so an organization
+    whose only admin forgot the password needs the operator: `tessera reset-password` sets it from
+    standard input, forces a change at the next login, ends the admin's sessions and is audited."""
+    from models.audit import AuditEvent
+    from models.sessions import Session
+
+    assert (await create_org(fresh_database)).returncode == 0
+    new = "harbour-kettle-violet-58"
+    async with orm(fresh_database.url):
+        admin = await User.get(username="chief")
+        await Session.create(
+            organization_id=admin.organization_id,
+            user=admin,
+            token_hash="0" * 64,
+            last_seen_at=admin.created_at,
+            expires_at=admin.created_at.replace(year=admin.created_at.year + 1),
+        )
+    args = ("reset-password", "--org", "North", "--username", "Chief")
+    result = await tessera(*args, "--password-stdin", database_url=fresh_database.url, stdin=new + "\n")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["passwordResetRequired"] is True and new not in result.stdout + result.stderr
+    async with orm(fresh_database.url):
+        admin = await User.get(username="chief")
+        assert admin.password_reset_required
+        assert not await Session.filter(user_id=admin.id, revoked_at__isnull=True).exists()
+        event = await AuditEvent.get(action="user.credentials_reset", target_id=admin.id)
+        assert event.actor_kind.value == "SYSTEM" and event.actor_name == "cli:reset-password"
+        app = create_app(Settings(database_url=fresh_database.url), manage_database=False, run_jobs=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tessera.test") as http:
+            old = await http.post(
+                "/graphql", json={"query": LOGIN, "variables": {"slug": "north", "u": "chief", "p": PASSWORD}}
+            )
+            assert [e["code"] for e in old.json()["data"]["login"]["errors"]] == ["INVALID_CREDENTIALS"]
+            login = await http.post(
+                "/graphql", json={"query": LOGIN, "variables": {"slug": "north", "u": "chief", "p": new}}
+            )
+            assert login.json()["data"]["login"]["errors"] == [] and login.json()["data"]["login"]["token"]
+
+    # Bad input: one line, nothing changed.
+    nobody = await tessera(
+        "reset-password", "--org", "north", "--username", "ghost", "--password", new, database_url=fresh_database.url
+    )
+    assert nobody.returncode == 1 and "ghost" in one_line(nobody.stderr)
+    weak = await tessera(*args, "--password", "short", database_url=fresh_database.url)
+    assert weak.returncode == 1 and "tessera: " in one_line(weak.stderr)
+    missing = await tessera(*args, database_url=fresh_database.url)
+    assert missing.returncode != 0 and "--password-stdin" in one_line(missing.stderr)
+
+
 async def test_a_duplicate_slug_is_one_line_and_exits_non_zero(fresh_database: TestDatabase) -> None:
     assert (await create_org(fresh_database)).returncode == 0
     again = await create_org(fresh_database)
