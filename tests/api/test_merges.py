@@ -598,17 +598,17 @@ async def test_the_owner_of_a_mailbox_takes_back_an_account_a_sign_up_squatted(g
     invited = await gql(INVITE, {"i": {"clientId": str(patient.id), "email": "ana@home.example"}}, token=reviewer.token)
     assert payload_codes(invited["data"]["inviteClientUser"]) == [], invited
     mine = "her-own-kettle-phrase-31"
-
-    async def open_mail_with_new_account(born: str, password: str) -> dict[str, Any]:
-        given = {
-            "token": await mailed_token("ana@home.example"),
-            "dateOfBirth": born,
-            "newAccount": {"password": password},
-        }
-        return (await gql(ACCEPT, {"i": given}))["data"]["acceptClientInvitation"]
-
-    accepted = await open_mail_with_new_account("1990-02-01", mine)
-    body = accepted
+    body = await gql(
+        ACCEPT,
+        {
+            "i": {
+                "token": await mailed_token("ana@home.example"),
+                "dateOfBirth": "1990-02-01",
+                "newAccount": {"password": mine},
+            }
+        },
+    )
+    accepted = body["data"]["acceptClientInvitation"]
     assert accepted["errors"] == [] and accepted["link"]["client"]["id"] == str(patient.id), body
     account = await PortalAccount.get(email_key="ana@home.example")
     assert account.email_verified and await AuditEvent.exists(action="portal.account_reclaim", target_id=account.id)
@@ -623,7 +623,17 @@ async def test_the_owner_of_a_mailbox_takes_back_an_account_a_sign_up_squatted(g
         INVITE, {"i": {"clientId": other, "email": "ana@home.example", "relationship": "PARENT"}}, token=reviewer.token
     )
     assert payload_codes(again["data"]["inviteClientUser"]) == [], again
-    assert payload_codes(await open_mail_with_new_account("1984-06-30", PASSWORD)) == ["DUPLICATE"]
+    body = await gql(
+        ACCEPT,
+        {
+            "i": {
+                "token": await mailed_token("ana@home.example"),
+                "dateOfBirth": "1984-06-30",
+                "newAccount": {"password": PASSWORD},
+            }
+        },
+    )
+    assert payload_codes(body["data"]["acceptClientInvitation"]) == ["DUPLICATE"]
 
 
 async def test_a_profile_is_never_merged_into_a_registration_nobody_vouches_for(gql: GQL, clinic) -> None:
