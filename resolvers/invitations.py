@@ -27,7 +27,7 @@ from tortoise.transactions import in_transaction
 from models.clients import Client
 from models.enums import ActorKind, ClientStatus, InvitationStatus, ProxyRelationship
 from models.organization import Organization
-from models.portal import ClientInvitation, ClientPortalLink, PortalAccount, PortalSession
+from models.portal import ClientInvitation, ClientPortalLink, PortalAccount
 from models.sql import write_returning
 from models.users import User
 from permissions.catalog import Permission
@@ -516,7 +516,7 @@ async def accept_invitation(ctx: RequestContext, data: AcceptData) -> Acceptance
         invitation = locked
         if data.new_account is not None:
             assert password_hash is not None
-            account = await _new_account(ctx, invitation, data.new_account, password_hash)
+            account = await _new_account(invitation, data.new_account, password_hash)
         else:
             assert portal is not None and portal.portal_account is not None
             account = portal.portal_account
@@ -580,31 +580,6 @@ def _proves_mailbox(invitation: ClientInvitation) -> bool:
     return invitation.sent_at is not None and not invitation.link_shown
 
 
-async def _reclaimed(
-    ctx: RequestContext, account: PortalAccount, data: NewAccountData, password_hash: str
-) -> PortalAccount:
-    """The owner of a mailbox takes back an account made for it that never proved it: anyone may
-    sign up online with someone else's email (there is no portal password reset), and that squatter
-    would otherwise keep the patient from ever accepting an invitation ("an account exists: log in").
-    Opening a link only that mailbox received proves more than the squatter ever did: the account's
-    password becomes the new one, every session of it ends, and it is proven from now on. Its links
-    stay (staff remove any the owner does not recognize)."""
-    now = ctx.now()
-    names = {k: v for k, v in (("first_name", _name(data.first_name)), ("last_name", _name(data.last_name))) if v}
-    await PortalAccount.filter(id=account.id).update(password_hash=password_hash, email_verified=True, **names)
-    ended = await PortalSession.filter(account_id=account.id, revoked_at__isnull=True).update(
-        revoked_at=now, revoked_reason="ACCOUNT_RECLAIMED"
-    )
-    await audit.record(
-        ctx,
-        "portal.account_reclaim",
-        organization_id=account.organization_id,
-        about=account,
-        changes={"sessionsEnded": ended},
-    )
-    return await PortalAccount.get(id=account.id)
-
-
 _ACCOUNT_EXISTS = "An account with this email exists: log in with it, then open the link again."
 
 
@@ -622,19 +597,11 @@ def _new_account_hash(invitation: ClientInvitation, data: NewAccountData) -> str
     return hash_secret(data.password)
 
 
-async def _new_account(
-    ctx: RequestContext, invitation: ClientInvitation, data: NewAccountData, password_hash: str
-) -> PortalAccount:
+async def _new_account(invitation: ClientInvitation, data: NewAccountData, password_hash: str) -> PortalAccount:
     """A portal account for the invited email. An email that has one already takes nothing over:
     the existing account is left as it is, and the invitee is told to log in (also when another
-    acceptance made it a moment ago: the unique key decides), unless the account never proved the
-    address and this link does (`_reclaimed`)."""
-    existing = await PortalAccount.filter(
-        organization_id=invitation.organization_id, email_key=invitation.email_key
-    ).first()
-    if existing is not None and not existing.email_verified and _proves_mailbox(invitation):
-        return await _reclaimed(ctx, existing, data, password_hash)
-    if existing is not None:
+    acceptance made it a moment ago: the unique key decides)."""
+    if await PortalAccount.filter(organization_id=invitation.organization_id, email_key=invitation.email_key).exists():
         raise fail(ErrorCode.DUPLICATE, _ACCOUNT_EXISTS, "input", "newAccount")
     try:
         async with in_transaction():  # a savepoint: a lost race rolls back this insert alone

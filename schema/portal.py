@@ -362,8 +362,7 @@ class Mutation:
         ),
         **signs_in(
             "Accept a client invitation: with a portal session whose email is the invited one, or with "
-            "newAccount to create the account for the invited email (and a session; an account of that email "
-            "that never proved it is taken back when the link was mailed, else DUPLICATE). Asks for the "
+            "newAccount to create the account for the invited email (and a session). Asks for the "
             "verification code and the client's date of birth when they apply; five wrong answers void it."
         ),
     )

@@ -586,56 +586,6 @@ async def test_a_patients_own_proven_account_does_not_vouch_for_a_sign_up_in_her
     assert (await ClientInvitation.get(id=invitation.id)).client_id == registration.id
 
 
-async def test_the_owner_of_a_mailbox_takes_back_an_account_a_sign_up_squatted(gql: GQL, org_a: Org, clinic) -> None:
-    """Found in review: signing up with a patient's own email made an account she could never use
-    (no portal password reset) and kept her from accepting any invitation ("an account exists: log
-    in"). Opening an invitation mailed to that address takes the unproven account back: her
-    password, the squatter's sessions ended, proven from now on. A proven account is never taken."""
-    reviewer, a1 = clinic["reviewer"], clinic["a1"]
-    patient = await make_client(org_a, a1, "Ana", "Silva", date_of_birth=date(1990, 2, 1), email="ana@home.example")
-    squatter = await sign_up(gql, str(a1.id), email="ana@home.example", firstName="Ana", lastName="Silva")
-    assert squatter["errors"] == [], squatter
-    invited = await gql(INVITE, {"i": {"clientId": str(patient.id), "email": "ana@home.example"}}, token=reviewer.token)
-    assert payload_codes(invited["data"]["inviteClientUser"]) == [], invited
-    mine = "her-own-kettle-phrase-31"
-    body = await gql(
-        ACCEPT,
-        {
-            "i": {
-                "token": await mailed_token("ana@home.example"),
-                "dateOfBirth": "1990-02-01",
-                "newAccount": {"password": mine},
-            }
-        },
-    )
-    accepted = body["data"]["acceptClientInvitation"]
-    assert accepted["errors"] == [] and accepted["link"]["client"]["id"] == str(patient.id), body
-    account = await PortalAccount.get(email_key="ana@home.example")
-    assert account.email_verified and await AuditEvent.exists(action="portal.account_reclaim", target_id=account.id)
-    assert (await gql(VIEWER, token=squatter["token"])).get("errors"), "the squatter's session ended"
-    login = """mutation($p: String!) { portalLogin(input: {organizationSlug: "clinic-a", email: "ana@home.example",
-      password: $p}) { token errors { code } } }"""
-    assert payload_codes((await gql(login, {"p": PASSWORD}))["data"]["portalLogin"]) == ["INVALID_CREDENTIALS"]
-    assert payload_codes((await gql(login, {"p": mine}))["data"]["portalLogin"]) == []
-    # Proven now: another mailed invitation's newAccount is refused (log in instead).
-    other = str(clinic["existing"].id)
-    again = await gql(
-        INVITE, {"i": {"clientId": other, "email": "ana@home.example", "relationship": "PARENT"}}, token=reviewer.token
-    )
-    assert payload_codes(again["data"]["inviteClientUser"]) == [], again
-    body = await gql(
-        ACCEPT,
-        {
-            "i": {
-                "token": await mailed_token("ana@home.example"),
-                "dateOfBirth": "1984-06-30",
-                "newAccount": {"password": PASSWORD},
-            }
-        },
-    )
-    assert payload_codes(body["data"]["acceptClientInvitation"]) == ["DUPLICATE"]
-
-
 async def test_a_profile_is_never_merged_into_a_registration_nobody_vouches_for(gql: GQL, clinic) -> None:
     """The other way round: merging the existing profile into a registration would make the
     registration the patient's record, its sign-up account managing it (and seeing the fields filled
