@@ -161,7 +161,6 @@ def cmd_reset_password(args: argparse.Namespace, settings: Settings) -> int:
         user = await reset_password_by_operator(ctx, slug=args.org, username=args.username, password=password)
         return {"userId": str(user.id), "username": user.username, "passwordResetRequired": True}
 
-    asyncio.run(migrate(settings.database_url))
     print(json.dumps(asyncio.run(_with_orm(settings, work))))
     return 0
 

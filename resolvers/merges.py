@@ -182,15 +182,16 @@ def _vouched(registration: Client, links: list[ClientPortalLink], record: Client
     return bool(selves) and all(_proven(link, record) for link in selves)
 
 
-# Where the clinic reaches the patient: a registration nothing vouches for does not fill them.
+# Where the clinic reaches the patient, and the date of birth it checks callers and invitees by: a
+# registration nothing vouches for does not fill them.
 _CONTACT_FIELDS = frozenset(
-    {"email", "mobile", "phones", "emergency_contacts", *(f"address_{f}" for f in ADDRESS_FIELDS)}
+    {"email", "mobile", "phones", "emergency_contacts", "date_of_birth", *(f"address_{f}" for f in ADDRESS_FIELDS)}
 )
 _KEPT_BACK = (
     "Nothing proves that whoever made this online registration is the client kept, so its portal access stays "
     "with it (but accounts that have opened an invitation mailed to the client's email on file) and its email, "
-    "phones, address and emergency contacts were not copied. Invite the client (inviteClientUser) at an address "
-    "you have confirmed with them."
+    "phones, address, emergency contacts and date of birth were not copied. Invite the client (inviteClientUser) "
+    "at an address you have confirmed with them."
 )
 
 

@@ -10,10 +10,10 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.enums import AccessStatus, ActorKind, UserType
-from models.keys import search_key
 from models.organization import Organization
 from models.users import User
 from resolvers import audit
+from resolvers.auth import login_key
 from resolvers.context import RequestContext
 from resolvers.credentials import hash_secret, password_problem
 from resolvers.errors import ErrorCode, Problems, fail
@@ -93,16 +93,18 @@ async def reset_password_by_operator(ctx: RequestContext, *, slug: str, username
     do this for oneself (resetCredentials refuses oneself: a session is not the password), and an
     operator already holds the database. The password must be changed at the next login (the
     operator knows it); every session and outstanding link of the user ends. Audited as SYSTEM."""
-    organization = await Organization.filter(slug=slug.strip().lower()).first()
+    if problem := password_problem(password, username.strip()):
+        raise fail(ErrorCode.PASSWORD_TOO_WEAK, problem, "password")
+    slug = slug.strip().lower()
+    # A slug or username no organization or user can have (too long for its column, say) finds none.
+    organization = await Organization.filter(slug=slug).first() if SLUG.match(slug) else None
     user = (
-        await User.filter(organization_id=organization.id, username_key=search_key(username.strip())).first()
+        await User.filter(organization_id=organization.id, username_key=login_key(username)).first()
         if organization is not None
         else None
     )
     if organization is None or user is None:
         raise fail(ErrorCode.NOT_FOUND, f"No user {username!r} in organization {slug!r}.", "username")
-    if problem := password_problem(password, user.username):
-        raise fail(ErrorCode.PASSWORD_TOO_WEAK, problem, "password")
     password_hash = hash_secret(password)
     now = ctx.now()
     async with in_transaction():

@@ -129,11 +129,10 @@ class Mutation:
             "at both clients' locations. The source becomes MERGED; its portal links and pending invitations move "
             "to the target, and filling the target's empty fields shows the source's values to the target's portal "
             "accounts: either needs CLIENT_PORTAL_MANAGE at the target's location. An online registration brings "
-            "no contact details and only the links of accounts that opened an invitation mailed to the target's "
-            "email, with a warning, unless its sign-up account did; nothing is merged into such a registration. "
-            "Undo it with "
-            "unmergeClient within 30 days (CLIENT_PORTAL_MANAGE at the source's location when the merge moved "
-            "portal access)."
+            "no contact details or date of birth and only the links of accounts that opened an invitation mailed "
+            "to the target's email, with a warning, unless its sign-up account did; nothing is merged into such a "
+            "registration. Undo it with unmergeClient within 30 days (CLIENT_PORTAL_MANAGE at the source's location "
+            "when the merge moved portal access)."
         ),
     )
     unmerge_client = strawberry.mutation(

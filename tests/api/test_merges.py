@@ -554,7 +554,7 @@ async def test_a_patients_own_proven_account_does_not_vouch_for_a_sign_up_in_her
     impostor's own link, its proxy's invitation and the mobile it typed to her record. Every SELF link
     must be proven; otherwise only hers moves, and nothing is merged into the registration."""
     reviewer, a1 = clinic["reviewer"], clinic["a1"]
-    patient = await make_client(org_a, a1, "Ana", "Silva", date_of_birth=date(1990, 2, 1), email="ana@home.example")
+    patient = await make_client(org_a, a1, "Ana", "Silva", email="ana@home.example")  # no date of birth on file
     impostor = await sign_up(
         gql,
         str(a1.id),
@@ -582,6 +582,7 @@ async def test_a_patients_own_proven_account_does_not_vouch_for_a_sign_up_in_her
     ], body
     assert [link["account"]["email"] for link in merged["client"]["portalLinks"]] == ["ana@home.example"]
     assert merged["client"]["mobile"] is None  # the impostor's number is not where the clinic calls her
+    assert (await Client.get(id=patient.id)).date_of_birth is None  # nor its date what an invitation asks for
     assert (await gql(PROFILE, {"id": str(patient.id)}, token=impostor["token"]))["data"]["client"] is None
     assert (await ClientInvitation.get(id=invitation.id)).client_id == registration.id
 

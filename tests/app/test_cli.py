@@ -191,6 +191,11 @@ async def test_reset_password_is_the_only_admins_way_back(fresh_database: TestDa
         "reset-password", "--org", "north", "--username", "ghost", "--password", new, database_url=fresh_database.url
     )
     assert nobody.returncode == 1 and "ghost" in one_line(nobody.stderr)
+    for org, user in (("n" * 80, "chief"), ("north", "u" * 200)):  # longer than any slug or username
+        overlong = await tessera(
+            "reset-password", "--org", org, "--username", user, "--password", new, database_url=fresh_database.url
+        )
+        assert overlong.returncode == 1 and "No user" in one_line(overlong.stderr)
     weak = await tessera(*args, "--password", "short", database_url=fresh_database.url)
     assert weak.returncode == 1 and "tessera: " in one_line(weak.stderr)
     missing = await tessera(*args, database_url=fresh_database.url)
