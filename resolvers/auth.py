@@ -196,6 +196,13 @@ async def open_session(ctx: RequestContext, user: User, org_id: Any) -> LoginRes
     now = ctx.now()
     token = new_token(STAFF_SESSION_PREFIX)
     async with in_transaction():  # no session without its audit event
+        # Bound to the password just proven, read again under the user's row lock (PostgreSQL `FOR
+        # UPDATE`; SQLite's transactions are IMMEDIATE): a change or reset that committed while argon2
+        # ran (it ended every session) leaves this login with none, and one still to come waits for
+        # this session and ends it too. Else an old password, tried in a loop, outlives its reset.
+        current = await User.filter(id=user.id).select_for_update().first()
+        if current is None or current.password_hash != user.password_hash:
+            raise fail(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE)
         session = await Session.create(
             organization_id=org_id, user_id=user.id, last_seen_at=now, **opening_values(ctx, token, now)
         )

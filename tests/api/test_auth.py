@@ -227,12 +227,14 @@ async def test_unknown_and_known_users_cost_the_same(gql, org_a, verify_calls):
 # --------------------------------------------------------------------------- the cost of a login
 
 
-async def test_login_is_one_verify_and_at_most_three_statements(gql, org_a, verify_calls):
+async def test_login_is_one_verify_and_at_most_four_statements(gql, org_a, verify_calls):
+    """The lookup, the user's row read again under its lock (the session is bound to the password just
+    proven: `open_session`), the session and its audit event."""
     with count_statements() as statements:
         result = await login(gql)
     assert result["errors"] == []
     assert len(verify_calls) == 1
-    assert len(statements) <= 3, statements
+    assert len(statements) <= 4, statements
 
 
 async def test_login_with_user_fields_stays_cheap(gql, org_a, verify_calls):
@@ -244,7 +246,7 @@ async def test_login_with_user_fields_stays_cheap(gql, org_a, verify_calls):
     with count_statements() as statements:
         body = await gql(query)
     assert body["data"]["login"]["token"]
-    assert len(verify_calls) == 1 and len(statements) <= 3, statements
+    assert len(verify_calls) == 1 and len(statements) <= 4, statements
 
 
 async def test_an_authenticated_request_costs_one_statement(gql, org_a):
@@ -567,6 +569,27 @@ async def test_revoke_unknown_session_is_not_found(gql, org_a, session_id):
     query = "mutation($id: ID!) { revokeSession(id: $id) { ok errors { code } } }"
     payload = (await gql(query, {"id": session_id}, token=org_a.admin.token))["data"]["revokeSession"]
     assert payload == {"ok": False, "errors": [{"code": "NOT_FOUND"}]}
+
+
+async def test_a_password_reset_while_the_login_verifies_leaves_it_no_session(gql, factory, org_a, monkeypatch):
+    """Found in review: a login checked the old password, then opened its session after a reset that
+    had already ended every session, so an old password tried in a loop outlived its reset by 12
+    hours. The session is opened only if the password it proved is still the user's."""
+    import resolvers.auth as auth
+    from resolvers.credentials import hash_secret
+
+    staff = await factory.user(org_a.organization, username="racer", locations=[org_a.locations[0]])
+    succeeded = auth.login_throttle.succeeded
+
+    async def reset_meanwhile(ctx: Any, turn: Any) -> None:  # after argon2 said yes, before the session
+        await User.filter(id=staff.user.id).update(password_hash=hash_secret(NEW_PASSWORD))
+        await succeeded(ctx, turn)
+
+    monkeypatch.setattr(auth.login_throttle, "succeeded", reset_meanwhile)
+    before = await Session.filter(user_id=staff.user.id).count()
+    result = await login(gql, username="racer")
+    assert [e["code"] for e in result["errors"]] == ["INVALID_CREDENTIALS"] and result["token"] is None
+    assert await Session.filter(user_id=staff.user.id).count() == before
 
 
 async def test_login_then_act_in_the_same_document(gql, org_a):
