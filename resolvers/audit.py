@@ -152,3 +152,19 @@ async def record(
             "request_id": ctx.request_id,
         },
     )
+
+
+async def record_system(
+    ctx: RequestContext, action: str, *, about: Model, by: str, changes: Mapping[str, Any] | None = None
+) -> None:
+    """An event whose actor is the system, not a principal: a job or the operator's command line,
+    named by `by` (e.g. "job:provider_deactivations"), filed under `about`'s organization."""
+    await record(
+        ctx,
+        action,
+        about=about,
+        organization_id=getattr(about, "organization_id", None),
+        actor_kind=ActorKind.SYSTEM,
+        actor_name=by,
+        changes=changes,
+    )

@@ -9,7 +9,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from models.enums import AccessStatus, ActorKind, UserType
+from models.enums import AccessStatus, UserType
 from models.organization import Organization
 from models.users import User
 from resolvers import audit
@@ -113,13 +113,6 @@ async def reset_password_by_operator(ctx: RequestContext, *, slug: str, username
         )
         ended = await end_sessions(str(user.id), "PASSWORD_CHANGED", now)
         await void_links(str(user.id), now)
-        await audit.record(
-            ctx,
-            "user.credentials_reset",
-            about=user,
-            organization_id=organization.id,
-            actor_kind=ActorKind.SYSTEM,
-            actor_name="cli:reset-password",
-            changes={"passwordSet": True, "passwordResetRequired": True, "sessionsEnded": ended},
-        )
+        changes = {"passwordSet": True, "passwordResetRequired": True, "sessionsEnded": ended}
+        await audit.record_system(ctx, "user.credentials_reset", about=user, by="cli:reset-password", changes=changes)
     return await User.get(id=user.id)

@@ -21,7 +21,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.clients import Client
-from models.enums import AccessStatus, ActorKind, BillingRole, ClientStatus, ProviderStatus
+from models.enums import AccessStatus, BillingRole, ClientStatus, ProviderStatus
 from models.keys import search_key
 from models.organization import Location
 from models.providers import Provider
@@ -602,14 +602,8 @@ async def apply_due_deactivations(ctx: RequestContext, *, limit: int = 100) -> i
                 changes["reassign_to"] = str(reassign_to.id)
             if kept_reason:
                 changes["clients_kept"] = kept_reason
-            await audit.record(
-                ctx,
-                "provider.deactivate",
-                about=provider,
-                organization_id=provider.organization_id,
-                actor_kind=ActorKind.SYSTEM,
-                actor_name="job:provider_deactivations",
-                changes=changes,
+            await audit.record_system(
+                ctx, "provider.deactivate", about=provider, by="job:provider_deactivations", changes=changes
             )
             done += 1
     return done
