@@ -151,6 +151,7 @@ def cmd_create_organization(args: argparse.Namespace, settings: Settings) -> int
 
 
 def cmd_reset_password(args: argparse.Namespace, settings: Settings) -> int:
+    from permissions.standing import Standing, denial_reason
     from resolvers.context import RequestContext
     from resolvers.organizations import reset_password_by_operator
 
@@ -159,7 +160,11 @@ def cmd_reset_password(args: argparse.Namespace, settings: Settings) -> int:
     async def work() -> dict[str, Any]:
         ctx = RequestContext(settings=settings, request_id=f"cli-{os.getpid()}")
         user = await reset_password_by_operator(ctx, slug=args.org, username=args.username, password=password)
-        return {"userId": str(user.id), "username": user.username, "passwordResetRequired": True}
+        done: dict[str, Any] = {"userId": str(user.id), "username": user.username, "passwordResetRequired": True}
+        # A new password does not let in a deactivated, expired or access-disabled user: say so.
+        if reason := denial_reason(Standing.of(user), ctx.now()):
+            done["cannotLogIn"] = reason
+        return done
 
     print(json.dumps(asyncio.run(_with_orm(settings, work))))
     return 0

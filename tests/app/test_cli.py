@@ -169,6 +169,7 @@ async def test_reset_password_is_the_only_admins_way_back(fresh_database: TestDa
     result = await tessera(*args, "--password-stdin", database_url=fresh_database.url, stdin=new + "\n")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["passwordResetRequired"] is True and new not in result.stdout + result.stderr
+    assert "cannotLogIn" not in json.loads(result.stdout)
     async with orm(fresh_database.url):
         admin = await User.get(username="chief")
         assert admin.password_reset_required
@@ -185,6 +186,12 @@ async def test_reset_password_is_the_only_admins_way_back(fresh_database: TestDa
                 "/graphql", json={"query": LOGIN, "variables": {"slug": "north", "u": "chief", "p": new}}
             )
             assert login.json()["data"]["login"]["errors"] == [] and login.json()["data"]["login"]["token"]
+
+    # A user the new password does not let in is named as such.
+    async with orm(fresh_database.url):
+        await User.filter(username="chief").update(is_active=False)
+    inactive = await tessera(*args, "--password", new + "x", database_url=fresh_database.url)
+    assert inactive.returncode == 0 and json.loads(inactive.stdout)["cannotLogIn"] == "ACCOUNT_INACTIVE"
 
     # Bad input: one line, nothing changed.
     nobody = await tessera(
