@@ -20,7 +20,7 @@ from permissions.classes import GrantEffect, requires
 from permissions.errors import forbidden
 from permissions.scoping import can_see_client, can_see_client_invitations
 from resolvers import clients as resolvers
-from resolvers.client_input import ClientFilterData, CoverageData, CreateClientData, PhoneData, UpdateClientData
+from resolvers.client_input import ClientFilterData, CoverageData, PhoneData
 from resolvers.inputs import from_input
 from schema import client_relations, portal, provider_relations, relations
 from schema.errors import Payload
@@ -428,7 +428,7 @@ class Query:
 @strawberry.type
 class Mutation:
     create_client = strawberry.mutation(
-        resolver=ClientPayload.resolver(CreateClientInput, "client.create", resolvers.create_client, CreateClientData),
+        resolver=ClientPayload.resolver(CreateClientInput, "client.create", resolvers.create_client),
         **requires(
             Permission.CLIENTS_MANAGE,
             description="Create a client at a location where CLIENTS_MANAGE is held.",
@@ -436,7 +436,7 @@ class Mutation:
         ),
     )
     update_client = strawberry.mutation(
-        resolver=ClientPayload.resolver(UpdateClientInput, "client.update", resolvers.update_client, UpdateClientData),
+        resolver=ClientPayload.resolver(UpdateClientInput, "client.update", resolvers.update_client),
         **requires(
             Permission.CLIENTS_MANAGE,
             Permission.CLIENTS_COVERAGE_MANAGE,

@@ -4,9 +4,11 @@ root field of a mutation that does nothing else)."""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 import strawberry
 
@@ -116,18 +118,21 @@ class Payload:
     ) -> Callable[..., Awaitable[Self]]:
         """The root resolver of a mutation that only hands its `input` to `resolver` and answers with
         this payload: `strawberry.mutation(resolver=UserPayload.resolver(CreateUserInput, "user.create",
-        users.create_user, CreateUserData), **requires(...))`.
+        users.create_user), **requires(...))`.
 
         `takes` is what the resolver gets after the request context, in order: a dataclass is the
-        whole input read with `from_input`, a string is that field of the input. The function carries
-        its annotations as objects (`info: Info, input: <input>` returning this payload), which is
-        all Strawberry reads to build the field's argument and type, as from a written method.
+        whole input read with `from_input`, a string is that field of the input. Left out, it is the
+        dataclass the resolver's one other parameter is annotated with (`data: CreateUserData`), so
+        the type is named once, where the resolver declares it. The function carries its
+        annotations as objects (`info: Info, input: <input>` returning this payload), which is all
+        Strawberry reads to build the field's argument and type, as from a written method.
 
         `resolver` is looked up on its module at each call, as a written method body would look it up
         (so a test that replaces `locations.create_location` replaces it here too).
         """
         module, name = sys.modules[resolver.__module__], resolver.__name__
         assert getattr(module, name, None) is resolver, f"{name} is not reachable by its name in {module}"
+        takes = takes or (_data_type(resolver),)
 
         async def resolve(info: Info, input: Any) -> Self:
             args = [from_input(input, take) if isinstance(take, type) else getattr(input, take) for take in takes]
@@ -135,3 +140,13 @@ class Payload:
 
         resolve.__annotations__ = {"info": Info, "input": input, "return": cls}
         return resolve
+
+
+def _data_type(resolver: Callable[..., Any]) -> type:
+    """The dataclass `resolver(ctx, data)` annotates `data` with, looked up by name in its module
+    (annotations are strings under `from __future__ import annotations`)."""
+    ctx, data = inspect.signature(resolver).parameters.values()
+    hint = data.annotation
+    found = vars(sys.modules[resolver.__module__]).get(hint, hint) if isinstance(hint, str) else hint
+    assert dataclasses.is_dataclass(found), f"{resolver.__name__}'s {data.name} is not annotated with a dataclass"
+    return cast(type, found)

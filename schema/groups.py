@@ -111,9 +111,7 @@ class Query:
 @strawberry.type
 class Mutation:
     create_permission_group = strawberry.mutation(
-        resolver=PermissionGroupPayload.resolver(
-            CreatePermissionGroupInput, "group.create", groups.create_group, groups.CreateGroupData
-        ),
+        resolver=PermissionGroupPayload.resolver(CreatePermissionGroupInput, "group.create", groups.create_group),
         **requires(
             Permission.GROUPS_MANAGE,
             description="Create a group; it may not hold (or give its members) what the caller does not hold.",
@@ -121,9 +119,7 @@ class Mutation:
         ),
     )
     update_permission_group = strawberry.mutation(
-        resolver=PermissionGroupPayload.resolver(
-            UpdatePermissionGroupInput, "group.update", groups.update_group, groups.UpdateGroupData
-        ),
+        resolver=PermissionGroupPayload.resolver(UpdatePermissionGroupInput, "group.update", groups.update_group),
         **requires(
             Permission.GROUPS_MANAGE,
             description="Change a group; whatever it adds to the group or its members must be the caller's.",

@@ -144,10 +144,7 @@ class Query:
 class Mutation:
     create_integration = strawberry.mutation(
         resolver=IntegrationPayload.resolver(
-            CreateIntegrationInput,
-            "integration.create",
-            integrations.create_integration,
-            integrations.CreateIntegrationData,
+            CreateIntegrationInput, "integration.create", integrations.create_integration
         ),
         **requires(
             _MANAGE,
@@ -157,10 +154,7 @@ class Mutation:
     )
     update_integration = strawberry.mutation(
         resolver=IntegrationPayload.resolver(
-            UpdateIntegrationInput,
-            "integration.update",
-            integrations.update_integration,
-            integrations.UpdateIntegrationData,
+            UpdateIntegrationInput, "integration.update", integrations.update_integration
         ),
         **requires(
             _MANAGE,

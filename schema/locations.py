@@ -68,15 +68,11 @@ _manage = partial(requires, Permission.LOCATIONS_MANAGE, effects=(GrantEffect.NO
 @strawberry.type
 class Mutation:
     create_location = strawberry.mutation(
-        resolver=LocationPayload.resolver(
-            CreateLocationInput, "location.create", locations.create_location, locations.CreateLocationData
-        ),
+        resolver=LocationPayload.resolver(CreateLocationInput, "location.create", locations.create_location),
         **_manage(description="Create a location."),
     )
     update_location = strawberry.mutation(
-        resolver=LocationPayload.resolver(
-            UpdateLocationInput, "location.update", locations.update_location, locations.UpdateLocationData
-        ),
+        resolver=LocationPayload.resolver(UpdateLocationInput, "location.update", locations.update_location),
         **_manage(description="Change a location's details."),
     )
     set_location_active = strawberry.mutation(

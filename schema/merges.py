@@ -121,9 +121,7 @@ _merge = partial(requires, Permission.CLIENTS_MERGE, effects=(GrantEffect.NONE,)
 @strawberry.type
 class Mutation:
     merge_clients = strawberry.mutation(
-        resolver=MergeClientsPayload.resolver(
-            MergeClientsInput, "client.merge", merges.merge_clients, merges.MergeData
-        ),
+        resolver=MergeClientsPayload.resolver(MergeClientsInput, "client.merge", merges.merge_clients),
         **_merge(
             description="Merge a client (e.g. an online registration) into the existing profile: needs CLIENTS_MERGE "
             "at both clients' locations. The source becomes MERGED; its portal links and pending invitations move "

@@ -299,9 +299,7 @@ class Query:
 @strawberry.type
 class Mutation:
     portal_sign_up = strawberry.mutation(
-        resolver=PortalSessionPayload.resolver(
-            PortalSignUpInput, "portal.sign_up", registrations.portal_sign_up, registrations.SignUpData
-        ),
+        resolver=PortalSessionPayload.resolver(PortalSignUpInput, "portal.sign_up", registrations.portal_sign_up),
         **signs_in(
             "Sign up online: a portal account and a PENDING_REVIEW client at the chosen location, linked as SELF, "
             "and a portal session. An email that has an account takes nothing over (DUPLICATE); throttled like "
@@ -316,7 +314,7 @@ class Mutation:
     )
     invite_client_user = strawberry.mutation(
         resolver=ClientInvitationPayload.resolver(
-            InviteClientUserInput, "client.invite", invitations.invite_client_user, invitations.InviteData
+            InviteClientUserInput, "client.invite", invitations.invite_client_user
         ),
         **_manage("Invite someone to manage a client's appointments (proxy access)."),
     )
@@ -355,10 +353,7 @@ class Mutation:
     )
     accept_client_invitation = strawberry.mutation(
         resolver=AcceptClientInvitationPayload.resolver(
-            AcceptClientInvitationInput,
-            "client.invitation_accept",
-            invitations.accept_invitation,
-            invitations.AcceptData,
+            AcceptClientInvitationInput, "client.invitation_accept", invitations.accept_invitation
         ),
         **signs_in(
             "Accept a client invitation: with a portal session whose email is the invited one, or with "

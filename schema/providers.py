@@ -275,9 +275,7 @@ _deactivation = partial(requires, Permission.PROVIDERS_DEACTIVATE, effects=(Gran
 @strawberry.type
 class Mutation:
     update_provider = strawberry.mutation(
-        resolver=ProviderPayload.resolver(
-            UpdateProviderInput, "provider.update", resolvers.update_provider, resolvers.UpdateProviderData
-        ),
+        resolver=ProviderPayload.resolver(UpdateProviderInput, "provider.update", resolvers.update_provider),
         **requires(
             Permission.PROVIDERS_MANAGE,
             Permission.BILLING_MANAGE,
@@ -291,10 +289,7 @@ class Mutation:
 
     deactivate_provider = strawberry.mutation(
         resolver=ProviderPayload.resolver(
-            DeactivateProviderInput,
-            "provider.deactivate",
-            resolvers.deactivate_provider,
-            resolvers.DeactivateProviderData,
+            DeactivateProviderInput, "provider.deactivate", resolvers.deactivate_provider
         ),
         **_deactivation(
             description="Deactivate now (provider and user inactive, sessions ended, clients reassigned) or on a "

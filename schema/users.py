@@ -374,17 +374,13 @@ class Mutation:
         )
 
     update_my_profile = strawberry.mutation(
-        resolver=UserPayload.resolver(
-            UpdateMyProfileInput, "user.profile_update", user_writes.update_my_profile, user_input.ProfileData
-        ),
+        resolver=UserPayload.resolver(UpdateMyProfileInput, "user.profile_update", user_writes.update_my_profile),
         **requires(
             description="One's own contact details and PIN (no permission needed).", effects=(GrantEffect.NONE,)
         ),
     )
     create_user = strawberry.mutation(
-        resolver=UserPayload.resolver(
-            CreateUserInput, "user.create", user_writes.create_user, user_input.CreateUserData
-        ),
+        resolver=UserPayload.resolver(CreateUserInput, "user.create", user_writes.create_user),
         **requires(
             Permission.USERS_MANAGE,
             description="Add a user (login, contact, sites, billing). Needs USERS_MANAGE at every selected "
@@ -393,9 +389,7 @@ class Mutation:
         ),
     )
     update_user = strawberry.mutation(
-        resolver=UserPayload.resolver(
-            UpdateUserInput, "user.update", user_writes.update_user, user_input.UpdateUserData
-        ),
+        resolver=UserPayload.resolver(UpdateUserInput, "user.update", user_writes.update_user),
         **requires(
             Permission.USERS_MANAGE,
             description="Change a user. Needs USERS_MANAGE at every one of the user's locations; an admin only "
@@ -452,12 +446,7 @@ class Mutation:
         ),
     )
     reset_credentials = strawberry.mutation(
-        resolver=UserPayload.resolver(
-            ResetCredentialsInput,
-            "user.credentials_reset",
-            user_writes.reset_credentials,
-            user_writes.ResetCredentialsData,
-        ),
+        resolver=UserPayload.resolver(ResetCredentialsInput, "user.credentials_reset", user_writes.reset_credentials),
         **requires(
             Permission.USERS_CREDENTIALS_RESET,
             description="Set a user's password and/or PIN, or email a reset link; the user's sessions end.",
