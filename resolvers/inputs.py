@@ -8,6 +8,10 @@ and no layer can mistake one "left out" for another. The schema builds the datac
 enums passed through; a field left out takes the dataclass default, and so does an explicit null
 for a field that cannot be null (`bool | None = True` in the schema, `bool = True` here). Tests
 build the dataclasses directly, or with `from_input` from a plain dict.
+
+Where the two shapes agree, the schema's input subclasses the dataclass and declares again only
+the fields the API types differently (ids, nested inputs) or describes; `from_input` still rebuilds
+it as the dataclass itself, so nested inputs are converted and nulls normalised the same way.
 """
 
 from __future__ import annotations
@@ -49,8 +53,8 @@ def from_input(source: Any, cls: type[T]) -> T:
 
     Refuses a source field `cls` does not declare (TypeError), so no input is silently dropped.
     """
-    if isinstance(source, cls):
-        return source
+    if type(source) is cls:
+        return source  # a subclass (a Strawberry input declared on `cls`) is rebuilt: nested inputs too
     names: Any
     read: Callable[[str, Any], Any]
     if isinstance(source, Mapping):

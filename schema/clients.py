@@ -20,7 +20,7 @@ from permissions.classes import GrantEffect, requires
 from permissions.errors import forbidden
 from permissions.scoping import can_see_client, can_see_client_invitations
 from resolvers import clients as resolvers
-from resolvers.client_input import ClientFilterData, CoverageData, PhoneData
+from resolvers.client_input import ClientFilterData, CoverageData, PhoneData, UpdateClientData
 from resolvers.inputs import from_input
 from schema import client_relations, portal, provider_relations, relations
 from schema.errors import Payload
@@ -67,7 +67,7 @@ class ContactPhone:
 @strawberry.input
 class ContactPhoneInput(PhoneData):
     """`PhoneData`'s fields, declared once there, so the input and what the resolvers check cannot
-    drift apart; `from_input` passes it through as is."""
+    drift apart; `from_input` rebuilds it as one."""
 
 
 @strawberry.type
@@ -103,8 +103,8 @@ class Coverage:
 @strawberry.input
 class CoverageInput(CoverageData):
     """`CoverageData`'s fields, declared once there (each UNSET when left out, none with a
-    description), so the input and what the resolvers check cannot drift apart; `from_input` passes
-    it through as is."""
+    description), so the input and what the resolvers check cannot drift apart; `from_input`
+    rebuilds it as one."""
 
 
 @strawberry.type
@@ -322,33 +322,16 @@ class CreateClientInput:
 
 
 @strawberry.input
-class UpdateClientInput:
+class UpdateClientInput(UpdateClientData):
+    """`UpdateClientData`'s fields, declared once there; only what the API types differently (ids,
+    nested inputs) or describes is declared again here, in the same place in the field order."""
+
     id: strawberry.ID
-    expected_version: int | None = strawberry.UNSET
-    first_name: str | None = strawberry.UNSET
-    last_name: str | None = strawberry.UNSET
-    preferred_name: str | None = strawberry.UNSET
-    salutation: str | None = strawberry.UNSET
-    pronouns: str | None = strawberry.UNSET
-    sex_at_birth: str | None = strawberry.UNSET
-    date_of_birth: date | None = strawberry.UNSET
-    preferred_language: str | None = strawberry.UNSET
-    timezone: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
-    email_consent: bool | None = strawberry.UNSET
-    mobile: str | None = strawberry.UNSET
-    mobile_is_primary: bool | None = strawberry.UNSET
-    sms_consent: bool | None = strawberry.UNSET
-    voice_consent: bool | None = strawberry.UNSET
     phones: list[ContactPhoneInput] | None = strawberry.UNSET
     emergency_contacts: list[EmergencyContactInput] | None = strawberry.UNSET
     address: AddressInput | None = strawberry.UNSET
-    referring_provider_name: str | None = strawberry.UNSET
-    is_qualified: bool | None = strawberry.UNSET
-    veteran_id: str | None = strawberry.UNSET
     location_id: strawberry.ID | None = strawberry.UNSET
     primary_provider_id: strawberry.ID | None = strawberry.UNSET
-    alert: str | None = strawberry.UNSET
     coverage: CoverageInput | None = strawberry.field(
         default=strawberry.UNSET, description="Needs CLIENTS_COVERAGE_MANAGE."
     )

@@ -178,7 +178,7 @@ class RemovePortalLinkInput:
 )
 class PortalSignUpInput(registrations.SignUpData):
     """`SignUpData`'s fields, declared once there, so the input and what the sign-up checks cannot
-    drift apart; `from_input` passes it through as is."""
+    drift apart; `from_input` rebuilds it as one."""
 
 
 @strawberry.input

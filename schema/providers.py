@@ -192,7 +192,7 @@ class ProviderFilter:
 @strawberry.input
 class ProviderSettingsInput(resolvers.ProviderSettingsData):
     """`ProviderSettingsData`'s fields, declared once there (UNSET when left out), so the input and
-    what `updateProvider` applies cannot drift apart; `from_input` passes it through as is."""
+    what `updateProvider` applies cannot drift apart; `from_input` rebuilds it as one."""
 
 
 @strawberry.input

@@ -203,7 +203,7 @@ class LoginInformationInput:
 @strawberry.input(description="Avaros step 2.")
 class ContactInformationInput(user_input.ContactData):
     """`ContactData`'s fields, declared once there (same types, defaults, no descriptions), so the
-    input and what `createUser` checks cannot drift apart; `from_input` passes it through as is."""
+    input and what `createUser` checks cannot drift apart; `from_input` rebuilds it as one."""
 
 
 @strawberry.input(description="Avaros step 3.")
@@ -231,20 +231,15 @@ class CreateUserInput:
 
 
 @strawberry.input
-class UpdateUserInput:
+class UpdateUserInput(user_input.UpdateUserData):
+    """`UpdateUserData`'s fields, declared once there; only what the API types differently (ids,
+    nested inputs) or describes is declared again here, in the same place in the field order."""
+
     id: strawberry.ID
     expected_version: int | None = strawberry.field(
         default=strawberry.UNSET, description="When given and stale: CONFLICT."
     )
-    username: str | None = strawberry.UNSET
-    first_name: str | None = strawberry.UNSET
-    last_name: str | None = strawberry.UNSET
-    type: UserType | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
-    phone: str | None = strawberry.UNSET
-    is_admin: bool | None = strawberry.UNSET
     expires_at: datetime | None = strawberry.field(default=strawberry.UNSET, description="null clears.")
-    require_password_reset: bool | None = strawberry.UNSET
     sites: SiteSelectionInput | None = strawberry.UNSET
     permission_group_ids: list[strawberry.ID] | None = strawberry.UNSET
 

@@ -110,6 +110,30 @@ def test_a_dict_converts_like_an_input_and_unknown_fields_are_refused() -> None:
         from_input(Wider(id="1"), ThingData)
 
 
+@dataclass
+class ShelfData:
+    id: str
+    enabled: bool = True
+    part: PartData | None = UNSET
+
+
+@strawberry.input
+class ShelfInput(ShelfData):
+    """The schema's way to declare fields once: subclass the dataclass, retype only what differs."""
+
+    id: strawberry.ID
+    enabled: bool | None = True
+    part: PartInput | None = strawberry.UNSET
+
+
+def test_an_input_declared_on_the_dataclass_is_rebuilt_as_the_dataclass() -> None:
+    data = from_input(ShelfInput(id="1", enabled=None, part=PartInput(label="a")), ShelfData)
+    assert type(data) is ShelfData and type(data.part) is PartData
+    assert data.enabled is True  # the null normalised, as for any other input
+    plain = ShelfData(id="2")
+    assert from_input(plain, ShelfData) is plain
+
+
 def test_a_required_field_left_out_is_a_type_error() -> None:
     with pytest.raises(TypeError):
         from_input({}, ThingData)
