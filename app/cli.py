@@ -20,7 +20,7 @@ from asyncpg import PostgresError
 from tortoise import Tortoise
 from tortoise.exceptions import DBConnectionError, OperationalError
 
-from app.db import migrate, tortoise_config
+from app.db import MigrationError, migrate, tortoise_config
 from app.settings import Settings, SettingsError, get_settings
 from resolvers.errors import ErrorCode, InputError, fail
 
@@ -257,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"tessera: {error}", file=sys.stderr)
         return 2
-    except InputError as error:
+    except (InputError, MigrationError) as error:
         print(f"tessera: {error}", file=sys.stderr)
         return 1
     except DATABASE_ERRORS as error:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as run_migrations
+from tortoise.migrations.graph import MigrationKey
+from tortoise.migrations.loader import MigrationLoader
+from tortoise.migrations.recorder import MigrationRecorder
 
 from models import MODEL_MODULES
 
@@ -61,10 +64,44 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
+class MigrationError(Exception):
+    """The database's migration history does not lead to the current schema (said in one line)."""
+
+
 async def migrate(database_url: str) -> None:
     """Bring the database to the current schema (idempotent), then close what it opened."""
+    config = tortoise_config(database_url)
     try:
-        await run_migrations(config=tortoise_config(database_url))
+        await _adopt_squashed(config)
+        await run_migrations(config=config)
+    finally:
+        await Tortoise.close_connections()
+
+
+async def _adopt_squashed(config: dict[str, Any]) -> None:
+    """Record a squashed migration as applied on a database that ran every migration it `replaces`
+    (so its tables are not built again), and refuse one that ran only some: the missing steps are
+    no longer on disk, and building the rest from the squash would fail halfway. Tortoise 1.1.9
+    loads `replaces` but never acts on it; this is Django's rule for it. A new database (no
+    migration applied) is left to `run_migrations`, which builds it from the squash."""
+    await Tortoise.init(config=config)
+    try:
+        recorder = MigrationRecorder(connections.get("default"))
+        applied = set(await recorder.applied_migrations())
+        loader = MigrationLoader(config["apps"], recorder)
+        loader.load_disk()
+        for key, migration in sorted(loader.disk_migrations.items(), key=lambda item: item[0].name):
+            replaced = [MigrationKey(app_label=app, name=name) for app, name in migration.replaces]
+            ran = [r for r in replaced if r in applied]
+            if key in applied or not ran:
+                continue
+            if len(ran) < len(replaced):
+                missing = ", ".join(r.name for r in replaced if r not in applied)
+                raise MigrationError(
+                    f"this database stopped at migration {ran[-1].name}; {key.name} replaces {missing} as well, "
+                    "which are no longer shipped: migrate it with an earlier Tessera release first"
+                )
+            await recorder.record_applied(key.app_label, key.name)
     finally:
         await Tortoise.close_connections()
 

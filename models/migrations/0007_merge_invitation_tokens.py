@@ -8,7 +8,7 @@ from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0006_integrations')]
+    dependencies = [('models', '0001_squashed_0006_integrations')]
 
     initial = False
 

@@ -114,7 +114,7 @@ async def test_the_models_have_no_change_missing_from_the_migrations(tmp_path) -
     assert process.returncode == 0, err.decode()
     changes = json.loads(out.decode().strip().splitlines()[-1])
     assert changes == {}, (
-        "the models changed without a migration: regenerate models/migrations/0001_initial.py "
+        "the models changed without a migration: add one with makemigrations "
         f"(see the README):\n{json.dumps(changes, indent=2)}"
     )
 
@@ -146,7 +146,94 @@ async def test_data_rules_uuid_keys_organization_first_and_versions(db) -> None:
         assert "version" in models[name]._meta.fields_map, f"{name} has no version column"
 
 
-UPGRADE_FROM = "0006_integrations"
+SQUASHED = "0001_squashed_0006_integrations"
+REPLACED = (
+    "0001_initial",
+    "0002_outbox_link_expiry",
+    "0003_provider_billing_number_unique",
+    "0004_client_portal",
+    "0005_client_merges",
+    "0006_integrations",
+)
+
+
+async def _migrate_to(url: str, name: str) -> None:
+    """Run Tortoise's own `migrate` up to (and including) migration `name`."""
+    process = await asyncio.create_subprocess_exec(
+        str(ROOT / ".venv" / "bin" / "tortoise"),
+        "-c",
+        "app.tortoise_conf.TORTOISE_ORM",
+        "migrate",
+        "models",
+        name,
+        env=environment(url),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+
+
+async def _history(names: tuple[str, ...]) -> None:
+    """Make the recorded history say exactly `names` ran (the squash's tables already stand)."""
+    conn = connections.get("default")
+    await conn.execute_query("DELETE FROM tortoise_migrations")
+    for name in names:
+        await write_returning(
+            "INSERT INTO tortoise_migrations (app, name, applied_at) VALUES (?, ?, ?) RETURNING id",
+            ["models", name, datetime(2026, 11, 20, tzinfo=UTC)],
+        )
+
+
+async def _recorded() -> set[str]:
+    rows = await connections.get("default").execute_query_dict("SELECT name FROM tortoise_migrations")
+    return {row["name"] for row in rows}
+
+
+async def test_a_database_that_ran_the_six_squashed_migrations_is_adopted_not_rebuilt(
+    fresh_database: TestDatabase,
+) -> None:
+    """A deployment made before the squash holds the six migrations' tables and their history:
+    `migrate` records the squash as applied and goes on (0007), keeping every row. The squash builds
+    what the six built (checked when it was made: the same columns, indexes, constraints and comments
+    on PostgreSQL; on SQLite the same, the unique billing-number index made inline)."""
+    await _migrate_to(fresh_database.url, SQUASHED)
+    org, at = str(uuid.uuid4()), datetime(2026, 11, 2, 10, tzinfo=UTC)
+    async with orm(fresh_database.url):
+        await _history(REPLACED)
+        await write_returning(
+            "INSERT INTO organizations (id, name, slug, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            [org, "Old clinic", "old-clinic", at, at],
+        )
+    result = await tessera("migrate", database_url=fresh_database.url)
+    assert result.returncode == 0, result.stderr
+    async with orm(fresh_database.url):
+        assert await _recorded() == {*REPLACED, SQUASHED, "0007_merge_invitation_tokens"}
+        assert "invitation_tokens" in await _columns("client_merges")
+        assert await connections.get("default").execute_query_dict("SELECT slug FROM organizations") == [
+            {"slug": "old-clinic"}
+        ]
+
+
+async def test_a_database_that_stopped_inside_the_squash_is_refused_in_one_line(
+    fresh_database: TestDatabase,
+) -> None:
+    """Its missing steps are no longer shipped and the squash cannot run on top of half of it: say
+    so and which, change nothing (no traceback)."""
+    await _migrate_to(fresh_database.url, SQUASHED)
+    async with orm(fresh_database.url):
+        await _history(REPLACED[:3])
+    result = await tessera("migrate", database_url=fresh_database.url)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "tessera: this database stopped at migration 0003_provider_billing_number_unique; "
+        f"{SQUASHED} replaces 0004_client_portal, 0005_client_merges, 0006_integrations as well, which are no "
+        "longer shipped: migrate it with an earlier Tessera release first"
+    ]
+    async with orm(fresh_database.url):
+        assert await _recorded() == set(REPLACED[:3])
+        assert "invitation_tokens" not in await _columns("client_merges")
 
 
 async def test_migrating_a_database_that_holds_rows_adds_columns_they_can_live_with(
@@ -155,20 +242,7 @@ async def test_migrating_a_database_that_holds_rows_adds_columns_they_can_live_w
     """A deployment upgrades a database with data in it: a column added to a table with rows must take
     a value the rows can have (null, or a database default), which a migration run on empty tables
     never shows. Here: a client merge recorded before `invitation_tokens` was kept (0007)."""
-    to_previous = await asyncio.create_subprocess_exec(
-        str(ROOT / ".venv" / "bin" / "tortoise"),
-        "-c",
-        "app.tortoise_conf.TORTOISE_ORM",
-        "migrate",
-        "models",
-        UPGRADE_FROM,
-        env=environment(fresh_database.url),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await to_previous.communicate()
-    assert to_previous.returncode == 0, err.decode()
+    await _migrate_to(fresh_database.url, SQUASHED)
     org, merge, at = str(uuid.uuid4()), str(uuid.uuid4()), datetime(2026, 11, 2, 10, tzinfo=UTC)
     async with orm(fresh_database.url):
         await write_returning(
