@@ -167,24 +167,14 @@ async def _login(ctx: RequestContext, slug: str, username_key: str, password: st
             await login_throttle.failed(ctx, org_id, turn, username_key, ip)
         metrics.LOGIN_FAILURES.labels("staff").inc()
         await audit.record(
-            ctx,
-            "auth.login_failed",
-            organization_id=org_id,
-            about=user,
-            changes={"username": username_key},
+            ctx, "auth.login_failed", organization_id=org_id, about=user, changes={"username": username_key}
         )
         raise fail(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE)
 
     assert found is not None and user is not None and turn is not None
     await login_throttle.succeeded(ctx, turn)
     if reason := denial_reason(_standing(found), now):
-        await audit.record(
-            ctx,
-            "auth.login_denied",
-            organization_id=org_id,
-            about=user,
-            changes={"reason": reason},
-        )
+        await audit.record(ctx, "auth.login_denied", organization_id=org_id, about=user, changes={"reason": reason})
         raise fail(ErrorCode(reason), _DENIAL_MESSAGES[reason])
 
     return await open_session(ctx, user, org_id)

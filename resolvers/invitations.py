@@ -362,12 +362,7 @@ async def remove_portal_link(ctx: RequestContext, client_id: Any, account_id: An
         removed = await ClientPortalLink.filter(client_id=client.id, account_id=parsed).delete() if parsed else 0
         if not removed:
             raise fail(ErrorCode.NOT_FOUND, "This account does not manage this client.", "input", "accountId")
-        await audit.record(
-            ctx,
-            "client.portal_link_remove",
-            about=client,
-            changes={"account": str(parsed)},
-        )
+        await audit.record(ctx, "client.portal_link_remove", about=client, changes={"account": str(parsed)})
 
 
 # --------------------------------------------------------------------------- the invitee's side

@@ -25,6 +25,7 @@ from resolvers.inputs import from_input
 from schema import client_relations, portal, provider_relations, relations
 from schema.errors import Payload
 from schema.info import Info
+from schema.inputs import id_input
 from schema.joins import ToOne, answered_by
 from schema.limits import CONTACT_ROWS, OWN_ROWS, at_most
 from schema.organization import ADDRESS_COLUMNS, Address, AddressInput, Location
@@ -337,9 +338,7 @@ class UpdateClientInput(UpdateClientData):
     )
 
 
-@strawberry.input
-class ArchiveClientInput:
-    id: strawberry.ID
+ArchiveClientInput = id_input("ArchiveClientInput")
 
 
 class HandsOutClient(Payload):

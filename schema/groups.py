@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -108,23 +109,19 @@ class Query:
         return await groups.get_group(info.context, id)  # type: ignore[return-value]
 
 
+# Creating and changing a group may add grants: never more than the caller holds (resolvers/groups.py).
+_adds = partial(requires, Permission.GROUPS_MANAGE, effects=(GrantEffect.ADDS,))
+
+
 @strawberry.type
 class Mutation:
     create_permission_group = strawberry.mutation(
         resolver=PermissionGroupPayload.resolver(CreatePermissionGroupInput, "group.create", groups.create_group),
-        **requires(
-            Permission.GROUPS_MANAGE,
-            description="Create a group; it may not hold (or give its members) what the caller does not hold.",
-            effects=(GrantEffect.ADDS,),
-        ),
+        **_adds(description="Create a group; it may not hold (or give its members) what the caller does not hold."),
     )
     update_permission_group = strawberry.mutation(
         resolver=PermissionGroupPayload.resolver(UpdatePermissionGroupInput, "group.update", groups.update_group),
-        **requires(
-            Permission.GROUPS_MANAGE,
-            description="Change a group; whatever it adds to the group or its members must be the caller's.",
-            effects=(GrantEffect.ADDS,),
-        ),
+        **_adds(description="Change a group; whatever it adds to the group or its members must be the caller's."),
     )
 
     @strawberry.mutation(

@@ -22,6 +22,7 @@ from schema.auth import OkPayload
 from schema.errors import Payload
 from schema.grant_set_input import GrantSetChangesInput, GrantSetInput
 from schema.info import Info
+from schema.inputs import id_input
 from schema.limits import ORGANIZATION_ROWS, OWN_ROWS, at_most
 from schema.refusals import refuse_beside
 
@@ -104,9 +105,7 @@ class CreateApiTokenInput:
     expires_at: datetime | None = None
 
 
-@strawberry.input
-class RevokeApiTokenInput:
-    id: strawberry.ID
+RevokeApiTokenInput = id_input("RevokeApiTokenInput")
 
 
 @strawberry.type

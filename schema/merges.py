@@ -18,6 +18,7 @@ from resolvers.errors import InputError
 from schema.clients import Client, ClientPayload, HandsOutClient, seen
 from schema.errors import UserError, UserWarning
 from schema.info import Info
+from schema.inputs import id_input
 from schema.pagination import Connection, SortKey, datetime_key, keyset_page
 
 REGISTRATION_KEYS = (datetime_key("created_at", descending=True), SortKey("id", descending=True))
@@ -42,17 +43,12 @@ class MergeClientsInput:
     )
 
 
-@strawberry.input(
-    description="Undo a merge within 30 days: the source comes back as it was, with the portal links and "
-    "invitations it brought; edits made to the survivor since stay on the survivor."
+UnmergeClientInput = id_input(
+    "UnmergeClientInput",
+    "Undo a merge within 30 days: the source comes back as it was, with the portal links and "
+    "invitations it brought; edits made to the survivor since stay on the survivor.",
 )
-class UnmergeClientInput:
-    id: strawberry.ID
-
-
-@strawberry.input
-class ApproveRegistrationInput:
-    id: strawberry.ID
+ApproveRegistrationInput = id_input("ApproveRegistrationInput")
 
 
 @strawberry.type

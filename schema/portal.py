@@ -28,6 +28,7 @@ from resolvers.inputs import parse_uuid
 from schema.auth import OkPayload
 from schema.errors import Payload, UserError, attempt
 from schema.info import Info
+from schema.inputs import id_input
 from schema.limits import OWN_ROWS, at_most
 from schema.loaders import by_id, grouped
 from schema.pagination import Connection, PageInfo, SortKey, datetime_key, keyset_page
@@ -162,9 +163,7 @@ class ResendClientInvitationInput:
     send: bool | None = True
 
 
-@strawberry.input
-class RevokeClientInvitationInput:
-    id: strawberry.ID
+RevokeClientInvitationInput = id_input("RevokeClientInvitationInput")
 
 
 @strawberry.input

@@ -26,6 +26,7 @@ from resolvers.providers import Sites
 from schema import provider_relations, relations
 from schema.errors import Payload
 from schema.info import Info
+from schema.inputs import id_input
 from schema.limits import OWN_ROWS, at_most
 from schema.organization import Location
 from schema.pagination import (
@@ -219,14 +220,8 @@ class DeactivateProviderInput:
     )
 
 
-@strawberry.input
-class CancelProviderDeactivationInput:
-    id: strawberry.ID
-
-
-@strawberry.input
-class ReactivateProviderInput:
-    id: strawberry.ID
+CancelProviderDeactivationInput = id_input("CancelProviderDeactivationInput")
+ReactivateProviderInput = id_input("ReactivateProviderInput")
 
 
 @strawberry.type
