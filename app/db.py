@@ -82,8 +82,10 @@ async def _adopt_squashed(config: dict[str, Any]) -> None:
     """Record a squashed migration as applied on a database that ran every migration it `replaces`
     (so its tables are not built again), and refuse one that ran only some: the missing steps are
     no longer on disk, and building the rest from the squash would fail halfway. Tortoise 1.1.9
-    loads `replaces` but never acts on it; this is Django's rule for it. A new database (no
-    migration applied) is left to `run_migrations`, which builds it from the squash."""
+    loads `replaces` but never acts on it; this is Django's rule for it. The replaced migrations'
+    rows go once the squash's is written, so the history reads as if the squash had always been
+    there (a later downgrade of the squash then leaves an empty history, not six stale rows). A new
+    database (no migration applied) is left to `run_migrations`, which builds it from the squash."""
     await Tortoise.init(config=config)
     try:
         recorder = MigrationRecorder(connections.get("default"))
@@ -93,15 +95,19 @@ async def _adopt_squashed(config: dict[str, Any]) -> None:
         for key, migration in sorted(loader.disk_migrations.items(), key=lambda item: item[0].name):
             replaced = [MigrationKey(app_label=app, name=name) for app, name in migration.replaces]
             ran = [r for r in replaced if r in applied]
-            if key in applied or not ran:
+            if not ran:
                 continue
-            if len(ran) < len(replaced):
-                missing = ", ".join(r.name for r in replaced if r not in applied)
+            missing = [r.name for r in replaced if r not in applied]
+            if missing and key not in applied:
                 raise MigrationError(
-                    f"this database stopped at migration {ran[-1].name}; {key.name} replaces {missing} as well, "
-                    "which are no longer shipped: migrate it with an earlier Tessera release first"
+                    f"this database ran only part of {key.name}: {', '.join(missing)} "
+                    f"{'is' if len(missing) == 1 else 'are'} missing and no longer shipped; "
+                    "migrate it with an earlier Tessera release first"
                 )
-            await recorder.record_applied(key.app_label, key.name)
+            if key not in applied:
+                await recorder.record_applied(key.app_label, key.name)
+            for old in ran:  # written first, removed after: a crash in between leaves both, still adopted
+                await recorder.record_unapplied(old.app_label, old.name)
     finally:
         await Tortoise.close_connections()
 

@@ -8,7 +8,7 @@ import dataclasses
 import inspect
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, Self, TypeVar, cast
+from typing import Any, ClassVar, Self, TypeVar
 
 import strawberry
 
@@ -145,8 +145,11 @@ class Payload:
 def _data_type(resolver: Callable[..., Any]) -> type:
     """The dataclass `resolver(ctx, data)` annotates `data` with, looked up by name in its module
     (annotations are strings under `from __future__ import annotations`)."""
-    ctx, data = inspect.signature(resolver).parameters.values()
-    hint = data.annotation
+    parameters = list(inspect.signature(resolver).parameters.values())
+    hint = parameters[-1].annotation if len(parameters) == 2 else None
     found = vars(sys.modules[resolver.__module__]).get(hint, hint) if isinstance(hint, str) else hint
-    assert dataclasses.is_dataclass(found), f"{resolver.__name__}'s {data.name} is not annotated with a dataclass"
-    return cast(type, found)
+    if not (isinstance(found, type) and dataclasses.is_dataclass(found)):
+        raise TypeError(
+            f"{resolver.__name__} does not take (ctx, data: <a dataclass>): name what it takes from the input"
+        )
+    return found

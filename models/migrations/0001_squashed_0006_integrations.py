@@ -16,6 +16,7 @@ from tortoise.fields.data import JSON_DUMPS
 from uuid import uuid4
 from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.migrations.constraints import UniqueConstraint
 
 class Migration(migrations.Migration):
     initial = True
@@ -327,8 +328,14 @@ class Migration(migrations.Migration):
                 ('deactivated_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('reassign_to_id', fields.UUIDField(null=True)),
             ],
-            options={'table': 'providers', 'app': 'models', 'unique_together': (('organization_id', 'provincial_billing_number'),), 'indexes': [Index(fields=['organization_id', 'display_name_key', 'id']), Index(fields=['status', 'deactivate_at'])], 'pk_attr': 'id'},
+            options={'table': 'providers', 'app': 'models', 'indexes': [Index(fields=['organization_id', 'display_name_key', 'id']), Index(fields=['status', 'deactivate_at'])], 'pk_attr': 'id'},
             bases=['DerivedKeys', 'Aggregate'],
+        ),
+        # As 0003 made it (a named unique index on SQLite, not an inline UNIQUE), so a later migration
+        # that changes it finds the same index on a database built here as on one that ran 0003.
+        ops.AddConstraint(
+            model_name='Provider',
+            constraint=UniqueConstraint(fields=('organization_id', 'provincial_billing_number'), name=None),
         ),
         ops.CreateModel(
             name='Client',

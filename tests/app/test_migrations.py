@@ -159,13 +159,16 @@ REPLACED = (
 
 async def _migrate_to(url: str, name: str) -> None:
     """Run Tortoise's own `migrate` up to (and including) migration `name`."""
+    await _tortoise(url, "migrate", "models", name)
+
+
+async def _tortoise(url: str, *command: str) -> None:
+    """Run Tortoise's own command line (`migrate`, `downgrade`) on `url`."""
     process = await asyncio.create_subprocess_exec(
         str(ROOT / ".venv" / "bin" / "tortoise"),
         "-c",
         "app.tortoise_conf.TORTOISE_ORM",
-        "migrate",
-        "models",
-        name,
+        *command,
         env=environment(url),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
@@ -196,8 +199,8 @@ async def test_a_database_that_ran_the_six_squashed_migrations_is_adopted_not_re
 ) -> None:
     """A deployment made before the squash holds the six migrations' tables and their history:
     `migrate` records the squash as applied and goes on (0007), keeping every row. The squash builds
-    what the six built (checked when it was made: the same columns, indexes, constraints and comments
-    on PostgreSQL; on SQLite the same, the unique billing-number index made inline)."""
+    what the six built (checked when it was made: the same columns, indexes and constraints, names
+    included, and on PostgreSQL the same comments; only SQLite's column order differs)."""
     await _migrate_to(fresh_database.url, SQUASHED)
     org, at = str(uuid.uuid4()), datetime(2026, 11, 2, 10, tzinfo=UTC)
     async with orm(fresh_database.url):
@@ -206,14 +209,44 @@ async def test_a_database_that_ran_the_six_squashed_migrations_is_adopted_not_re
             "INSERT INTO organizations (id, name, slug, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
             [org, "Old clinic", "old-clinic", at, at],
         )
-    result = await tessera("migrate", database_url=fresh_database.url)
-    assert result.returncode == 0, result.stderr
+    for _ in range(2):  # and a second run finds nothing to do
+        result = await tessera("migrate", database_url=fresh_database.url)
+        assert result.returncode == 0, result.stderr
     async with orm(fresh_database.url):
-        assert await _recorded() == {*REPLACED, SQUASHED, "0007_merge_invitation_tokens"}
+        assert await _recorded() == {SQUASHED, "0007_merge_invitation_tokens"}
         assert "invitation_tokens" in await _columns("client_merges")
         assert await connections.get("default").execute_query_dict("SELECT slug FROM organizations") == [
             {"slug": "old-clinic"}
         ]
+
+
+async def test_an_adoption_cut_short_is_finished(fresh_database: TestDatabase) -> None:
+    """The squash's row is written before the replaced ones are removed: a run that stopped between
+    the two leaves both, and the next run only removes the old ones."""
+    await _migrate_to(fresh_database.url, SQUASHED)
+    async with orm(fresh_database.url):
+        await _history((*REPLACED, SQUASHED))
+    result = await tessera("migrate", database_url=fresh_database.url)
+    assert result.returncode == 0, result.stderr
+    async with orm(fresh_database.url):
+        assert await _recorded() == {SQUASHED, "0007_merge_invitation_tokens"}
+
+
+async def test_an_adopted_database_rolled_all_the_way_back_is_built_again(fresh_database: TestDatabase) -> None:
+    """Adoption leaves the history as if the squash had always been there: a full downgrade then
+    leaves none of it, and the next migrate builds everything (six stale rows would instead have the
+    squash recorded over missing tables)."""
+    await _migrate_to(fresh_database.url, SQUASHED)
+    async with orm(fresh_database.url):
+        await _history(REPLACED)
+    assert (await tessera("migrate", database_url=fresh_database.url)).returncode == 0
+    await _tortoise(fresh_database.url, "downgrade", "models")  # every migration unapplied
+    async with orm(fresh_database.url):
+        assert await _recorded() == set()
+    result = await tessera("migrate", database_url=fresh_database.url)
+    assert result.returncode == 0, result.stderr
+    async with orm(fresh_database.url):
+        assert "invitation_tokens" in await _columns("client_merges")
 
 
 async def test_a_database_that_stopped_inside_the_squash_is_refused_in_one_line(
@@ -227,9 +260,8 @@ async def test_a_database_that_stopped_inside_the_squash_is_refused_in_one_line(
     result = await tessera("migrate", database_url=fresh_database.url)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "tessera: this database stopped at migration 0003_provider_billing_number_unique; "
-        f"{SQUASHED} replaces 0004_client_portal, 0005_client_merges, 0006_integrations as well, which are no "
-        "longer shipped: migrate it with an earlier Tessera release first"
+        f"tessera: this database ran only part of {SQUASHED}: 0004_client_portal, 0005_client_merges, "
+        "0006_integrations are missing and no longer shipped; migrate it with an earlier Tessera release first"
     ]
     async with orm(fresh_database.url):
         assert await _recorded() == set(REPLACED[:3])

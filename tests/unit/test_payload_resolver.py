@@ -22,9 +22,14 @@ async def _takes_a_string(ctx: RequestContext, data: str) -> None:
     return None
 
 
-def test_a_resolver_without_a_dataclass_must_name_what_it_takes() -> None:
-    with pytest.raises(AssertionError, match="not annotated with a dataclass"):
-        _data_type(_takes_a_string)
+async def _takes_two_things(ctx: RequestContext, data: locations.UpdateLocationData, more: str) -> None:
+    return None
+
+
+def test_a_resolver_without_one_dataclass_must_name_what_it_takes() -> None:
+    for resolver in (_takes_a_string, _takes_two_things):
+        with pytest.raises(TypeError, match="name what it takes"):
+            _data_type(resolver)
 
 
 async def test_the_inferred_dataclass_reaches_the_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
