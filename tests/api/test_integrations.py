@@ -214,9 +214,9 @@ class TestDrainedBucket:
 
 
 class TestRefusalsShowTheBudget:
-    """Every answer to an API token carries `extensions.cost` (DESIGN §5), refusals included: a query
-    over the whole budget, one the document limits or validation refuse before anything is charged
-    (audit 53). None of them is charged."""
+    """Every answer to an API token carries `extensions.cost` (docs/architecture.md, "Principals and
+    grants": the token bucket), refusals included: a query over the whole budget, one the document
+    limits or validation refuse before anything is charged (audit 53). None of them is charged."""
 
     settings = bucket_of(200, 1)
 
