@@ -381,7 +381,11 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
         )
         if "expires_at" in values and _extends(user.expires_at, values["expires_at"]):
             check_restore(principal, user.id, after, *_p("expiresAt"))
-        if _readdressed(user, values) and (str(user.id) == principal.actor_id or await _claimable(user, now)):
+        if (
+            _readdressed(user, values)
+            and not _same_address(user.email, values["email"])
+            and (str(user.id) == principal.actor_id or await _claimable(user, now))
+        ):
             check_takeover(principal, user.id, after, *_p("email"))
         if "username" in values:
             await _username_free(org_id, values["username"], user.id, "input", "username")
@@ -527,8 +531,12 @@ def _takes_over(me: User, values: dict[str, Any]) -> bool:
         return True
     if "email" not in values:
         return False
-    new, old = values["email"], me.email
-    return new is None or old is None or search_key(new) != search_key(old)  # a change of case is the same address
+    return not _same_address(me.email, values["email"])
+
+
+def _same_address(old: str | None, new: str | None) -> bool:
+    """Whether an email change only changes case: the same mailbox, so no one new can read the links."""
+    return old is not None and new is not None and search_key(new) == search_key(old)
 
 
 async def update_my_profile(ctx: RequestContext, data: ProfileData) -> User:

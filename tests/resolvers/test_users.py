@@ -467,6 +467,11 @@ async def test_ones_own_email_and_credentials_change_only_with_ones_password(gql
     ]
     assert (await User.get(id=me.user.id)).email == me.user.email
     assert await Session.filter(user_id=me.user.id, revoked_at__isnull=True).exists()
+    # A change of case only is the same mailbox: no takeover, nothing to refuse.
+    recased = me.user.email.capitalize()  # Admin@clinic.example (a domain is stored lower-case anyway)
+    body = await gql(UPDATE, {"input": {"id": str(me.user.id), "email": recased}}, token=me.token)
+    assert body["data"]["updateUser"]["errors"] == [], body
+    assert (await User.get(id=me.user.id)).email == recased != me.user.email
     body = await gql(UPDATE, {"input": {"id": str(me.user.id), "firstName": "Still"}}, token=me.token)
     assert body["data"]["updateUser"]["errors"] == []  # the rest of one's own record, as before
     body = await gql(UPDATE, {"input": {"id": str(me.user.id), "email": "new@clinic.example"}}, token=other.token)
