@@ -25,7 +25,7 @@ from models.users import StaffToken, User
 from permissions.catalog import Permission
 from permissions.principal import Principal
 from permissions.standing import Standing, denial_reason
-from resolvers import admins, audit, outbox
+from resolvers import admins, audit, login_throttle, outbox
 from resolvers.auth import LoginResult, open_session
 from resolvers.context import RequestContext
 from resolvers.credentials import (
@@ -374,8 +374,10 @@ async def accept_staff_invitation(ctx: RequestContext, token: str, password: str
         if claimed != 1:  # opened at the same moment (it set the password), or voided meanwhile
             raise fail(ErrorCode.INVITATION_INVALID, _refusal(await _find_link(token)), "input", "token")
         await User.filter(id=user.id).update(**values, version=F("version") + 1)
-        # The password is set: every other link of the user dies with the one just used.
+        # The password is set: every other link of the user dies with the one just used, and guesses
+        # at the old one no longer lock the user out.
         await void_links(str(user.id), now)
+        await login_throttle.forget(ctx, user.organization_id, user.username_key)
         if found.purpose is StaffTokenPurpose.PASSWORD_RESET:
             await end_sessions(str(user.id), "PASSWORD_RESET", now)
         user = await User.get(id=user.id).select_related("organization")

@@ -112,9 +112,14 @@ return 1
 """
 
 
-def _keys(organization_id: Any, username_key: str, ip: str) -> tuple[str, ...]:
+def _base(organization_id: Any, username_key: str) -> str:
+    """The prefix of every Redis key of one username's attempts (its IPs' keys included)."""
     user = hashlib.sha256(f"{organization_id}|{username_key}".encode("utf-8", "surrogatepass")).hexdigest()
-    base = f"tessera:login:{user}"
+    return f"tessera:login:{user}"
+
+
+def _keys(organization_id: Any, username_key: str, ip: str) -> tuple[str, ...]:
+    base = _base(organization_id, username_key)
     return (
         f"{base}:ip:{ip}",
         f"{base}:user",
@@ -182,3 +187,20 @@ async def succeeded(ctx: RequestContext, turn: Turn) -> None:
             client = redis_client(ctx.settings.redis_url)
             await client.zrem(turn.keys[0], turn.member)
             await client.zrem(turn.keys[1], turn.member)
+
+
+async def forget(ctx: RequestContext, organization_id: Any, username_key: str) -> None:
+    """Drop a username's failed attempts and the locks they set, from every IP: someone it trusts
+    has just set its password (an admin's reset, the operator's, a reset or registration link), so
+    guesses at the old password no longer count, and the user locked out who asked for the reset
+    logs in at once instead of waiting out the lock. A guesser gains nothing: the new password is
+    not the one guessed at, and its first five wrong guesses lock again."""
+    await LoginAttempt.filter(organization_id=organization_id, username_key=username_key).delete()
+    if ctx.settings.redis_url is not None:
+        from redis.exceptions import RedisError
+
+        with contextlib.suppress(TimeoutError, RedisError, OSError):  # its keys then age out with the lock
+            client = redis_client(ctx.settings.redis_url)
+            keys = [key async for key in client.scan_iter(match=f"{_base(organization_id, username_key)}:*")]
+            if keys:
+                await client.delete(*keys)

@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from models.enums import AccessStatus, UserType
 from models.organization import Organization
 from models.users import User
-from resolvers import audit
+from resolvers import audit, login_throttle
 from resolvers.auth import login_key
 from resolvers.context import RequestContext
 from resolvers.credentials import hash_secret, password_problem
@@ -113,6 +113,7 @@ async def reset_password_by_operator(ctx: RequestContext, *, slug: str, username
         )
         ended = await end_sessions(str(user.id), "PASSWORD_CHANGED", now)
         await void_links(str(user.id), now)
+        await login_throttle.forget(ctx, user.organization_id, user.username_key)
         changes = {"passwordSet": True, "passwordResetRequired": True, "sessionsEnded": ended}
         await audit.record_system(ctx, "user.credentials_reset", about=user, by="cli:reset-password", changes=changes)
     return await User.get(id=user.id)

@@ -38,7 +38,7 @@ from permissions.errors import forbidden
 from permissions.grants import NO_SOURCES, GrantSources, GroupGrant
 from permissions.principal import Principal
 from permissions.scoping import can_change_user
-from resolvers import access, admins, audit
+from resolvers import access, admins, audit, login_throttle
 from resolvers.auth import confirm_password
 from resolvers.billing import (
     billing_number_problems,
@@ -507,6 +507,7 @@ async def reset_credentials(ctx: RequestContext, data: ResetCredentialsData) -> 
         user = await User.get(id=user.id)
         if "password_hash" in values:
             await void_links(str(user.id), now)
+            await login_throttle.forget(ctx, user.organization_id, user.username_key)
         if send_link:
             await access.send_password_reset(ctx, principal.organization, user)
         ended = await end_sessions(str(user.id), "CREDENTIALS_RESET", now)

@@ -444,7 +444,8 @@ class Mutation:
         resolver=UserPayload.resolver(ResetCredentialsInput, "user.credentials_reset", user_writes.reset_credentials),
         **requires(
             Permission.USERS_CREDENTIALS_RESET,
-            description="Set a user's password and/or PIN, or email a reset link; the user's sessions end.",
+            description="Set a user's password and/or PIN, or email a reset link; the user's sessions end and a new "
+            "password lifts a login lock.",
             effects=(GrantEffect.HANDS_OVER,),
         ),
     )

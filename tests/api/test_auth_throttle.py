@@ -16,7 +16,7 @@ from app.settings import Settings
 from models.audit import AuditEvent
 from models.sessions import LoginAttempt
 from tests.factories import PASSWORD
-from tests.support import GQL
+from tests.support import GQL, mailed_token
 
 LOGIN = """mutation($slug: String!, $u: String!, $p: String!) {
   login(input: {organizationSlug: $slug, username: $u, password: $p}) { token errors { code message } }
@@ -210,3 +210,49 @@ async def test_login_failures_count_for_change_password(at, org_a):
     assert await change(one, org_a.admin.token, PASSWORD) == ["LOGIN_THROTTLED"]
     await age_attempts(901)
     assert await change(one, org_a.admin.token, PASSWORD) == []
+
+
+RESET = """mutation($id: ID!, $p: String) {
+  resetCredentials(input: {id: $id, newPassword: $p, requirePasswordReset: false}) { errors { code } } }"""
+ACCEPT_LINK = """mutation($t: String!, $p: String!) {
+  acceptStaffInvitation(input: {token: $t, password: $p}) { token errors { code } } }"""
+NEW_PASSWORD = "a-brand-new-passphrase-7"
+
+
+async def _locked_out(at: Callable[[str], GQL], username: str) -> GQL:
+    """Twenty wrong guesses at `username` (four from each of five IPs, the first its own desk's): it
+    is locked from everywhere. Returns the desk."""
+    for n in range(20):
+        assert await attempt(at(f"198.51.100.{n // 4 + 1}"), username=username) == ["INVALID_CREDENTIALS"]
+    desk = at("198.51.100.1")
+    assert await attempt(desk, username=username, password=PASSWORD) == ["LOGIN_THROTTLED"]
+    return desk
+
+
+async def test_a_password_an_admin_sets_lifts_the_lock_at_once(at, org_a):
+    """Found trying the product as a clinic would: a user locked out by mistyping calls the admin, who
+    sets a new password; it was refused for another fifteen minutes (LOGIN_THROTTLED). Guesses at the
+    old password no longer count once someone trusted sets a new one; other users' locks stay."""
+    desk_user = await org_a.factory.user(org_a.organization, username="desk")
+    await org_a.factory.user(org_a.organization, username="other")
+    await _locked_out(at, "other")
+    desk = await _locked_out(at, "desk")
+    body = await desk(RESET, {"id": str(desk_user.user.id), "p": NEW_PASSWORD}, token=org_a.admin.token)
+    assert body["data"]["resetCredentials"]["errors"] == []
+    assert await attempt(desk, username="desk", password=NEW_PASSWORD) == []
+    assert await attempt(desk, username="other", password=PASSWORD) == ["LOGIN_THROTTLED"]
+    # And the new password is guarded like the old: five wrong guesses from one IP lock it again.
+    for _ in range(5):
+        assert await attempt(desk, username="desk") == ["INVALID_CREDENTIALS"]
+    assert await attempt(desk, username="desk", password=NEW_PASSWORD) == ["LOGIN_THROTTLED"]
+
+
+async def test_a_reset_link_lifts_the_lock_when_opened_not_when_sent(at, org_a):
+    desk_user = await org_a.factory.user(org_a.organization, username="desk", email="desk@clinic.example")
+    desk = await _locked_out(at, "desk")
+    body = await desk(RESET, {"id": str(desk_user.user.id)}, token=org_a.admin.token)  # a reset link
+    assert body["data"]["resetCredentials"]["errors"] == []
+    assert await attempt(desk, username="desk", password=PASSWORD) == ["LOGIN_THROTTLED"]
+    body = await desk(ACCEPT_LINK, {"t": await mailed_token("desk@clinic.example"), "p": NEW_PASSWORD})
+    assert body["data"]["acceptStaffInvitation"]["errors"] == []
+    assert await attempt(desk, username="desk", password=NEW_PASSWORD) == []

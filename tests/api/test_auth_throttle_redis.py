@@ -50,6 +50,23 @@ class TestInRedis:
         assert codes(await gql(LOGIN, {"p": "not-the-password"})) == ["INVALID_CREDENTIALS"]
         assert codes(await gql(LOGIN, {"p": PASSWORD})) == ["LOGIN_THROTTLED"]
 
+    async def test_a_password_an_admin_sets_lifts_the_lock_in_redis_too(
+        self, gql: GQL, factory: Factory, org_a: Org
+    ) -> None:
+        """resolvers/login_throttle.py `forget`: the username's Redis keys go with its rows."""
+        desk = await factory.user(org_a.organization, username="desk")
+        for n in range(5):
+            assert codes(await gql(LOGIN, {"p": f"wrong-guess-{n:02d}"})) == ["INVALID_CREDENTIALS"]
+        assert codes(await gql(LOGIN, {"p": PASSWORD})) == ["LOGIN_THROTTLED"]
+        body = await gql(
+            """mutation($id: ID!) { resetCredentials(input: {id: $id, newPassword: "a-brand-new-passphrase-7",
+              requirePasswordReset: false}) { errors { code } } }""",
+            {"id": str(desk.user.id)},
+            token=org_a.admin.token,
+        )
+        assert body["data"]["resetCredentials"]["errors"] == []
+        assert codes(await gql(LOGIN, {"p": "a-brand-new-passphrase-7"})) == []
+
     async def test_portal_logins_take_their_turns_there_too(self, gql: GQL, factory: Factory, org_a: Org) -> None:
         await factory.portal_account(org_a, "maya@example.org")
         answers = await asyncio.gather(*(gql(PORTAL, {"p": f"wrong-guess-{n:02d}"}) for n in range(8)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import TYPE_CHECKING
 
@@ -152,7 +153,8 @@ async def test_reset_password_is_the_only_admins_way_back(fresh_database: TestDa
     whose only admin forgot the password needs the operator: `tessera reset-password` sets it from
     standard input, forces a change at the next login, ends the admin's sessions and is audited."""
     from models.audit import AuditEvent
-    from models.sessions import Session
+    from models.enums import LoginOutcome
+    from models.sessions import LoginAttempt, Session
 
     assert (await create_org(fresh_database)).returncode == 0
     new = "harbour-kettle-violet-58"
@@ -165,6 +167,17 @@ async def test_reset_password_is_the_only_admins_way_back(fresh_database: TestDa
             last_seen_at=admin.created_at,
             expires_at=admin.created_at.replace(year=admin.created_at.year + 1),
         )
+        # The admin guessed twenty times and is locked out from everywhere: the reset lifts that too.
+        now = int(time.time())
+        for n in range(20):
+            await LoginAttempt.create(
+                organization_id=admin.organization_id,
+                username_key="chief",
+                ip_address=f"198.51.100.{n // 4 + 1}",
+                outcome=LoginOutcome.FAILED,
+                user_locked_until=now + 900 if n == 19 else None,
+                created_at=now,
+            )
     args = ("reset-password", "--org", "North", "--username", "Chief")
     result = await tessera(*args, "--password-stdin", database_url=fresh_database.url, stdin=new + "\n")
     assert result.returncode == 0, result.stderr
