@@ -381,10 +381,12 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
         )
         if "expires_at" in values and _extends(user.expires_at, values["expires_at"]):
             check_restore(principal, user.id, after, *_p("expiresAt"))
-        if (
-            _readdressed(user, values)
-            and not _same_address(user.email, values["email"])
-            and (str(user.id) == principal.actor_id or await _claimable(user, now))
+        # One's own new address needs one's password (updateMyProfile), a change of case aside. Another
+        # user's is a takeover while a link could be mailed to it, case included: links are re-mailed
+        # to the address as typed, and a mail server may tell its local parts apart by case.
+        mine = str(user.id) == principal.actor_id
+        if _readdressed(user, values) and (
+            not _same_address(user.email, values["email"]) if mine else await _claimable(user, now)
         ):
             check_takeover(principal, user.id, after, *_p("email"))
         if "username" in values:
