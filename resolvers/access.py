@@ -374,10 +374,8 @@ async def accept_staff_invitation(ctx: RequestContext, token: str, password: str
         if claimed != 1:  # opened at the same moment (it set the password), or voided meanwhile
             raise fail(ErrorCode.INVITATION_INVALID, _refusal(await _find_link(token)), "input", "token")
         await User.filter(id=user.id).update(**values, version=F("version") + 1)
-        # The password is set: every other link of the user dies with the one just used, and guesses
-        # at the old one no longer lock the user out.
+        # The password is set: every other link of the user dies with the one just used.
         await void_links(str(user.id), now)
-        await login_throttle.forget(ctx, user.organization_id, user.username_key)
         if found.purpose is StaffTokenPurpose.PASSWORD_RESET:
             await end_sessions(str(user.id), "PASSWORD_RESET", now)
         user = await User.get(id=user.id).select_related("organization")
@@ -389,4 +387,7 @@ async def accept_staff_invitation(ctx: RequestContext, token: str, password: str
             actor_kind=None,
             changes={"pinSet": pin is not None},
         )
-        return await open_session(ctx, user, user.organization_id)
+        opened = await open_session(ctx, user, user.organization_id)
+    # Committed: guesses at the old password no longer lock the user out.
+    await login_throttle.forget(ctx, user.organization_id, user.username_key)
+    return opened

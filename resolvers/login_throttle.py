@@ -112,14 +112,9 @@ return 1
 """
 
 
-def _base(organization_id: Any, username_key: str) -> str:
-    """The prefix of every Redis key of one username's attempts (its IPs' keys included)."""
-    user = hashlib.sha256(f"{organization_id}|{username_key}".encode("utf-8", "surrogatepass")).hexdigest()
-    return f"tessera:login:{user}"
-
-
 def _keys(organization_id: Any, username_key: str, ip: str) -> tuple[str, ...]:
-    base = _base(organization_id, username_key)
+    user = hashlib.sha256(f"{organization_id}|{username_key}".encode("utf-8", "surrogatepass")).hexdigest()
+    base = f"tessera:login:{user}"
     return (
         f"{base}:ip:{ip}",
         f"{base}:user",
@@ -194,13 +189,18 @@ async def forget(ctx: RequestContext, organization_id: Any, username_key: str) -
     has just set its password (an admin's reset, the operator's, a reset or registration link), so
     guesses at the old password no longer count, and the user locked out who asked for the reset
     logs in at once instead of waiting out the lock. A guesser gains nothing: the new password is
-    not the one guessed at, and its first five wrong guesses lock again."""
-    await LoginAttempt.filter(organization_id=organization_id, username_key=username_key).delete()
+    not the one guessed at, and its first five wrong guesses lock again.
+
+    Called once the new password is committed (a rolled-back reset must not lift a lock). Every
+    failure has its row, Redis or not, so the rows name every IP whose Redis keys to delete: no
+    scan of the keyspace (which anyone can grow with failed logins)."""
+    rows = LoginAttempt.filter(organization_id=organization_id, username_key=username_key)
+    ips = {str(row["ip_address"]) for row in await rows.values("ip_address")}
+    await rows.delete()
     if ctx.settings.redis_url is not None:
         from redis.exceptions import RedisError
 
-        with contextlib.suppress(TimeoutError, RedisError, OSError):  # its keys then age out with the lock
-            client = redis_client(ctx.settings.redis_url)
-            keys = [key async for key in client.scan_iter(match=f"{_base(organization_id, username_key)}:*")]
-            if keys:
-                await client.delete(*keys)
+        # Should Redis not answer, its locks hold until they expire (the safe way to fail).
+        with contextlib.suppress(TimeoutError, RedisError, OSError):
+            keys = {key for ip in ips | {""} for key in _keys(organization_id, username_key, ip)}
+            await redis_client(ctx.settings.redis_url).delete(*sorted(keys))

@@ -113,7 +113,7 @@ async def reset_password_by_operator(ctx: RequestContext, *, slug: str, username
         )
         ended = await end_sessions(str(user.id), "PASSWORD_CHANGED", now)
         await void_links(str(user.id), now)
-        await login_throttle.forget(ctx, user.organization_id, user.username_key)
         changes = {"passwordSet": True, "passwordResetRequired": True, "sessionsEnded": ended}
         await audit.record_system(ctx, "user.credentials_reset", about=user, by="cli:reset-password", changes=changes)
+    await login_throttle.forget(ctx, user.organization_id, user.username_key)
     return await User.get(id=user.id)

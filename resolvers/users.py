@@ -509,7 +509,6 @@ async def reset_credentials(ctx: RequestContext, data: ResetCredentialsData) -> 
         user = await User.get(id=user.id)
         if "password_hash" in values:
             await void_links(str(user.id), now)
-            await login_throttle.forget(ctx, user.organization_id, user.username_key)
         if send_link:
             await access.send_password_reset(ctx, principal.organization, user)
         ended = await end_sessions(str(user.id), "CREDENTIALS_RESET", now)
@@ -523,6 +522,8 @@ async def reset_credentials(ctx: RequestContext, data: ResetCredentialsData) -> 
             }
         )
         await audit.record(ctx, "user.credentials_reset", about=user, changes=changes)
+    if "password_hash" in values:  # once the new password is committed: never lift a lock for nothing
+        await login_throttle.forget(ctx, user.organization_id, user.username_key)
     return user
 
 

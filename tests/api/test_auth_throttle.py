@@ -237,6 +237,9 @@ async def test_a_password_an_admin_sets_lifts_the_lock_at_once(at, org_a):
     await org_a.factory.user(org_a.organization, username="other")
     await _locked_out(at, "other")
     desk = await _locked_out(at, "desk")
+    refused = await desk(RESET, {"id": str(desk_user.user.id), "p": "desk"}, token=org_a.admin.token)
+    assert [e["code"] for e in refused["data"]["resetCredentials"]["errors"]] == ["PASSWORD_TOO_WEAK"]
+    assert await attempt(desk, username="desk", password=PASSWORD) == ["LOGIN_THROTTLED"]  # lifts nothing
     body = await desk(RESET, {"id": str(desk_user.user.id), "p": NEW_PASSWORD}, token=org_a.admin.token)
     assert body["data"]["resetCredentials"]["errors"] == []
     assert await attempt(desk, username="desk", password=NEW_PASSWORD) == []

@@ -11,6 +11,8 @@ import pytest
 
 from app.settings import Settings
 from models.sessions import LoginAttempt
+from resolvers import login_throttle
+from resolvers.redis_client import redis_client
 from tests.factories import PASSWORD, Factory, Org
 from tests.support import GQL, redis_url_or_skip
 
@@ -65,6 +67,9 @@ class TestInRedis:
             token=org_a.admin.token,
         )
         assert body["data"]["resetCredentials"]["errors"] == []
+        # Every key of the username went, its IPs' and the username-wide ones alike.
+        prefix = login_throttle._keys(org_a.organization.id, "desk", "")[1].removesuffix(":user")
+        assert await redis_client(await redis_url_or_skip()).keys(f"{prefix}:*") == []
         assert codes(await gql(LOGIN, {"p": "a-brand-new-passphrase-7"})) == []
 
     async def test_portal_logins_take_their_turns_there_too(self, gql: GQL, factory: Factory, org_a: Org) -> None:
