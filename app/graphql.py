@@ -33,8 +33,10 @@ from app.settings import Settings
 from permissions.errors import ApiErrorCode
 from resolvers.authenticate import authenticate
 from resolvers.context import RequestContext
+from resolvers.credentials import API_TOKEN_PREFIX
 from resolvers.loaders import Loaders
 from schema.api import build_schema
+from schema.budget import uncharged
 
 
 def bearer_token(request: Request) -> str | None:
@@ -186,9 +188,23 @@ class TesseraGraphQL(GraphQL):
                 self._handle_errors(result.errors, response_data)
             return self.create_response(response_data, sub_response)
         except HTTPException as error:
-            return _refusal(request, error.reason, http_error_code(error.status_code), error.status_code)
+            return await self._refusal(request, error.reason, http_error_code(error.status_code), error.status_code)
         except PersistedQueryNotFound:
-            return _refusal(request, "PersistedQueryNotFound", ApiErrorCode.PERSISTED_QUERY_NOT_FOUND.value, 200)
+            return await self._refusal(
+                request, "PersistedQueryNotFound", ApiErrorCode.PERSISTED_QUERY_NOT_FOUND.value, 200
+            )
+
+    async def _refusal(self, request: Request, message: str, code: str, status: int) -> JSONResponse:
+        """A request refused before its document ran, as JSON with `extensions.code` and the request
+        id; to an API token, with its budget too (schema/budget.py `uncharged`: every answer to a
+        token shows it)."""
+        request_id = getattr(request.state, "request_id", None)
+        extensions: dict[str, Any] = {"requestId": request_id}
+        if (bearer_token(request) or "").startswith(API_TOKEN_PREFIX):
+            ctx = getattr(request.state, "graphql_context", None) or await self.get_context(request, Response())
+            extensions.update(await uncharged(ctx))
+        body = {"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
+        return JSONResponse({**body, "extensions": extensions}, status_code=status)
 
     async def _keep_persisted(self, request: Request, query: Any, extensions: Any, context: Any) -> None:
         """Store a document sent with its hash (app/persisted.py) once the request has shown its bearer
@@ -214,18 +230,9 @@ class TesseraGraphQL(GraphQL):
                     await self._keep_persisted(request, data.get("query"), data.get("extensions"), ran)
             return response
         except HTTPException as error:
-            return _refusal(request, error.reason, http_error_code(error.status_code), error.status_code)
+            return await self._refusal(request, error.reason, http_error_code(error.status_code), error.status_code)
         except PersistedQueryNotFound:
             # HTTP 200 and this message: what Apollo's clients look for before resending the document.
-            return _refusal(request, "PersistedQueryNotFound", ApiErrorCode.PERSISTED_QUERY_NOT_FOUND.value, 200)
-
-
-def _refusal(request: Request, message: str, code: str, status: int) -> JSONResponse:
-    request_id = getattr(request.state, "request_id", None)
-    return JSONResponse(
-        {
-            "errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}],
-            "extensions": {"requestId": request_id},
-        },
-        status_code=status,
-    )
+            return await self._refusal(
+                request, "PersistedQueryNotFound", ApiErrorCode.PERSISTED_QUERY_NOT_FOUND.value, 200
+            )

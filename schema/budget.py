@@ -12,7 +12,8 @@ at least its estimate; one that returned more than its estimate pays all of it, 
 that leaves the bucket). All tokens of an integration share its bucket.
 A bucket store that does not answer refuses the token with SERVICE_UNAVAILABLE; staff sessions and
 portal accounts never touch it. A request refused before the charge (over the whole budget, by the
-document limits or by validation) shows the budget too, charged nothing.
+document limits or by validation, or by the view before any document ran: `uncharged`) shows the
+budget too, charged nothing.
 """
 
 from __future__ import annotations
@@ -127,24 +128,27 @@ class TokenBudget(SchemaExtension):
         return {"cost": self.cost} if self.cost is not None else {}
 
     async def _uncharged(self) -> dict[str, Any]:
-        """The budget of an API token's request refused before the charge: every answer to a token
-        shows it, charged nothing. Best effort: the answer is a refusal already, and a database that
-        cannot be read now must not turn it into a 500 (the report is left out, and logged)."""
-        try:
-            return await self._uncharged_report()
-        except Exception:
-            log.warning("budget report left out", exc_info=True)
-            return {}
+        found = await uncharged(self.execution_context.context)
+        self.cost = found.get("cost")
+        return found
 
-    async def _uncharged_report(self) -> dict[str, Any]:
-        ctx = self.execution_context.context
+
+async def uncharged(ctx: Any) -> dict[str, Any]:
+    """`{"cost": ...}` for an API token's request refused before the charge (by validation, the
+    document limits, or before the document was even read: an unknown persisted query, a bad body):
+    every answer to a token shows its budget, charged nothing. `{}` for any other caller. Best
+    effort: the answer is a refusal already, and a database that cannot be read now must not turn
+    it into a 500 (the report is left out, and logged)."""
+    try:
         principal = await ctx.principal()
         if principal is None or not principal.is_token or principal.api_token is None:
             return {}
         budget, store = _bucket(ctx.settings)
         level = await _level(store, str(principal.api_token.integration_id), budget)
-        self.cost = _report(int(getattr(ctx, "requested_cost", 0) or 0), 0, level, budget)
-        return {"cost": self.cost}
+        return {"cost": _report(int(getattr(ctx, "requested_cost", 0) or 0), 0, level, budget)}
+    except Exception:
+        log.warning("budget report left out", exc_info=True)
+        return {}
 
 
 def _bucket(settings: Any) -> tuple[buckets.Budget, buckets.BucketStore]:

@@ -243,6 +243,27 @@ class TestRefusalsShowTheBudget:
         assert "cost" not in (await gql(document, token=org_a.admin.token)).get("extensions", {})
         assert "cost" not in (await gql(document)).get("extensions", {})
 
+    async def test_a_request_refused_before_its_document_runs_shows_it_too(
+        self, gql: GQL, factory: Factory, org_a: Org
+    ) -> None:
+        """An unknown persisted query (Apollo's clients send the hash alone first) and a bad body are
+        refused by the view before any document runs: a token saw no budget there (found checking
+        the "every answer" rule end to end). A made-up token still sees none."""
+        partner = await factory.integration(org_a, [P.CLIENTS_READ], org_a.locations)
+        persisted = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "ab" * 32}}}
+        for body, code, status in (
+            (persisted, "PERSISTED_QUERY_NOT_FOUND", 200),
+            ([{"query": "{ viewer { kind } }"}], "BAD_USER_INPUT", 400),  # a batch: off
+        ):
+            for token, shown in ((partner.token, True), ("tsk_" + "x" * 43, False), (org_a.admin.token, False)):
+                response = await gql.http.post("/graphql", json=body, headers={"authorization": f"Bearer {token}"})
+                answer = response.json()
+                assert response.status_code == status and error_codes(answer) == [code], answer
+                assert ("cost" in answer["extensions"]) is shown, answer
+                if shown:
+                    assert answer["extensions"]["cost"]["actualQueryCost"] == 0
+                    assert answer["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 200.0
+
     async def test_a_store_that_cannot_be_read_leaves_the_report_out_not_the_answer(
         self, gql: GQL, factory: Factory, org_a: Org, monkeypatch: pytest.MonkeyPatch
     ) -> None:
