@@ -184,6 +184,15 @@ async def succeeded(ctx: RequestContext, turn: Turn) -> None:
             await client.zrem(turn.keys[1], turn.member)
 
 
+async def rename(organization_id: Any, old_key: str, new_key: str) -> None:
+    """A renamed user's failed attempts and locks follow it to the new username (in the rename's
+    transaction): the throttle counts the username typed, so renaming a user would otherwise give
+    whoever may rename it fresh guesses at its password after every batch. In Redis the locks
+    follow through these rows (`begin` honours the database's); counts below a lock start again
+    there, at most four guesses an IP for each rename, which is audited."""
+    await LoginAttempt.filter(organization_id=organization_id, username_key=old_key).update(username_key=new_key)
+
+
 async def forget(ctx: RequestContext, organization_id: Any, username_key: str) -> None:
     """Drop a username's failed attempts and the locks they set, from every IP: someone it trusts
     has just set its password (an admin's reset, the operator's, a reset or registration link), so

@@ -420,7 +420,10 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
             # An expired user's sessions and links died with its expiry: a new date does not revive them.
             await end_credentials(str(user.id), "EXPIRED", now)
         readdressed = _readdressed(user, values)
+        old_key = user.username_key
         user = await User.get(id=user.id)
+        if user.username_key != old_key:
+            await login_throttle.rename(org_id, old_key, user.username_key)
         after_snapshot = _snapshot(user, site_ids, (new_groups if new_groups is not None else old_groups).keys())
         changes = audit.diff(before_snapshot, after_snapshot)
         if readdressed:

@@ -259,3 +259,19 @@ async def test_a_reset_link_lifts_the_lock_when_opened_not_when_sent(at, org_a):
     body = await desk(ACCEPT_LINK, {"t": await mailed_token("desk@clinic.example"), "p": NEW_PASSWORD})
     assert body["data"]["acceptStaffInvitation"]["errors"] == []
     assert await attempt(desk, username="desk", password=NEW_PASSWORD) == []
+
+
+RENAME = """mutation($id: ID!, $u: String!) { updateUser(input: {id: $id, username: $u}) { errors { code } } }"""
+
+
+async def test_a_renamed_users_lock_follows_it(at, org_a):
+    """Found in review: the throttle counts the username typed, so renaming a user (USERS_MANAGE)
+    gave fresh guesses at its password after every batch. Its attempts follow it to the new name."""
+    desk_user = await org_a.factory.user(org_a.organization, username="desk")
+    desk = await _locked_out(at, "desk")
+    body = await desk(RENAME, {"id": str(desk_user.user.id), "u": "front.desk"}, token=org_a.admin.token)
+    assert body["data"]["updateUser"]["errors"] == []
+    assert await attempt(desk, username="front.desk", password=PASSWORD) == ["LOGIN_THROTTLED"]
+    assert await attempt(at("192.0.2.9"), username="front.desk", password=PASSWORD) == ["LOGIN_THROTTLED"]
+    await age_attempts(901)
+    assert await attempt(desk, username="front.desk", password=PASSWORD) == []
