@@ -7,8 +7,9 @@ one username take turns (`resolvers/throttle.py` `login_lock`), so a burst acros
 one extra guess per worker. With `TESSERA_REDIS_URL`, a turn is taken in Redis, atomically across
 every worker: the attempt is counted before it is judged (its entry is removed again when the secret
 was right), so a burst gets exactly the limit, however many workers it is spread over. The failure is
-still written to `login_attempts` too, the history `User.loginLocked` and the audit read. A Redis
-that does not answer falls back to the database counters: logins keep working.
+still written to `login_attempts` too, the history `User.loginLocked` and the audit read, and a turn
+takes the larger of the two counts. A Redis that does not answer falls back to the database
+counters: logins keep working.
 """
 
 from __future__ import annotations
@@ -155,7 +156,10 @@ async def begin(
             user_lock = int(ulock) if int(ulock) > now else None
             if int(throttled) and ip_lock is None and user_lock is None:
                 ip_lock = now + 1  # attempts in flight fill the IP's count: refused as if locked
-            state = ThrottleState(now, int(ipn), int(un), ip_lock, user_lock)
+            # Every failure has its row too: the larger count stands (failures Redis missed while it
+            # was away, or a renamed user's, whose rows followed it and its Redis keys did not).
+            ip_failures, user_failures = max(int(ipn), stored.ip_failures), max(int(un), stored.user_failures)
+            state = ThrottleState(now, ip_failures, user_failures, ip_lock, user_lock)
             return Turn(state, None if throttled else member, keys)
     return Turn(known if known is not None else await throttle_state(organization_id, username_key, ip, ctx))
 
@@ -184,13 +188,17 @@ async def succeeded(ctx: RequestContext, turn: Turn) -> None:
             await client.zrem(turn.keys[1], turn.member)
 
 
-async def rename(organization_id: Any, old_key: str, new_key: str) -> None:
+async def rename(ctx: RequestContext, organization_id: Any, old_key: str, new_key: str) -> None:
     """A renamed user's failed attempts and locks follow it to the new username (in the rename's
     transaction): the throttle counts the username typed, so renaming a user would otherwise give
-    whoever may rename it fresh guesses at its password after every batch. In Redis the locks
-    follow through these rows (`begin` honours the database's); counts below a lock start again
-    there, at most four guesses an IP for each rename, which is audited."""
-    await LoginAttempt.filter(organization_id=organization_id, username_key=old_key).update(username_key=new_key)
+    whoever may rename it fresh guesses at its password after every batch. In Redis, `begin` takes
+    the larger of its counts and the rows', so the rows carry them; the old name's keys go, or the
+    next user given that name would inherit its locks (should the rename roll back, the rows still
+    count under the old name)."""
+    rows = LoginAttempt.filter(organization_id=organization_id, username_key=old_key)
+    ips = {str(row["ip_address"]) for row in await rows.values("ip_address")}
+    await rows.update(username_key=new_key)
+    await _drop_keys(ctx, organization_id, old_key, ips)
 
 
 async def forget(ctx: RequestContext, organization_id: Any, username_key: str) -> None:
@@ -200,16 +208,21 @@ async def forget(ctx: RequestContext, organization_id: Any, username_key: str) -
     logs in at once instead of waiting out the lock. A guesser gains nothing: the new password is
     not the one guessed at, and its first five wrong guesses lock again.
 
-    Called once the new password is committed (a rolled-back reset must not lift a lock). Every
-    failure has its row, Redis or not, so the rows name every IP whose Redis keys to delete: no
-    scan of the keyspace (which anyone can grow with failed logins)."""
+    Called once the new password is committed (a rolled-back reset must not lift a lock)."""
     rows = LoginAttempt.filter(organization_id=organization_id, username_key=username_key)
     ips = {str(row["ip_address"]) for row in await rows.values("ip_address")}
     await rows.delete()
-    if ctx.settings.redis_url is not None:
-        from redis.exceptions import RedisError
+    await _drop_keys(ctx, organization_id, username_key, ips)
 
-        # Should Redis not answer, its locks hold until they expire (the safe way to fail).
-        with contextlib.suppress(TimeoutError, RedisError, OSError):
-            keys = {key for ip in ips | {""} for key in _keys(organization_id, username_key, ip)}
-            await redis_client(ctx.settings.redis_url).delete(*sorted(keys))
+
+async def _drop_keys(ctx: RequestContext, organization_id: Any, username_key: str, ips: set[str]) -> None:
+    """Delete a username's Redis keys: the username-wide ones and those of `ips` (every failure has
+    a row naming its IP, so the rows name them all: no scan of a keyspace anyone can grow)."""
+    if ctx.settings.redis_url is None:
+        return
+    from redis.exceptions import RedisError
+
+    # Should Redis not answer, its locks hold until they expire (the safe way to fail).
+    with contextlib.suppress(TimeoutError, RedisError, OSError):
+        keys = {key for ip in ips | {""} for key in _keys(organization_id, username_key, ip)}
+        await redis_client(ctx.settings.redis_url).delete(*sorted(keys))

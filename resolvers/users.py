@@ -423,7 +423,7 @@ async def update_user(ctx: RequestContext, data: UpdateUserData) -> User:
         old_key = user.username_key
         user = await User.get(id=user.id)
         if user.username_key != old_key:
-            await login_throttle.rename(org_id, old_key, user.username_key)
+            await login_throttle.rename(ctx, org_id, old_key, user.username_key)
         after_snapshot = _snapshot(user, site_ids, (new_groups if new_groups is not None else old_groups).keys())
         changes = audit.diff(before_snapshot, after_snapshot)
         if readdressed:

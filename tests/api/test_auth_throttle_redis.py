@@ -72,6 +72,24 @@ class TestInRedis:
         assert await redis_client(await redis_url_or_skip()).keys(f"{prefix}:*") == []
         assert codes(await gql(LOGIN, {"p": "a-brand-new-passphrase-7"})) == []
 
+    async def test_a_renamed_users_failures_follow_it_in_redis_too(
+        self, gql: GQL, factory: Factory, org_a: Org
+    ) -> None:
+        """Found in review: Redis counts by a hash of the username, so the failures moved with a
+        rename's rows counted for nothing there, and each rename gave four more guesses (nineteen
+        across IPs). `begin` takes the larger of the two counts; the old name's keys go."""
+        desk = await factory.user(org_a.organization, username="desk")
+        for n in range(4):
+            assert codes(await gql(LOGIN, {"p": f"wrong-guess-{n:02d}"})) == ["INVALID_CREDENTIALS"]
+        rename = """mutation($id: ID!) { updateUser(input: {id: $id, username: "front.desk"}) { errors { code } } }"""
+        body = await gql(rename, {"id": str(desk.user.id)}, token=org_a.admin.token)
+        assert body["data"]["updateUser"]["errors"] == []
+        old = login_throttle._keys(org_a.organization.id, "desk", "")[1].removesuffix(":user")
+        assert await redis_client(await redis_url_or_skip()).keys(f"{old}:*") == []
+        renamed = LOGIN.replace('username: "desk"', 'username: "front.desk"')
+        assert codes(await gql(renamed, {"p": "wrong-guess-05"})) == ["INVALID_CREDENTIALS"]  # the fifth
+        assert codes(await gql(renamed, {"p": PASSWORD})) == ["LOGIN_THROTTLED"]
+
     async def test_portal_logins_take_their_turns_there_too(self, gql: GQL, factory: Factory, org_a: Org) -> None:
         await factory.portal_account(org_a, "maya@example.org")
         answers = await asyncio.gather(*(gql(PORTAL, {"p": f"wrong-guess-{n:02d}"}) for n in range(8)))
