@@ -542,7 +542,9 @@ def _takes_over(me: User, values: dict[str, Any]) -> bool:
 
 
 def _same_address(old: str | None, new: str | None) -> bool:
-    """Whether an email change only changes case: the same mailbox, so no one new can read the links."""
+    """Whether an email change only changes case. For one's own address that is no takeover: a second
+    mailbox differing by case alone would sit on one's own mail server. Another user's re-mailed
+    links still count it as new (`update_user`)."""
     return old is not None and new is not None and search_key(new) == search_key(old)
 
 
