@@ -187,17 +187,18 @@ class TesseraGraphQL(GraphQL):
             if result.errors:
                 self._handle_errors(result.errors, response_data)
             return self.create_response(response_data, sub_response)
-        except HTTPException as error:
-            return await self._refusal(request, error.reason, http_error_code(error.status_code), error.status_code)
-        except PersistedQueryNotFound:
-            return await self._refusal(
-                request, "PersistedQueryNotFound", ApiErrorCode.PERSISTED_QUERY_NOT_FOUND.value, 200
-            )
+        except (HTTPException, PersistedQueryNotFound) as error:
+            return await self._refusal(request, error)
 
-    async def _refusal(self, request: Request, message: str, code: str, status: int) -> JSONResponse:
+    async def _refusal(self, request: Request, error: HTTPException | PersistedQueryNotFound) -> JSONResponse:
         """A request refused before its document ran, as JSON with `extensions.code` and the request
         id; to an API token, with its budget too (schema/budget.py `uncharged`: every answer to a
-        token shows it)."""
+        token shows it). An unknown persisted query answers HTTP 200 with this message: what
+        Apollo's clients look for before resending the document."""
+        if isinstance(error, HTTPException):
+            message, code, status = error.reason, http_error_code(error.status_code), error.status_code
+        else:
+            message, code, status = "PersistedQueryNotFound", ApiErrorCode.PERSISTED_QUERY_NOT_FOUND.value, 200
         request_id = getattr(request.state, "request_id", None)
         extensions: dict[str, Any] = {"requestId": request_id}
         if (bearer_token(request) or "").startswith(API_TOKEN_PREFIX):
@@ -229,10 +230,5 @@ class TesseraGraphQL(GraphQL):
                     ran = getattr(request.state, "graphql_context", None)
                     await self._keep_persisted(request, data.get("query"), data.get("extensions"), ran)
             return response
-        except HTTPException as error:
-            return await self._refusal(request, error.reason, http_error_code(error.status_code), error.status_code)
-        except PersistedQueryNotFound:
-            # HTTP 200 and this message: what Apollo's clients look for before resending the document.
-            return await self._refusal(
-                request, "PersistedQueryNotFound", ApiErrorCode.PERSISTED_QUERY_NOT_FOUND.value, 200
-            )
+        except (HTTPException, PersistedQueryNotFound) as error:
+            return await self._refusal(request, error)

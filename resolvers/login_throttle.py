@@ -196,7 +196,7 @@ async def rename(ctx: RequestContext, organization_id: Any, old_key: str, new_ke
     next user given that name would inherit its locks (should the rename roll back, the rows still
     count under the old name)."""
     rows = LoginAttempt.filter(organization_id=organization_id, username_key=old_key)
-    ips = {str(row["ip_address"]) for row in await rows.values("ip_address")}
+    ips = await _ips(rows)
     await rows.update(username_key=new_key)
     await _drop_keys(ctx, organization_id, old_key, ips)
 
@@ -210,14 +210,20 @@ async def forget(ctx: RequestContext, organization_id: Any, username_key: str) -
 
     Called once the new password is committed (a rolled-back reset must not lift a lock)."""
     rows = LoginAttempt.filter(organization_id=organization_id, username_key=username_key)
-    ips = {str(row["ip_address"]) for row in await rows.values("ip_address")}
+    ips = await _ips(rows)
     await rows.delete()
     await _drop_keys(ctx, organization_id, username_key, ips)
 
 
+async def _ips(rows: Any) -> set[str]:
+    """The IPs a username's attempt rows name: every failure has its row, so these are all the IPs
+    whose Redis keys it may have."""
+    return {str(row["ip_address"]) for row in await rows.values("ip_address")}
+
+
 async def _drop_keys(ctx: RequestContext, organization_id: Any, username_key: str, ips: set[str]) -> None:
-    """Delete a username's Redis keys: the username-wide ones and those of `ips` (every failure has
-    a row naming its IP, so the rows name them all: no scan of a keyspace anyone can grow)."""
+    """Delete a username's Redis keys: the username-wide ones and those of `ips` (`_ips`: no scan of
+    a keyspace anyone can grow)."""
     if ctx.settings.redis_url is None:
         return
     from redis.exceptions import RedisError
